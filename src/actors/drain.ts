@@ -1,0 +1,73 @@
+import type { EvictionApi } from '../cluster/eviction.js';
+import { objKey } from '../cluster/objects.js';
+import type { Process } from '../kernel/kernel.js';
+import type { World } from '../sim/world.js';
+
+export const DRAIN = 'harvester-maintenance';
+/** kubectl drain evictPods: "error when evicting pods ... (will retry after 5s)". */
+const EVICT_RETRY_MS = 5_000;
+/** drain.go waitForDelete polls every second. */
+const DELETE_POLL_MS = 1_000;
+
+/** Tracks every drain of a run for the drain-time counter. */
+export class DrainLog {
+  private firstStart = -1;
+  private lastEnd = -1;
+  private open = 0;
+
+  started(t: number): void {
+    if (this.firstStart < 0) this.firstStart = t;
+    this.open++;
+  }
+
+  finished(t: number): void {
+    this.open--;
+    this.lastEnd = Math.max(this.lastEnd, t);
+  }
+
+  /** Simulated ms from the first drain's start to the last drain's end; -1 if none, or one never finished. */
+  get durationMs(): number {
+    if (this.firstStart < 0 || this.open > 0) return -1;
+    return this.lastEnd - this.firstStart;
+  }
+}
+
+/**
+ * Harvester's maintenance mode (pkg/util/drainhelper/helper.go DrainNode) on the kubectl
+ * drain library (staging/src/k8s.io/kubectl/pkg/drain/drain.go): cordon, then evict every
+ * pod of the node in parallel; a 429 is retried after 5 s; after an accepted eviction it
+ * waits for the pod to be gone. VMIs keep evacuating after Harvester's 240 s drain timeout
+ * (evacuationNodeName is already set); this model keeps retrying until the node is empty.
+ */
+export function* drainNode(world: World, eviction: EvictionApi, node: string, log: DrainLog): Process {
+  const api = world.api;
+  const rng = world.rng.get(`${DRAIN}/${node}`);
+  log.started(world.now);
+  yield world.draw('apiCall', rng);
+  for (;;) {
+    const n = api.get('Node', node);
+    if (!n) return;
+    const r = api.update(DRAIN, { ...n, spec: { unschedulable: true } });
+    if (r.ok) break;
+    yield world.draw('apiCall', rng);
+  }
+  const pods = api.list('Pod').filter((p) => p.spec.nodeName === node);
+  let remaining = pods.length;
+  const finish = (): void => {
+    if (--remaining === 0) log.finished(world.now);
+  };
+  if (remaining === 0) log.finished(world.now);
+  for (const p of pods) world.kernel.spawn(evictLoop(objKey(p), finish));
+
+  function* evictLoop(podKey: string, done: () => void): Process {
+    for (;;) {
+      yield world.draw('apiCall', rng);
+      const r = eviction.evict(DRAIN, podKey);
+      if (r.ok || r.err.code === 404) break;
+      if (r.err.code === 429) yield EVICT_RETRY_MS;
+      else return;
+    }
+    while (api.get('Pod', podKey)) yield DELETE_POLL_MS;
+    done();
+  }
+}

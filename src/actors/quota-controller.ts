@@ -1,0 +1,72 @@
+import { Controller, type SyncResult } from '../cluster/controller.js';
+import { Informer } from '../cluster/informer.js';
+import type { Process } from '../kernel/kernel.js';
+import type { Pod, ResourceQuota } from '../cluster/objects.js';
+import { objKey, podCountsForQuota } from '../cluster/objects.js';
+import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
+import { equal } from '../cluster/resources.js';
+import { launcherPodUsage } from '../cluster/usage.js';
+import type { World } from '../sim/world.js';
+
+export const QUOTA_CONTROLLER = 'kube-controller-manager';
+
+/** --resource-quota-sync-period default (pkg/controller/resourcequota/config/v1alpha1/defaults.go). */
+export const QUOTA_RESYNC_MS = 5 * 60_000;
+
+/**
+ * kube-controller-manager's resourcequota controller
+ * (kubernetes pkg/controller/resourcequota/resource_quota_controller.go):
+ * - enqueues a quota when it is added or its spec.hard changes (status-only updates are ignored);
+ * - the QuotaMonitor replenishes: a pod that stops counting (Succeeded/Failed) or is deleted
+ *   enqueues every quota of its namespace (pkg/quota/v1/install update filter); pod
+ *   creation does not (usage rises through admission);
+ * - every 5 min all quotas are enqueued (enqueueAll);
+ * - syncResourceQuota recomputes used from the pod cache, sets status.hard = spec.hard and
+ *   writes status only if it changed, with the cached resourceVersion (409 → AddRateLimited).
+ * Its two queues (primary and missing-usage) are one here: they differ only in priority.
+ */
+export function startQuotaController(world: World): void {
+  const cache = new Informer(world, QUOTA_CONTROLLER, ['ResourceQuota', 'Pod']);
+  const rng = world.rng.get(`${QUOTA_CONTROLLER}/api`);
+
+  function* sync(key: string): Process<SyncResult> {
+    const rq = cache.get('ResourceQuota', key);
+    if (!rq) return undefined;
+    const hard = rq.spec.hard;
+    const used: Record<string, number> = {};
+    for (const k in hard) used[k] = 0;
+    for (const p of cache.list('Pod', rq.metadata.namespace)) {
+      if (!podCountsForQuota(p)) continue;
+      const u = launcherPodUsage(p);
+      for (const k in hard) used[k]! += u[k] ?? 0;
+    }
+    if (equal(rq.status.hard, hard) && equal(rq.status.used, used)) return undefined;
+    const next: ResourceQuota = { ...rq, status: { hard, used } };
+    yield world.draw('apiCall', rng);
+    const r = world.api.updateStatus(QUOTA_CONTROLLER, next);
+    return r.ok ? undefined : { error: r.err.message };
+  }
+
+  const ctl = new Controller(world, 'resourcequota-controller', new ExponentialRateLimiter(), sync, 5);
+  const replenish = (ns: string): void => {
+    for (const q of cache.list('ResourceQuota', ns)) ctl.enqueue(objKey(q));
+  };
+  cache.on('ResourceQuota', (old, cur) => {
+    if (!cur) return;
+    const o = old as ResourceQuota | undefined;
+    const c = cur as ResourceQuota;
+    if (o && equal(o.spec.hard, c.spec.hard)) return;
+    ctl.enqueue(objKey(c));
+  });
+  cache.on('Pod', (old, cur) => {
+    const o = old as Pod | undefined;
+    const c = cur as Pod | undefined;
+    if (o && !c) replenish(o.metadata.namespace);
+    else if (o && c && podCountsForQuota(o) && !podCountsForQuota(c)) replenish(c.metadata.namespace);
+  });
+  const resync = (): void => {
+    for (const q of cache.list('ResourceQuota')) ctl.enqueue(objKey(q));
+    world.kernel.schedule(QUOTA_RESYNC_MS, resync, { background: true });
+  };
+  world.kernel.schedule(QUOTA_RESYNC_MS, resync, { background: true });
+}

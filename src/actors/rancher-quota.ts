@@ -1,0 +1,44 @@
+import type { RancherKey, ResourceList } from '../cluster/resources.js';
+import { RANCHER_KEYS } from '../cluster/resources.js';
+import { parseQuantity } from '../cluster/quantity.js';
+
+/** rancher pkg/controllers/managementuser/resourcequota resourceQuotaAnnotation. */
+export const ANN_RANCHER_QUOTA = 'field.cattle.io/resourceQuota';
+/** The label Rancher puts on the quota it manages (and Harvester looks for). */
+export const LABEL_DEFAULT_RQ = 'resourcequota.management.cattle.io/default-resource-quota';
+
+export type RancherLimit = Partial<Record<RancherKey, string>>;
+
+/** The namespace annotation's text, as Rancher writes it: {"limit":{"limitsCpu":"12",...}}. */
+export function rancherQuotaAnnotation(limit: RancherLimit): string {
+  const sorted: Record<string, string> = {};
+  for (const k of Object.keys(limit).sort()) sorted[k] = limit[k as RancherKey]!;
+  return JSON.stringify({ limit: sorted });
+}
+
+const parsed = new Map<string, { limit: RancherLimit; hard: ResourceList }>();
+
+/**
+ * The annotation parsed into Rancher's limit and the ResourceQuota spec.hard it derives
+ * (deriveRequestedResourceQuota → convertResourceListToLimit). Annotation texts are few
+ * and immutable, so each is parsed once.
+ */
+export function parseRancherQuota(text: string | undefined): { limit: RancherLimit; hard: ResourceList } | undefined {
+  if (!text) return undefined;
+  let p = parsed.get(text);
+  if (!p) {
+    const json = JSON.parse(text) as { limit?: Record<string, string> };
+    const limit: RancherLimit = {};
+    const hard: Record<string, number> = {};
+    for (const [k, v] of Object.entries(json.limit ?? {})) {
+      if (!(k in RANCHER_KEYS) || v === '') continue;
+      const q = parseQuantity(v);
+      if (q === undefined) continue;
+      limit[k as RancherKey] = v;
+      hard[RANCHER_KEYS[k as RancherKey]] = q;
+    }
+    p = { limit, hard };
+    parsed.set(text, p);
+  }
+  return p;
+}

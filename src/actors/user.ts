@@ -1,0 +1,102 @@
+import type { Namespace } from '../cluster/objects.js';
+import type { RancherKey } from '../cluster/resources.js';
+import { RANCHER_KEYS } from '../cluster/resources.js';
+import { parseQuantity } from '../cluster/quantity.js';
+import type { Process } from '../kernel/kernel.js';
+import type { World } from '../sim/world.js';
+import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, parseRancherQuota, rancherQuotaAnnotation, type RancherLimit } from './rancher-quota.js';
+import type { RancherAgent } from './rancher-agent.js';
+
+export const USER = 'user';
+
+/**
+ * What the user asked for, per namespace: the ResourceQuota key → milli-units, for every
+ * key the user set. The outcome compares spec.hard against this at the end of the run.
+ */
+export class Intent {
+  readonly wanted = new Map<string, Record<string, number>>();
+
+  set(namespace: string, limit: RancherLimit): void {
+    const cur = { ...(this.wanted.get(namespace) ?? {}) };
+    for (const k of Object.keys(limit) as RancherKey[]) cur[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
+    this.wanted.set(namespace, cur);
+  }
+}
+
+/**
+ * A person editing a namespace's quota through Rancher's UI. The UI reads the namespace,
+ * changes the annotation and writes it back (through the cluster agent's tunnel, so not while
+ * the agent is down); a conflict is retried at once, as the UI re-reads; a refusal (Harvester's
+ * namespace webhook, or no agent) is retried a little later, until accepted or the run ends.
+ * Several edits of one namespace collapse into the latest wish, as a person would re-enter it.
+ * Without Rancher the user edits the ResourceQuota's spec.hard directly (kubectl edit).
+ */
+export class User {
+  private readonly desired = new Map<string, RancherLimit>();
+  private readonly editing = new Set<string>();
+  private readonly rng;
+
+  constructor(
+    private readonly world: World,
+    private readonly intent: Intent,
+    private readonly agent: RancherAgent | undefined,
+  ) {
+    this.rng = world.rng.get(USER);
+  }
+
+  edit(namespace: string, limit: RancherLimit): void {
+    const merged = { ...(this.desired.get(namespace) ?? this.current(namespace)), ...limit };
+    this.desired.set(namespace, merged);
+    this.intent.set(namespace, limit);
+    this.world.recorder.note(USER, () => `wants quota of namespace ${namespace}: ${rancherQuotaAnnotation(merged)}`);
+    if (!this.editing.has(namespace)) {
+      this.editing.add(namespace);
+      this.world.kernel.spawn(this.loop(namespace));
+    }
+  }
+
+  private current(namespace: string): RancherLimit {
+    const ns = this.world.api.get('Namespace', namespace);
+    return parseRancherQuota(ns?.metadata.annotations[ANN_RANCHER_QUOTA])?.limit ?? {};
+  }
+
+  private *loop(namespace: string): Process {
+    const w = this.world;
+    for (;;) {
+      yield w.draw('apiCall', this.rng);
+      const limit = this.desired.get(namespace)!;
+      const r = this.agent ? this.writeAnnotation(namespace, limit) : this.writeQuota(namespace, limit);
+      if (r === 'ok') break;
+      if (r === 'conflict') continue;
+      w.recorder.counters.editsRefused++;
+      yield w.draw('userRetry', this.rng);
+    }
+    this.editing.delete(namespace);
+  }
+
+  private writeAnnotation(namespace: string, limit: RancherLimit): 'ok' | 'conflict' | 'refused' {
+    const w = this.world;
+    if (!this.agent!.connected) {
+      w.recorder.note(USER, () => `edit of ${namespace} failed: cluster agent is not connected`);
+      return 'refused';
+    }
+    const ns = w.api.get('Namespace', namespace);
+    if (!ns) return 'refused';
+    const next: Namespace = {
+      ...ns,
+      metadata: { ...ns.metadata, annotations: { ...ns.metadata.annotations, [ANN_RANCHER_QUOTA]: rancherQuotaAnnotation(limit) } },
+    };
+    const r = w.api.update(USER, next);
+    return r.ok ? 'ok' : r.err.reason === 'Conflict' ? 'conflict' : 'refused';
+  }
+
+  private writeQuota(namespace: string, limit: RancherLimit): 'ok' | 'conflict' | 'refused' {
+    const w = this.world;
+    const rq = w.api.list('ResourceQuota', namespace).find((q) => q.metadata.labels[LABEL_DEFAULT_RQ] !== undefined) ?? w.api.list('ResourceQuota', namespace)[0];
+    if (!rq) return 'refused';
+    const hard: Record<string, number> = { ...rq.spec.hard };
+    for (const k of Object.keys(limit) as RancherKey[]) hard[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
+    const r = w.api.update(USER, { ...rq, spec: { hard } });
+    return r.ok ? 'ok' : r.err.reason === 'Conflict' ? 'conflict' : 'refused';
+  }
+}

@@ -1,0 +1,227 @@
+import type { Kind, KObject, ObjectOf, ResourceQuota } from './objects.js';
+import { RESOURCE, keyOf, objKey } from './objects.js';
+import { validateAnnotationKeys } from './validation.js';
+
+export type ErrorReason =
+  | 'Conflict'
+  | 'Invalid'
+  | 'Forbidden'
+  | 'TooManyRequests'
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Unavailable';
+
+export interface ApiError {
+  readonly code: number;
+  readonly reason: ErrorReason;
+  readonly message: string;
+}
+
+export type ApiResult<T> = { ok: true; obj: T } | { ok: false; err: ApiError };
+
+export type Verb = 'create' | 'update' | 'updateStatus' | 'delete' | 'evict';
+
+/** What the API server reports to the run's recorder: every write and every refusal. */
+export interface ApiObserver {
+  written(actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined): void;
+  refused(actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void;
+}
+
+/** A validating admission step: return a refusal, or undefined to admit. */
+export type Admission = (
+  actor: string,
+  verb: 'create' | 'update',
+  old: KObject | undefined,
+  obj: KObject,
+) => ApiError | undefined;
+
+type Watcher = (old: KObject | undefined, cur: KObject | undefined) => void;
+
+/** Kubernetes' utilrand alphabet for generateName suffixes (no vowels, no 0/1/3). */
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/**
+ * The API server: the one place objects live, with a single resourceVersion counter.
+ * Rules (kubernetes staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go
+ * Update; pkg/registry/core/resourcequota/strategy.go):
+ * - an update whose resourceVersion is not the stored one fails with 409 Conflict, an
+ *   update with resourceVersion 0 is unconditional (AllowUnconditionalUpdate);
+ * - a ResourceQuota's spec and status are written through separate endpoints
+ *   (PrepareForUpdate keeps the old status, PrepareForUpdateStatus keeps the old spec)
+ *   that share the one resourceVersion, so a status write makes a spec writer's copy stale;
+ * - annotation keys are validated (apimachinery ValidateAnnotations);
+ * - admission plugins run in order after validation, ResourceQuota last.
+ */
+export class ApiServer {
+  private readonly stores = new Map<Kind, Map<string, KObject>>();
+  private readonly watchers = new Map<Kind, Watcher[]>();
+  private readonly admissions = new Map<Kind, Admission[]>();
+  private rv = 0;
+
+  constructor(
+    private readonly clock: { readonly now: number },
+    private readonly random: () => number,
+    private readonly uid: () => string,
+    private readonly observer: ApiObserver | undefined,
+  ) {}
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined {
+    return this.stores.get(kind)?.get(key) as ObjectOf<K> | undefined;
+  }
+
+  list<K extends Kind>(kind: K, namespace?: string): ObjectOf<K>[] {
+    const out: ObjectOf<K>[] = [];
+    const store = this.stores.get(kind);
+    if (!store) return out;
+    for (const o of store.values()) {
+      if (namespace === undefined || o.metadata.namespace === namespace) out.push(o as ObjectOf<K>);
+    }
+    return out;
+  }
+
+  /** The whole store of a kind: informers list it at start. */
+  snapshot(kind: Kind): ReadonlyMap<string, KObject> {
+    return this.stores.get(kind) ?? new Map();
+  }
+
+  /** Subscribe to every change of a kind; returns the unsubscribe function. */
+  watch(kind: Kind, w: Watcher): () => void {
+    let list = this.watchers.get(kind);
+    if (!list) this.watchers.set(kind, (list = []));
+    list.push(w);
+    return () => {
+      const i = list!.indexOf(w);
+      if (i >= 0) list!.splice(i, 1);
+    };
+  }
+
+  addAdmission(kind: Kind, a: Admission): void {
+    let list = this.admissions.get(kind);
+    if (!list) this.admissions.set(kind, (list = []));
+    list.push(a);
+  }
+
+  create<T extends KObject>(actor: string, obj: T): ApiResult<T> {
+    let meta = obj.metadata;
+    if (!meta.name && meta.generateName) {
+      let suffix = '';
+      for (let i = 0; i < 5; i++) suffix += NAME_ALPHABET[Math.floor(this.random() * NAME_ALPHABET.length)];
+      meta = { ...meta, name: meta.generateName + suffix };
+    }
+    const key = keyOf(meta);
+    const displayName = meta.name || meta.generateName || '';
+    let store = this.stores.get(obj.kind);
+    if (!store) this.stores.set(obj.kind, (store = new Map()));
+    if (store.has(key)) {
+      return this.refuse(actor, 'create', obj.kind, key, {
+        code: 409,
+        reason: 'AlreadyExists',
+        message: `${RESOURCE[obj.kind]} "${meta.name}" already exists`,
+      });
+    }
+    const invalid = validateAnnotationKeys(meta.annotations);
+    if (invalid) return this.refuse(actor, 'create', obj.kind, key, invalidError(obj.kind, displayName, invalid));
+    const candidate = {
+      ...obj,
+      metadata: { ...meta, uid: meta.uid || this.uid(), creationTimestamp: this.clock.now },
+    } as T;
+    const denied = this.admit(actor, 'create', undefined, candidate);
+    if (denied) return this.refuse(actor, 'create', obj.kind, key, denied);
+    return { ok: true, obj: this.store('create', actor, undefined, candidate) };
+  }
+
+  update<T extends KObject>(actor: string, obj: T): ApiResult<T> {
+    return this.write(actor, 'update', obj);
+  }
+
+  /** The /status subresource: only ResourceQuota distinguishes it in this model. */
+  updateStatus<T extends KObject>(actor: string, obj: T): ApiResult<T> {
+    return this.write(actor, 'updateStatus', obj);
+  }
+
+  delete(actor: string, kind: Kind, key: string): ApiResult<KObject> {
+    const store = this.stores.get(kind);
+    const old = store?.get(key);
+    if (!store || !old) return this.refuse(actor, 'delete', kind, key, notFound(kind, key));
+    store.delete(key);
+    this.rv++;
+    this.observer?.written(actor, 'delete', old, undefined);
+    this.notify(kind, old, undefined);
+    return { ok: true, obj: old };
+  }
+
+  private write<T extends KObject>(actor: string, verb: 'update' | 'updateStatus', obj: T): ApiResult<T> {
+    const key = objKey(obj);
+    const old = this.stores.get(obj.kind)?.get(key) as T | undefined;
+    if (!old) return this.refuse(actor, verb, obj.kind, key, notFound(obj.kind, key));
+    const rv = obj.metadata.resourceVersion;
+    if (rv !== 0 && rv !== old.metadata.resourceVersion) {
+      return this.refuse(actor, verb, obj.kind, key, conflict(obj.kind, obj.metadata.name));
+    }
+    let next: T = obj;
+    if (obj.kind === 'ResourceQuota') {
+      const o = old as unknown as ResourceQuota;
+      const n = obj as unknown as ResourceQuota;
+      next = (verb === 'update' ? { ...n, status: o.status } : { ...n, spec: o.spec, metadata: o.metadata }) as unknown as T;
+    }
+    if (verb === 'update') {
+      const invalid = validateAnnotationKeys(next.metadata.annotations);
+      if (invalid) return this.refuse(actor, verb, obj.kind, key, invalidError(obj.kind, obj.metadata.name, invalid));
+      const denied = this.admit(actor, 'update', old, next);
+      if (denied) return this.refuse(actor, verb, obj.kind, key, denied);
+    }
+    return { ok: true, obj: this.store(verb, actor, old, next) };
+  }
+
+  private admit(actor: string, verb: 'create' | 'update', old: KObject | undefined, obj: KObject): ApiError | undefined {
+    const list = this.admissions.get(obj.kind);
+    if (!list) return undefined;
+    for (const a of list) {
+      const err = a(actor, verb, old, obj);
+      if (err) return err;
+    }
+    return undefined;
+  }
+
+  private store<T extends KObject>(verb: Verb, actor: string, old: T | undefined, obj: T): T {
+    const stored = { ...obj, metadata: { ...obj.metadata, resourceVersion: ++this.rv } } as T;
+    this.stores.get(obj.kind)!.set(objKey(stored), stored);
+    this.observer?.written(actor, verb, old, stored);
+    this.notify(obj.kind, old, stored);
+    return stored;
+  }
+
+  private notify(kind: Kind, old: KObject | undefined, cur: KObject | undefined): void {
+    const list = this.watchers.get(kind);
+    if (!list) return;
+    for (const w of list.slice()) w(old, cur);
+  }
+
+  /** Record a refusal (also used by subresources such as eviction) and return it. */
+  refuse<T>(actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): ApiResult<T> {
+    this.observer?.refused(actor, verb, kind, key, err);
+    return { ok: false, err };
+  }
+}
+
+/** apierrors.NewConflict with OptimisticLockErrorMsg. */
+export function conflict(kind: Kind, name: string): ApiError {
+  return {
+    code: 409,
+    reason: 'Conflict',
+    message: `Operation cannot be fulfilled on ${RESOURCE[kind]} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+  };
+}
+
+function notFound(kind: Kind, key: string): ApiError {
+  const name = key.includes('/') ? key.slice(key.indexOf('/') + 1) : key;
+  return { code: 404, reason: 'NotFound', message: `${RESOURCE[kind]} "${name}" not found` };
+}
+
+function invalidError(kind: Kind, name: string, detail: string): ApiError {
+  return { code: 422, reason: 'Invalid', message: `${kind} "${name}" is invalid: ${detail}` };
+}

@@ -1,0 +1,86 @@
+import type { Rng } from '../kernel/rng.js';
+import type { LatencyName } from '../sim/latency.js';
+import type { World } from '../sim/world.js';
+import type { Kind, KObject, ObjectOf } from './objects.js';
+import { objKey } from './objects.js';
+
+export type EventHandler = (old: KObject | undefined, cur: KObject | undefined) => void;
+
+/**
+ * One process's shared informer factory (client-go SharedInformerFactory): per kind, a
+ * cache that receives the API server's watch events after a drawn lag, in order
+ * (a reflector delivers one kind's events in sequence), then calls the registered
+ * handlers. A controller that reads the cache before an event arrives reads the older
+ * version: this is the stale read the race is made of.
+ */
+export class Informer {
+  private readonly caches = new Map<Kind, Map<string, KObject>>();
+  private readonly nextFree = new Map<Kind, number>();
+  private readonly handlers = new Map<Kind, EventHandler[]>();
+  private readonly unwatch: Array<() => void> = [];
+  private readonly lag: Rng;
+  alive = true;
+
+  constructor(
+    private readonly world: World,
+    readonly process: string,
+    kinds: readonly Kind[],
+    private readonly lagName: LatencyName = 'cacheLag',
+  ) {
+    this.lag = world.rng.get(`${process}/cache`);
+    for (const kind of kinds) {
+      // The initial LIST: the cache starts as the API server's state at this instant.
+      this.caches.set(kind, new Map(world.api.snapshot(kind)));
+      this.unwatch.push(world.api.watch(kind, (old, cur) => this.onWatch(kind, old, cur)));
+    }
+  }
+
+  on(kind: Kind, handler: EventHandler): void {
+    let list = this.handlers.get(kind);
+    if (!list) this.handlers.set(kind, (list = []));
+    list.push(handler);
+  }
+
+  /** Replay the initial LIST to the handlers as adds (what a freshly started informer does). */
+  replayList(): void {
+    for (const [kind, cache] of this.caches) {
+      const hs = this.handlers.get(kind);
+      if (!hs) continue;
+      for (const o of cache.values()) for (const h of hs) h(undefined, o);
+    }
+  }
+
+  get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined {
+    return this.caches.get(kind)?.get(key) as ObjectOf<K> | undefined;
+  }
+
+  list<K extends Kind>(kind: K, namespace?: string): ObjectOf<K>[] {
+    const out: ObjectOf<K>[] = [];
+    const cache = this.caches.get(kind);
+    if (!cache) return out;
+    for (const o of cache.values()) {
+      if (namespace === undefined || o.metadata.namespace === namespace) out.push(o as ObjectOf<K>);
+    }
+    return out;
+  }
+
+  /** The process dies (agent pod evicted): no more deliveries. */
+  stop(): void {
+    this.alive = false;
+    for (const u of this.unwatch) u();
+  }
+
+  private onWatch(kind: Kind, old: KObject | undefined, cur: KObject | undefined): void {
+    const k = this.world.kernel;
+    const at = Math.max(this.nextFree.get(kind) ?? 0, k.now + this.world.draw(this.lagName, this.lag));
+    this.nextFree.set(kind, at);
+    k.schedule(at - k.now, () => {
+      if (!this.alive) return;
+      const cache = this.caches.get(kind)!;
+      if (cur) cache.set(objKey(cur), cur);
+      else if (old) cache.delete(objKey(old));
+      const hs = this.handlers.get(kind);
+      if (hs) for (const h of hs) h(old, cur);
+    });
+  }
+}

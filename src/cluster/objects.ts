@@ -1,0 +1,150 @@
+import type { ResourceList } from './resources.js';
+
+/**
+ * The API objects the simulated cluster holds. Every version of an object is immutable:
+ * a write stores a new object, so an informer cache that holds an older reference is a
+ * stale read, with no copying.
+ */
+export type Kind =
+  | 'Namespace'
+  | 'ResourceQuota'
+  | 'Pod'
+  | 'Node'
+  | 'VirtualMachineInstance'
+  | 'VirtualMachineInstanceMigration';
+
+export const KINDS: readonly Kind[] = [
+  'Namespace',
+  'ResourceQuota',
+  'Pod',
+  'Node',
+  'VirtualMachineInstance',
+  'VirtualMachineInstanceMigration',
+];
+
+/** Lower-case plural, as in API paths and conflict messages ("resourcequotas"). */
+export const RESOURCE: Record<Kind, string> = {
+  Namespace: 'namespaces',
+  ResourceQuota: 'resourcequotas',
+  Pod: 'pods',
+  Node: 'nodes',
+  VirtualMachineInstance: 'virtualmachineinstances',
+  VirtualMachineInstanceMigration: 'virtualmachineinstancemigrations',
+};
+
+export interface ObjectMeta {
+  readonly name: string;
+  /** '' for cluster-scoped objects. */
+  readonly namespace: string;
+  readonly uid: string;
+  /** 0 on an object not yet stored; an update with 0 is unconditional (AllowUnconditionalUpdate). */
+  readonly resourceVersion: number;
+  readonly generateName?: string;
+  /** Simulated ms when the API server stored it. */
+  readonly creationTimestamp?: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+interface Obj<K extends Kind> {
+  readonly kind: K;
+  readonly metadata: ObjectMeta;
+}
+
+export type Namespace = Obj<'Namespace'>;
+
+export interface ResourceQuota extends Obj<'ResourceQuota'> {
+  readonly spec: { readonly hard: ResourceList };
+  readonly status: { readonly hard: ResourceList; readonly used: ResourceList };
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+
+export interface Pod extends Obj<'Pod'> {
+  readonly spec: {
+    /** '' until scheduled. */
+    readonly nodeName: string;
+    /** Pod-level sums over containers (what PodUsageFunc charges). */
+    readonly limits: ResourceList;
+    readonly requests: ResourceList;
+  };
+  readonly status: { readonly phase: PodPhase; readonly unschedulable?: boolean };
+}
+
+export interface Node extends Obj<'Node'> {
+  readonly spec: { readonly unschedulable: boolean };
+  /** Allocatable cpu and memory in milli-units. */
+  readonly status: { readonly allocatable: ResourceList };
+}
+
+export interface VirtualMachineInstance extends Obj<'VirtualMachineInstance'> {
+  readonly spec: {
+    readonly cpu: number;
+    /** spec.domain.resources.limits.memory / requests.memory, milli-units. */
+    readonly memoryLimit: number;
+    readonly memoryRequest: number;
+    readonly evictionStrategy: 'LiveMigrate' | 'None';
+  };
+  readonly status: {
+    readonly nodeName: string;
+    /** Set by virt-api's eviction webhook: the VMI must leave this node. */
+    readonly evacuationNodeName?: string;
+    readonly migrationUid?: string;
+  };
+}
+
+export type MigrationPhase =
+  | 'Pending'
+  | 'Scheduling'
+  | 'Scheduled'
+  | 'PreparingTarget'
+  | 'TargetReady'
+  | 'Running'
+  | 'Succeeded'
+  | 'Failed';
+
+export interface VirtualMachineInstanceMigration extends Obj<'VirtualMachineInstanceMigration'> {
+  readonly spec: { readonly vmiName: string };
+  readonly status: {
+    readonly phase: MigrationPhase;
+    readonly rejectedByResourceQuota: boolean;
+    readonly sourceNode: string;
+    readonly targetPod?: string;
+    readonly targetNode?: string;
+    /** Simulated ms when the phase became Succeeded or Failed. */
+    readonly finishedAt?: number;
+  };
+}
+
+export type KObject =
+  | Namespace
+  | ResourceQuota
+  | Pod
+  | Node
+  | VirtualMachineInstance
+  | VirtualMachineInstanceMigration;
+
+export type ObjectOf<K extends Kind> = Extract<KObject, { kind: K }>;
+
+export function keyOf(meta: { namespace: string; name: string }): string {
+  return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
+}
+
+export function objKey(o: KObject): string {
+  return keyOf(o.metadata);
+}
+
+/** kubevirt.io/api core/v1 MigrationPhase.IsRunning-style "finished" test. */
+export function migrationFinished(p: MigrationPhase): boolean {
+  return p === 'Succeeded' || p === 'Failed';
+}
+
+/** VirtualMachineInstanceMigration.IsRunning (kubevirt staging/src/kubevirt.io/api/core/v1/types.go). */
+export function migrationRunning(p: MigrationPhase): boolean {
+  return p !== 'Pending' && p !== 'Succeeded' && p !== 'Failed';
+}
+
+/** QuotaV1Pod (kubernetes pkg/quota/v1/evaluator/core/pods.go): terminal pods stop counting. */
+export function podCountsForQuota(p: Pod): boolean {
+  return p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed';
+}

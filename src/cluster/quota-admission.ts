@@ -1,0 +1,102 @@
+import type { World } from '../sim/world.js';
+import type { ApiError } from './apiserver.js';
+import { Informer } from './informer.js';
+import { launcherPodUsage } from './usage.js';
+import type { KObject, Pod, ResourceQuota } from './objects.js';
+import { objKey, podCountsForQuota } from './objects.js';
+import type { ResourceList } from './resources.js';
+import { prettyPrint } from './resources.js';
+
+/**
+ * The ResourceQuota admission plugin (kubernetes staging/src/k8s.io/apiserver/pkg/admission/
+ * plugin/resourcequota/controller.go), the last validating plugin, on Pod CREATE:
+ * - quotas come from the API server's informer cache, preferring its own LRU copy when
+ *   newer (resource_access.go GetQuotas/checkCache);
+ * - the check is against status.hard, not spec.hard (CheckRequest), so a raised spec has no
+ *   effect until the quota controller has copied it to status;
+ * - only the resources the pod uses are compared (Mask), `used + requested <= hard`;
+ * - the charge is a compare-and-swap UpdateStatus with the cached resourceVersion, retried
+ *   on failure with a fresh read, 3 retries (checkQuotas(quotas, waiters, 3)), then the
+ *   last error (a 409) fails the pod create. The retries re-read after a round trip in
+ *   which the lister normally catches up, so they read the current object.
+ */
+export function installQuotaAdmission(world: World): void {
+  const api = world.api;
+  const cache = new Informer(world, 'kube-apiserver', ['ResourceQuota'], 'apiserverCacheLag');
+  const lru = new Map<string, ResourceQuota>();
+  const ACTOR = 'kube-apiserver';
+
+  const quotasFor = (ns: string, fresh: boolean): ResourceQuota[] => {
+    if (fresh) return api.list('ResourceQuota', ns);
+    const out: ResourceQuota[] = [];
+    for (const q of cache.list('ResourceQuota', ns)) {
+      const mine = lru.get(objKey(q));
+      out.push(mine && mine.metadata.resourceVersion > q.metadata.resourceVersion ? mine : q);
+    }
+    return out;
+  };
+
+  api.addAdmission('Pod', (_actor, verb, _old, obj: KObject): ApiError | undefined => {
+    if (verb !== 'create') return undefined;
+    const pod = obj as Pod;
+    if (!podCountsForQuota(pod)) return undefined;
+    const usage = launcherPodUsage(pod);
+    const podName = pod.metadata.name || pod.metadata.generateName || '';
+    let lastError: ApiError | undefined;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const quotas = quotasFor(pod.metadata.namespace, attempt > 0);
+      if (quotas.length === 0) return undefined;
+      const charged: ResourceQuota[] = [];
+      for (const q of quotas) {
+        const verdict = check(q, usage);
+        if (typeof verdict === 'string') {
+          return { code: 403, reason: 'Forbidden', message: `pods "${podName}" is forbidden: ${verdict}` };
+        }
+        if (verdict) charged.push(verdict);
+      }
+      lastError = undefined;
+      for (const q of charged) {
+        const r = api.updateStatus(ACTOR, q);
+        if (!r.ok) {
+          lastError = r.err;
+          break;
+        }
+        lru.set(objKey(r.obj), r.obj);
+      }
+      if (!lastError) return undefined;
+    }
+    return lastError;
+  });
+}
+
+/** CheckRequest for one quota: an error text, the quota with its new usage, or undefined if untouched. */
+function check(q: ResourceQuota, usage: ResourceList): string | ResourceQuota | undefined {
+  const hard = q.status.hard;
+  const used = q.status.used;
+  const requested: Record<string, number> = {};
+  let any = false;
+  const missing: string[] = [];
+  for (const k in hard) {
+    if (used[k] === undefined) missing.push(k);
+    if (usage[k] !== undefined) {
+      requested[k] = usage[k]!;
+      any = true;
+    }
+  }
+  const name = q.metadata.name;
+  if (missing.length > 0) return `status unknown for quota: ${name}, resources: ${missing.sort().join(',')}`;
+  if (!any) return undefined;
+  const exceeded: string[] = [];
+  const newUsed: Record<string, number> = { ...used };
+  for (const k in requested) {
+    const v = (used[k] ?? 0) + requested[k]!;
+    newUsed[k] = v;
+    if (v > hard[k]!) exceeded.push(k);
+  }
+  if (exceeded.length > 0) {
+    const pick = (l: ResourceList) => Object.fromEntries(exceeded.map((k) => [k, l[k] ?? 0]));
+    return `exceeded quota: ${name}, requested: ${prettyPrint(pick(requested))}, used: ${prettyPrint(pick(used))}, limited: ${prettyPrint(pick(hard))}`;
+  }
+  return { ...q, status: { hard, used: newUsed } };
+}
+

@@ -1,0 +1,64 @@
+/**
+ * Binary min-heap of scheduled events ordered by (time, priority, sequence), as in
+ * SimPy's Environment: equal times run in priority order, then in the order scheduled,
+ * so a run is a pure function of what was scheduled.
+ */
+export interface Scheduled {
+  time: number;
+  priority: number;
+  seq: number;
+  background: boolean;
+  fire: () => void;
+}
+
+function before(a: Scheduled, b: Scheduled): boolean {
+  if (a.time !== b.time) return a.time < b.time;
+  if (a.priority !== b.priority) return a.priority < b.priority;
+  return a.seq < b.seq;
+}
+
+export class EventHeap {
+  private items: Scheduled[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): Scheduled | undefined {
+    return this.items[0];
+  }
+
+  push(e: Scheduled): void {
+    const a = this.items;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = a[parent]!;
+      if (!before(e, p)) break;
+      a[i] = p;
+      i = parent;
+    }
+    a[i] = e;
+  }
+
+  pop(): Scheduled | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (top === undefined || last === undefined || a.length === 0) return top;
+    let i = 0;
+    const n = a.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const child = r < n && before(a[r]!, a[l]!) ? r : l;
+      if (!before(a[child]!, last)) break;
+      a[i] = a[child]!;
+      i = child;
+    }
+    a[i] = last;
+    return top;
+  }
+}

@@ -1,0 +1,68 @@
+import seedrandom from 'seedrandom';
+
+/**
+ * A named random stream. Every random choice in a run goes through one of these, and
+ * each actor draws from its own stream (seed + "/" + name), so that one actor drawing
+ * more or fewer numbers (a strategy that retries more, say) does not shift what every
+ * other actor draws: strategies run with the same seed see the same action times and
+ * the same latencies for the same work.
+ */
+export class Rng {
+  private readonly next: () => number;
+
+  constructor(readonly seed: string) {
+    this.next = seedrandom.alea(seed);
+  }
+
+  /** Uniform float in [0, 1). */
+  float(): number {
+    return this.next();
+  }
+
+  /** Uniform integer in [lo, hi] (inclusive). */
+  int(lo: number, hi: number): number {
+    if (hi <= lo) return lo;
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+
+  /** Fisher–Yates shuffle into a new array. */
+  shuffled<T>(items: readonly T[]): T[] {
+    const out = items.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      const t = out[i]!;
+      out[i] = out[j]!;
+      out[j] = t;
+    }
+    return out;
+  }
+
+  /** A random RFC 4122 version-4 UUID, as Kubernetes assigns to metadata.uid. */
+  uuid(): string {
+    const hex = '0123456789abcdef';
+    let s = '';
+    for (let i = 0; i < 36; i++) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) s += '-';
+      else if (i === 14) s += '4';
+      else if (i === 19) s += hex[8 + Math.floor(this.next() * 4)];
+      else s += hex[Math.floor(this.next() * 16)];
+    }
+    return s;
+  }
+}
+
+/** One run's random streams, created on first use. */
+export class RngStreams {
+  private readonly streams = new Map<string, Rng>();
+
+  constructor(readonly seed: string) {}
+
+  get(name: string): Rng {
+    let r = this.streams.get(name);
+    if (!r) {
+      r = new Rng(`${this.seed}/${name}`);
+      this.streams.set(name, r);
+    }
+    return r;
+  }
+}

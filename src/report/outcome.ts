@@ -1,0 +1,21 @@
+import { formatQuantity } from '../cluster/quantity.js';
+import type { RunOutcome } from '../sim/outcome.js';
+
+/** The end of a trace: the verdict and each check behind it. */
+export function formatOutcome(o: RunOutcome): string {
+  const lines = [
+    `end at ${(o.endMs / 1000).toFixed(3)}s (${o.settled ? 'settled' : 'stopped at the horizon'}), ${o.steps} steps`,
+    `quota ${o.quotaCorrect ? 'CORRECT' : 'WRONG'}:`,
+  ];
+  for (const c of o.quota) {
+    const actual = c.actual === undefined ? 'missing' : formatQuantity(c.actual, c.resource);
+    const mark = c.actual === c.wanted ? 'ok ' : 'BAD';
+    lines.push(`  ${mark} ${c.namespace} ${c.resource}: wanted ${formatQuantity(c.wanted, c.resource)}, spec.hard ${actual}`);
+  }
+  lines.push(`migrations ${o.moved}/${o.mustMove} moved${o.stuck.length ? `; not moved: ${o.stuck.join(', ')}` : ''}`);
+  const c = o.counters;
+  lines.push(
+    `counters: target pods rejected by quota ${c.targetPodsRejectedByQuota}, 409 conflicts ${c.conflicts}, edits refused ${c.editsRefused}, agent restarts ${c.agentRestarts}, drain ${c.drainMs >= 0 ? (c.drainMs / 1000).toFixed(1) + 's' : 'unfinished/none'}`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,28 @@
+import type { ScenarioSummary } from '../explore/campaign.js';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** The per-scenario table `quotarace run` prints. */
+export function formatTable(s: ScenarioSummary): string {
+  const header = ['strategy', 'runs', 'quota correct', 'migrations ok', 'rejected/run', '409s/run', 'edits refused/run', 'agent restarts/run', 'drain mean s', 'failing seeds'];
+  const rows = s.strategies.map((r) => [
+    r.name,
+    String(r.runs),
+    pct(r.quotaCorrect),
+    pct(r.migrationsSucceeded),
+    r.targetPodsRejectedByQuota.toFixed(2),
+    r.conflicts.toFixed(2),
+    r.editsRefused.toFixed(2),
+    r.agentRestarts.toFixed(2),
+    r.drainSeconds ? r.drainSeconds.mean.toFixed(1) : '-',
+    r.failingSeeds.length ? r.failingSeeds.join(' ') : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [
+    `${s.name}  (${s.file}; ${s.runs} runs per strategy from seed ${s.seed})`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
+}

@@ -1,0 +1,40 @@
+import type { ApiError, Verb } from '../cluster/apiserver.js';
+import type { Kind, KObject } from '../cluster/objects.js';
+import { RESOURCE } from '../cluster/objects.js';
+import type { TraceSink } from '../sim/recorder.js';
+import { describeChange } from './describe.js';
+
+export interface TimelineEntry {
+  readonly t: number;
+  readonly actor: string;
+  readonly kind: 'write' | 'refused' | 'note';
+  readonly text: string;
+}
+
+/** Collects a run's timeline: every write, every refusal, and what actors said they read. */
+export class Timeline implements TraceSink {
+  readonly entries: TimelineEntry[] = [];
+
+  write(t: number, actor: string, _verb: Verb, old: KObject | undefined, cur: KObject | undefined): void {
+    if (actor === 'setup') return;
+    const rv = cur ? ` (rv ${cur.metadata.resourceVersion})` : '';
+    this.entries.push({ t, actor, kind: 'write', text: describeChange(old, cur) + rv });
+  }
+
+  refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
+    this.entries.push({ t, actor, kind: 'refused', text: `${verb} ${RESOURCE[kind]} ${key} → ${err.code} ${err.reason}: ${err.message}` });
+  }
+
+  note(t: number, actor: string, text: string): void {
+    this.entries.push({ t, actor, kind: 'note', text });
+  }
+
+  /** The timeline as text, one line per entry: time, actor, what happened. */
+  format(): string {
+    const width = Math.max(12, ...this.entries.map((e) => e.actor.length));
+    const mark = { write: 'write  ', refused: 'REFUSED', note: 'note   ' } as const;
+    return this.entries
+      .map((e) => `${(e.t / 1000).toFixed(3).padStart(9)}s  ${e.actor.padEnd(width)}  ${mark[e.kind]}  ${e.text}`)
+      .join('\n');
+  }
+}

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isNode, type Document } from 'yaml';
+import { z, type ZodTypeAny } from 'zod';
+import type { RancherLimit } from '../actors/rancher-quota.js';
+import { parseQuantity } from '../cluster/quantity.js';
+import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../sim/latency.js';
+import { parseDuration } from './duration.js';
+import { InputError, fieldPath, type InputProblem } from './errors.js';
+import type { Action, NamespaceSpec, Scenario, Timing } from './model.js';
+import { scenarioSchema, type ScenarioFile } from './schema.js';
+
+type Path = (string | number)[];
+
+const DEFAULT_RUNS = 100;
+const DEFAULT_HORIZON = '30m';
+
+/** Read and validate a scenario file; throws InputError listing every problem found. */
+export function loadScenario(file: string, knownStrategy: (name: string) => boolean): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError([{ file, line: 0, col: 0, field: '', message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})` }]);
+  }
+  return parseScenario(text, file, knownStrategy);
+}
+
+export function parseScenario(text: string, file: string, knownStrategy: (name: string) => boolean): Scenario {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const problems: InputProblem[] = [];
+  const at = (path: Path, message: string, key?: string): void => {
+    const pos = locate(doc, lc, path, key);
+    problems.push({ file, line: pos.line, col: pos.col, field: fieldPath(key ? [...path, key] : path), message });
+  };
+  for (const e of doc.errors) {
+    const pos = lc.linePos(e.pos[0]);
+    problems.push({ file, line: pos.line, col: pos.col, field: '', message: `invalid YAML: ${e.message.split('\n')[0]}` });
+  }
+  if (problems.length) throw new InputError(problems);
+
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InputError([{ file, line: 1, col: 1, field: '', message: 'expected a YAML mapping with name, cluster and actions' }]);
+  }
+  const parsed = scenarioSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        const known = knownKeys(scenarioSchema, issue.path);
+        for (const k of issue.keys) {
+          at(issue.path, `unknown key "${k}"${known.length ? ` (expected one of: ${known.join(', ')})` : ''}`, k);
+        }
+      } else {
+        const missing = issue.code === 'invalid_type' && issue.received === 'undefined';
+        at(issue.path, missing ? `is required (${issue.message})` : issue.message);
+      }
+    }
+    throw new InputError(problems);
+  }
+  const s = parsed.data;
+  const scenario = compile(s, text, file, knownStrategy, at);
+  if (problems.length) throw new InputError(problems);
+  return scenario;
+}
+
+function compile(
+  s: ScenarioFile,
+  text: string,
+  file: string,
+  knownStrategy: (name: string) => boolean,
+  at: (path: Path, message: string, key?: string) => void,
+): Scenario {
+  const q = (v: string | number) => parseQuantity(v)!;
+  const horizonMs = parseDuration(s.horizon ?? DEFAULT_HORIZON)!;
+  if (horizonMs <= 0) at(['horizon'], 'expected a horizon above 0s');
+
+  const nodes = s.cluster.nodes.map((n) => ({ name: n.name, cpu: q(n.cpu), memory: q(n.memory) }));
+  const nodeByName = new Map<string, (typeof nodes)[number]>();
+  nodes.forEach((n, i) => {
+    if (nodeByName.has(n.name)) at(['cluster', 'nodes', i, 'name'], `duplicate node "${n.name}"`);
+    nodeByName.set(n.name, n);
+  });
+  const nodeList = [...nodeByName.keys()].join(', ');
+
+  if (s.cluster.rancher && !nodeByName.has(s.cluster.rancher.agentNode)) {
+    at(['cluster', 'rancher', 'agentNode'], `unknown node "${s.cluster.rancher.agentNode}" (nodes: ${nodeList})`);
+  }
+
+  const namespaces: NamespaceSpec[] = [];
+  const vmsByNs = new Map<string, Set<string>>();
+  s.cluster.namespaces.forEach((ns, i) => {
+    if (vmsByNs.has(ns.name)) at(['cluster', 'namespaces', i, 'name'], `duplicate namespace "${ns.name}"`);
+    const vmNames = new Set<string>();
+    vmsByNs.set(ns.name, vmNames);
+    const quota = normalizeLimit(ns.quota);
+    if (Object.keys(quota).length === 0) at(['cluster', 'namespaces', i, 'quota'], 'expected at least one of limitsCpu, limitsMemory, requestsCpu, requestsMemory, pods');
+    const vms = ns.vms.map((vm, j) => {
+      const path: Path = ['cluster', 'namespaces', i, 'vms', j];
+      if (vmNames.has(vm.name)) at([...path, 'name'], `duplicate VM "${vm.name}" in namespace ${ns.name}`);
+      vmNames.add(vm.name);
+      const node = nodeByName.get(vm.node);
+      const cpu = q(vm.cpu) / 1000;
+      const memory = q(vm.memory);
+      if (!node) at([...path, 'node'], `unknown node "${vm.node}" (nodes: ${nodeList})`);
+      else {
+        if (cpu * 1000 > node.cpu) at([...path, 'cpu'], `VM needs ${cpu} vCPUs but node ${node.name} has ${node.cpu / 1000}`);
+        if (memory > node.memory) at([...path, 'memory'], `VM needs more memory (${vm.memory}) than node ${node.name} has`);
+      }
+      return { name: vm.name, node: vm.node, cpu, memory, evictionStrategy: vm.evictionStrategy ?? ('LiveMigrate' as const) };
+    });
+    namespaces.push({ name: ns.name, quota, vms });
+  });
+
+  const actions: Action[] = [];
+  s.actions.forEach((a, i) => {
+    const path: Path = ['actions', i];
+    const kinds = (['drain', 'restartAgent', 'editQuota', 'migrate'] as const).filter((k) => a[k] !== undefined);
+    if (kinds.length !== 1) {
+      at(path, kinds.length === 0 ? 'expected one of drain, restartAgent, editQuota, migrate' : `expected one action per entry, got ${kinds.join(' and ')}`);
+      return;
+    }
+    let timing: Timing | undefined;
+    if ((a.at === undefined) === (a.between === undefined)) {
+      at(path, 'expected exactly one of "at: <duration>" or "between: [<from>, <to>]"');
+    } else if (a.at !== undefined) {
+      timing = { at: parseDuration(a.at)! };
+      if (timing.at > horizonMs) at([...path, 'at'], `${a.at} is after the horizon (${s.horizon ?? DEFAULT_HORIZON})`);
+    } else {
+      const from = parseDuration(a.between![0])!;
+      const to = parseDuration(a.between![1])!;
+      if (from > to) at([...path, 'between'], `expected [from, to] with from <= to, got [${a.between![0]}, ${a.between![1]}]`);
+      else if (to > horizonMs) at([...path, 'between'], `${a.between![1]} is after the horizon (${s.horizon ?? DEFAULT_HORIZON})`);
+      timing = { between: [from, to] };
+    }
+    if (!timing) return;
+    switch (kinds[0]) {
+      case 'drain':
+        if (!nodeByName.has(a.drain!)) at([...path, 'drain'], `unknown node "${a.drain}" (nodes: ${nodeList})`);
+        actions.push({ type: 'drain', node: a.drain!, timing });
+        break;
+      case 'restartAgent':
+        if (!s.cluster.rancher) at([...path, 'restartAgent'], 'there is no cluster agent: add cluster.rancher to import the cluster into Rancher');
+        actions.push({ type: 'restartAgent', timing });
+        break;
+      case 'editQuota': {
+        const e = a.editQuota!;
+        if (!vmsByNs.has(e.namespace)) at([...path, 'editQuota', 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${[...vmsByNs.keys()].join(', ')})`);
+        const quota = normalizeLimit(e.quota);
+        if (Object.keys(quota).length === 0) at([...path, 'editQuota', 'quota'], 'expected at least one quota key to change');
+        actions.push({ type: 'editQuota', namespace: e.namespace, quota, timing });
+        break;
+      }
+      case 'migrate': {
+        const [ns, vm] = a.migrate!.split('/') as [string, string];
+        if (!vmsByNs.has(ns)) at([...path, 'migrate'], `unknown namespace "${ns}"`);
+        else if (!vmsByNs.get(ns)!.has(vm)) at([...path, 'migrate'], `unknown VM "${vm}" in namespace ${ns} (VMs: ${[...vmsByNs.get(ns)!].join(', ') || 'none'})`);
+        actions.push({ type: 'migrate', namespace: ns, vm, timing });
+        break;
+      }
+    }
+  });
+
+  s.strategies?.forEach((name, i) => {
+    if (!knownStrategy(name)) at(['strategies', i], `unknown strategy "${name}"`);
+  });
+
+  const latencies: Latencies = { ...DEFAULT_LATENCIES };
+  for (const [k, v] of Object.entries(s.latencies ?? {})) {
+    if (!v) continue;
+    const [a, b] = Array.isArray(v) ? v : [v.min, v.max];
+    const min = parseDuration(a)!;
+    const max = parseDuration(b)!;
+    if (min > max) at(['latencies', k], `expected min <= max, got [${a}, ${b}]`);
+    latencies[k as LatencyName] = { min, max };
+  }
+
+  return {
+    file,
+    hash: createHash('sha256').update(text).digest('hex'),
+    name: s.name,
+    description: s.description ?? '',
+    nodes,
+    rancher: s.cluster.rancher,
+    namespaces,
+    actions,
+    strategies: s.strategies,
+    runs: s.runs ?? DEFAULT_RUNS,
+    seed: s.seed ?? 1,
+    horizonMs,
+    latencies,
+  };
+}
+
+function normalizeLimit(limit: Record<string, string | number | undefined>): RancherLimit {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(limit)) if (v !== undefined) out[k] = String(v);
+  return out as RancherLimit;
+}
+
+/** Line and column of the deepest existing node on `path` (or of `key` in the map there). */
+function locate(doc: Document, lc: LineCounter, path: Path, key?: string): { line: number; col: number } {
+  for (let i = path.length; i >= 0; i--) {
+    const node = i === 0 ? doc.contents : doc.getIn(path.slice(0, i), true);
+    if (!isNode(node) || !node.range) continue;
+    if (key !== undefined && i === path.length && isMap(node)) {
+      const pair = node.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === key);
+      if (pair && isNode(pair.key) && pair.key.range) return lc.linePos(pair.key.range[0]);
+    }
+    return lc.linePos(node.range[0]);
+  }
+  return { line: 1, col: 1 };
+}
+
+/** The keys a strict object accepts at a path of the schema, for "expected one of". */
+function knownKeys(schema: ZodTypeAny, path: Path): string[] {
+  let s: ZodTypeAny | undefined = schema;
+  const unwrap = (t: ZodTypeAny): ZodTypeAny => {
+    for (;;) {
+      if (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap();
+      else if (t instanceof z.ZodDefault) t = t.removeDefault();
+      else if (t instanceof z.ZodEffects) t = t.innerType();
+      else return t;
+    }
+  };
+  for (const p of path) {
+    if (!s) return [];
+    s = unwrap(s);
+    if (typeof p === 'number' && s instanceof z.ZodArray) s = s.element;
+    else if (typeof p === 'string' && s instanceof z.ZodObject) s = (s.shape as Record<string, ZodTypeAny>)[p];
+    else return [];
+  }
+  if (!s) return [];
+  s = unwrap(s);
+  return s instanceof z.ZodObject ? Object.keys(s.shape as object) : [];
+}

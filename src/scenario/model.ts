@@ -1,0 +1,54 @@
+import type { RancherLimit } from '../actors/rancher-quota.js';
+import type { Latencies } from '../sim/latency.js';
+
+/** A scenario after validation: every quantity and duration is a number (milli-units, ms). */
+export interface Scenario {
+  readonly file: string;
+  /** sha256 of the file's bytes: evidence names the scenario it came from. */
+  readonly hash: string;
+  readonly name: string;
+  readonly description: string;
+  readonly nodes: readonly NodeSpec[];
+  readonly rancher: { readonly agentNode: string } | undefined;
+  readonly namespaces: readonly NamespaceSpec[];
+  readonly actions: readonly Action[];
+  /** Undefined: every built-in strategy. */
+  readonly strategies: readonly string[] | undefined;
+  readonly runs: number;
+  readonly seed: number;
+  readonly horizonMs: number;
+  readonly latencies: Latencies;
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly cpu: number;
+  readonly memory: number;
+}
+
+export interface NamespaceSpec {
+  readonly name: string;
+  /** Rancher's limit, as the user wrote it ({ limitsCpu: "12" }). */
+  readonly quota: RancherLimit;
+  readonly vms: readonly VmSpec[];
+}
+
+export interface VmSpec {
+  readonly name: string;
+  readonly node: string;
+  /** vCPUs. */
+  readonly cpu: number;
+  /** Memory limit, milli-units. */
+  readonly memory: number;
+  readonly evictionStrategy: 'LiveMigrate' | 'None';
+}
+
+export type Timing = { readonly at: number } | { readonly between: readonly [number, number] };
+
+export type ActionBody =
+  | { readonly type: 'drain'; readonly node: string }
+  | { readonly type: 'restartAgent' }
+  | { readonly type: 'editQuota'; readonly namespace: string; readonly quota: RancherLimit }
+  | { readonly type: 'migrate'; readonly namespace: string; readonly vm: string };
+
+export type Action = ActionBody & { readonly timing: Timing };

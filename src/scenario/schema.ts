@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { RANCHER_KEY_NAMES } from '../cluster/resources.js';
+import { parseQuantity } from '../cluster/quantity.js';
+import { LATENCY_NAMES } from '../sim/latency.js';
+import { parseDuration } from './duration.js';
+
+/**
+ * The scenario file's grammar (README "Scenario format"). Every object is strict: an
+ * unknown key is an error, so a typo is never silently ignored. Cross-references (a VM's
+ * node, an action's target) are checked afterwards in load.ts.
+ */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const name = (what: string) =>
+  z
+    .string({ invalid_type_error: `expected ${what} (a string)`, required_error: `${what} is required` })
+    .max(63, `expected ${what} of at most 63 characters`)
+    .regex(DNS_LABEL, `expected ${what}: lowercase letters, digits and dashes, starting and ending with a letter or digit`);
+
+export const quantity = z
+  .union([z.string(), z.number()], { errorMap: () => ({ message: 'expected a Kubernetes quantity such as "2", "500m" or "4Gi"' }) })
+  .refine((v) => parseQuantity(v) !== undefined, (v) => ({ message: `expected a Kubernetes quantity such as "2", "500m" or "4Gi", got ${JSON.stringify(v)}` }));
+
+export const duration = z
+  .string({ invalid_type_error: 'expected a duration such as "90s", "5m" or "1m30s"' })
+  .refine((v) => parseDuration(v) !== undefined, (v) => ({ message: `expected a duration such as "90s", "5m" or "1m30s", got ${JSON.stringify(v)}` }));
+
+const vcpus = z
+  .union([z.number(), z.string()], { errorMap: () => ({ message: 'expected a whole number of vCPUs' }) })
+  .refine((v) => {
+    const q = parseQuantity(v);
+    return q !== undefined && q > 0 && q % 1000 === 0;
+  }, 'expected a whole number of vCPUs (1 or more)');
+
+const quota = z
+  .object(Object.fromEntries(RANCHER_KEY_NAMES.map((k) => [k, quantity.optional()])) as Record<(typeof RANCHER_KEY_NAMES)[number], z.ZodOptional<typeof quantity>>)
+  .strict();
+
+const range = z.union([
+  z.tuple([duration, duration]),
+  z.object({ min: duration, max: duration }).strict(),
+]);
+
+export const vmSchema = z
+  .object({
+    name: name('a VM name'),
+    node: z.string({ required_error: 'node is required' }),
+    cpu: vcpus,
+    memory: quantity,
+    evictionStrategy: z.enum(['LiveMigrate', 'None']).optional(),
+  })
+  .strict();
+
+const actionSchema = z
+  .object({
+    drain: z.string().optional(),
+    restartAgent: z.object({}).strict().optional(),
+    editQuota: z.object({ namespace: z.string(), quota }).strict().optional(),
+    migrate: z.string().regex(/^[^/]+\/[^/]+$/, 'expected "namespace/vm"').optional(),
+    at: duration.optional(),
+    between: z.tuple([duration, duration]).optional(),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: name('a scenario name'),
+    description: z.string().optional(),
+    cluster: z
+      .object({
+        nodes: z
+          .array(z.object({ name: name('a node name'), cpu: vcpus, memory: quantity }).strict())
+          .min(2, 'expected at least 2 nodes (a migration needs somewhere to go)'),
+        rancher: z.object({ agentNode: z.string() }).strict().optional(),
+        namespaces: z
+          .array(z.object({ name: name('a namespace name'), quota, vms: z.array(vmSchema).default([]) }).strict())
+          .min(1, 'expected at least one namespace'),
+      })
+      .strict(),
+    actions: z.array(actionSchema).default([]),
+    strategies: z.array(z.string()).min(1, 'expected at least one strategy').optional(),
+    runs: z.number().int('expected a whole number of runs').min(1, 'expected at least 1 run').optional(),
+    seed: z.number().int('expected an integer seed').min(0, 'expected a seed >= 0').optional(),
+    horizon: duration.optional(),
+    latencies: z
+      .object(Object.fromEntries(LATENCY_NAMES.map((k) => [k, range.optional()])) as Record<(typeof LATENCY_NAMES)[number], z.ZodOptional<typeof range>>)
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ScenarioFile = z.infer<typeof scenarioSchema>;
+export type ActionFile = z.infer<typeof actionSchema>;

@@ -1,0 +1,46 @@
+import type { ApiError, ApiObserver, Verb } from '../cluster/apiserver.js';
+import type { Kind, KObject } from '../cluster/objects.js';
+
+/** The counters every run reports (see README "Outcomes"). */
+export interface Counters {
+  targetPodsRejectedByQuota: number;
+  conflicts: number;
+  editsRefused: number;
+  agentRestarts: number;
+  /** Simulated ms from the first drain to the last drained node being empty; -1 if no drain or never. */
+  drainMs: number;
+}
+
+export function emptyCounters(): Counters {
+  return { targetPodsRejectedByQuota: 0, conflicts: 0, editsRefused: 0, agentRestarts: 0, drainMs: -1 };
+}
+
+/** Where a run's timeline goes; the run only formats text when one is attached. */
+export interface TraceSink {
+  write(t: number, actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined): void;
+  refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void;
+  note(t: number, actor: string, text: string): void;
+}
+
+/** Counts what the outcome needs and forwards to an optional trace. */
+export class Recorder implements ApiObserver {
+  readonly counters: Counters = emptyCounters();
+
+  constructor(
+    private readonly clock: { readonly now: number },
+    readonly trace: TraceSink | undefined,
+  ) {}
+
+  written(actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined): void {
+    this.trace?.write(this.clock.now, actor, verb, old, cur);
+  }
+
+  refused(actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
+    if (err.reason === 'Conflict') this.counters.conflicts++;
+    this.trace?.refused(this.clock.now, actor, verb, kind, key, err);
+  }
+
+  note(actor: string, text: () => string): void {
+    if (this.trace) this.trace.note(this.clock.now, actor, text());
+  }
+}

@@ -1,0 +1,60 @@
+import type { Kind, KObject, ObjectOf } from '../cluster/objects.js';
+
+/**
+ * The public strategy API: the Harvester-side controllers and webhooks under test.
+ *
+ * A reconciler is level-triggered, like a Kubernetes controller: it is handed a key and
+ * a view of its process's informer cache (which may lag the API server) and returns the
+ * writes it wants. Writes are made in order, each carrying the resourceVersion of the
+ * object it was built from; the first that fails (409 Conflict, 422 Invalid ...) stops the
+ * sync and the key is re-queued with lasso's rate limiter, as a wrangler OnChange handler
+ * returning an error is.
+ *
+ * A webhook validates a write to the API server before it is stored, reading the same cache.
+ */
+export interface View {
+  /** Simulated time in ms. */
+  readonly now: number;
+  get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined;
+  list<K extends Kind>(kind: K, namespace?: string): ObjectOf<K>[];
+  /** Harvester settings the strategies read. */
+  readonly settings: Readonly<{ additionalGuestMemoryOverheadRatio: number }>;
+}
+
+export type Write = { readonly verb: 'update' | 'create'; readonly object: KObject };
+
+export interface ReconcilerDef {
+  readonly name: string;
+  /** Kinds whose events (add, update, delete) enqueue keys. */
+  readonly watches: readonly Kind[];
+  /** The keys an event enqueues; default: the object's own "namespace/name". */
+  keys?(object: KObject, view: View): readonly string[];
+  reconcile(key: string, view: View): readonly Write[] | Write | undefined;
+}
+
+export interface AdmissionRequest {
+  readonly operation: 'CREATE' | 'UPDATE';
+  readonly old: KObject | undefined;
+  readonly object: KObject;
+  /** The actor making the request ("user", "cattle-cluster-agent", ...). */
+  readonly user: string;
+}
+
+export interface WebhookDef {
+  readonly name: string;
+  readonly kind: Kind;
+  /** A denial message, or undefined to allow. */
+  validate(req: AdmissionRequest, view: View): string | undefined;
+}
+
+export interface Strategy {
+  readonly name: string;
+  readonly description: string;
+  readonly reconcilers: readonly ReconcilerDef[];
+  readonly webhooks: readonly WebhookDef[];
+}
+
+/** The typed helper a strategy module default-exports. */
+export function defineStrategy(s: Strategy): Strategy {
+  return s;
+}

@@ -1,0 +1,71 @@
+import { keyOf } from '../cluster/objects.js';
+import type { ResourceQuota } from '../cluster/objects.js';
+import { LIMITS_CPU, LIMITS_MEMORY } from '../cluster/resources.js';
+import { defineStrategy, type View, type Write } from './api.js';
+import {
+  ANN_MIGRATING_NAME_PREFIX,
+  decodeDelta,
+  defaultQuota,
+  encodeDelta,
+  isEmptyQuota,
+  namespaceValidator,
+  vmiDelta,
+  withAnnotations,
+} from './harvester-quota.js';
+
+/**
+ * Harvester v1.4.1 (before the fix), pkg/controller/master/migration/vmim_controller.go
+ * Handler.OnVmimChanged, a wrangler OnChange handler on VMIMs:
+ * - first restoreResourceQuota: on Succeeded/Failed, if the quota has the VM's annotation
+ *   harvesterhci.io/migrating-<vmName>, subtract its delta from the *current* spec.hard
+ *   (CalculateRestoreResourceQuotaWithVMI) and remove the annotation, in one Update;
+ * - then on Pending (no abort): scaleResourceQuotaWithVMI: skip if the annotation is
+ *   already there (ContainsMigratingVM: so a delta that Rancher wiped is never re-applied),
+ *   else add the delta to spec.hard limits.cpu/limits.memory (keys that exist, non-zero)
+ *   and the annotation, in one Update with the cached resourceVersion.
+ * The subtraction from whatever spec.hard holds is the #7178 bug; the name-keyed annotation
+ * is the #7464 bug. The namespace webhook is the one v1.4.2 kept.
+ */
+function restore(rq: ResourceQuota, key: string): Write | undefined {
+  const value = rq.metadata.annotations[key];
+  if (value === undefined) return undefined;
+  const delta = decodeDelta(value);
+  const hard: Record<string, number> = { ...rq.spec.hard };
+  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
+    if (hard[k] !== undefined && delta[k]) hard[k] = hard[k]! - delta[k]!;
+  }
+  const { [key]: _removed, ...annotations } = rq.metadata.annotations;
+  return { verb: 'update', object: { ...withAnnotations(rq, annotations), spec: { hard } } };
+}
+
+function reconcile(key: string, view: View): Write | undefined {
+  const vmim = view.get('VirtualMachineInstanceMigration', key);
+  if (!vmim) return undefined;
+  const vmi = view.get('VirtualMachineInstance', keyOf({ namespace: vmim.metadata.namespace, name: vmim.spec.vmiName }));
+  if (!vmi) return undefined;
+  const rq = defaultQuota(view, vmim.metadata.namespace);
+  if (!rq) return undefined;
+  const annotationKey = ANN_MIGRATING_NAME_PREFIX + vmi.metadata.name;
+  const phase = vmim.status.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return restore(rq, annotationKey);
+  if (phase !== 'Pending') return undefined;
+  // isNamespaceManagedByResourceQuota / isEmptyQuota
+  if (isEmptyQuota(rq) || rq.metadata.annotations[annotationKey] !== undefined) return undefined;
+  const delta = vmiDelta(vmi, undefined);
+  const hard: Record<string, number> = { ...rq.spec.hard };
+  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
+    if (hard[k] !== undefined && delta[k]) hard[k] = hard[k]! + delta[k]!;
+  }
+  return {
+    verb: 'update',
+    object: { ...withAnnotations(rq, { ...rq.metadata.annotations, [annotationKey]: encodeDelta(delta) }), spec: { hard } },
+  };
+}
+
+export default defineStrategy({
+  name: 'pre-fix',
+  description:
+    'Harvester v1.4.1: the VMIM controller raises spec.hard by the VM delta at Pending and subtracts it at the end; annotations keyed by VM name.',
+  reconcilers: [{ name: 'vm-migration-controller', watches: ['VirtualMachineInstanceMigration'], reconcile }],
+  webhooks: [namespaceValidator('v1.4.1')],
+});

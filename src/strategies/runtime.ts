@@ -1,0 +1,69 @@
+import type { ApiError } from '../cluster/apiserver.js';
+import { Controller, type SyncResult } from '../cluster/controller.js';
+import { Informer } from '../cluster/informer.js';
+import { DEFAULT_OVERHEAD_RATIO } from '../cluster/launcher.js';
+import type { KObject } from '../cluster/objects.js';
+import { KINDS, objKey } from '../cluster/objects.js';
+import { LassoRateLimiter } from '../cluster/ratelimit.js';
+import type { Process } from '../kernel/kernel.js';
+import type { World } from '../sim/world.js';
+import type { ReconcilerDef, Strategy, View, Write } from './api.js';
+
+export const HARVESTER = 'harvester';
+
+/**
+ * Runs a strategy inside the simulated cluster as Harvester's controller manager and
+ * webhook server: one informer factory (every kind), one lasso workqueue per reconciler,
+ * webhooks installed as validating admission on the API server.
+ */
+export function installStrategy(world: World, strategy: Strategy): void {
+  const cache = new Informer(world, HARVESTER, KINDS);
+  const settings = Object.freeze({ additionalGuestMemoryOverheadRatio: DEFAULT_OVERHEAD_RATIO });
+  const view: View = {
+    get now() {
+      return world.now;
+    },
+    get: (kind, key) => cache.get(kind, key),
+    list: (kind, ns) => cache.list(kind, ns),
+    settings,
+  };
+
+  for (const def of strategy.reconcilers) startReconciler(world, cache, view, def);
+
+  for (const wh of strategy.webhooks) {
+    world.api.addAdmission(wh.kind, (actor, verb, old, obj): ApiError | undefined => {
+      const msg = wh.validate({ operation: verb === 'create' ? 'CREATE' : 'UPDATE', old, object: obj, user: actor }, view);
+      if (msg === undefined) return undefined;
+      return { code: 400, reason: 'Forbidden', message: `admission webhook "${wh.name}" denied the request: ${msg}` };
+    });
+  }
+}
+
+function startReconciler(world: World, cache: Informer, view: View, def: ReconcilerDef): void {
+  const actor = `${HARVESTER}/${def.name}`;
+  const rng = world.rng.get(`${actor}/api`);
+
+  function* sync(key: string): Process<SyncResult> {
+    const out = def.reconcile(key, view);
+    const writes: readonly Write[] = out === undefined ? [] : Array.isArray(out) ? out : [out as Write];
+    for (const w of writes) {
+      yield world.draw('apiCall', rng);
+      const current = world.api.get(w.object.kind, objKey(w.object));
+      if (current && current.metadata.resourceVersion !== w.object.metadata.resourceVersion) {
+        world.recorder.note(actor, () => `writes ${w.object.kind} ${objKey(w.object)} built from cached rv ${w.object.metadata.resourceVersion}; the API server is at rv ${current.metadata.resourceVersion}`);
+      }
+      const r = w.verb === 'create' ? world.api.create(actor, w.object) : world.api.update(actor, w.object);
+      if (!r.ok) return { error: r.err.message };
+    }
+    return undefined;
+  }
+
+  const ctl = new Controller(world, actor, new LassoRateLimiter(), sync);
+  const keys = def.keys ?? ((o: KObject) => [objKey(o)]);
+  for (const kind of def.watches) {
+    cache.on(kind, (old, cur) => {
+      const o = cur ?? old;
+      if (o) for (const k of keys(o, view)) ctl.enqueue(k);
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import { keyOf } from '../cluster/objects.js';
+import { LIMITS_CPU, LIMITS_MEMORY } from '../cluster/resources.js';
+import { defineStrategy, type View, type Write } from './api.js';
+import {
+  ANN_MIGRATING_NAME_PREFIX,
+  ANN_MIGRATING_UID_PREFIX,
+  ANN_SKIP_AUTOSCALING,
+  defaultQuota,
+  encodeDelta,
+  isEmptyQuota,
+  migratingDeltas,
+  namespaceValidator,
+  rancherBase,
+  vmiDelta,
+  withAnnotations,
+} from './harvester-quota.js';
+
+/**
+ * Harvester v1.4.2 (harvester/harvester#7504, cherry-picks 9d51cd41d, bd5c031eb, cf564d8b4).
+ *
+ * VMIM controller (pkg/controller/master/migration/vmim_controller.go, commit bd5c031eb):
+ * only annotations. On Pending, AddMigratingVM writes harvesterhci.io/migratingUID-<VMI UID>
+ * (36 characters, so always under the 63-character name limit) and drops the legacy name
+ * key; on Succeeded/Failed, DeleteMigratingVM removes both keys, writing only if one existed.
+ * The delta uses the additional-guest-memory-overhead-ratio setting.
+ *
+ * ResourceQuota controller (pkg/controller/master/resourcequota/resourcequota_controller.go
+ * OnResourceQuotaChanged, on every quota event, Rancher's reset included): for the default
+ * quota without harvesterhci.io/skipResourceQuotaAutoScaling=true, with a Rancher base in
+ * the namespace annotation (read from cache) and a non-empty quota,
+ * spec.hard = base + Σ migrating deltas for limits.cpu and limits.memory where the base is
+ * non-zero (CalculateNewResourceQuotaFromBaseDelta), written only if different.
+ */
+function vmimReconcile(key: string, view: View): Write | undefined {
+  const vmim = view.get('VirtualMachineInstanceMigration', key);
+  if (!vmim) return undefined;
+  const vmi = view.get('VirtualMachineInstance', keyOf({ namespace: vmim.metadata.namespace, name: vmim.spec.vmiName }));
+  if (!vmi) return undefined;
+  const rq = defaultQuota(view, vmim.metadata.namespace);
+  if (!rq) return undefined;
+  const nameKey = ANN_MIGRATING_NAME_PREFIX + vmi.metadata.name;
+  const uidKey = ANN_MIGRATING_UID_PREFIX + vmi.metadata.uid;
+  const a = rq.metadata.annotations;
+  const phase = vmim.status.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    if (a[nameKey] === undefined && a[uidKey] === undefined) return undefined;
+    const { [nameKey]: _n, [uidKey]: _u, ...rest } = a;
+    return { verb: 'update', object: withAnnotations(rq, rest) };
+  }
+  if (phase !== 'Pending') return undefined;
+  if (a[ANN_SKIP_AUTOSCALING] === 'true' || isEmptyQuota(rq)) return undefined;
+  if (a[nameKey] !== undefined || a[uidKey] !== undefined) return undefined;
+  const ratio = view.settings.additionalGuestMemoryOverheadRatio;
+  return { verb: 'update', object: withAnnotations(rq, { ...a, [uidKey]: encodeDelta(vmiDelta(vmi, ratio)) }) };
+}
+
+function quotaReconcile(key: string, view: View): Write | undefined {
+  const rq = view.get('ResourceQuota', key);
+  if (!rq || rq.metadata.labels['resourcequota.management.cattle.io/default-resource-quota'] !== 'true') return undefined;
+  if (rq.metadata.annotations[ANN_SKIP_AUTOSCALING] === 'true') return undefined;
+  const base = rancherBase(view.get('Namespace', rq.metadata.namespace));
+  if (!base || isEmptyQuota(rq)) return undefined;
+  const delta = migratingDeltas(rq);
+  const hard: Record<string, number> = { ...rq.spec.hard };
+  let changed = false;
+  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
+    const b = base[k];
+    if (!b) continue;
+    const want = b + (delta[k] ?? 0);
+    if (hard[k] !== want) {
+      hard[k] = want;
+      changed = true;
+    }
+  }
+  return changed ? { verb: 'update', object: { ...rq, spec: { hard } } } : undefined;
+}
+
+export default defineStrategy({
+  name: 'v1.4.2',
+  description:
+    'Harvester v1.4.2: the VMIM controller only writes UID-keyed annotations; a ResourceQuota controller keeps spec.hard = user base + deltas of running migrations.',
+  reconcilers: [
+    { name: 'vm-migration-controller', watches: ['VirtualMachineInstanceMigration'], reconcile: vmimReconcile },
+    { name: 'resourceQuotaController', watches: ['ResourceQuota'], reconcile: quotaReconcile },
+  ],
+  webhooks: [namespaceValidator('v1.4.2')],
+});
