@@ -41,7 +41,7 @@ export class DrainLog {
  */
 export function* drainNode(world: World, eviction: EvictionApi, node: string, log: DrainLog): Process {
   const api = world.api;
-  const rng = world.rng.get(`${DRAIN}/${node}`);
+  const rng = `${DRAIN}/${node}`;
   log.started(world.now);
   yield world.draw('apiCall', rng);
   for (;;) {
@@ -57,7 +57,7 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     if (--remaining === 0) log.finished(world.now);
   };
   if (remaining === 0) log.finished(world.now);
-  for (const p of pods) world.kernel.spawn(evictLoop(objKey(p), finish));
+  for (const p of pods) world.kernel.spawn(evictLoop(objKey(p), finish), 0, DRAIN);
 
   function* evictLoop(podKey: string, done: () => void): Process {
     for (;;) {

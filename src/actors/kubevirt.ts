@@ -88,14 +88,22 @@ export function installEvictionWebhook(world: World, eviction: EvictionApi): voi
 export function startKubeVirt(world: World): void {
   const api = world.api;
   const cache = new Informer(world, VIRT_CONTROLLER, ['VirtualMachineInstanceMigration', 'VirtualMachineInstance', 'Pod', 'ResourceQuota']);
-  const apiRng = world.rng.get(`${VIRT_CONTROLLER}/api`);
-  const evacRng = world.rng.get(`${VIRT_CONTROLLER}/evacuation-order`);
-  const handlerRng = world.rng.get(VIRT_HANDLER);
+  const apiRng = `${VIRT_CONTROLLER}/api`;
+  const handlerRng = VIRT_HANDLER;
   /** controller.Expectations: target pods created but maybe not yet seen in the cache. */
   const podExpectations = new Map<string, string>();
+  /**
+   * Target pod creations not yet seen in the pod cache. v1.3 handleTargetPodCreation holds
+   * migrationStartLock and re-queues after 1 s while any creation is pending, so that the
+   * parallel limits are counted on a cache that includes every started migration.
+   */
+  const pendingCreations = new Set<string>();
   /** Evacuation's migrationExpectations: VMIMs created per node not yet observed. */
   const vmimExpectations = new Map<string, number>();
   const note = (text: () => string) => world.recorder.note(VIRT_CONTROLLER, text);
+  world.stateParts.push(
+    () => `kubevirt:${[...podExpectations].sort().join(',')}|${[...vmimExpectations].sort().join(',')}|${[...pendingCreations].sort().join(',')}`,
+  );
 
   // ---- migration controller ----
   function* setScheduling(vmim: Vmim, podName: string): Process<SyncResult> {
@@ -137,11 +145,12 @@ export function startKubeVirt(world: World): void {
         return { after: wait };
       }
     }
+    if (pendingCreations.size > 0) return { after: 1_000 };
     let running = 0;
     let outbound = 0;
     for (const m of cache.list('VirtualMachineInstanceMigration')) {
       if (migrationFinished(m.status.phase)) continue;
-      if (migrationRunning(m.status.phase) || m.status.targetPod) {
+      if (migrationRunning(m.status.phase) || m.status.targetPod || podExpectations.has(objKey(m))) {
         running++;
         if (m.status.sourceNode === vmi.status.nodeName) outbound++;
       }
@@ -149,9 +158,11 @@ export function startKubeVirt(world: World): void {
     if (running >= PARALLEL_MIGRATIONS_PER_CLUSTER || outbound >= PARALLEL_OUTBOUND_PER_NODE) {
       return { after: LIMIT_REQUEUE_MS };
     }
+    pendingCreations.add(key);
     yield world.draw('apiCall', apiRng);
     const r = api.create(VIRT_CONTROLLER, launcherPod(vmi, '', vmim.metadata.uid));
     if (!r.ok) {
+      pendingCreations.delete(key);
       const byQuota = r.err.message.includes('exceeded quota');
       if (byQuota) {
         world.recorder.counters.targetPodsRejectedByQuota++;
@@ -165,7 +176,7 @@ export function startKubeVirt(world: World): void {
     }
     const podName = r.obj.metadata.name;
     podExpectations.set(key, podName);
-    world.kernel.spawn(migrate(key, objKey(r.obj), vmim.status.sourceNode));
+    world.kernel.spawn(migrate(key, objKey(r.obj), vmim.status.sourceNode), 0, VIRT_HANDLER);
     return yield* setScheduling(vmim, podName);
   }
 
@@ -248,7 +259,7 @@ export function startKubeVirt(world: World): void {
     const free = Math.min(PARALLEL_MIGRATIONS_PER_CLUSTER - running, PARALLEL_OUTBOUND_PER_NODE - outbound);
     if (free <= 0) return { after: LIMIT_REQUEUE_MS };
     // Go map iteration order: which VMIs go first is not defined, so it is drawn.
-    const chosen = evacRng.shuffled(candidates).slice(0, free);
+    const chosen = world.choices.shuffled(`${VIRT_CONTROLLER}/evacuation-order`, candidates).slice(0, free);
     vmimExpectations.set(node, chosen.length);
     for (const vmi of chosen) {
       yield world.draw('apiCall', apiRng);
@@ -286,7 +297,9 @@ export function startKubeVirt(world: World): void {
     const uid = p.metadata.labels[LABEL_MIGRATION_UID];
     if (!uid) return;
     for (const m of cache.list('VirtualMachineInstanceMigration', p.metadata.namespace)) {
-      if (m.metadata.uid === uid) migrations.enqueue(objKey(m));
+      if (m.metadata.uid !== uid) continue;
+      if (!old && cur) pendingCreations.delete(objKey(m));
+      migrations.enqueue(objKey(m));
     }
   });
   // updateResourceQuota/deleteResourceQuota: every quota event re-enqueues (plain Add) the

@@ -27,7 +27,7 @@ export const QUOTA_RESYNC_MS = 5 * 60_000;
  */
 export function startQuotaController(world: World): void {
   const cache = new Informer(world, QUOTA_CONTROLLER, ['ResourceQuota', 'Pod']);
-  const rng = world.rng.get(`${QUOTA_CONTROLLER}/api`);
+  const rng = `${QUOTA_CONTROLLER}/api`;
 
   function* sync(key: string): Process<SyncResult> {
     const rq = cache.get('ResourceQuota', key);

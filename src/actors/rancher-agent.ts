@@ -52,13 +52,13 @@ export class RancherAgent {
   connected = false;
   private generation = 0;
   private stopProcess: (() => void) | undefined;
-  private readonly rsRng;
+  private readonly rsRng = REPLICASET;
 
   constructor(
     private readonly world: World,
     private podKey: string,
   ) {
-    this.rsRng = world.rng.get(REPLICASET);
+    world.stateParts.push(() => `agent:${this.connected}:${this.podKey}`);
     world.api.watch('Pod', (old, cur) => {
       if (old && !cur && objKey(old) === this.podKey) this.onPodDeleted();
     });
@@ -75,7 +75,7 @@ export class RancherAgent {
     this.stopProcess = undefined;
     this.connected = false;
     this.world.recorder.note(AGENT, () => 'agent pod deleted: process stopped, Rancher disconnected');
-    this.world.kernel.spawn(this.replace());
+    this.world.kernel.spawn(this.replace(), 0, REPLICASET);
   }
 
   private *replace(): Process {
@@ -99,7 +99,7 @@ export class RancherAgent {
     const name = this.generation === 0 ? AGENT : `${AGENT}#${this.generation}`;
     this.generation++;
     const cache = new Informer(world, name, ['Namespace', 'ResourceQuota']);
-    const apiRng = world.rng.get(`${name}/api`);
+    const apiRng = `${name}/api`;
 
     function* sync(nsName: string): Process<SyncResult> {
       const ns = cache.get('Namespace', nsName);

@@ -34,14 +34,14 @@ export class Intent {
 export class User {
   private readonly desired = new Map<string, RancherLimit>();
   private readonly editing = new Set<string>();
-  private readonly rng;
+  private readonly rng = USER;
 
   constructor(
     private readonly world: World,
     private readonly intent: Intent,
     private readonly agent: RancherAgent | undefined,
   ) {
-    this.rng = world.rng.get(USER);
+    world.stateParts.push(() => `user:${JSON.stringify([...this.desired])}|${[...this.editing].join(',')}`);
   }
 
   edit(namespace: string, limit: RancherLimit): void {
@@ -51,7 +51,7 @@ export class User {
     this.world.recorder.note(USER, () => `wants quota of namespace ${namespace}: ${rancherQuotaAnnotation(merged)}`);
     if (!this.editing.has(namespace)) {
       this.editing.add(namespace);
-      this.world.kernel.spawn(this.loop(namespace));
+      this.world.kernel.spawn(this.loop(namespace), 0, USER);
     }
   }
 

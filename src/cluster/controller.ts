@@ -1,5 +1,4 @@
 import type { Process } from '../kernel/kernel.js';
-import type { Rng } from '../kernel/rng.js';
 import type { World } from '../sim/world.js';
 import type { RateLimiter } from './ratelimit.js';
 import { WorkQueue } from './workqueue.js';
@@ -19,7 +18,7 @@ export type Sync = (key: string) => Process<SyncResult>;
 export class Controller {
   readonly queue: WorkQueue;
   private busy = 0;
-  private readonly rng: Rng;
+  private readonly rng: string;
   alive = true;
 
   constructor(
@@ -29,8 +28,9 @@ export class Controller {
     private readonly sync: Sync,
     private readonly workers = 1,
   ) {
-    this.rng = world.rng.get(`${name}/work`);
+    this.rng = `${name}/work`;
     this.queue = new WorkQueue(world.kernel, limiter, () => this.kick());
+    world.stateParts.push(() => (this.alive ? `${name}:${this.busy}:${this.queue.stateKey()}` : ''));
   }
 
   enqueue(key: string): void {
@@ -45,7 +45,7 @@ export class Controller {
   private kick(): void {
     if (!this.alive || this.busy >= this.workers) return;
     this.busy++;
-    this.world.kernel.spawn(this.work());
+    this.world.kernel.spawn(this.work(), 0, this.name);
   }
 
   private *work(): Process {

@@ -1,4 +1,4 @@
-import type { Rng } from '../kernel/rng.js';
+import { CACHE_CHAIN } from '../kernel/kernel.js';
 import type { LatencyName } from '../sim/latency.js';
 import type { World } from '../sim/world.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
@@ -18,7 +18,8 @@ export class Informer {
   private readonly nextFree = new Map<Kind, number>();
   private readonly handlers = new Map<Kind, EventHandler[]>();
   private readonly unwatch: Array<() => void> = [];
-  private readonly lag: Rng;
+  private readonly lag: string;
+  private readonly actor: string;
   alive = true;
 
   constructor(
@@ -27,12 +28,14 @@ export class Informer {
     kinds: readonly Kind[],
     private readonly lagName: LatencyName = 'cacheLag',
   ) {
-    this.lag = world.rng.get(`${process}/cache`);
+    this.lag = `${process}/cache`;
+    this.actor = `${process} cache`;
     for (const kind of kinds) {
       // The initial LIST: the cache starts as the API server's state at this instant.
       this.caches.set(kind, new Map(world.api.snapshot(kind)));
       this.unwatch.push(world.api.watch(kind, (old, cur) => this.onWatch(kind, old, cur)));
     }
+    world.stateParts.push(() => this.stateKey());
   }
 
   on(kind: Kind, handler: EventHandler): void {
@@ -64,6 +67,17 @@ export class Informer {
     return out;
   }
 
+  /** What the cache holds, by resourceVersion (for exhaustive exploration's state hash). */
+  stateKey(): string {
+    if (!this.alive) return '';
+    let s = this.process;
+    for (const [kind, cache] of this.caches) {
+      s += `|${kind}`;
+      for (const [k, o] of cache) s += `,${k}@${o.metadata.resourceVersion}`;
+    }
+    return s;
+  }
+
   /** The process dies (agent pod evicted): no more deliveries. */
   stop(): void {
     this.alive = false;
@@ -81,6 +95,6 @@ export class Informer {
       else if (old) cache.delete(objKey(old));
       const hs = this.handlers.get(kind);
       if (hs) for (const h of hs) h(old, cur);
-    });
+    }, { actor: this.actor, chain: `${CACHE_CHAIN}${this.process}/${kind}` });
   }
 }

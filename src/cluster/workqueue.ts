@@ -21,6 +21,13 @@ export class WorkQueue {
     private readonly onReady: () => void,
   ) {}
 
+  /** Queue contents, with delays relative to now (for state hashing). */
+  stateKey(): string {
+    const now = this.kernel.now;
+    const waiting = [...this.waiting].map(([k, t]) => `${k}+${t - now}`).sort();
+    return `${this.fifo.slice(this.head).join(',')}|${[...this.dirty].sort().join(',')}|${[...this.processing].sort().join(',')}|${waiting.join(',')}`;
+  }
+
   get length(): number {
     return this.fifo.length - this.head;
   }

@@ -1,90 +1,57 @@
+import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
-import { runOnce } from '../sim/run.js';
-import type { RunOutcome } from '../sim/outcome.js';
+import { explore } from './exhaustive.js';
+import type { EvidenceJob, EvidenceResult, ExploreMode, JobBase, RunsJob } from './jobs.js';
+import { runPilot, type Pilot } from './pilot.js';
+import type { WorkerPool } from './pool.js';
+import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
+import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 
-/** How many failing seeds each strategy's summary lists, for `quotarace trace`. */
-const FAILING_SEEDS_KEPT = 5;
+export type { StrategySummary } from './tally.js';
 
-/** Per-strategy totals, aggregated as runs stream in (nothing per run is kept). */
-export interface StrategySummary {
-  name: string;
-  runs: number;
-  /** Fraction of runs whose final quota is what the user asked for. */
-  quotaCorrect: number;
-  /** VMs that moved over VMs that had to move, over all runs. */
-  migrationsSucceeded: number;
-  /** Fraction of runs that settled before the horizon. */
-  settled: number;
-  /** Means per run. */
-  targetPodsRejectedByQuota: number;
-  conflicts: number;
-  editsRefused: number;
-  agentRestarts: number;
-  /** Drain time in seconds over the runs where every drain finished; null if none did. */
-  drainSeconds: { mean: number; max: number } | null;
-  /** Runs where a drain never finished. */
-  drainsUnfinished: number;
-  /** The first seeds whose run failed (quota wrong or a VM not moved), for `quotarace trace`. */
-  failingSeeds: number[];
+export interface CampaignOptions {
+  readonly runs: number;
+  readonly seed: number;
+  readonly mode: ExploreMode;
+  /** PCT's bug depth d. */
+  readonly depth: number;
+  /** Exhaustive: stop after this many runs (complete or not). */
+  readonly maxRuns: number;
+  readonly window: number;
+  /** Distinct failures per strategy that get shrunk evidence (the rest are counted). */
+  readonly evidenceLimit: number;
+  readonly shrinkBudget: number;
 }
 
-export class StrategyTally {
-  private runs = 0;
-  private quotaOk = 0;
-  private moved = 0;
-  private mustMove = 0;
-  private settled = 0;
-  private rejected = 0;
-  private conflicts = 0;
-  private refused = 0;
-  private restarts = 0;
-  private drainSum = 0;
-  private drainMax = 0;
-  private drainRuns = 0;
-  private drainUnfinished = 0;
-  private readonly failing: number[] = [];
+export const DEFAULT_CAMPAIGN: Omit<CampaignOptions, 'runs' | 'seed'> = {
+  mode: 'random',
+  depth: 3,
+  maxRuns: 10_000,
+  window: DEFAULT_WINDOW_MS,
+  evidenceLimit: 10,
+  shrinkBudget: 400,
+};
 
-  constructor(readonly name: string) {}
+export type Exploration =
+  | { selector: 'random' }
+  | { selector: 'pct'; depth: number; actors: number; choices: number; missBound: number; guarantee: string }
+  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string };
 
-  add(o: RunOutcome): void {
-    this.runs++;
-    if (o.quotaCorrect) this.quotaOk++;
-    this.moved += o.moved;
-    this.mustMove += o.mustMove;
-    if (o.settled) this.settled++;
-    const c = o.counters;
-    this.rejected += c.targetPodsRejectedByQuota;
-    this.conflicts += c.conflicts;
-    this.refused += c.editsRefused;
-    this.restarts += c.agentRestarts;
-    if (c.drainMs >= 0) {
-      this.drainRuns++;
-      this.drainSum += c.drainMs;
-      this.drainMax = Math.max(this.drainMax, c.drainMs);
-    }
-    if (c.drainMs < 0 && o.mustMove > 0 && o.moved < o.mustMove) this.drainUnfinished++;
-    if ((!o.quotaCorrect || o.moved < o.mustMove) && this.failing.length < FAILING_SEEDS_KEPT) this.failing.push(o.seed);
-  }
+export interface EvidenceFile {
+  /** reports/<scenario>/<strategy>/<name>.evidence */
+  path: string;
+  failure: string;
+  runs: number;
+  stepsBefore: number;
+  stepsAfter: number;
+  deterministic: boolean;
+  determinism: string;
+}
 
-  summary(): StrategySummary {
-    const n = Math.max(1, this.runs);
-    const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
-    return {
-      name: this.name,
-      runs: this.runs,
-      quotaCorrect: r4(this.quotaOk / n),
-      migrationsSucceeded: this.mustMove === 0 ? 1 : r4(this.moved / this.mustMove),
-      settled: r4(this.settled / n),
-      targetPodsRejectedByQuota: r4(this.rejected / n),
-      conflicts: r4(this.conflicts / n),
-      editsRefused: r4(this.refused / n),
-      agentRestarts: r4(this.restarts / n),
-      drainSeconds: this.drainRuns ? { mean: r4(this.drainSum / this.drainRuns / 1000), max: this.drainMax / 1000 } : null,
-      drainsUnfinished: this.drainUnfinished,
-      failingSeeds: this.failing.slice(),
-    };
-  }
+export interface StrategyResult extends StrategySummary {
+  exploration: Exploration;
+  evidence: EvidenceFile[];
 }
 
 export interface ScenarioSummary {
@@ -92,19 +59,117 @@ export interface ScenarioSummary {
   file: string;
   runs: number;
   seed: number;
-  strategies: StrategySummary[];
+  explore: ExploreMode;
+  strategies: StrategyResult[];
+}
+
+export interface EvidenceOut {
+  readonly path: string;
+  readonly text: string;
+}
+
+/** PCT's guarantee: a depth-d bug is missed with probability at most (1 − 1/(n·k^(d−1)))^runs. */
+export function pctMissBound(n: number, k: number, d: number, runs: number): number {
+  const p = 1 / (Math.max(1, n) * Math.max(1, k) ** (d - 1));
+  return (1 - p) ** runs;
 }
 
 /**
- * Run a scenario's campaign: for every strategy, runs seeded seed, seed+1, ...; the same
- * seeds for every strategy, so they are compared on the same action times and latencies.
+ * A scenario's campaign: for every strategy, the same seeds (or the same exhaustive
+ * space), aggregated in seed order whatever the number of workers; then each distinct
+ * failure's first run is shrunk and explained into an evidence file.
  */
-export function runCampaign(scenario: Scenario, strategies: readonly Strategy[], runs: number, seed: number): ScenarioSummary {
-  const summaries: StrategySummary[] = [];
+export async function runScenario(
+  scenario: Scenario,
+  scenarioText: string,
+  strategies: readonly Strategy[],
+  opts: CampaignOptions,
+  pool: WorkerPool,
+  reportsDir: string,
+): Promise<{ summary: ScenarioSummary; files: EvidenceOut[] }> {
+  const results: StrategyResult[] = [];
+  const files: EvidenceOut[] = [];
   for (const strategy of strategies) {
-    const tally = new StrategyTally(strategy.name);
-    for (let i = 0; i < runs; i++) tally.add(runOnce(scenario, strategy, seed + i));
-    summaries.push(tally.summary());
+    const pilot: Pilot = runPilot(scenario, strategy, opts.window);
+    const base: JobBase = {
+      scenarioText,
+      scenarioFile: scenario.file,
+      strategy: strategy.name,
+      mode: opts.mode,
+      depth: opts.depth,
+      window: opts.window,
+      pilot,
+    };
+    let tally: TallyState = emptyTally();
+    let exploration: Exploration = { selector: 'random' };
+    const evidenceJobs: EvidenceJob[] = [];
+    const evidenceNames: string[] = [];
+    if (opts.mode === 'exhaustive') {
+      const r = explore(scenario, strategy, pilot, opts.window, opts.maxRuns, opts.seed);
+      for (const o of r.outcomes) addRun(tally, o);
+      const total = r.runs.toLocaleString('en-US');
+      exploration = {
+        selector: 'exhaustive',
+        complete: r.complete,
+        interleavings: r.runs,
+        pruned: r.pruned,
+        summary: `${r.complete ? 'complete' : `incomplete (stopped at --max-runs ${opts.maxRuns})`}: ${total} distinct interleavings, ${r.failures.length} failures (${r.pruned} duplicate states pruned)`,
+      };
+      const seen = new Set<string>();
+      r.failures.forEach((f, i) => {
+        const sig = JSON.stringify([f.outcome.quotaCorrect, f.outcome.stuck, f.outcome.violation?.invariant]);
+        if (seen.has(sig) || evidenceJobs.length >= opts.evidenceLimit) return;
+        seen.add(sig);
+        const runs = r.failures.filter((g) => JSON.stringify([g.outcome.quotaCorrect, g.outcome.stuck, g.outcome.violation?.invariant]) === sig).length;
+        evidenceJobs.push({ ...base, type: 'evidence', seed: opts.seed, prefix: f.prefix, alsoFailing: `${runs} of ${r.runs} interleavings fail this way`, shrinkBudget: opts.shrinkBudget });
+        evidenceNames.push(`exhaustive-${i + 1}`);
+      });
+    } else {
+      const chunk = Math.max(1, Math.ceil(opts.runs / Math.max(1, pool.size * 4)));
+      const jobs: RunsJob[] = [];
+      for (let from = opts.seed; from < opts.seed + opts.runs; from += chunk) {
+        jobs.push({ ...base, type: 'runs', from, to: Math.min(opts.seed + opts.runs, from + chunk) });
+      }
+      for (const t of await pool.run<TallyState>(jobs)) tally = mergeTally(tally, t);
+      if (opts.mode === 'pct') {
+        const n = pilot.actors.length;
+        const k = pilot.orderChoices;
+        const missBound = pctMissBound(n, k, opts.depth, opts.runs);
+        exploration = {
+          selector: 'pct',
+          depth: opts.depth,
+          actors: n,
+          choices: k,
+          missBound,
+          guarantee: `PCT depth ${opts.depth} over n=${n} actors and k=${k} scheduling choices: a bug of depth ${opts.depth} is missed with probability at most (1 − 1/(n·k^${opts.depth - 1}))^${opts.runs} = ${missBound.toPrecision(4)}`,
+        };
+      }
+      for (const g of tally.groups.slice(0, opts.evidenceLimit)) {
+        evidenceJobs.push({ ...base, type: 'evidence', seed: g.firstSeed, alsoFailing: `${g.runs} of ${opts.runs} runs fail this way, the first at seed ${g.firstSeed}`, shrinkBudget: opts.shrinkBudget });
+        evidenceNames.push(`${opts.mode === 'pct' ? `pct-d${opts.depth}` : 'random'}-seed-${g.firstSeed}`);
+      }
+    }
+    const evidence: EvidenceFile[] = [];
+    const built = await pool.run<EvidenceResult>(evidenceJobs);
+    built.forEach((e, i) => {
+      const path = join(reportsDir, scenario.name, strategy.name, `${evidenceNames[i]}.evidence`);
+      files.push({ path, text: e.text });
+      evidence.push({
+        path,
+        failure: e.signature,
+        runs: 0,
+        stepsBefore: e.originalSteps,
+        stepsAfter: e.shrunkSteps,
+        deterministic: e.deterministic,
+        determinism: e.determinismDetail,
+      });
+    });
+    const summary = summarize(strategy.name, tally);
+    evidence.forEach((ev, i) => (ev.runs = opts.mode === 'exhaustive' ? 0 : (tally.groups[i]?.runs ?? 0)));
+    results.push({ ...summary, exploration, evidence });
   }
-  return { name: scenario.name, file: scenario.file, runs, seed, strategies: summaries };
+  return {
+    summary: { name: scenario.name, file: scenario.file, runs: opts.mode === 'exhaustive' ? results[0]?.runs ?? 0 : opts.runs, seed: opts.seed, explore: opts.mode, strategies: results },
+    files,
+  };
 }

@@ -1,13 +1,21 @@
 /**
  * Binary min-heap of scheduled events ordered by (time, priority, sequence), as in
  * SimPy's Environment: equal times run in priority order, then in the order scheduled,
- * so a run is a pure function of what was scheduled.
+ * so a run is a pure function of what was scheduled and of the selector's choices.
  */
 export interface Scheduled {
   time: number;
   priority: number;
   seq: number;
   background: boolean;
+  /** Who acts (a process or informer name): what PCT prioritises and traces name. */
+  actor: string;
+  /**
+   * Events of one chain keep their order (one informer's deliveries of one kind, as a
+   * watch stream is ordered). '' for none. Deliveries ('cache' chains) only touch their
+   * process's cache, so they commute with each other and the selector sees them as one.
+   */
+  chain: string;
   fire: () => void;
 }
 
@@ -26,6 +34,11 @@ export class EventHeap {
 
   peek(): Scheduled | undefined {
     return this.items[0];
+  }
+
+  /** Every pending event, in no particular order (for state hashing). */
+  all(): readonly Scheduled[] {
+    return this.items;
   }
 
   push(e: Scheduled): void {

@@ -11,7 +11,21 @@ export interface ScheduleOptions {
   /** Background events (periodic resyncs) do not keep a run alive: see {@link Kernel.run}. */
   background?: boolean;
   priority?: number;
+  actor?: string;
+  chain?: string;
 }
+
+/**
+ * Which of the ready events runs next. The kernel calls it only when more than one event
+ * is ready: events due within `window` ms of the earliest, one per chain, cache deliveries
+ * folded into one candidate. Returning 0 always gives plain time order.
+ */
+export interface OrderChooser {
+  order(ready: readonly Scheduled[]): number;
+}
+
+/** The chain prefix of informer deliveries: they commute with each other. */
+export const CACHE_CHAIN = 'cache:';
 
 /**
  * The discrete-event kernel: a clock and a heap of events. It knows nothing about
@@ -20,9 +34,18 @@ export interface ScheduleOptions {
 export class Kernel {
   now = 0;
   steps = 0;
+  /** Ready window in ms: events this close to the earliest are concurrent. */
+  window = 0;
+  chooser: OrderChooser | undefined;
+  /** Called after every step (invariant checks). */
+  afterStep: (() => void) | undefined;
+  /** Actor of the event being run. */
+  current = '';
   private readonly heap = new EventHeap();
   private seq = 0;
   private foreground = 0;
+  private readonly ready: Scheduled[] = [];
+  private readonly held: Scheduled[] = [];
 
   schedule(delay: number, fire: () => void, opts?: ScheduleOptions): void {
     const background = opts?.background ?? false;
@@ -31,37 +54,90 @@ export class Kernel {
       priority: opts?.priority ?? 0,
       seq: this.seq++,
       background,
+      actor: opts?.actor ?? this.current,
+      chain: opts?.chain ?? '',
       fire,
     };
     if (!background) this.foreground++;
     this.heap.push(e);
   }
 
-  /** Start a process; its first step runs after `delay`. */
-  spawn(proc: Process<unknown>, delay = 0): void {
+  /** Start a process; its first step runs after `delay`. Its steps are labelled `actor`. */
+  spawn(proc: Process<unknown>, delay = 0, actor?: string): void {
+    const label = actor ?? this.current;
     const resume = (): void => {
       const r = proc.next();
-      if (!r.done) this.schedule(r.value, resume);
+      if (!r.done) this.schedule(r.value, resume, { actor: label });
     };
-    this.schedule(delay, resume);
+    this.schedule(delay, resume, { actor: label });
+  }
+
+  /** Pending events (for state hashing). */
+  pending(): readonly Scheduled[] {
+    return this.heap.all();
   }
 
   /** Run the next event. Returns false when nothing is left. */
   step(): boolean {
-    const e = this.heap.pop();
+    let e = this.heap.pop();
     if (!e) return false;
+    if (this.chooser) e = this.choose(e);
     if (!e.background) this.foreground--;
-    this.now = e.time;
+    if (e.time > this.now) this.now = e.time;
     this.steps++;
+    this.current = e.actor;
     e.fire();
+    this.afterStep?.();
     return true;
+  }
+
+  /**
+   * Gather the events ready with `first`, let the chooser pick one, put the rest back.
+   * One candidate per chain (its earliest), and all cache deliveries as one candidate.
+   */
+  private choose(first: Scheduled): Scheduled {
+    const ready = this.ready;
+    const held = this.held;
+    ready.length = 0;
+    held.length = 0;
+    ready.push(first);
+    let sawCache = first.chain.startsWith(CACHE_CHAIN);
+    const limit = first.time + this.window;
+    for (;;) {
+      const next = this.heap.peek();
+      if (!next || next.time > limit) break;
+      this.heap.pop();
+      const isCache = next.chain.startsWith(CACHE_CHAIN);
+      let blocked = isCache && sawCache;
+      if (!blocked && next.chain) {
+        for (const r of ready) {
+          if (r.chain === next.chain) {
+            blocked = true;
+            break;
+          }
+        }
+      }
+      if (blocked) held.push(next);
+      else {
+        ready.push(next);
+        if (isCache) sawCache = true;
+      }
+    }
+    let chosen = first;
+    if (ready.length > 1) {
+      const i = this.chooser!.order(ready);
+      chosen = ready[i] ?? first;
+    }
+    for (const r of ready) if (r !== chosen) this.heap.push(r);
+    for (const h of held) this.heap.push(h);
+    return chosen;
   }
 
   /**
    * Run until the system has settled (only background events are left) or the next
    * event lies past `until`. Returns true when it settled, false when stopped at the horizon.
    */
-  run(until: number): boolean {
+  run(until: number, stop?: () => boolean): boolean {
     for (;;) {
       if (this.foreground === 0) return true;
       const next = this.heap.peek();
@@ -71,6 +147,7 @@ export class Kernel {
         return false;
       }
       this.step();
+      if (stop?.()) return false;
     }
   }
 }

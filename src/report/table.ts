@@ -4,12 +4,13 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** The per-scenario table `quotarace run` prints. */
 export function formatTable(s: ScenarioSummary): string {
-  const header = ['strategy', 'runs', 'quota correct', 'migrations ok', 'rejected/run', '409s/run', 'edits refused/run', 'agent restarts/run', 'drain mean s', 'failing seeds'];
+  const header = ['strategy', 'runs', 'quota correct', 'migrations ok', 'invariants broken', 'rejected/run', '409s/run', 'edits refused/run', 'agent restarts/run', 'drain mean s', 'failing seeds'];
   const rows = s.strategies.map((r) => [
     r.name,
     String(r.runs),
     pct(r.quotaCorrect),
     pct(r.migrationsSucceeded),
+    pct(r.invariantViolations),
     r.targetPodsRejectedByQuota.toFixed(2),
     r.conflicts.toFixed(2),
     r.editsRefused.toFixed(2),
@@ -19,10 +20,15 @@ export function formatTable(s: ScenarioSummary): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  return [
-    `${s.name}  (${s.file}; ${s.runs} runs per strategy from seed ${s.seed})`,
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-  ].join('\n');
+  const how = s.explore === 'exhaustive' ? 'exhaustive exploration' : `${s.runs} ${s.explore} runs per strategy from seed ${s.seed}`;
+  const notes: string[] = [];
+  for (const r of s.strategies) {
+    const x = r.exploration;
+    if (x.selector === 'pct') notes.push(`${r.name}: ${x.guarantee}`);
+    if (x.selector === 'exhaustive') notes.push(`${r.name}: ${x.summary}`);
+    for (const e of r.evidence) {
+      notes.push(`${r.name}: ${e.path}  ${e.failure}  (steps ${e.stepsBefore} → ${e.stepsAfter})${e.deterministic ? '' : '  ' + e.determinism}`);
+    }
+  }
+  return [`${s.name}  (${s.file}; ${how})`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ...notes].join('\n');
 }

@@ -9,20 +9,29 @@ export interface TimelineEntry {
   readonly actor: string;
   readonly kind: 'write' | 'refused' | 'note';
   readonly text: string;
+  /** For writes: the versions before and after (immutable, so kept by reference). */
+  readonly old?: KObject;
+  readonly cur?: KObject;
+  /** For refusals. */
+  readonly err?: ApiError;
+  readonly target?: { readonly kind: Kind; readonly key: string };
 }
 
 /** Collects a run's timeline: every write, every refusal, and what actors said they read. */
 export class Timeline implements TraceSink {
   readonly entries: TimelineEntry[] = [];
+  /** VMI UID → name, for explaining UID-keyed annotations. */
+  readonly uidNames = new Map<string, string>();
 
   write(t: number, actor: string, _verb: Verb, old: KObject | undefined, cur: KObject | undefined): void {
+    if (cur?.kind === 'VirtualMachineInstance') this.uidNames.set(cur.metadata.uid, cur.metadata.name);
     if (actor === 'setup') return;
     const rv = cur ? ` (rv ${cur.metadata.resourceVersion})` : '';
-    this.entries.push({ t, actor, kind: 'write', text: describeChange(old, cur) + rv });
+    this.entries.push({ t, actor, kind: 'write', text: describeChange(old, cur) + rv, old, cur });
   }
 
   refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
-    this.entries.push({ t, actor, kind: 'refused', text: `${verb} ${RESOURCE[kind]} ${key} → ${err.code} ${err.reason}: ${err.message}` });
+    this.entries.push({ t, actor, kind: 'refused', text: `${verb} ${RESOURCE[kind]} ${key} → ${err.code} ${err.reason}: ${err.message}`, err, target: { kind, key } });
   }
 
   note(t: number, actor: string, text: string): void {

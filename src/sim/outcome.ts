@@ -1,6 +1,7 @@
 import { LABEL_DEFAULT_RQ } from '../actors/rancher-quota.js';
 import type { Intent } from '../actors/user.js';
 import type { Counters } from './recorder.js';
+import type { Violation } from './invariants.js';
 import type { World } from './world.js';
 
 export interface QuotaCheck {
@@ -26,6 +27,36 @@ export interface RunOutcome {
   readonly settled: boolean;
   readonly endMs: number;
   readonly steps: number;
+  /** The first invariant that stayed violated past its grace period. */
+  readonly violation: Violation | undefined;
+  /** How many choices the run made. */
+  readonly choiceCount: number;
+}
+
+/** A run fails when its quota is wrong, a VM that had to move did not, or an invariant broke. */
+export function failed(o: RunOutcome): boolean {
+  return !o.quotaCorrect || o.moved < o.mustMove || o.violation !== undefined;
+}
+
+/**
+ * What kind of failure, coarsely: which quota keys are wrong, whether a VM is stuck, which
+ * invariant broke. Shrinking must preserve it, and it groups failing seeds into evidence.
+ */
+export function failureKind(o: RunOutcome): string {
+  const parts: string[] = [];
+  if (!o.quotaCorrect) parts.push('quota ' + o.quota.filter((c) => c.actual !== c.wanted).map((c) => `${c.namespace}/${c.resource}`).join(' '));
+  if (o.moved < o.mustMove) parts.push('stuck');
+  if (o.violation) parts.push('invariant ' + o.violation.invariant);
+  return parts.join('; ');
+}
+
+/** The failure in detail: which VMs are stuck, too. */
+export function failureSignature(o: RunOutcome): string {
+  const parts: string[] = [];
+  if (!o.quotaCorrect) parts.push('quota ' + o.quota.filter((c) => c.actual !== c.wanted).map((c) => `${c.namespace}/${c.resource}`).join(' '));
+  if (o.moved < o.mustMove) parts.push('stuck ' + o.stuck.join(' '));
+  if (o.violation) parts.push('invariant ' + o.violation.invariant);
+  return parts.join('; ');
 }
 
 export function judge(
@@ -35,6 +66,7 @@ export function judge(
   mustMove: ReadonlySet<string>,
   settled: boolean,
   seed: number,
+  violation: Violation | undefined,
 ): RunOutcome {
   const quota: QuotaCheck[] = [];
   for (const [ns, wanted] of intent.wanted) {
@@ -62,5 +94,7 @@ export function judge(
     settled,
     endMs: world.now,
     steps: world.kernel.steps,
+    violation,
+    choiceCount: world.choices.log.values.length,
   };
 }

@@ -1,5 +1,5 @@
 import { agentPod, AGENT_NAMESPACE, RancherAgent } from '../actors/rancher-agent.js';
-import { DrainLog, drainNode } from '../actors/drain.js';
+import { DRAIN, DrainLog, drainNode } from '../actors/drain.js';
 import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt } from '../actors/kubevirt.js';
 import { startQuotaController } from '../actors/quota-controller.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, rancherQuotaAnnotation } from '../actors/rancher-quota.js';
@@ -18,21 +18,35 @@ import { installStrategy } from '../strategies/runtime.js';
 import { judge, type RunOutcome } from './outcome.js';
 import type { TraceSink } from './recorder.js';
 import { World } from './world.js';
+import { InvariantChecker } from './invariants.js';
+import { RandomSelector, type Selector } from '../kernel/choice.js';
 
 const SETUP = 'setup';
 const OPERATOR = 'operator';
 
+/** Events this close (ms) to the earliest ready one are concurrent: the selector orders them. */
+export const DEFAULT_WINDOW_MS = 25;
+
 export interface RunOptions {
   readonly trace?: TraceSink;
+  /** Who makes the run's choices; default: the random selector with the run's seed. */
+  readonly selector?: Selector;
+  readonly window?: number;
+  /**
+   * Per action, the number of steps expected inside its `between` window (from a pilot run).
+   * With it, a window time is either uniform in time or placed right after a uniformly
+   * chosen step of the window, so a write lands between two events milliseconds apart as
+   * often as anywhere else (see README "Exploration").
+   */
+  readonly slots?: readonly number[];
+  /** Indexes of actions left out (shrinking). */
+  readonly disabled?: ReadonlySet<number>;
+  /** Called with the world after setup, before the run (state hashing, tests). */
+  readonly inspect?: (world: World) => void;
 }
 
-/**
- * One seeded run of a scenario against a strategy: build the cluster in its steady
- * state, start every actor, schedule the scenario's actions, run until the cluster settles
- * or the horizon, and judge the end state.
- */
 export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, opts: RunOptions = {}): RunOutcome {
-  const world = new World(String(seed), scenario.latencies, opts.trace);
+  const world = new World(String(seed), scenario.latencies, opts.trace, opts.selector ?? new RandomSelector(seed), opts.window ?? DEFAULT_WINDOW_MS);
   const api = world.api;
   const intent = new Intent();
   const homes = new Map<string, string>();
@@ -99,43 +113,87 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   const drains = new DrainLog();
   const mustMove = new Set<string>();
 
-  // ---- the scenario's actions, at times drawn from their own stream ----
-  const when = world.rng.get('actions');
-  for (const a of scenario.actions) {
-    const t = 'at' in a.timing ? a.timing.at : when.int(a.timing.between[0], a.timing.between[1]);
-    world.recorder.note('scenario', () => `${describeAction(a)} at ${(t / 1000).toFixed(3)}s${'between' in a.timing ? ' (drawn)' : ''}`);
+  // ---- the scenario's actions ----
+  const slotWatches: SlotWatch[] = [];
+  scenario.actions.forEach((a, i) => {
+    if (opts.disabled?.has(i)) return;
+    const fire = actionFire(a);
+    if ('at' in a.timing) {
+      world.recorder.note('scenario', () => `${describeAction(a)} at ${(a.timing as { at: number }).at / 1000}s`);
+      world.kernel.schedule(a.timing.at, fire, { actor: 'scenario' });
+      return;
+    }
+    const [lo, hi] = a.timing.between;
+    const slots = opts.slots?.[i] ?? 0;
+    const mode = slots > 0 ? world.choices.choose('mode', 2, 'actions') : 0;
+    if (mode === 0) {
+      const t = lo + world.choices.choose('timing', hi - lo + 1, 'actions');
+      world.recorder.note('scenario', () => `${describeAction(a)} at ${(t / 1000).toFixed(3)}s (chosen in [${lo / 1000}s, ${hi / 1000}s])`);
+      world.kernel.schedule(t, fire, { actor: 'scenario' });
+      return;
+    }
+    const k = world.choices.choose('timing', slots + 1, 'actions');
+    world.recorder.note('scenario', () => `${describeAction(a)} right after step ${k} of [${lo / 1000}s, ${hi / 1000}s] (at the window's end if it has fewer)`);
+    const w: SlotWatch = { lo, k, seen: 0, fired: false, fire };
+    slotWatches.push(w);
+    const once = (): void => {
+      if (w.fired) return;
+      w.fired = true;
+      fire();
+    };
+    w.fire = once;
+    if (k === 0) world.kernel.schedule(lo, once, { actor: 'scenario' });
+    else world.kernel.schedule(hi, once, { actor: 'scenario' });
+  });
+
+  function actionFire(a: Action): () => void {
     switch (a.type) {
       case 'drain':
         for (const [vmKey, node] of homes) if (node === a.node) mustMove.add(vmKey);
-        world.kernel.spawn(drainNode(world, eviction, a.node, drains), t);
-        break;
+        return () => world.kernel.spawn(drainNode(world, eviction, a.node, drains), 0, DRAIN);
       case 'restartAgent':
-        world.kernel.schedule(t, () => {
+        return () => {
           const pod = api.list('Pod', AGENT_NAMESPACE).find((p) => p.metadata.labels.app === 'cattle-cluster-agent');
           if (pod) api.delete(OPERATOR, 'Pod', objKey(pod));
-        });
-        break;
+        };
       case 'editQuota':
-        world.kernel.schedule(t, () => user.edit(a.namespace, a.quota));
-        break;
+        return () => user.edit(a.namespace, a.quota);
       case 'migrate': {
         const key = keyOf({ namespace: a.namespace, name: a.vm });
         mustMove.add(key);
-        world.kernel.schedule(t, () => {
+        return () => {
           const vmi = api.get('VirtualMachineInstance', key);
           if (vmi) api.create(OPERATOR, newMigration(vmi, `${a.vm}-migration-`));
-        });
-        break;
+        };
       }
     }
   }
 
+  const invariants = new InvariantChecker(world);
+  world.kernel.afterStep = () => {
+    for (const w of slotWatches) {
+      if (w.fired || world.now < w.lo) continue;
+      if (++w.seen >= w.k) world.kernel.schedule(0, w.fire, { actor: 'scenario' });
+    }
+    invariants.afterStep();
+  };
+  opts.inspect?.(world);
+
   const settled = world.kernel.run(scenario.horizonMs);
+  invariants.finish(settled);
   world.recorder.counters.drainMs = drains.durationMs;
-  return judge(world, intent, homes, mustMove, settled, seed);
+  return judge(world, intent, homes, mustMove, settled, seed, invariants.first);
 }
 
-function describeAction(a: Action): string {
+interface SlotWatch {
+  readonly lo: number;
+  readonly k: number;
+  seen: number;
+  fired: boolean;
+  fire: () => void;
+}
+
+export function describeAction(a: Action): string {
   switch (a.type) {
     case 'drain':
       return `drain ${a.node}`;

@@ -41,7 +41,7 @@ export function installStrategy(world: World, strategy: Strategy): void {
 
 function startReconciler(world: World, cache: Informer, view: View, def: ReconcilerDef): void {
   const actor = `${HARVESTER}/${def.name}`;
-  const rng = world.rng.get(`${actor}/api`);
+  const rng = `${actor}/api`;
 
   function* sync(key: string): Process<SyncResult> {
     const out = def.reconcile(key, view);

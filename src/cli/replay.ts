@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { failureKind, failed } from '../sim/outcome.js';
+import { parseEvidence } from '../explore/evidence.js';
+import { replayRun } from '../explore/shrink.js';
+import { explain } from '../report/explain.js';
+import { formatOutcome } from '../report/outcome.js';
+import { Timeline } from '../report/timeline.js';
+import { InputError } from '../scenario/errors.js';
+import { createHash } from 'node:crypto';
+import { EXIT_FIXED, EXIT_OK, load, strategyByName, traceHeader, type Io } from './main.js';
+
+/**
+ * `quotarace replay <evidence>`: re-execute a saved failure against the current code and
+ * the scenario it names (which must hash the same), print its timeline and explanation,
+ * and exit 1 when it no longer fails: a fixed bug shows as fixed.
+ */
+export function replayEvidence(file: string, scenarioOverride: string | undefined, io: Io): number {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new InputError([{ file, line: 0, col: 0, field: '', message: 'cannot read the evidence file' }]);
+  }
+  const ev = parseEvidence(text);
+  if ('error' in ev) throw new InputError([{ file, line: ev.line, col: 1, field: '', message: ev.error }]);
+  const candidates = scenarioOverride ? [scenarioOverride] : [ev.scenarioFile, join(dirname(file), ev.scenarioFile)];
+  const scenarioPath = candidates.find((p) => existsSync(p));
+  if (!scenarioPath) {
+    throw new InputError([{ file, line: 3, col: 1, field: 'scenario-file', message: `the scenario ${ev.scenarioFile} is not there; pass --scenario <file>` }]);
+  }
+  const scenario = load(scenarioPath);
+  if (scenario.hash !== ev.scenarioSha256) {
+    throw new InputError([
+      { file, line: 4, col: 1, field: 'scenario-sha256', message: `${scenarioPath} has changed since this evidence was saved (sha256 ${scenario.hash.slice(0, 12)}…, evidence has ${ev.scenarioSha256.slice(0, 12)}…): the interleaving belongs to the old scenario` },
+    ]);
+  }
+  const strategy = strategyByName(ev.strategy);
+  const timeline = new Timeline();
+  const { outcome } = replayRun(
+    { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices },
+    { strict: false },
+    timeline,
+  );
+  const trace = timeline.format();
+  const sameTrace = createHash('sha256').update(trace).digest('hex') === ev.traceSha256;
+  io.out(
+    [
+      traceHeader(scenario, strategy.name, `seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`),
+      ev.disabledActions.length ? `actions left out by shrinking: ${ev.disabledActions.join(', ')}` : '',
+      '',
+      trace,
+      '',
+      formatOutcome(outcome),
+      '',
+      'explanation:',
+      ...explain(timeline.entries, outcome, timeline.uidNames).map((l) => `  ${l}`),
+      '',
+      sameTrace ? 'trace: identical to the one recorded in the evidence' : 'trace: DIFFERS from the one recorded in the evidence (the code changed since it was saved)',
+    ].join('\n'),
+  );
+  if (!failed(outcome)) {
+    io.out(`no longer fails: the recorded failure "${ev.failure}" did not happen`);
+    return EXIT_FIXED;
+  }
+  io.out(`still fails: ${failureKind(outcome)}`);
+  return EXIT_OK;
+}

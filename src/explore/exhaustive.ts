@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import type { ChoiceKind, Selector } from '../kernel/choice.js';
+import type { Scenario } from '../scenario/model.js';
+import { failed, type RunOutcome } from '../sim/outcome.js';
+import { runOnce } from '../sim/run.js';
+import { stateKey } from '../sim/state.js';
+import type { World } from '../sim/world.js';
+import type { Strategy } from '../strategies/api.js';
+import type { Pilot } from './pilot.js';
+
+/** Thrown to cut a run short at a state whose every continuation was already explored. */
+class Pruned extends Error {}
+
+interface BranchPoint {
+  readonly n: number;
+  readonly v: number;
+  readonly state: string;
+}
+
+/**
+ * Stateless depth-first search over the scheduling choices (CHESS-style): every run
+ * replays a prefix of choices, then takes the default at new choice points; the next run
+ * bumps the deepest choice that has an untried option. Latencies are fixed at the middle
+ * of their ranges and `between` actions are placed by step, so what is enumerated is the
+ * order of concurrent events and which step each window action follows. A choice point
+ * whose state (see sim/state.ts) was seen with all its continuations explored is pruned.
+ */
+class ExhaustiveSelector implements Selector {
+  readonly name = 'exhaustive';
+  readonly points: BranchPoint[] = [];
+  world: World | undefined;
+
+  constructor(
+    private readonly prefix: readonly number[],
+    private readonly explored: ReadonlySet<string>,
+  ) {}
+
+  choose(kind: ChoiceKind, n: number): number {
+    if (kind === 'draw') return n >> 1;
+    if (kind === 'mode') return 1;
+    const i = this.points.length;
+    const state = createHash('sha1').update(stateKey(this.world!)).digest('base64');
+    if (i >= this.prefix.length && this.explored.has(state)) throw new Pruned();
+    const v = i < this.prefix.length ? Math.min(this.prefix[i]!, n - 1) : 0;
+    this.points.push({ n, v, state });
+    return v;
+  }
+}
+
+export interface ExhaustiveRun {
+  readonly prefix: readonly number[];
+  readonly outcome: RunOutcome;
+}
+
+export interface ExhaustiveResult {
+  /** Runs executed to the end (distinct interleavings). */
+  readonly runs: number;
+  /** Runs cut short at an already-explored state. */
+  readonly pruned: number;
+  /** True when the whole space was covered within maxRuns. */
+  readonly complete: boolean;
+  readonly failures: readonly ExhaustiveRun[];
+  readonly outcomes: readonly RunOutcome[];
+}
+
+/** The selector that replays one exhaustive run's branch choices (for evidence and shrinking). */
+export function exhaustiveReplaySelector(prefix: readonly number[]): Selector {
+  return new ExhaustiveSelector(prefix, new Set());
+}
+
+export function attachWorld(selector: Selector): ((w: World) => void) | undefined {
+  return selector instanceof ExhaustiveSelector ? (w) => (selector.world = w) : undefined;
+}
+
+export function explore(
+  scenario: Scenario,
+  strategy: Strategy,
+  pilot: Pilot,
+  window: number,
+  maxRuns: number,
+  seed: number,
+): ExhaustiveResult {
+  const explored = new Set<string>();
+  const failures: ExhaustiveRun[] = [];
+  const outcomes: RunOutcome[] = [];
+  let prefix: number[] = [];
+  let runs = 0;
+  let pruned = 0;
+  for (;;) {
+    if (runs + pruned >= maxRuns) return { runs, pruned, complete: false, failures, outcomes };
+    const sel = new ExhaustiveSelector(prefix, explored);
+    let outcome: RunOutcome | undefined;
+    try {
+      outcome = runOnce(scenario, strategy, seed, { selector: sel, window, slots: pilot.slots, inspect: (w) => (sel.world = w) });
+    } catch (e) {
+      if (!(e instanceof Pruned)) throw e;
+    }
+    if (outcome) {
+      runs++;
+      outcomes.push(outcome);
+      if (failed(outcome)) failures.push({ prefix: sel.points.map((p) => p.v), outcome });
+    } else pruned++;
+    // Backtrack: the deepest point with an untried option; everything below it is done.
+    const pts = sel.points;
+    let j = pts.length - 1;
+    while (j >= 0 && pts[j]!.v >= pts[j]!.n - 1) j--;
+    for (let i = j + 1; i < pts.length; i++) explored.add(pts[i]!.state);
+    if (j < 0) return { runs, pruned, complete: true, failures, outcomes };
+    prefix = pts.slice(0, j).map((p) => p.v);
+    prefix.push(pts[j]!.v + 1);
+  }
+}

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import { PctSelector, RandomSelector, ReplaySelector, type Selector } from '../kernel/choice.js';
+import { Timeline } from '../report/timeline.js';
+import { explain } from '../report/explain.js';
+import { parseScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/model.js';
+import { failureKind, failureSignature, type RunOutcome } from '../sim/outcome.js';
+import { runOnce } from '../sim/run.js';
+import type { Strategy } from '../strategies/api.js';
+import { builtinStrategy } from '../strategies/builtin.js';
+import { formatEvidence } from './evidence.js';
+import { exhaustiveReplaySelector } from './exhaustive.js';
+import type { Pilot } from './pilot.js';
+import { describeSize, shrink, type RunSpec } from './shrink.js';
+import { addRun, emptyTally, type TallyState } from './tally.js';
+
+export type ExploreMode = 'random' | 'pct' | 'exhaustive';
+
+/** What a worker needs to rebuild the scenario and strategy on its own. */
+export interface JobBase {
+  readonly scenarioText: string;
+  readonly scenarioFile: string;
+  readonly strategy: string;
+  readonly mode: ExploreMode;
+  readonly depth: number;
+  readonly window: number;
+  readonly pilot: Pilot;
+}
+
+export interface RunsJob extends JobBase {
+  readonly type: 'runs';
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface EvidenceJob extends JobBase {
+  readonly type: 'evidence';
+  readonly seed: number;
+  /** Exhaustive runs are identified by their branch choices. */
+  readonly prefix?: readonly number[];
+  readonly alsoFailing: string;
+  readonly shrinkBudget: number;
+}
+
+export type Job = RunsJob | EvidenceJob;
+
+export interface EvidenceResult {
+  readonly text: string;
+  readonly signature: string;
+  readonly originalSteps: number;
+  readonly shrunkSteps: number;
+  readonly deterministic: boolean;
+  readonly determinismDetail: string;
+}
+
+const scenarios = new Map<string, Scenario>();
+
+function scenarioOf(job: JobBase): Scenario {
+  const key = `${job.scenarioFile}\n${job.scenarioText}`;
+  let s = scenarios.get(key);
+  if (!s) {
+    s = parseScenario(job.scenarioText, job.scenarioFile, (n) => builtinStrategy(n) !== undefined);
+    scenarios.set(key, s);
+  }
+  return s;
+}
+
+function strategyOf(job: JobBase): Strategy {
+  const s = builtinStrategy(job.strategy);
+  if (!s) throw new Error(`unknown strategy ${job.strategy}`);
+  return s;
+}
+
+export function selectorFor(job: JobBase, seed: number, prefix?: readonly number[]): Selector {
+  if (job.mode === 'exhaustive') return exhaustiveReplaySelector(prefix ?? []);
+  if (job.mode === 'pct') return new PctSelector(seed, job.depth, job.pilot.actors, job.pilot.orderChoices);
+  return new RandomSelector(seed);
+}
+
+export function selectorLabel(job: Pick<JobBase, 'mode' | 'depth'>): string {
+  return job.mode === 'pct' ? `pct depth=${job.depth}` : job.mode;
+}
+
+/** A worker's unit of work; also run inline when there is one worker. */
+export function handleJob(job: Job): TallyState | EvidenceResult {
+  return job.type === 'runs' ? runRange(job) : buildEvidence(job);
+}
+
+function runRange(job: RunsJob): TallyState {
+  const scenario = scenarioOf(job);
+  const strategy = strategyOf(job);
+  const t = emptyTally();
+  for (let seed = job.from; seed < job.to; seed++) {
+    addRun(t, runOnce(scenario, strategy, seed, { selector: selectorFor(job, seed), window: job.window, slots: job.pilot.slots }));
+  }
+  return t;
+}
+
+/**
+ * Re-run a failing seed, shrink it, check it replays to the same trace, explain it, and
+ * render the evidence file.
+ */
+function buildEvidence(job: EvidenceJob): EvidenceResult {
+  const scenario = scenarioOf(job);
+  const strategy = strategyOf(job);
+  const selector = selectorFor(job, job.seed, job.prefix);
+  let values: number[] = [];
+  const original = runOnce(scenario, strategy, job.seed, {
+    selector,
+    window: job.window,
+    slots: job.pilot.slots,
+    inspect: (w) => {
+      values = w.choices.log.values;
+      if (job.mode === 'exhaustive') (selector as unknown as { world: unknown }).world = w;
+    },
+  });
+  const start: RunSpec = { scenario, strategy, seed: job.seed, window: job.window, slots: job.pilot.slots, disabled: new Set(), values };
+  const shrunk = shrink(start, job.shrinkBudget);
+
+  // Determinism self-check: two strict replays must print the same trace.
+  const traced = (): { text: string; outcome: RunOutcome; timeline: Timeline } => {
+    const timeline = new Timeline();
+    const outcome = runOnce(scenario, strategy, job.seed, {
+      selector: new ReplaySelector({ values: shrunk.spec.values, sizes: shrunk.sizes }, true),
+      window: job.window,
+      slots: job.pilot.slots,
+      disabled: shrunk.spec.disabled,
+      trace: timeline,
+    });
+    return { text: timeline.format(), outcome, timeline };
+  };
+  let deterministic = true;
+  let detail = 'ok (two strict replays printed the same trace)';
+  let a: ReturnType<typeof traced> | undefined;
+  try {
+    a = traced();
+    const b = traced();
+    if (a.text !== b.text) {
+      deterministic = false;
+      const la = a.text.split('\n');
+      const lb = b.text.split('\n');
+      let i = 0;
+      while (i < la.length && la[i] === lb[i]) i++;
+      detail = `MISMATCH: two replays of the same choices differ from trace line ${i + 1}: the model or strategy is not deterministic`;
+    } else if (failureKind(a.outcome) !== failureKind(shrunk.outcome)) {
+      deterministic = false;
+      detail = `MISMATCH: the replay ended "${failureKind(a.outcome)}", the shrunk run "${failureKind(shrunk.outcome)}"`;
+    }
+  } catch (e) {
+    deterministic = false;
+    detail = `MISMATCH: strict replay diverged: ${(e as Error).message}`;
+  }
+  const final = a ?? { text: '', outcome: shrunk.outcome, timeline: new Timeline() };
+  const text = formatEvidence({
+    scenario: scenario.name,
+    scenarioFile: job.scenarioFile,
+    scenarioSha256: scenario.hash,
+    strategy: strategy.name,
+    seed: job.seed,
+    selector: selectorLabel(job) + (job.prefix ? ` run=${job.prefix.join('.') || 'default'}` : ''),
+    windowMs: job.window,
+    slots: job.pilot.slots,
+    disabledActions: [...shrunk.spec.disabled].sort((x, y) => x - y),
+    failure: failureSignature(final.outcome),
+    alsoFailing: job.alsoFailing,
+    original: describeSize(original, values),
+    shrunk: `${describeSize(shrunk.outcome, shrunk.spec.values)} (${shrunk.candidates} candidates tried)`,
+    determinism: detail,
+    traceSha256: createHash('sha256').update(final.text).digest('hex'),
+    choices: shrunk.spec.values,
+    explanation: explain(final.timeline.entries, final.outcome, final.timeline.uidNames),
+  });
+  return {
+    text,
+    signature: failureSignature(final.outcome),
+    originalSteps: original.steps,
+    shrunkSteps: shrunk.outcome.steps,
+    deterministic,
+    determinismDetail: detail,
+  };
+}
+

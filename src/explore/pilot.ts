@@ -1,0 +1,52 @@
+import { RandomSelector, type ChoiceKind, type Selector } from '../kernel/choice.js';
+import type { Scheduled } from '../kernel/heap.js';
+import type { Scenario } from '../scenario/model.js';
+import { runOnce } from '../sim/run.js';
+import type { Strategy } from '../strategies/api.js';
+
+/** What one reference run says about a scenario's size: what exploration is tuned by. */
+export interface Pilot {
+  /** Per action: steps that fell inside its `between` window (0 for `at` actions). */
+  readonly slots: readonly number[];
+  /** Actors that took part in a scheduling choice (PCT's n). */
+  readonly actors: readonly string[];
+  /** Scheduling choices (PCT's k). */
+  readonly orderChoices: number;
+  readonly steps: number;
+}
+
+class Observer implements Selector {
+  readonly name = 'pilot';
+  readonly actors = new Set<string>();
+  orderChoices = 0;
+  constructor(private readonly inner: Selector) {}
+  choose(kind: ChoiceKind, n: number, stream: string, ready?: readonly Scheduled[]): number {
+    if (kind === 'order' && ready) {
+      this.orderChoices++;
+      for (const e of ready) this.actors.add(e.actor);
+    }
+    return this.inner.choose(kind, n, stream, ready);
+  }
+}
+
+/** One random run at the scenario's own seed, measured. Deterministic. */
+export function runPilot(scenario: Scenario, strategy: Strategy, window: number): Pilot {
+  const obs = new Observer(new RandomSelector(scenario.seed));
+  const windows = scenario.actions.map((a) => ('between' in a.timing ? a.timing.between : undefined));
+  const counts = windows.map(() => 0);
+  const outcome = runOnce(scenario, strategy, scenario.seed, {
+    selector: obs,
+    window,
+    inspect: (world) => {
+      const inner = world.kernel.afterStep;
+      world.kernel.afterStep = () => {
+        const t = world.now;
+        windows.forEach((w, i) => {
+          if (w && t >= w[0] && t <= w[1]) counts[i]!++;
+        });
+        inner?.();
+      };
+    },
+  });
+  return { slots: counts, actors: [...obs.actors].sort(), orderChoices: obs.orderChoices, steps: outcome.steps };
+}

@@ -1,0 +1,112 @@
+import { ReplaySelector, type ChoiceLog } from '../kernel/choice.js';
+import type { Scenario } from '../scenario/model.js';
+import { failed, failureKind, type RunOutcome } from '../sim/outcome.js';
+import type { TraceSink } from '../sim/recorder.js';
+import { runOnce } from '../sim/run.js';
+import type { Strategy } from '../strategies/api.js';
+
+/** Everything that determines a run, given the code: what evidence stores. */
+export interface RunSpec {
+  readonly scenario: Scenario;
+  readonly strategy: Strategy;
+  readonly seed: number;
+  readonly window: number;
+  readonly slots: readonly number[];
+  readonly disabled: ReadonlySet<number>;
+  readonly values: readonly number[];
+}
+
+export interface Replayed {
+  readonly outcome: RunOutcome;
+  readonly log: ChoiceLog;
+}
+
+/** Run a spec by replaying its choices (strict: sizes must match; lenient: defaults fill in). */
+export function replayRun(spec: RunSpec, mode: { strict: false } | { strict: true; sizes: readonly number[] }, trace?: TraceSink): Replayed {
+  const selector = new ReplaySelector(mode.strict ? { values: spec.values, sizes: mode.sizes } : { values: spec.values }, mode.strict);
+  let log: ChoiceLog | undefined;
+  const outcome = runOnce(spec.scenario, spec.strategy, spec.seed, {
+    selector,
+    window: spec.window,
+    slots: spec.slots,
+    disabled: spec.disabled,
+    trace,
+    inspect: (w) => (log = w.choices.log),
+  });
+  return { outcome, log: log! };
+}
+
+export interface Shrunk {
+  readonly spec: RunSpec;
+  readonly outcome: RunOutcome;
+  readonly sizes: readonly number[];
+  readonly candidates: number;
+}
+
+const nonDefault = (xs: readonly number[]) => xs.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0);
+
+/**
+ * Shrink a failing run to a smaller one that fails the same way (same failureKind),
+ * Hypothesis-style on the choice log: drop actions, reset blocks of choices to their
+ * default (time order, shortest latency, window start) by halving block sizes, then move
+ * each remaining window time to an edge. A candidate is kept only if it reproduces the
+ * failure; the result is re-run by the caller in strict mode before it is saved.
+ */
+export function shrink(start: RunSpec, budget = 600): Shrunk {
+  const first = replayRun(start, { strict: false });
+  const kind = failureKind(first.outcome);
+  let best: RunSpec = { ...start, values: first.log.values.slice() };
+  let bestOutcome = first.outcome;
+  let bestLog = first.log;
+  let candidates = 0;
+
+  const better = (o: RunOutcome, log: ChoiceLog): boolean => {
+    const a = nonDefault(log.values);
+    const b = nonDefault(bestLog.values);
+    return a < b || (a === b && o.steps < bestOutcome.steps);
+  };
+
+  const attempt = (spec: RunSpec, always = false): boolean => {
+    if (candidates >= budget) return false;
+    candidates++;
+    const r = replayRun(spec, { strict: false });
+    if (!failed(r.outcome) || failureKind(r.outcome) !== kind || !(always || better(r.outcome, r.log))) return false;
+    best = { ...spec, values: r.log.values.slice() };
+    bestOutcome = r.outcome;
+    bestLog = r.log;
+    return true;
+  };
+
+  // 1. Fewer actions.
+  for (let i = start.scenario.actions.length - 1; i >= 0; i--) {
+    if (best.disabled.has(i)) continue;
+    attempt({ ...best, disabled: new Set([...best.disabled, i]) }, true);
+  }
+  // 2. Fewer deviations from the default: zero blocks, halving the block size.
+  for (let size = Math.max(1, best.values.length >> 1); size >= 1 && candidates < budget; size >>= 1) {
+    for (let s = 0; s < best.values.length && candidates < budget; s += size) {
+      const v = best.values;
+      let any = false;
+      for (let i = s; i < Math.min(v.length, s + size); i++) if (v[i] !== 0) any = true;
+      if (!any) continue;
+      const next = v.slice();
+      for (let i = s; i < Math.min(v.length, s + size); i++) next[i] = 0;
+      attempt({ ...best, values: next });
+    }
+    if (size === 1) break;
+  }
+  // 3. Window times to the window's edges.
+  for (let i = 0; i < bestLog.kinds.length && candidates < budget; i++) {
+    if (bestLog.kinds[i] !== 'timing' || best.values[i] === 0) continue;
+    for (const edge of [0, bestLog.sizes[i]! - 1]) {
+      const next = best.values.slice();
+      next[i] = edge;
+      if (attempt({ ...best, values: next })) break;
+    }
+  }
+  return { spec: best, outcome: bestOutcome, sizes: bestLog.sizes.slice(), candidates };
+}
+
+export function describeSize(o: RunOutcome, values: readonly number[]): string {
+  return `steps ${o.steps}, choices ${values.length}, non-default ${nonDefault(values)}`;
+}

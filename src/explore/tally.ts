@@ -1,0 +1,156 @@
+import { failed, failureSignature, type RunOutcome } from '../sim/outcome.js';
+
+/** How many failing seeds a summary lists, for `quotarace trace`. */
+const FAILING_SEEDS_KEPT = 5;
+
+/** Per-strategy totals as they appear in the JSON output and the table. */
+export interface StrategySummary {
+  name: string;
+  runs: number;
+  /** Fraction of runs whose final quota is what the user asked for. */
+  quotaCorrect: number;
+  /** VMs that moved over VMs that had to move, over all runs. */
+  migrationsSucceeded: number;
+  /** Fraction of runs with an invariant violated past its grace period. */
+  invariantViolations: number;
+  /** Fraction of runs that settled before the horizon. */
+  settled: number;
+  /** Means per run. */
+  targetPodsRejectedByQuota: number;
+  conflicts: number;
+  editsRefused: number;
+  agentRestarts: number;
+  /** Drain time in seconds over the runs where every drain finished; null if none did. */
+  drainSeconds: { mean: number; max: number } | null;
+  /** Runs where a drained node never emptied. */
+  drainsUnfinished: number;
+  /** The first failing seeds (quota wrong, a VM not moved, or an invariant broken). */
+  failingSeeds: number[];
+  /** Distinct failures: signature → how many runs, first seed. */
+  failures: FailureGroup[];
+}
+
+export interface FailureGroup {
+  signature: string;
+  runs: number;
+  firstSeed: number;
+}
+
+/**
+ * Integer sums over runs: merging two tallies in seed order gives exactly the tally of the
+ * runs together, so worker counts and shards cannot change a digit of the output.
+ */
+export interface TallyState {
+  runs: number;
+  quotaOk: number;
+  moved: number;
+  mustMove: number;
+  settled: number;
+  violations: number;
+  rejected: number;
+  conflicts: number;
+  refused: number;
+  restarts: number;
+  drainSum: number;
+  drainMax: number;
+  drainRuns: number;
+  drainUnfinished: number;
+  failing: number[];
+  groups: FailureGroup[];
+}
+
+export function emptyTally(): TallyState {
+  return {
+    runs: 0,
+    quotaOk: 0,
+    moved: 0,
+    mustMove: 0,
+    settled: 0,
+    violations: 0,
+    rejected: 0,
+    conflicts: 0,
+    refused: 0,
+    restarts: 0,
+    drainSum: 0,
+    drainMax: 0,
+    drainRuns: 0,
+    drainUnfinished: 0,
+    failing: [],
+    groups: [],
+  };
+}
+
+export function addRun(t: TallyState, o: RunOutcome): void {
+  t.runs++;
+  if (o.quotaCorrect) t.quotaOk++;
+  t.moved += o.moved;
+  t.mustMove += o.mustMove;
+  if (o.settled) t.settled++;
+  if (o.violation) t.violations++;
+  const c = o.counters;
+  t.rejected += c.targetPodsRejectedByQuota;
+  t.conflicts += c.conflicts;
+  t.refused += c.editsRefused;
+  t.restarts += c.agentRestarts;
+  if (c.drainMs >= 0) {
+    t.drainRuns++;
+    t.drainSum += c.drainMs;
+    t.drainMax = Math.max(t.drainMax, c.drainMs);
+  } else if (o.mustMove > 0 && o.moved < o.mustMove) t.drainUnfinished++;
+  if (failed(o)) {
+    if (t.failing.length < FAILING_SEEDS_KEPT) t.failing.push(o.seed);
+    const sig = failureSignature(o);
+    const g = t.groups.find((x) => x.signature === sig);
+    if (g) g.runs++;
+    else t.groups.push({ signature: sig, runs: 1, firstSeed: o.seed });
+  }
+}
+
+/** `b` covers later seeds than `a`. */
+export function mergeTally(a: TallyState, b: TallyState): TallyState {
+  const groups = a.groups.map((g) => ({ ...g }));
+  for (const g of b.groups) {
+    const x = groups.find((y) => y.signature === g.signature);
+    if (x) x.runs += g.runs;
+    else groups.push({ ...g });
+  }
+  return {
+    runs: a.runs + b.runs,
+    quotaOk: a.quotaOk + b.quotaOk,
+    moved: a.moved + b.moved,
+    mustMove: a.mustMove + b.mustMove,
+    settled: a.settled + b.settled,
+    violations: a.violations + b.violations,
+    rejected: a.rejected + b.rejected,
+    conflicts: a.conflicts + b.conflicts,
+    refused: a.refused + b.refused,
+    restarts: a.restarts + b.restarts,
+    drainSum: a.drainSum + b.drainSum,
+    drainMax: Math.max(a.drainMax, b.drainMax),
+    drainRuns: a.drainRuns + b.drainRuns,
+    drainUnfinished: a.drainUnfinished + b.drainUnfinished,
+    failing: [...a.failing, ...b.failing].slice(0, FAILING_SEEDS_KEPT),
+    groups,
+  };
+}
+
+export function summarize(name: string, t: TallyState): StrategySummary {
+  const n = Math.max(1, t.runs);
+  const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
+  return {
+    name,
+    runs: t.runs,
+    quotaCorrect: r4(t.quotaOk / n),
+    migrationsSucceeded: t.mustMove === 0 ? 1 : r4(t.moved / t.mustMove),
+    invariantViolations: r4(t.violations / n),
+    settled: r4(t.settled / n),
+    targetPodsRejectedByQuota: r4(t.rejected / n),
+    conflicts: r4(t.conflicts / n),
+    editsRefused: r4(t.refused / n),
+    agentRestarts: r4(t.restarts / n),
+    drainSeconds: t.drainRuns ? { mean: r4(t.drainSum / t.drainRuns / 1000), max: t.drainMax / 1000 } : null,
+    drainsUnfinished: t.drainUnfinished,
+    failingSeeds: t.failing.slice(),
+    failures: t.groups.map((g) => ({ ...g })),
+  };
+}
