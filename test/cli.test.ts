@@ -20,10 +20,14 @@ interface Result {
   err: string;
 }
 
+/** Evidence from these runs goes to a temporary folder, never into the repository's reports/. */
+const REPORTS = mkdtempSync(join(tmpdir(), 'quotarace-cli-reports-'));
+
 async function cli(...argv: string[]): Promise<Result> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  const args = argv[0] === 'run' ? [...argv, '--reports', REPORTS, '--workers', '1'] : argv;
+  const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -136,7 +140,7 @@ describe('quotarace run (tables)', () => {
     expect(() => JSON.parse(r.out)).toThrow();
     const lines = r.out.split('\n').filter((l) => l.trim() !== '');
     expect(lines[0]).toContain('normal-migration');
-    expect(lines[0]).toContain('3 runs per strategy from seed 1');
+    expect(lines[0]).toContain('3 random runs per strategy from seed 1');
     const header = lines.findIndex((l) => l.startsWith('strategy'));
     expect(header).toBeGreaterThan(-1);
     expect(lines[header]).toContain('quota correct');
@@ -202,6 +206,8 @@ describe('quotarace run (tables)', () => {
       'long-vm-name',
       'quota-near-saturation',
       'control-no-race',
+      'tiny-agent-restart',
+      'edit-during-migration',
     ]);
     for (const s of doc.scenarios) {
       expect(s.runs).toBe(3);
@@ -351,7 +357,8 @@ describe('the built binary', () => {
     }
   }, 120_000);
 
-  const bin = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const bin = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, ...args, ...(args[0] === 'run' ? ['--reports', REPORTS] : [])], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
 
   it('run --json exits 0 and prints parseable JSON', () => {
     const p = bin('run', 'scenarios/6-control-no-race.yaml', '--runs', '3', '--json');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/scenario/load.js';
-import { runCampaign } from '../src/explore/campaign.js';
+import { runPlain } from '../src/explore/campaign.js';
 import { runOnce } from '../src/sim/run.js';
 import { Timeline } from '../src/report/timeline.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../src/strategies/builtin.js';
@@ -12,8 +12,7 @@ const v142 = builtinStrategy('v1.4.2')!;
 
 describe('the #7178 incident scenario', () => {
   const scenario = load('1-incident-7178.yaml');
-  const summary = runCampaign(scenario, [preFix, v142], 60, 1);
-  const [pre, fixed] = summary.strategies;
+  const [pre, fixed] = runPlain(scenario, [preFix, v142], 60, 1);
 
   it('v1.4.2 ends every run with the user quota and every VM moved', () => {
     expect(fixed!.quotaCorrect).toBe(1);
@@ -46,7 +45,7 @@ describe('the four v1.4.2 validation cases', () => {
   for (const file of ['2-normal-migration.yaml', '3-agent-restart-during-migration.yaml', '4-long-vm-name.yaml', '5-quota-near-saturation.yaml']) {
     it(`${file}: v1.4.2 scores 100% on both rates`, () => {
       const s = load(file);
-      const [r] = runCampaign(s, [v142], 40, s.seed).strategies;
+      const [r] = runPlain(s, [v142], 40, s.seed);
       expect(r!.quotaCorrect).toBe(1);
       expect(r!.migrationsSucceeded).toBe(1);
     });
@@ -54,13 +53,13 @@ describe('the four v1.4.2 validation cases', () => {
 
   it('long VM name: pre-fix never migrates (its annotation key is invalid)', () => {
     const s = load('4-long-vm-name.yaml');
-    const [r] = runCampaign(s, [preFix], 20, 1).strategies;
+    const [r] = runPlain(s, [preFix], 20, 1);
     expect(r!.migrationsSucceeded).toBe(0);
   });
 
   it('agent restart during a migration: pre-fix ends with a wrong quota in most runs', () => {
     const s = load('3-agent-restart-during-migration.yaml');
-    const [r] = runCampaign(s, [preFix], 40, 1).strategies;
+    const [r] = runPlain(s, [preFix], 40, 1);
     expect(r!.quotaCorrect).toBeLessThan(0.5);
   });
 });
@@ -68,7 +67,7 @@ describe('the four v1.4.2 validation cases', () => {
 describe('the control scenario', () => {
   it('every built-in strategy scores 100% on both rates', () => {
     const s = load('6-control-no-race.yaml');
-    for (const r of runCampaign(s, BUILTIN_STRATEGIES, 40, 1).strategies) {
+    for (const r of runPlain(s, BUILTIN_STRATEGIES, 40, 1)) {
       expect(r.quotaCorrect, r.name).toBe(1);
       expect(r.migrationsSucceeded, r.name).toBe(1);
     }

@@ -211,19 +211,25 @@ export function startKubeVirt(world: World): void {
     api.update('kubelet', { ...bound, status: { phase: 'Running' } });
     setPhase(vmimKey, { phase: 'Scheduled', targetNode: node });
     yield world.draw('migrationPrepare', handlerRng);
-    setPhase(vmimKey, { phase: 'Running' });
+    const running = setPhase(vmimKey, { phase: 'Running' });
+    if (!running) return;
+    const vmiKey = keyOf({ namespace: running.metadata.namespace, name: running.spec.vmiName });
+    // virt-handler records the migration in the VMI's status.migrationState first; the
+    // migration controller derives the VMIM's phase from it, so the VMI is updated first.
+    const started = api.get('VirtualMachineInstance', vmiKey);
+    if (started) {
+      api.update(VIRT_HANDLER, { ...started, metadata: { ...started.metadata, resourceVersion: 0 }, status: { ...started.status, migrationUid: running.metadata.uid, migrationCompleted: false } });
+    }
     yield world.draw('migration', handlerRng);
-    const done = setPhase(vmimKey, { phase: 'Succeeded', finishedAt: world.now });
-    podExpectations.delete(vmimKey);
-    if (!done) return;
-    const vmiKey = keyOf({ namespace: done.metadata.namespace, name: done.spec.vmiName });
     const vmi = api.get('VirtualMachineInstance', vmiKey);
     if (!vmi) return;
     const source = api
       .list('Pod', vmi.metadata.namespace)
       .find((p) => p.metadata.labels[LABEL_CREATED_BY] === vmi.metadata.uid && p.spec.nodeName === vmi.status.nodeName && podCountsForQuota(p));
     const { evacuationNodeName: _cleared, ...status } = vmi.status;
-    api.update(VIRT_HANDLER, { ...vmi, metadata: { ...vmi.metadata, resourceVersion: 0 }, status: { ...status, nodeName: node, migrationUid: done.metadata.uid } });
+    api.update(VIRT_HANDLER, { ...vmi, metadata: { ...vmi.metadata, resourceVersion: 0 }, status: { ...status, nodeName: node, migrationUid: running.metadata.uid, migrationCompleted: true } });
+    setPhase(vmimKey, { phase: 'Succeeded', finishedAt: world.now });
+    podExpectations.delete(vmimKey);
     if (!source) return;
     // harvester/harvester#7161: the source virt-launcher keeps counting in quota until it completes.
     yield world.draw('sourceCompletion', handlerRng);
@@ -253,6 +259,8 @@ export function startKubeVirt(world: World): void {
           v.status.evacuationNodeName === node &&
           v.status.nodeName === node &&
           v.spec.evictionStrategy === 'LiveMigrate' &&
+          // filterRunningNonMigratingVMIs: a VMI whose migrationState is not completed is migrating.
+          !(v.status.migrationUid && !v.status.migrationCompleted) &&
           !busy.has(objKey(v)),
       );
     if (candidates.length === 0) return undefined;

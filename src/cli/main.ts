@@ -48,7 +48,7 @@ function parser(argv: readonly string[]): Argv {
         .option('explore', { choices: ['random', 'pct', 'exhaustive'] as const, default: 'random' as const, describe: 'how interleavings are chosen' })
         .option('depth', { type: 'number', default: DEFAULT_CAMPAIGN.depth, describe: 'PCT: the bug depth d' })
         .option('max-runs', { type: 'number', default: DEFAULT_CAMPAIGN.maxRuns, describe: 'exhaustive: stop after this many runs' })
-        .option('window', { type: 'number', default: DEFAULT_CAMPAIGN.window, describe: 'ms within which events count as concurrent' })
+        .option('window', { type: 'number', describe: `ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window}; 0 with --explore exhaustive)` })
         .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
         .option('reports', { type: 'string', default: 'reports', describe: 'where evidence files go' })
         .option('evidence', { type: 'boolean', default: true, describe: 'save evidence of failures (--no-evidence: only count)' })
@@ -154,9 +154,9 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
   const seed = intArg('seed', args.seed, 0);
   const depth = intArg('depth', args.depth, 1)!;
   const maxRuns = intArg('max-runs', args['max-runs'], 1)!;
-  const window = intArg('window', args.window, 0)!;
-  const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
   const mode = args.explore as ExploreMode;
+  const window = intArg('window', args.window, 0) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window);
+  const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
   // Validate every file before running any, so a typo in the last one costs no time.
   const problems: InputError[] = [];
   const loaded: Array<{ s: Scenario; text: string }> = [];
@@ -208,13 +208,13 @@ function cmdTrace(args: Record<string, unknown>, io: Io): number {
   return EXIT_OK;
 }
 
-export function traceHeader(scenario: Scenario, strategy: string, how: string): string {
+export function traceHeader(scenario: Scenario, strategy: string, how: string, horizonMs = scenario.horizonMs): string {
   const lat = Object.entries(scenario.latencies)
     .map(([k, r]) => `${k}=[${r.min}ms,${r.max}ms]`)
     .join(' ');
   return [
     `scenario ${scenario.name} (${scenario.file}, sha256 ${scenario.hash.slice(0, 12)})`,
-    `strategy ${strategy}  ${how}  horizon ${scenario.horizonMs / 1000}s`,
+    `strategy ${strategy}  ${how}  horizon ${horizonMs / 1000}s`,
     `latencies ${lat}`,
   ].join('\n');
 }

@@ -38,7 +38,7 @@ export function replayEvidence(file: string, scenarioOverride: string | undefine
   const strategy = strategyByName(ev.strategy);
   const timeline = new Timeline();
   const { outcome } = replayRun(
-    { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices },
+    { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
     { strict: false },
     timeline,
   );
@@ -46,7 +46,7 @@ export function replayEvidence(file: string, scenarioOverride: string | undefine
   const sameTrace = createHash('sha256').update(trace).digest('hex') === ev.traceSha256;
   io.out(
     [
-      traceHeader(scenario, strategy.name, `seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`),
+      traceHeader(scenario, strategy.name, `seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`, ev.horizonMs),
       ev.disabledActions.length ? `actions left out by shrinking: ${ev.disabledActions.join(', ')}` : '',
       '',
       trace,

@@ -89,7 +89,9 @@ export interface VirtualMachineInstance extends Obj<'VirtualMachineInstance'> {
     readonly nodeName: string;
     /** Set by virt-api's eviction webhook: the VMI must leave this node. */
     readonly evacuationNodeName?: string;
+    /** status.migrationState: the migration in progress or last done, and whether it completed. */
     readonly migrationUid?: string;
+    readonly migrationCompleted?: boolean;
   };
 }
 

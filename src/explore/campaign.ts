@@ -6,7 +6,8 @@ import type { EvidenceJob, EvidenceResult, ExploreMode, JobBase, RunsJob } from 
 import { runPilot, type Pilot } from './pilot.js';
 import type { WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
-import { DEFAULT_WINDOW_MS } from '../sim/run.js';
+import { DEFAULT_WINDOW_MS, runOnce } from '../sim/run.js';
+import { RandomSelector } from '../kernel/choice.js';
 
 export type { StrategySummary } from './tally.js';
 
@@ -165,6 +166,7 @@ export async function runScenario(
       });
     });
     const summary = summarize(strategy.name, tally);
+    if (opts.mode === 'exhaustive') summary.failingSeeds = [];
     evidence.forEach((ev, i) => (ev.runs = opts.mode === 'exhaustive' ? 0 : (tally.groups[i]?.runs ?? 0)));
     results.push({ ...summary, exploration, evidence });
   }
@@ -172,4 +174,19 @@ export async function runScenario(
     summary: { name: scenario.name, file: scenario.file, runs: opts.mode === 'exhaustive' ? results[0]?.runs ?? 0 : opts.runs, seed: opts.seed, explore: opts.mode, strategies: results },
     files,
   };
+}
+
+/**
+ * The default exploration of one scenario in this thread, without evidence: what tests
+ * and benchmarks call. Same numbers as `quotarace run --explore random --no-evidence`.
+ */
+export function runPlain(scenario: Scenario, strategies: readonly Strategy[], runs: number, seed: number, window = DEFAULT_WINDOW_MS): StrategySummary[] {
+  return strategies.map((strategy) => {
+    const pilot = runPilot(scenario, strategy, window);
+    const t = emptyTally();
+    for (let s = seed; s < seed + runs; s++) {
+      addRun(t, runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window, slots: pilot.slots }));
+    }
+    return summarize(strategy.name, t);
+  });
 }

@@ -17,6 +17,8 @@ export interface Evidence {
   readonly windowMs: number;
   readonly slots: readonly number[];
   readonly disabledActions: readonly number[];
+  /** The horizon the shrunk run stops at, in ms. */
+  readonly horizonMs: number;
   readonly failure: string;
   readonly alsoFailing: string;
   readonly original: string;
@@ -70,6 +72,7 @@ export function formatEvidence(e: Evidence): string {
     `window-ms: ${e.windowMs}`,
     `slots: ${list(e.slots)}`,
     `disabled-actions: ${list(e.disabledActions)}`,
+    `horizon-ms: ${e.horizonMs}`,
     `failure: ${e.failure}`,
     `also-failing: ${e.alsoFailing}`,
     `original: ${e.original}`,
@@ -111,7 +114,7 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
     const f = fields.get(k);
     return f ? f.value : { error: `missing field "${k}"`, line: lines.length };
   };
-  const req = ['scenario', 'scenario-file', 'scenario-sha256', 'strategy', 'seed', 'selector', 'window-ms', 'slots', 'disabled-actions', 'choices'];
+  const req = ['scenario', 'scenario-file', 'scenario-sha256', 'strategy', 'seed', 'selector', 'window-ms', 'slots', 'disabled-actions', 'horizon-ms', 'choices'];
   for (const k of req) {
     const v = need(k);
     if (typeof v !== 'string') return v;
@@ -134,6 +137,8 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
   const windowMs = Number(fields.get('window-ms')!.value);
   if (!Number.isInteger(seed) || seed < 0) return { error: 'seed: expected a whole number', line: fields.get('seed')!.line };
   if (!Number.isInteger(windowMs) || windowMs < 0) return { error: 'window-ms: expected a whole number', line: fields.get('window-ms')!.line };
+  const horizonMs = Number(fields.get('horizon-ms')!.value);
+  if (!Number.isInteger(horizonMs) || horizonMs <= 0) return { error: 'horizon-ms: expected a whole number above 0', line: fields.get('horizon-ms')!.line };
   const get = (k: string) => fields.get(k)?.value ?? '';
   return {
     scenario: get('scenario'),
@@ -145,6 +150,7 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
     windowMs,
     slots,
     disabledActions: disabled,
+    horizonMs,
     failure: get('failure'),
     alsoFailing: get('also-failing'),
     original: get('original'),

@@ -125,6 +125,7 @@ function buildEvidence(job: EvidenceJob): EvidenceResult {
       window: job.window,
       slots: job.pilot.slots,
       disabled: shrunk.spec.disabled,
+      horizonMs: shrunk.spec.horizonMs,
       trace: timeline,
     });
     return { text: timeline.format(), outcome, timeline };
@@ -161,6 +162,7 @@ function buildEvidence(job: EvidenceJob): EvidenceResult {
     windowMs: job.window,
     slots: job.pilot.slots,
     disabledActions: [...shrunk.spec.disabled].sort((x, y) => x - y),
+    horizonMs: shrunk.spec.horizonMs ?? scenario.horizonMs,
     failure: failureSignature(final.outcome),
     alsoFailing: job.alsoFailing,
     original: describeSize(original, values),

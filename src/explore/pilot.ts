@@ -6,7 +6,7 @@ import type { Strategy } from '../strategies/api.js';
 
 /** What one reference run says about a scenario's size: what exploration is tuned by. */
 export interface Pilot {
-  /** Per action: steps that fell inside its `between` window (0 for `at` actions). */
+  /** Per action: API writes that fell inside its `between` window (0 for `at` actions). */
   readonly slots: readonly number[];
   /** Actors that took part in a scheduling choice (PCT's n). */
   readonly actors: readonly string[];
@@ -39,11 +39,15 @@ export function runPilot(scenario: Scenario, strategy: Strategy, window: number)
     window,
     inspect: (world) => {
       const inner = world.kernel.afterStep;
+      let rv = world.api.resourceVersion;
       world.kernel.afterStep = () => {
         const t = world.now;
-        windows.forEach((w, i) => {
-          if (w && t >= w[0] && t <= w[1]) counts[i]!++;
-        });
+        if (world.api.resourceVersion !== rv) {
+          rv = world.api.resourceVersion;
+          windows.forEach((w, i) => {
+            if (w && t >= w[0] && t <= w[1]) counts[i]!++;
+          });
+        }
         inner?.();
       };
     },

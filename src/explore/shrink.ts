@@ -14,6 +14,8 @@ export interface RunSpec {
   readonly slots: readonly number[];
   readonly disabled: ReadonlySet<number>;
   readonly values: readonly number[];
+  /** A shorter horizon than the scenario's, found by shrinking. */
+  readonly horizonMs?: number;
 }
 
 export interface Replayed {
@@ -30,6 +32,7 @@ export function replayRun(spec: RunSpec, mode: { strict: false } | { strict: tru
     window: spec.window,
     slots: spec.slots,
     disabled: spec.disabled,
+    horizonMs: spec.horizonMs,
     trace,
     inspect: (w) => (log = w.choices.log),
   });
@@ -104,8 +107,30 @@ export function shrink(start: RunSpec, budget = 600): Shrunk {
       if (attempt({ ...best, values: next })) break;
     }
   }
+  // 4. Fewer steps: the earliest horizon at which the run already ends exactly as it does
+  // at the full horizon (same quota values, same VMs unmoved). The shorter run is a prefix
+  // of the full one, so it tells the same story without the retries that follow.
+  const full = bestOutcome.fingerprint;
+  let lo = 0;
+  let hi = best.horizonMs ?? start.scenario.horizonMs;
+  let cut: Replayed | undefined;
+  while (hi - lo > 1_000 && candidates < budget + 40) {
+    const mid = Math.floor((lo + hi) / 2);
+    candidates++;
+    const r = replayRun({ ...best, horizonMs: mid }, { strict: false });
+    if (failed(r.outcome) && failureKind(r.outcome) === kind && r.outcome.fingerprint === full) {
+      hi = mid;
+      cut = r;
+    } else lo = mid;
+  }
+  if (cut) {
+    best = { ...best, horizonMs: hi, values: cut.log.values.slice() };
+    bestOutcome = cut.outcome;
+    bestLog = cut.log;
+  }
   return { spec: best, outcome: bestOutcome, sizes: bestLog.sizes.slice(), candidates };
 }
+
 
 export function describeSize(o: RunOutcome, values: readonly number[]): string {
   return `steps ${o.steps}, choices ${values.length}, non-default ${nonDefault(values)}`;

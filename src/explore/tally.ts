@@ -1,4 +1,4 @@
-import { failed, failureSignature, type RunOutcome } from '../sim/outcome.js';
+import { failed, failureKind, type RunOutcome } from '../sim/outcome.js';
 
 /** How many failing seeds a summary lists, for `quotarace trace`. */
 const FAILING_SEEDS_KEPT = 5;
@@ -99,7 +99,7 @@ export function addRun(t: TallyState, o: RunOutcome): void {
   } else if (o.mustMove > 0 && o.moved < o.mustMove) t.drainUnfinished++;
   if (failed(o)) {
     if (t.failing.length < FAILING_SEEDS_KEPT) t.failing.push(o.seed);
-    const sig = failureSignature(o);
+    const sig = failureKind(o);
     const g = t.groups.find((x) => x.signature === sig);
     if (g) g.runs++;
     else t.groups.push({ signature: sig, runs: 1, firstSeed: o.seed });

@@ -6,7 +6,7 @@ import type { RunOutcome } from '../sim/outcome.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX, decodeDelta } from '../strategies/harvester-quota.js';
 import type { TimelineEntry } from './timeline.js';
 
-const t = (ms: number) => `t=${(ms / 1000).toFixed(1)}s`;
+const t = (ms: number) => `t=${(ms / 1000).toFixed(3)}s`;
 
 /** The VM a migration annotation is about. */
 function annotationVm(key: string, uidNames: ReadonlyMap<string, string>): string | undefined {

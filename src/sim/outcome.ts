@@ -31,6 +31,12 @@ export interface RunOutcome {
   readonly violation: Violation | undefined;
   /** How many choices the run made. */
   readonly choiceCount: number;
+  /**
+   * The end state that matters to the outcome: quotas (spec, status, annotations), where each
+   * VM runs, each migration's phase, each namespace's quota annotation. Two runs with equal
+   * fingerprints ended the same way.
+   */
+  readonly fingerprint: string;
 }
 
 /** A run fails when its quota is wrong, a VM that had to move did not, or an invariant broke. */
@@ -96,5 +102,18 @@ export function judge(
     steps: world.kernel.steps,
     violation,
     choiceCount: world.choices.log.values.length,
+    fingerprint: fingerprint(world),
   };
+}
+
+function fingerprint(world: World): string {
+  const api = world.api;
+  const parts: string[] = [];
+  for (const q of api.list('ResourceQuota')) {
+    parts.push(`${q.metadata.namespace}/${q.metadata.name}:${JSON.stringify(q.spec.hard)}:${JSON.stringify(q.status.hard)}:${Object.keys(q.metadata.annotations).sort().join(',')}`);
+  }
+  for (const v of api.list('VirtualMachineInstance')) parts.push(`${v.metadata.name}@${v.status.nodeName}`);
+  for (const m of api.list('VirtualMachineInstanceMigration')) parts.push(`${m.metadata.name}:${m.status.phase}`);
+  for (const n of api.list('Namespace')) parts.push(`${n.metadata.name}:${JSON.stringify(n.metadata.annotations)}`);
+  return parts.join('\n');
 }

@@ -33,12 +33,14 @@ export interface RunOptions {
   readonly selector?: Selector;
   readonly window?: number;
   /**
-   * Per action, the number of steps expected inside its `between` window (from a pilot run).
-   * With it, a window time is either uniform in time or placed right after a uniformly
-   * chosen step of the window, so a write lands between two events milliseconds apart as
+   * Per action, the number of API writes expected inside its `between` window (from a pilot
+   * run). With it, a window time is either uniform in time or placed right after a uniformly
+   * chosen write of the window, so a write lands between two events milliseconds apart as
    * often as anywhere else (see README "Exploration").
    */
   readonly slots?: readonly number[];
+  /** Stop here instead of the scenario's horizon (shrinking). */
+  readonly horizonMs?: number;
   /** Indexes of actions left out (shrinking). */
   readonly disabled?: ReadonlySet<number>;
   /** Called with the world after setup, before the run (state hashing, tests). */
@@ -115,6 +117,22 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
 
   // ---- the scenario's actions ----
   const slotWatches: SlotWatch[] = [];
+  world.stateParts.push(() => slotWatches.map((w) => `${w.k}:${w.seen}:${w.fired}`).join(','));
+  const invariants = new InvariantChecker(world);
+  let lastRv = api.resourceVersion;
+  world.kernel.afterStep = () => {
+    // Window slots count API writes: an action placed "after write k" lands between two
+    // writes however close in time they are.
+    const rv = api.resourceVersion;
+    const wrote = rv !== lastRv;
+    lastRv = rv;
+    if (wrote) for (const w of slotWatches) {
+      if (w.fired || world.now < w.lo) continue;
+      if (++w.seen >= w.k) world.kernel.schedule(0, w.fire, { actor: 'scenario' });
+    }
+    invariants.afterStep();
+  };
+  opts.inspect?.(world);
   scenario.actions.forEach((a, i) => {
     if (opts.disabled?.has(i)) return;
     const fire = actionFire(a);
@@ -133,7 +151,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
       return;
     }
     const k = world.choices.choose('timing', slots + 1, 'actions');
-    world.recorder.note('scenario', () => `${describeAction(a)} right after step ${k} of [${lo / 1000}s, ${hi / 1000}s] (at the window's end if it has fewer)`);
+    world.recorder.note('scenario', () => `${describeAction(a)} right after API write ${k} of [${lo / 1000}s, ${hi / 1000}s] (at the window's end if it has fewer)`);
     const w: SlotWatch = { lo, k, seen: 0, fired: false, fire };
     slotWatches.push(w);
     const once = (): void => {
@@ -169,17 +187,8 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
     }
   }
 
-  const invariants = new InvariantChecker(world);
-  world.kernel.afterStep = () => {
-    for (const w of slotWatches) {
-      if (w.fired || world.now < w.lo) continue;
-      if (++w.seen >= w.k) world.kernel.schedule(0, w.fire, { actor: 'scenario' });
-    }
-    invariants.afterStep();
-  };
-  opts.inspect?.(world);
 
-  const settled = world.kernel.run(scenario.horizonMs);
+  const settled = world.kernel.run(opts.horizonMs ?? scenario.horizonMs);
   invariants.finish(settled);
   world.recorder.counters.drainMs = drains.durationMs;
   return judge(world, intent, homes, mustMove, settled, seed, invariants.first);
