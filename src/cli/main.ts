@@ -62,7 +62,11 @@ function parser(argv: readonly string[]): Argv {
         .option('window', { type: 'number', default: DEFAULT_CAMPAIGN.window, describe: 'ms within which events count as concurrent' }),
     )
     .command('replay <evidence>', 're-run a saved failure: print its timeline and explanation; exit 1 if it no longer fails', (y) =>
-      y.positional('evidence', { type: 'string', demandOption: true }).option('scenario', { type: 'string', describe: "the scenario file, if it moved since the evidence was saved" }),
+      y
+        .positional('evidence', { type: 'string', demandOption: true })
+        .option('scenario', { type: 'string', describe: 'the scenario file, if it moved since the evidence was saved' })
+        .option('strategy', { type: 'string', describe: "replay the same interleaving against another strategy (default: the evidence's)" })
+        .option('expect-fixed', { type: 'boolean', default: false, describe: 'for CI: exit 0 if the run no longer fails, 1 if it still does' }),
     )
     .demandCommand(1, 'expected a command: run, trace or replay')
     .strict()
@@ -95,7 +99,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     const command = String((args._ as unknown[])[0]);
     if (command === 'run') return await cmdRun(args, io);
     if (command === 'trace') return cmdTrace(args, io);
-    if (command === 'replay') return replayEvidence(String(args.evidence), args.scenario as string | undefined, io);
+    if (command === 'replay') {
+      if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
+      return replayEvidence(String(args.evidence), { scenario: args.scenario as string | undefined, strategy: args.strategy as string | undefined, expectFixed: Boolean(args['expect-fixed']) }, io);
+    }
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
     if (e instanceof InputError) {

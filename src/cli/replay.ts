@@ -15,7 +15,15 @@ import { EXIT_FIXED, EXIT_OK, load, strategyByName, traceHeader, type Io } from 
  * the scenario it names (which must hash the same), print its timeline and explanation,
  * and exit 1 when it no longer fails: a fixed bug shows as fixed.
  */
-export function replayEvidence(file: string, scenarioOverride: string | undefined, io: Io): number {
+export interface ReplayOptions {
+  readonly scenario?: string;
+  readonly strategy?: string;
+  /** Invert the exit code: 0 when the run no longer fails (a regression check that a fix holds). */
+  readonly expectFixed?: boolean;
+}
+
+export function replayEvidence(file: string, opts: ReplayOptions, io: Io): number {
+  const scenarioOverride = opts.scenario;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -35,7 +43,7 @@ export function replayEvidence(file: string, scenarioOverride: string | undefine
       { file, line: 4, col: 1, field: 'scenario-sha256', message: `${scenarioPath} has changed since this evidence was saved (sha256 ${scenario.hash.slice(0, 12)}…, evidence has ${ev.scenarioSha256.slice(0, 12)}…): the interleaving belongs to the old scenario` },
     ]);
   }
-  const strategy = strategyByName(ev.strategy);
+  const strategy = strategyByName(opts.strategy ?? ev.strategy);
   const timeline = new Timeline();
   const { outcome } = replayRun(
     { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
@@ -56,13 +64,17 @@ export function replayEvidence(file: string, scenarioOverride: string | undefine
       'explanation:',
       ...explain(timeline.entries, outcome, timeline.uidNames).map((l) => `  ${l}`),
       '',
-      sameTrace ? 'trace: identical to the one recorded in the evidence' : 'trace: DIFFERS from the one recorded in the evidence (the code changed since it was saved)',
+      sameTrace
+        ? 'trace: identical to the one recorded in the evidence'
+        : strategy.name !== ev.strategy
+          ? `trace: differs from the recorded one (replayed against ${strategy.name}; recorded with ${ev.strategy})`
+          : 'trace: DIFFERS from the one recorded in the evidence (the code changed since it was saved)',
     ].join('\n'),
   );
   if (!failed(outcome)) {
     io.out(`no longer fails: the recorded failure "${ev.failure}" did not happen`);
-    return EXIT_FIXED;
+    return opts.expectFixed ? EXIT_OK : EXIT_FIXED;
   }
   io.out(`still fails: ${failureKind(outcome)}`);
-  return EXIT_OK;
+  return opts.expectFixed ? EXIT_FIXED : EXIT_OK;
 }

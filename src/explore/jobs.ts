@@ -16,6 +16,50 @@ import { addRun, emptyTally, type TallyState } from './tally.js';
 
 export type ExploreMode = 'random' | 'pct' | 'exhaustive';
 
+export interface TracedRun {
+  readonly text: string;
+  readonly outcome: RunOutcome;
+  readonly timeline: Timeline;
+}
+
+/**
+ * The determinism self-check run before evidence is saved: two strict replays of the same
+ * choices must print the same trace and fail the same way. A mismatch means the model or
+ * the strategy is not a function of its inputs (a global counter, Math.random, iteration
+ * over something unordered), and the evidence could not be trusted.
+ */
+export function checkDeterminism(spec: RunSpec, sizes: readonly number[]): { deterministic: boolean; detail: string; run: TracedRun | undefined } {
+  const traced = (): TracedRun => {
+    const timeline = new Timeline();
+    const outcome = runOnce(spec.scenario, spec.strategy, spec.seed, {
+      selector: new ReplaySelector({ values: spec.values, sizes }, true),
+      window: spec.window,
+      slots: spec.slots,
+      disabled: spec.disabled,
+      horizonMs: spec.horizonMs,
+      trace: timeline,
+    });
+    return { text: timeline.format(), outcome, timeline };
+  };
+  try {
+    const a = traced();
+    const b = traced();
+    if (a.text !== b.text) {
+      const la = a.text.split('\n');
+      const lb = b.text.split('\n');
+      let i = 0;
+      while (i < la.length && la[i] === lb[i]) i++;
+      return { deterministic: false, detail: `MISMATCH: two replays of the same choices differ from trace line ${i + 1}: the model or strategy is not deterministic`, run: a };
+    }
+    if (failureKind(a.outcome) !== failureKind(b.outcome)) {
+      return { deterministic: false, detail: `MISMATCH: two replays ended differently ("${failureKind(a.outcome)}", "${failureKind(b.outcome)}")`, run: a };
+    }
+    return { deterministic: true, detail: 'ok (two strict replays printed the same trace)', run: a };
+  } catch (e) {
+    return { deterministic: false, detail: `MISMATCH: strict replay diverged: ${(e as Error).message}`, run: undefined };
+  }
+}
+
 /** What a worker needs to rebuild the scenario and strategy on its own. */
 export interface JobBase {
   readonly scenarioText: string;
@@ -117,40 +161,10 @@ function buildEvidence(job: EvidenceJob): EvidenceResult {
   const start: RunSpec = { scenario, strategy, seed: job.seed, window: job.window, slots: job.pilot.slots, disabled: new Set(), values };
   const shrunk = shrink(start, job.shrinkBudget);
 
-  // Determinism self-check: two strict replays must print the same trace.
-  const traced = (): { text: string; outcome: RunOutcome; timeline: Timeline } => {
-    const timeline = new Timeline();
-    const outcome = runOnce(scenario, strategy, job.seed, {
-      selector: new ReplaySelector({ values: shrunk.spec.values, sizes: shrunk.sizes }, true),
-      window: job.window,
-      slots: job.pilot.slots,
-      disabled: shrunk.spec.disabled,
-      horizonMs: shrunk.spec.horizonMs,
-      trace: timeline,
-    });
-    return { text: timeline.format(), outcome, timeline };
-  };
-  let deterministic = true;
-  let detail = 'ok (two strict replays printed the same trace)';
-  let a: ReturnType<typeof traced> | undefined;
-  try {
-    a = traced();
-    const b = traced();
-    if (a.text !== b.text) {
-      deterministic = false;
-      const la = a.text.split('\n');
-      const lb = b.text.split('\n');
-      let i = 0;
-      while (i < la.length && la[i] === lb[i]) i++;
-      detail = `MISMATCH: two replays of the same choices differ from trace line ${i + 1}: the model or strategy is not deterministic`;
-    } else if (failureKind(a.outcome) !== failureKind(shrunk.outcome)) {
-      deterministic = false;
-      detail = `MISMATCH: the replay ended "${failureKind(a.outcome)}", the shrunk run "${failureKind(shrunk.outcome)}"`;
-    }
-  } catch (e) {
-    deterministic = false;
-    detail = `MISMATCH: strict replay diverged: ${(e as Error).message}`;
-  }
+  const check = checkDeterminism(shrunk.spec, shrunk.sizes);
+  const a = check.run;
+  const deterministic = check.deterministic;
+  const detail = check.detail;
   const final = a ?? { text: '', outcome: shrunk.outcome, timeline: new Timeline() };
   const text = formatEvidence({
     scenario: scenario.name,

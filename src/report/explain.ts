@@ -43,6 +43,7 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
       if (e.actor === 'cattle-cluster-agent' && e.text.startsWith('agent pod deleted')) out.push(`${t(e.t)} the cluster agent's pod was deleted; Rancher lost its connection to the cluster`);
       if (e.actor === 'cattle-cluster-agent' && e.text.startsWith('agent started')) agentStarted = true;
       if (e.actor === 'scenario') out.push(`${t(e.t)} scenario: ${e.text}`);
+      if (e.actor.startsWith('harvester/') && e.text.startsWith('read stale ')) out.push(`${t(e.t)} ${e.actor} ${e.text.replace(/^read stale /, 'decided from a stale ')}`);
       continue;
     }
     if (e.kind === 'refused') {

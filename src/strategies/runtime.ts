@@ -6,6 +6,7 @@ import type { KObject } from '../cluster/objects.js';
 import { KINDS, objKey } from '../cluster/objects.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import type { Process } from '../kernel/kernel.js';
+import { describeChange } from '../report/describe.js';
 import type { World } from '../sim/world.js';
 import type { ReconcilerDef, Strategy, View, Write } from './api.js';
 
@@ -39,13 +40,41 @@ export function installStrategy(world: World, strategy: Strategy): void {
   }
 }
 
+function trackReads(view: View, reads: KObject[]): View {
+  return {
+    get now() {
+      return view.now;
+    },
+    get: (kind, key) => {
+      const o = view.get(kind, key);
+      if (o) reads.push(o);
+      return o;
+    },
+    list: (kind, ns) => {
+      const l = view.list(kind, ns);
+      reads.push(...l);
+      return l;
+    },
+    settings: view.settings,
+  };
+}
+
 function startReconciler(world: World, cache: Informer, view: View, def: ReconcilerDef): void {
   const actor = `${HARVESTER}/${def.name}`;
   const rng = `${actor}/api`;
 
   function* sync(key: string): Process<SyncResult> {
-    const out = def.reconcile(key, view);
+    // With a trace attached, remember what the reconciler read, to say which reads were stale.
+    const reads: KObject[] | undefined = world.recorder.trace ? [] : undefined;
+    const out = def.reconcile(key, reads ? trackReads(view, reads) : view);
     const writes: readonly Write[] = out === undefined ? [] : Array.isArray(out) ? out : [out as Write];
+    if (reads && writes.length) {
+      for (const o of reads) {
+        const cur = world.api.get(o.kind, objKey(o));
+        if (!cur || cur.metadata.resourceVersion === o.metadata.resourceVersion) continue;
+        world.recorder.note(actor, () => `read stale ${o.kind} ${objKey(o)} (rv ${o.metadata.resourceVersion}; the API server has rv ${cur.metadata.resourceVersion}: ${describeChange(o, cur).replace(/^update [^:]*: ?/, '')})`);
+      }
+    }
     for (const w of writes) {
       yield world.draw('apiCall', rng);
       const current = world.api.get(w.object.kind, objKey(w.object));
