@@ -1,8 +1,15 @@
 import { availableParallelism } from 'node:os';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { DEFAULT_CAMPAIGN, runScenario, type CampaignOptions, type ScenarioSummary } from '../explore/campaign.js';
+import { DEFAULT_CAMPAIGN, finishScenario, tallyScenario, type CampaignOptions, type ScenarioResult, type ScenarioSummary } from '../explore/campaign.js';
+import { emptyTally, mergeTally } from '../explore/tally.js';
+import { checkExpectations } from '../gate/expect.js';
+import { junitXml } from '../gate/junit.js';
+import { parseShard, shardRange, type ResultsFile } from '../gate/shard.js';
+import { stepSummary } from '../gate/step-summary.js';
+import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome } from '../report/html.js';
+import { Progress } from './progress.js';
 import type { ExploreMode } from '../explore/jobs.js';
 import { WorkerPool } from '../explore/pool.js';
 import { EVIDENCE_HEADER } from '../explore/evidence.js';
@@ -28,8 +35,9 @@ const processIo: Io = {
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
 };
 
-/** Exit codes: 0 done, 1 a replayed failure no longer fails, 2 bad input (file, flag, name). */
+/** Exit codes: 0 done; 1 an expectation failed (run, merge) or a replayed failure no longer fails; 2 bad input. */
 export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
 export const EXIT_FIXED = 1;
 export const EXIT_BAD_INPUT = 2;
 
@@ -50,9 +58,21 @@ function parser(argv: readonly string[]): Argv {
         .option('max-runs', { type: 'number', default: DEFAULT_CAMPAIGN.maxRuns, describe: 'exhaustive: stop after this many runs' })
         .option('window', { type: 'number', describe: `ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window}; 0 with --explore exhaustive)` })
         .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
-        .option('reports', { type: 'string', default: 'reports', describe: 'where evidence files go' })
+        .option('reports', { type: 'string', default: 'reports', describe: 'where reports and evidence go' })
         .option('evidence', { type: 'boolean', default: true, describe: 'save evidence of failures (--no-evidence: only count)' })
-        .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of tables' }),
+        .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of tables' })
+        .option('junit', { type: 'string', describe: 'also write JUnit XML here (one test case per scenario × strategy × expectation)' })
+        .option('shard', { type: 'string', describe: 'i/n: run only this shard\'s share of the runs and write a results file for `merge`' })
+        .option('results', { type: 'string', describe: 'with --shard: where the results file goes (default reports/results-shard-i-of-n.json)' })
+        .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, outside CI)' }),
+    )
+    .command('merge <results..>', 'combine shard results into the same totals, reports and gate as one unsharded run', (y) =>
+      y
+        .positional('results', { type: 'string', array: true, demandOption: true })
+        .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
+        .option('reports', { type: 'string', default: 'reports', describe: 'where reports and evidence go' })
+        .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of tables' })
+        .option('junit', { type: 'string', describe: 'also write JUnit XML here' }),
     )
     .command('trace <scenario>', 'print one run as a timeline', (y) =>
       y
@@ -68,7 +88,7 @@ function parser(argv: readonly string[]): Argv {
         .option('strategy', { type: 'string', describe: "replay the same interleaving against another strategy (default: the evidence's)" })
         .option('expect-fixed', { type: 'boolean', default: false, describe: 'for CI: exit 0 if the run no longer fails, 1 if it still does' }),
     )
-    .demandCommand(1, 'expected a command: run, trace or replay')
+    .demandCommand(1, 'expected a command: run, trace, replay or merge')
     .strict()
     .help()
     .version(false)
@@ -98,6 +118,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   try {
     const command = String((args._ as unknown[])[0]);
     if (command === 'run') return await cmdRun(args, io);
+    if (command === 'merge') return await cmdMerge(args, io);
     if (command === 'trace') return cmdTrace(args, io);
     if (command === 'replay') {
       if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
@@ -156,18 +177,18 @@ export function load(file: string): Scenario {
   return loadScenario(file, (n) => builtinStrategy(n) !== undefined);
 }
 
-async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
-  const runs = intArg('runs', args.runs, 1);
-  const seed = intArg('seed', args.seed, 0);
-  const depth = intArg('depth', args.depth, 1)!;
-  const maxRuns = intArg('max-runs', args['max-runs'], 1)!;
-  const mode = args.explore as ExploreMode;
-  const window = intArg('window', args.window, 0) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window);
-  const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
+interface Plan {
+  readonly s: Scenario;
+  readonly text: string;
+  readonly strategies: Strategy[];
+  readonly opts: CampaignOptions;
+}
+
+function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions): Plan[] {
   // Validate every file before running any, so a typo in the last one costs no time.
   const problems: InputError[] = [];
   const loaded: Array<{ s: Scenario; text: string }> = [];
-  for (const f of scenarioFiles(args.scenarios as string[])) {
+  for (const f of scenarioFiles(paths)) {
     try {
       loaded.push({ s: load(f), text: readFileSync(f, 'utf8') });
     } catch (e) {
@@ -176,31 +197,154 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
     }
   }
   if (problems.length) throw new InputError(problems.flatMap((p) => p.problems));
-  const plans = loaded.map(({ s, text }) => ({ s, text, strategies: resolveStrategies(s, args.strategy as string[] | undefined) }));
+  return loaded.map(({ s, text }) => ({ s, text, strategies: resolveStrategies(s, strategyNames), opts: make(s) }));
+}
+
+function campaignOptions(args: Record<string, unknown>, s: Scenario | undefined): CampaignOptions {
+  const mode = args.explore as ExploreMode;
+  return {
+    ...DEFAULT_CAMPAIGN,
+    runs: intArg('runs', args.runs, 1) ?? s?.runs ?? 100,
+    seed: intArg('seed', args.seed, 0) ?? s?.seed ?? 1,
+    mode,
+    depth: intArg('depth', args.depth, 1)!,
+    maxRuns: intArg('max-runs', args['max-runs'], 1)!,
+    window: intArg('window', args.window, 0) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window),
+    evidenceLimit: args.evidence === false ? 0 : DEFAULT_CAMPAIGN.evidenceLimit,
+  };
+}
+
+interface Finished {
+  readonly summary: ScenarioSummary;
+  readonly expectations: readonly ExpectationOutcome[];
+  readonly href: string;
+}
+
+/** Evidence, the scenario's HTML report, its table; the expectations checked. */
+async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, json: boolean, io: Io): Promise<Finished> {
+  for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_HEADER);
+  const expectations = checkExpectations(plan.s, result.summary);
+  const html = await scenarioReport({
+    scenario: plan.s,
+    summary: result.summary,
+    bits: result.bits,
+    failures: result.failures.map((f) => ({ ...f, replay: `npx quotarace replay ${f.evidencePath}` })),
+    expectations,
+  });
+  const href = `${plan.s.name}.html`;
+  writeFileAtomic(join(reportsDir, href), html, REPORT_MARKER);
+  if (!json) io.out(formatTable(result.summary) + '\n');
+  return { summary: result.summary, expectations, href };
+}
+
+/** After every scenario: the index, JUnit, the GitHub step summary, the gate's verdict. */
+function conclude(done: readonly Finished[], plans: readonly Plan[], args: Record<string, unknown>, io: Io): number {
+  const reportsDir = String(args.reports);
+  writeFileAtomic(join(reportsDir, 'index.html'), indexReport(done), REPORT_MARKER);
+  if (args.json) io.out(JSON.stringify({ scenarios: done.map((d) => d.summary) }, null, 2));
+  const suites = done.map((d, i) => ({ name: d.summary.name, file: plans[i]!.s.file, expectations: d.expectations }));
+  if (args.junit) writeFileAtomic(String(args.junit), junitXml(suites), '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="quotarace"');
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, stepSummary(done));
+  const failed = done.flatMap((d) => d.expectations.filter((e) => !e.passed));
+  for (const e of failed) io.err(`FAIL ${e.scenario} / ${e.strategy}: ${e.name}: ${e.message}`);
+  if (failed.length) {
+    io.err(`quotarace: ${failed.length} expectation${failed.length === 1 ? '' : 's'} not met`);
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
+
+async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
+  const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
+  const shard = args.shard === undefined ? undefined : parseShard(String(args.shard));
+  if (args.shard !== undefined && !shard) throw new UsageError(`--shard expects i/n with 1 <= i <= n, got ${String(args.shard)}`);
+  const plans = loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s));
+  if (shard && plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--shard splits seeds; --explore exhaustive has none to split');
   const pool = new WorkerPool(workers);
-  const results: ScenarioSummary[] = [];
+  const progress = Progress.auto(args.progress as boolean | undefined);
+  const reportsDir = String(args.reports);
   try {
-    for (const { s, text, strategies } of plans) {
-      const opts: CampaignOptions = {
-        ...DEFAULT_CAMPAIGN,
-        runs: runs ?? s.runs,
-        seed: seed ?? s.seed,
-        mode,
-        depth,
-        maxRuns,
-        window,
-        evidenceLimit: args.evidence ? DEFAULT_CAMPAIGN.evidenceLimit : 0,
-      };
-      const { summary, files } = await runScenario(s, text, strategies, opts, pool, String(args.reports));
-      for (const f of files) writeFileAtomic(f.path, f.text, EVIDENCE_HEADER);
-      results.push(summary);
-      if (!args.json) io.out(formatTable(summary) + '\n');
+    if (shard) {
+      const scenarios = [];
+      for (const p of plans) {
+        const range = shardRange(p.opts.seed, p.opts.runs, shard);
+        const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, range, (d, t) => progress.update(`${p.s.name} shard ${shard.index}/${shard.count}`, d, t));
+        scenarios.push({ file: p.s.file, sha256: p.s.hash, strategies: p.strategies.map((s) => s.name), range, tallies });
+      }
+      progress.clear();
+      const file = String(args.results ?? join(reportsDir, `results-shard-${shard.index}-of-${shard.count}.json`));
+      const results: ResultsFile = { format: 'quotarace-results-v1', shard, options: plans[0]?.opts ?? campaignOptions(args, undefined), scenarios };
+      writeFileAtomic(file, JSON.stringify(results) + '\n', '{"format":"quotarace-results-v1"');
+      io.out(`shard ${shard.index}/${shard.count}: ${plans.length} scenario(s) written to ${file}; combine every shard with: quotarace merge <results files>`);
+      return EXIT_OK;
     }
+    const done: Finished[] = [];
+    for (const p of plans) {
+      const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs }, (d, t) => progress.update(p.s.name, d, t));
+      progress.clear();
+      const result = await finishScenario(p.s, p.text, p.strategies, tallies, p.opts, pool, reportsDir);
+      done.push(await publish(p, result, reportsDir, Boolean(args.json), io));
+    }
+    return conclude(done, plans, args, io);
+  } finally {
+    progress.clear();
+    await pool.close();
+  }
+}
+
+async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> {
+  const files = args.results as string[];
+  const shards: ResultsFile[] = files.map((f) => {
+    let doc: ResultsFile;
+    try {
+      doc = JSON.parse(readFileSync(f, 'utf8')) as ResultsFile;
+    } catch (e) {
+      throw new InputError([{ file: f, line: 0, col: 0, field: '', message: `not a readable results file (${(e as Error).message.split('\n')[0]})` }]);
+    }
+    if (doc.format !== 'quotarace-results-v1') throw new InputError([{ file: f, line: 1, col: 1, field: 'format', message: 'expected a quotarace results file (format "quotarace-results-v1")' }]);
+    return doc;
+  });
+  const count = shards[0]!.shard.count;
+  const seen = new Set<number>();
+  for (const [i, sh] of shards.entries()) {
+    if (sh.shard.count !== count) throw new UsageError(`${files[i]} is shard ${sh.shard.index}/${sh.shard.count}, the others are of ${count}`);
+    if (seen.has(sh.shard.index)) throw new UsageError(`shard ${sh.shard.index}/${count} is given twice`);
+    if (JSON.stringify(sh.options) !== JSON.stringify(shards[0]!.options)) throw new UsageError(`${files[i]} was run with other options than ${files[0]}`);
+    seen.add(sh.shard.index);
+  }
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
+  if (missing.length) throw new UsageError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')}`);
+  shards.sort((a, b) => a.shard.index - b.shard.index);
+  const opts = shards[0]!.options;
+  const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
+  const pool = new WorkerPool(workers);
+  const reportsDir = String(args.reports);
+  const plans: Plan[] = [];
+  const done: Finished[] = [];
+  try {
+    for (const [i, entry] of shards[0]!.scenarios.entries()) {
+      const s = load(entry.file);
+      if (s.hash !== entry.sha256) throw new UsageError(`${entry.file} changed since the shards ran (sha256 ${s.hash.slice(0, 12)}…, shards have ${entry.sha256.slice(0, 12)}…)`);
+      const plan: Plan = { s, text: readFileSync(entry.file, 'utf8'), strategies: entry.strategies.map(strategyByName), opts };
+      plans.push(plan);
+      const tallies = plan.strategies.map((st) => {
+        let tally = emptyTally();
+        for (const sh of shards) {
+          const part = sh.scenarios[i];
+          if (!part || part.file !== entry.file) throw new UsageError(`the shards ran different scenarios (${part?.file ?? 'none'} vs ${entry.file})`);
+          const t = part.tallies.find((x) => x.strategy === st.name);
+          if (!t) throw new UsageError(`a shard has no results for ${entry.file} / ${st.name}`);
+          tally = mergeTally(tally, t.tally);
+        }
+        return { strategy: st.name, tally };
+      });
+      const result = await finishScenario(s, plan.text, plan.strategies, tallies, opts, pool, reportsDir);
+      done.push(await publish(plan, result, reportsDir, Boolean(args.json), io));
+    }
+    return conclude(done, plans, args, io);
   } finally {
     await pool.close();
   }
-  if (args.json) io.out(JSON.stringify({ scenarios: results }, null, 2));
-  return EXIT_OK;
 }
 
 function cmdTrace(args: Record<string, unknown>, io: Io): number {

@@ -3,6 +3,7 @@ import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { explore } from './exhaustive.js';
 import type { EvidenceJob, EvidenceResult, ExploreMode, JobBase, RunsJob } from './jobs.js';
+import { failureKind } from '../sim/outcome.js';
 import { runPilot, type Pilot } from './pilot.js';
 import type { WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
@@ -43,6 +44,7 @@ export interface EvidenceFile {
   /** reports/<scenario>/<strategy>/<name>.evidence */
   path: string;
   failure: string;
+  /** Runs that failed this way. */
   runs: number;
   stepsBefore: number;
   stepsAfter: number;
@@ -75,105 +77,161 @@ export function pctMissBound(n: number, k: number, d: number, runs: number): num
   return (1 - p) ** runs;
 }
 
+/** One strategy's runs, before evidence: what a shard computes and `merge` combines. */
+export interface StrategyTally {
+  readonly strategy: string;
+  readonly tally: TallyState;
+  /** Exhaustive only: the failing runs' branch choices (first of each kind) and the coverage. */
+  readonly exhaustive?: { complete: boolean; runs: number; pruned: number; failures: Array<{ prefix: number[]; kind: string; count: number }> };
+}
+
+export interface FailureReport {
+  readonly strategy: string;
+  readonly evidencePath: string;
+  readonly failure: string;
+  readonly runs: number;
+  readonly explanation: readonly string[];
+  readonly charts: EvidenceResult['charts'];
+}
+
+export interface ScenarioResult {
+  readonly summary: ScenarioSummary;
+  readonly files: EvidenceOut[];
+  readonly bits: Map<string, { quota: string; move: string }>;
+  /** The most telling failure of each strategy: its first (largest-first) evidence. */
+  readonly failures: FailureReport[];
+}
+
+function jobBase(scenario: Scenario, scenarioText: string, strategy: Strategy, opts: CampaignOptions, pilot: Pilot): JobBase {
+  return { scenarioText, scenarioFile: scenario.file, strategy: strategy.name, mode: opts.mode, depth: opts.depth, window: opts.window, pilot };
+}
+
 /**
- * A scenario's campaign: for every strategy, the same seeds (or the same exhaustive
- * space), aggregated in seed order whatever the number of workers; then each distinct
- * failure's first run is shrunk and explained into an evidence file.
+ * Phase 1: run the seeds [from, to) of every strategy (the whole campaign, or one shard's
+ * share), aggregated in seed order whatever the number of workers.
  */
-export async function runScenario(
+export async function tallyScenario(
   scenario: Scenario,
   scenarioText: string,
   strategies: readonly Strategy[],
   opts: CampaignOptions,
   pool: WorkerPool,
-  reportsDir: string,
-): Promise<{ summary: ScenarioSummary; files: EvidenceOut[] }> {
-  const results: StrategyResult[] = [];
-  const files: EvidenceOut[] = [];
+  range: { from: number; to: number },
+  progress?: (done: number, total: number) => void,
+): Promise<StrategyTally[]> {
+  const out: StrategyTally[] = [];
   for (const strategy of strategies) {
-    const pilot: Pilot = runPilot(scenario, strategy, opts.window);
-    const base: JobBase = {
-      scenarioText,
-      scenarioFile: scenario.file,
-      strategy: strategy.name,
-      mode: opts.mode,
-      depth: opts.depth,
-      window: opts.window,
-      pilot,
-    };
-    let tally: TallyState = emptyTally();
-    let exploration: Exploration = { selector: 'random' };
-    const evidenceJobs: EvidenceJob[] = [];
-    const evidenceNames: string[] = [];
+    const pilot = runPilot(scenario, strategy, opts.window);
+    const base = jobBase(scenario, scenarioText, strategy, opts, pilot);
     if (opts.mode === 'exhaustive') {
       const r = explore(scenario, strategy, pilot, opts.window, opts.maxRuns, opts.seed);
+      const tally = emptyTally();
       for (const o of r.outcomes) addRun(tally, o);
-      const total = r.runs.toLocaleString('en-US');
+      const kinds = new Map<string, { prefix: number[]; kind: string; count: number }>();
+      for (const f of r.failures) {
+        const k = failureKind(f.outcome);
+        const g = kinds.get(k);
+        if (g) g.count++;
+        else kinds.set(k, { prefix: [...f.prefix], kind: k, count: 1 });
+      }
+      out.push({ strategy: strategy.name, tally, exhaustive: { complete: r.complete, runs: r.runs, pruned: r.pruned, failures: [...kinds.values()] } });
+      continue;
+    }
+    const chunk = Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
+    const jobs: RunsJob[] = [];
+    for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', from, to: Math.min(range.to, from + chunk) });
+    let tally = emptyTally();
+    for (const t of await pool.run<TallyState>(jobs, progress)) tally = mergeTally(tally, t);
+    out.push({ strategy: strategy.name, tally });
+  }
+  return out;
+}
+
+/**
+ * Phase 2: from the tallies, the summary; each distinct failure's first run shrunk,
+ * explained and rendered as evidence (in parallel, in a fixed order).
+ */
+export async function finishScenario(
+  scenario: Scenario,
+  scenarioText: string,
+  strategies: readonly Strategy[],
+  tallies: readonly StrategyTally[],
+  opts: CampaignOptions,
+  pool: WorkerPool,
+  reportsDir: string,
+): Promise<ScenarioResult> {
+  const results: StrategyResult[] = [];
+  const files: EvidenceOut[] = [];
+  const bits = new Map<string, { quota: string; move: string }>();
+  const failures: FailureReport[] = [];
+  for (const strategy of strategies) {
+    const st = tallies.find((t) => t.strategy === strategy.name);
+    if (!st) throw new Error(`no results for strategy ${strategy.name}`);
+    const pilot = runPilot(scenario, strategy, opts.window);
+    const base = jobBase(scenario, scenarioText, strategy, opts, pilot);
+    const tally = st.tally;
+    bits.set(strategy.name, { quota: tally.quotaBits, move: tally.moveBits });
+    let exploration: Exploration = { selector: 'random' };
+    const evidenceJobs: EvidenceJob[] = [];
+    const names: string[] = [];
+    const groupRuns: number[] = [];
+    if (st.exhaustive) {
+      const x = st.exhaustive;
+      const fails = x.failures.reduce((n, f) => n + f.count, 0);
       exploration = {
         selector: 'exhaustive',
-        complete: r.complete,
-        interleavings: r.runs,
-        pruned: r.pruned,
-        summary: `${r.complete ? 'complete' : `incomplete (stopped at --max-runs ${opts.maxRuns})`}: ${total} distinct interleavings, ${r.failures.length} failures (${r.pruned} duplicate states pruned)`,
+        complete: x.complete,
+        interleavings: x.runs,
+        pruned: x.pruned,
+        summary: `${x.complete ? 'complete' : `incomplete (stopped at --max-runs ${opts.maxRuns})`}: ${x.runs.toLocaleString('en-US')} distinct interleavings, ${fails.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`,
       };
-      const seen = new Set<string>();
-      r.failures.forEach((f, i) => {
-        const sig = JSON.stringify([f.outcome.quotaCorrect, f.outcome.stuck, f.outcome.violation?.invariant]);
-        if (seen.has(sig) || evidenceJobs.length >= opts.evidenceLimit) return;
-        seen.add(sig);
-        const runs = r.failures.filter((g) => JSON.stringify([g.outcome.quotaCorrect, g.outcome.stuck, g.outcome.violation?.invariant]) === sig).length;
-        evidenceJobs.push({ ...base, type: 'evidence', seed: opts.seed, prefix: f.prefix, alsoFailing: `${runs} of ${r.runs} interleavings fail this way`, shrinkBudget: opts.shrinkBudget });
-        evidenceNames.push(`exhaustive-${i + 1}`);
+      x.failures.slice(0, opts.evidenceLimit).forEach((f, i) => {
+        evidenceJobs.push({ ...base, type: 'evidence', seed: opts.seed, prefix: f.prefix, alsoFailing: `${f.count} of ${x.runs} interleavings fail this way`, shrinkBudget: opts.shrinkBudget });
+        names.push(`exhaustive-${i + 1}`);
+        groupRuns.push(f.count);
       });
     } else {
-      const chunk = Math.max(1, Math.ceil(opts.runs / Math.max(1, pool.size * 4)));
-      const jobs: RunsJob[] = [];
-      for (let from = opts.seed; from < opts.seed + opts.runs; from += chunk) {
-        jobs.push({ ...base, type: 'runs', from, to: Math.min(opts.seed + opts.runs, from + chunk) });
-      }
-      for (const t of await pool.run<TallyState>(jobs)) tally = mergeTally(tally, t);
       if (opts.mode === 'pct') {
         const n = pilot.actors.length;
         const k = pilot.orderChoices;
-        const missBound = pctMissBound(n, k, opts.depth, opts.runs);
+        const missBound = pctMissBound(n, k, opts.depth, tally.runs);
         exploration = {
           selector: 'pct',
           depth: opts.depth,
           actors: n,
           choices: k,
           missBound,
-          guarantee: `PCT depth ${opts.depth} over n=${n} actors and k=${k} scheduling choices: a bug of depth ${opts.depth} is missed with probability at most (1 − 1/(n·k^${opts.depth - 1}))^${opts.runs} = ${missBound.toPrecision(4)}`,
+          guarantee: `PCT depth ${opts.depth} over n=${n} actors and k=${k} scheduling choices: a bug of depth ${opts.depth} is missed with probability at most (1 − 1/(n·k^${opts.depth - 1}))^${tally.runs} = ${missBound.toPrecision(4)}`,
         };
       }
       for (const g of tally.groups.slice(0, opts.evidenceLimit)) {
-        evidenceJobs.push({ ...base, type: 'evidence', seed: g.firstSeed, alsoFailing: `${g.runs} of ${opts.runs} runs fail this way, the first at seed ${g.firstSeed}`, shrinkBudget: opts.shrinkBudget });
-        evidenceNames.push(`${opts.mode === 'pct' ? `pct-d${opts.depth}` : 'random'}-seed-${g.firstSeed}`);
+        evidenceJobs.push({ ...base, type: 'evidence', seed: g.firstSeed, alsoFailing: `${g.runs} of ${tally.runs} runs fail this way, the first at seed ${g.firstSeed}`, shrinkBudget: opts.shrinkBudget });
+        names.push(`${opts.mode === 'pct' ? `pct-d${opts.depth}` : 'random'}-seed-${g.firstSeed}`);
+        groupRuns.push(g.runs);
       }
     }
     const evidence: EvidenceFile[] = [];
     const built = await pool.run<EvidenceResult>(evidenceJobs);
     built.forEach((e, i) => {
-      const path = join(reportsDir, scenario.name, strategy.name, `${evidenceNames[i]}.evidence`);
+      const path = join(reportsDir, scenario.name, strategy.name, `${names[i]}.evidence`);
       files.push({ path, text: e.text });
-      evidence.push({
-        path,
-        failure: e.signature,
-        runs: 0,
-        stepsBefore: e.originalSteps,
-        stepsAfter: e.shrunkSteps,
-        deterministic: e.deterministic,
-        determinism: e.determinismDetail,
-      });
+      evidence.push({ path, failure: e.signature, runs: groupRuns[i]!, stepsBefore: e.originalSteps, stepsAfter: e.shrunkSteps, deterministic: e.deterministic, determinism: e.determinismDetail });
     });
+    // The most telling failure: the kind that most runs share.
+    let best = -1;
+    groupRuns.forEach((r, i) => {
+      if (best < 0 || r > groupRuns[best]!) best = i;
+    });
+    if (best >= 0) {
+      const e = built[best]!;
+      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, failure: e.signature, runs: groupRuns[best]!, explanation: e.explanation, charts: e.charts });
+    }
     const summary = summarize(strategy.name, tally);
     if (opts.mode === 'exhaustive') summary.failingSeeds = [];
-    evidence.forEach((ev, i) => (ev.runs = opts.mode === 'exhaustive' ? 0 : (tally.groups[i]?.runs ?? 0)));
     results.push({ ...summary, exploration, evidence });
   }
-  return {
-    summary: { name: scenario.name, file: scenario.file, runs: opts.mode === 'exhaustive' ? results[0]?.runs ?? 0 : opts.runs, seed: opts.seed, explore: opts.mode, strategies: results },
-    files,
-  };
+  const runs = results[0]?.runs ?? 0;
+  return { summary: { name: scenario.name, file: scenario.file, runs, seed: opts.seed, explore: opts.mode, strategies: results }, files, bits, failures };
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { PctSelector, RandomSelector, ReplaySelector, type Selector } from '../kernel/choice.js';
 import { Timeline } from '../report/timeline.js';
 import { explain } from '../report/explain.js';
+import { chartData, type ChartData } from '../report/chartdata.js';
 import { parseScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import { failureKind, failureSignature, type RunOutcome } from '../sim/outcome.js';
@@ -90,6 +91,8 @@ export type Job = RunsJob | EvidenceJob;
 
 export interface EvidenceResult {
   readonly text: string;
+  readonly explanation: readonly string[];
+  readonly charts: ChartData;
   readonly signature: string;
   readonly originalSteps: number;
   readonly shrunkSteps: number;
@@ -166,6 +169,7 @@ function buildEvidence(job: EvidenceJob): EvidenceResult {
   const deterministic = check.deterministic;
   const detail = check.detail;
   const final = a ?? { text: '', outcome: shrunk.outcome, timeline: new Timeline() };
+  const explanation = explain(final.timeline.entries, final.outcome, final.timeline.uidNames);
   const text = formatEvidence({
     scenario: scenario.name,
     scenarioFile: job.scenarioFile,
@@ -184,10 +188,12 @@ function buildEvidence(job: EvidenceJob): EvidenceResult {
     determinism: detail,
     traceSha256: createHash('sha256').update(final.text).digest('hex'),
     choices: shrunk.spec.values,
-    explanation: explain(final.timeline.entries, final.outcome, final.timeline.uidNames),
+    explanation,
   });
   return {
     text,
+    explanation,
+    charts: chartData(final.timeline.entries, final.outcome),
     signature: failureSignature(final.outcome),
     originalSteps: original.steps,
     shrunkSteps: shrunk.outcome.steps,

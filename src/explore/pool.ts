@@ -19,8 +19,16 @@ export class WorkerPool {
     return new URL('../../dist/explore/worker.js', import.meta.url);
   }
 
-  async run<T>(jobs: readonly Job[]): Promise<T[]> {
-    if (this.size <= 1 || jobs.length <= 1) return jobs.map((j) => handleJob(j) as T);
+  async run<T>(jobs: readonly Job[], progress?: (done: number, total: number) => void): Promise<T[]> {
+    let done = 0;
+    const tick = (): void => progress?.(++done, jobs.length);
+    if (this.size <= 1 || jobs.length <= 1) {
+      return jobs.map((j) => {
+        const r = handleJob(j) as T;
+        tick();
+        return r;
+      });
+    }
     while (this.workers.length < Math.min(this.size, jobs.length)) this.workers.push(new Worker(this.workerUrl()));
     const results: T[] = new Array(jobs.length);
     let next = 0;
@@ -45,6 +53,7 @@ export class WorkerPool {
                 return;
               }
               results[msg.id] = msg.result as T;
+              tick();
               feed();
             };
             w.on('message', onMessage);

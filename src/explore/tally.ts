@@ -57,6 +57,13 @@ export interface TallyState {
   drainUnfinished: number;
   failing: number[];
   groups: FailureGroup[];
+  /**
+   * Per run, in seed order: '1' if the quota ended correct, else '0'; and the same for
+   * "every VM that had to move did". Kept to compare strategies run by run on the same
+   * seeds (the paired difference in the report); a byte per run.
+   */
+  quotaBits: string;
+  moveBits: string;
 }
 
 export function emptyTally(): TallyState {
@@ -77,11 +84,15 @@ export function emptyTally(): TallyState {
     drainUnfinished: 0,
     failing: [],
     groups: [],
+    quotaBits: '',
+    moveBits: '',
   };
 }
 
 export function addRun(t: TallyState, o: RunOutcome): void {
   t.runs++;
+  t.quotaBits += o.quotaCorrect ? '1' : '0';
+  t.moveBits += o.moved >= o.mustMove ? '1' : '0';
   if (o.quotaCorrect) t.quotaOk++;
   t.moved += o.moved;
   t.mustMove += o.mustMove;
@@ -131,6 +142,8 @@ export function mergeTally(a: TallyState, b: TallyState): TallyState {
     drainUnfinished: a.drainUnfinished + b.drainUnfinished,
     failing: [...a.failing, ...b.failing].slice(0, FAILING_SEEDS_KEPT),
     groups,
+    quotaBits: a.quotaBits + b.quotaBits,
+    moveBits: a.moveBits + b.moveBits,
   };
 }
 

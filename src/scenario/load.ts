@@ -7,7 +7,7 @@ import { parseQuantity } from '../cluster/quantity.js';
 import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../sim/latency.js';
 import { parseDuration } from './duration.js';
 import { InputError, fieldPath, type InputProblem } from './errors.js';
-import type { Action, NamespaceSpec, Scenario, Timing } from './model.js';
+import type { Action, Expectation, ExpectMetric, NamespaceSpec, Scenario, Timing } from './model.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 
 type Path = (string | number)[];
@@ -166,6 +166,20 @@ function compile(
     if (!knownStrategy(name)) at(['strategies', i], `unknown strategy "${name}"`);
   });
 
+  const expect: Expectation[] = [];
+  for (const [strategy, metrics] of Object.entries(s.expect ?? {})) {
+    const known = s.strategies ? s.strategies.includes(strategy) : knownStrategy(strategy);
+    if (!known) at(['expect'], `expectations for "${strategy}", which this scenario does not run (strategies: ${(s.strategies ?? []).join(', ') || 'every built-in'})`, strategy);
+    for (const [metric, b] of Object.entries(metrics)) {
+      if (b === undefined) continue;
+      if (typeof b === 'number') expect.push({ strategy, metric: metric as ExpectMetric, min: b });
+      else {
+        if (b.min !== undefined && b.max !== undefined && b.min > b.max) at(['expect', strategy, metric], `expected min <= max, got min ${b.min}, max ${b.max}`);
+        expect.push({ strategy, metric: metric as ExpectMetric, ...(b.min !== undefined ? { min: b.min } : {}), ...(b.max !== undefined ? { max: b.max } : {}) });
+      }
+    }
+  }
+
   const latencies: Latencies = { ...DEFAULT_LATENCIES };
   for (const [k, v] of Object.entries(s.latencies ?? {})) {
     if (!v) continue;
@@ -190,6 +204,7 @@ function compile(
     seed: s.seed ?? 1,
     horizonMs,
     latencies,
+    expect,
   };
 }
 

@@ -18,6 +18,17 @@ export interface Scenario {
   readonly seed: number;
   readonly horizonMs: number;
   readonly latencies: Latencies;
+  /** The CI gate: bounds on a strategy's rates. */
+  readonly expect: readonly Expectation[];
+}
+
+export type ExpectMetric = 'quotaCorrect' | 'migrationsSucceeded' | 'invariantViolations' | 'settled';
+
+export interface Expectation {
+  readonly strategy: string;
+  readonly metric: ExpectMetric;
+  readonly min?: number;
+  readonly max?: number;
 }
 
 export interface NodeSpec {

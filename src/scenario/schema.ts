@@ -62,6 +62,22 @@ const actionSchema = z
   })
   .strict();
 
+/** An expectation: a number is a minimum; {min, max} bounds either side (a max documents a known bug). */
+const bound = z.union(
+  [
+    z.number().min(0, 'expected a rate between 0 and 1').max(1, 'expected a rate between 0 and 1'),
+    z
+      .object({ min: z.number().min(0).max(1).optional(), max: z.number().min(0).max(1).optional() })
+      .strict()
+      .refine((b) => b.min !== undefined || b.max !== undefined, 'expected min, max or both'),
+  ],
+  { errorMap: () => ({ message: 'expected a rate in [0, 1] (a minimum) or { min: <rate>, max: <rate> }' }) },
+);
+
+export const EXPECT_METRICS = ['quotaCorrect', 'migrationsSucceeded', 'invariantViolations', 'settled'] as const;
+
+const expectation = z.object(Object.fromEntries(EXPECT_METRICS.map((m) => [m, bound.optional()])) as Record<(typeof EXPECT_METRICS)[number], z.ZodOptional<typeof bound>>).strict();
+
 export const scenarioSchema = z
   .object({
     name: name('a scenario name'),
@@ -82,6 +98,7 @@ export const scenarioSchema = z
     runs: z.number().int('expected a whole number of runs').min(1, 'expected at least 1 run').optional(),
     seed: z.number().int('expected an integer seed').min(0, 'expected a seed >= 0').optional(),
     horizon: duration.optional(),
+    expect: z.record(z.string(), expectation).optional(),
     latencies: z
       .object(Object.fromEntries(LATENCY_NAMES.map((k) => [k, range.optional()])) as Record<(typeof LATENCY_NAMES)[number], z.ZodOptional<typeof range>>)
       .strict()

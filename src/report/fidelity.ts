@@ -1,0 +1,22 @@
+/** The modelled rules and the real sources they follow: shown in every report (and in the README). */
+export const FIDELITY: ReadonlyArray<readonly [rule: string, where: string, source: string]> = [
+  ['An update with a stale resourceVersion gets 409 Conflict; resourceVersion 0 is unconditional', 'cluster/apiserver.ts', 'kubernetes apiserver registry/generic/registry/store.go Update; resourcequota/strategy.go AllowUnconditionalUpdate'],
+  ['A ResourceQuota\'s spec and /status are separate writes sharing one resourceVersion', 'cluster/apiserver.ts', 'kubernetes pkg/registry/core/resourcequota/strategy.go PrepareForUpdate / PrepareForUpdateStatus'],
+  ['Annotation keys: the name part is at most 63 characters (422 Invalid)', 'cluster/validation.ts', 'apimachinery ValidateAnnotations → IsQualifiedName'],
+  ['Quota admission checks status.hard, masked to what the pod requests; the real "exceeded quota" text', 'cluster/quota-admission.ts', 'apiserver admission/plugin/resourcequota/controller.go CheckRequest'],
+  ['Admission charges status.used by compare-and-swap, 3 retries, then the 409 fails the create', 'cluster/quota-admission.ts', 'same file, checkQuotas(quotas, waiters, 3)'],
+  ['Lowering hard below used is allowed; running pods stay', 'cluster/apiserver.ts', 'resourcequota/strategy.go ValidateResourceQuota'],
+  ['Quota controller: spec.hard → status.hard, used recomputed, replenished on pod completion or deletion, 5 min resync', 'actors/quota-controller.ts', 'kubernetes pkg/controller/resourcequota/resource_quota_controller.go, QuotaMonitor'],
+  ['Pod usage: pods, requests.*, limits.*; terminal pods stop counting', 'cluster/launcher.ts, cluster/objects.ts', 'kubernetes pkg/quota/v1/evaluator/core/pods.go'],
+  ['Informer caches lag the API server and deliver each kind in order', 'cluster/informer.ts', 'client-go SharedInformerFactory / reflector'],
+  ['Workqueues dedupe keys and retry with the real rate limiters', 'cluster/workqueue.ts, cluster/ratelimit.ts', 'client-go util/workqueue; rancher/lasso pkg/controller/controller.go'],
+  ['Drain: cordon, evict every pod in parallel, 429 → retry after 5 s, wait for deletion', 'actors/drain.ts', 'kubectl pkg/drain/drain.go; harvester pkg/util/drainhelper'],
+  ['Evicting a LiveMigrate virt-launcher pod marks the VMI for evacuation and answers 429', 'actors/kubevirt.ts', 'kubevirt pod-eviction-admitter.go admitLauncherPod'],
+  ['Evacuation creates min(5 − running, 2 − running from the node) VMIMs; Pending does not count', 'actors/kubevirt.ts', 'kubevirt v1.3 drain/evacuation/evacuation.go'],
+  ['Migration: limits 5 per cluster and 2 outbound per node; a quota-refused target pod leaves the VMIM Pending, retried with backoff and on every quota event', 'actors/kubevirt.ts', 'kubevirt v1.3 pkg/virt-controller/watch/migration.go'],
+  ['Target pod = VMI limits + KubeVirt memory overhead (ratio 1.5) + the 15m/60M console-log container', 'cluster/launcher.ts', 'kubevirt v1.3.1 renderresources.go GetMemoryOverhead, serialconsolelog.go'],
+  ['The source pod completes seconds after the migration succeeds', 'actors/kubevirt.ts', 'harvester/harvester#7161'],
+  ['Rancher agent: syncs on Namespace events only, lists every namespace on start, replaces spec.hard when it differs', 'actors/rancher-agent.ts', 'rancher v2.10.3 managementuser/resourcequota register.go, resource_quota_sync.go'],
+  ['Harvester namespace webhook: no quota change while a migrating annotation exists, no limit below used', 'strategies/harvester-quota.ts', 'harvester pkg/webhook/resources/namespace/validator.go'],
+  ['pre-fix and v1.4.2 controllers', 'strategies/pre-fix.ts, strategies/v1.4.2.ts', 'harvester v1.4.1 / v1.4.2 vmim_controller.go, resourcequota_controller.go, calculator.go'],
+];
