@@ -11,6 +11,9 @@ export interface StrategySummary {
   quotaCorrect: number;
   /** VMs that moved over VMs that had to move, over all runs. */
   migrationsSucceeded: number;
+  /** The counts behind migrationsSucceeded. */
+  vmsMoved: number;
+  vmsToMove: number;
   /** Fraction of runs with an invariant violated past its grace period. */
   invariantViolations: number;
   /** Fraction of runs that settled before the horizon. */
@@ -155,6 +158,8 @@ export function summarize(name: string, t: TallyState): StrategySummary {
     runs: t.runs,
     quotaCorrect: r4(t.quotaOk / n),
     migrationsSucceeded: t.mustMove === 0 ? 1 : r4(t.moved / t.mustMove),
+    vmsMoved: t.moved,
+    vmsToMove: t.mustMove,
     invariantViolations: r4(t.violations / n),
     settled: r4(t.settled / n),
     targetPodsRejectedByQuota: r4(t.rejected / n),

@@ -59,7 +59,7 @@ export function quotaOverTime(data: ChartData): Promise<string> | undefined {
         title: null,
         scale: { domain: ['spec.hard', 'status.hard', 'used', 'user asked'], range: ['#1f77b4', '#9467bd', '#ff7f0e', '#2ca02c'] },
       },
-      strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['spec.hard', 'status.hard', 'used', 'user asked'], range: [[1, 0], [4, 3], [1, 0], [8, 4]] }, legend: null },
+      strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['spec.hard', 'status.hard', 'used', 'user asked'], range: [[1, 0], [4, 3], [1, 0], [8, 4]] } },
     },
   });
 }

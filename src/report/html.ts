@@ -84,7 +84,7 @@ function verdict(r: ScenarioReport): string {
     const q = wilson(Math.round(st.quotaCorrect * n), n);
     const bits = r.bits.get(st.name);
     const movedRuns = bits ? [...bits.move].filter((c) => c === '1').length : Math.round(st.migrationsSucceeded * n);
-    const m = wilson(movedRuns, n);
+    const m = wilson(st.vmsMoved, st.vmsToMove);
     let diff = '<td class="muted">baseline</td><td class="muted">baseline</td>';
     if (paired && st !== baseline) {
       const a = r.bits.get(baseline!.name);
@@ -95,7 +95,7 @@ function verdict(r: ScenarioReport): string {
       }
     } else if (!paired) diff = '<td class="muted">–</td><td class="muted">–</td>';
     const cls = (x: number) => (x >= 1 ? 'ok' : x < 0.5 ? 'bad' : '');
-    return `<tr><th>${esc(st.name)}</th><td class="num">${n}</td><td class="num"><span class="${cls(st.quotaCorrect)}">${pct(st.quotaCorrect)}</span> <span class="muted">[${ci(q)}]</span></td><td class="num"><span class="${cls(st.migrationsSucceeded)}">${pct(st.migrationsSucceeded)}</span> <span class="muted">[${ci(m)}] of runs: ${pct(movedRuns / Math.max(1, n))}</span></td><td class="num">${pct(st.invariantViolations)}</td>${diff}</tr>`;
+    return `<tr><th>${esc(st.name)}</th><td class="num">${n}</td><td class="num"><span class="${cls(st.quotaCorrect)}">${pct(st.quotaCorrect)}</span> <span class="muted">[${ci(q)}]</span></td><td class="num"><span class="${cls(st.migrationsSucceeded)}">${pct(st.migrationsSucceeded)}</span> <span class="muted">[${ci(m)}]<br>${st.vmsMoved} of ${st.vmsToMove} VMs; every VM moved in ${pct(movedRuns / Math.max(1, n))} of runs</span></td><td class="num">${pct(st.invariantViolations)}</td>${diff}</tr>`;
   });
   const expectations = r.expectations.length
     ? `<h3>Expectations</h3><table><tr><th>strategy</th><th>expectation</th><th>actual</th><th>result</th></tr>${r.expectations
@@ -103,7 +103,7 @@ function verdict(r: ScenarioReport): string {
         .join('')}</table>`
     : '';
   return `<section id="verdict"><h2>Verdict</h2>
-<table><tr><th>strategy</th><th>runs</th><th>quota correct [95% CI]</th><th>migrations succeeded [95% CI, per run]</th><th>invariants broken</th><th>paired Δ quota correct vs ${esc(baseline?.name ?? '')} [95% CI]</th><th>paired Δ all VMs moved vs ${esc(baseline?.name ?? '')} [95% CI]</th></tr>
+<table><tr><th>strategy</th><th>runs</th><th>quota correct [95% CI]</th><th>migrations succeeded [95% CI]</th><th>invariants broken</th><th>paired Δ quota correct vs ${esc(baseline?.name ?? '')} [95% CI]</th><th>paired Δ all VMs moved vs ${esc(baseline?.name ?? '')} [95% CI]</th></tr>
 ${rows.join('\n')}</table>
 <p class="muted">Intervals are Wilson 95% intervals. Every strategy ran on the same seeds, so differences are paired run by run: only the runs where two strategies disagree count (a McNemar-style interval).${paired ? '' : ' Exhaustive exploration explores each strategy\'s own space, so there is no pairing.'}</p>
 ${expectations}</section>`;
