@@ -3,7 +3,7 @@ import { Informer } from '../cluster/informer.js';
 import type { Pod, ResourceQuota } from '../cluster/objects.js';
 import { objKey } from '../cluster/objects.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
-import { equal } from '../cluster/resources.js';
+import { equal, type ResourceList } from '../cluster/resources.js';
 import { pickNode } from '../cluster/scheduler.js';
 import type { Process } from '../kernel/kernel.js';
 import type { World } from '../sim/world.js';
@@ -57,6 +57,8 @@ export class RancherAgent {
   constructor(
     private readonly world: World,
     private podKey: string,
+    /** A design's change to Rancher's sync (Strategy.agentQuotaSync); undefined = Rancher v2.10. */
+    private readonly derive?: (requested: ResourceList, existing: ResourceQuota) => ResourceList,
   ) {
     world.stateParts.push(() => `agent:${this.connected}:${this.podKey}`);
     world.api.watch('Pod', (old, cur) => {
@@ -100,6 +102,7 @@ export class RancherAgent {
     this.generation++;
     const cache = new Informer(world, name, ['Namespace', 'ResourceQuota']);
     const apiRng = `${name}/api`;
+    const derive = this.derive;
 
     function* sync(nsName: string): Process<SyncResult> {
       const ns = cache.get('Namespace', nsName);
@@ -109,7 +112,8 @@ export class RancherAgent {
       const existing = cache
         .list('ResourceQuota', nsName)
         .find((q) => q.metadata.labels[LABEL_DEFAULT_RQ] === 'true');
-      if (existing && equal(existing.spec.hard, requested.hard)) return undefined;
+      const hard = existing && derive ? derive(requested.hard, existing) : requested.hard;
+      if (existing && equal(existing.spec.hard, hard)) return undefined;
       yield world.draw('apiCall', apiRng);
       if (!existing) {
         const rq: ResourceQuota = {
@@ -122,7 +126,7 @@ export class RancherAgent {
         return r.ok ? undefined : { error: r.err.message };
       }
       world.recorder.note(AGENT, () => `Updating default resource quota for namespace ${nsName} (read ${objKey(existing)} rv ${existing.metadata.resourceVersion})`);
-      const r = world.api.update(AGENT, { ...existing, spec: { hard: requested.hard } });
+      const r = world.api.update(AGENT, { ...existing, spec: { hard } });
       return r.ok ? undefined : { error: r.err.message };
     }
 

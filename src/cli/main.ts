@@ -1,6 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isStrategyPath, loadStrategyFile, strategyRef, StrategyLoadError } from '../strategies/loader.js';
+import { StrategyFault } from '../strategies/fault.js';
+import { runPilot } from '../explore/pilot.js';
+import type { RunOutcome } from '../sim/outcome.js';
 import yargs, { type Argv } from 'yargs';
 import { DEFAULT_CAMPAIGN, finishScenario, tallyScenario, type CampaignOptions, type ScenarioResult, type ScenarioSummary } from '../explore/campaign.js';
 import { emptyTally, mergeTally } from '../explore/tally.js';
@@ -119,10 +123,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     const command = String((args._ as unknown[])[0]);
     if (command === 'run') return await cmdRun(args, io);
     if (command === 'merge') return await cmdMerge(args, io);
-    if (command === 'trace') return cmdTrace(args, io);
+    if (command === 'trace') return await cmdTrace(args, io);
     if (command === 'replay') {
       if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
-      return replayEvidence(String(args.evidence), { scenario: args.scenario as string | undefined, strategy: args.strategy as string | undefined, expectFixed: Boolean(args['expect-fixed']) }, io);
+      return await replayEvidence(String(args.evidence), { scenario: args.scenario as string | undefined, strategy: args.strategy as string | undefined, expectFixed: Boolean(args['expect-fixed']) }, io);
     }
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
@@ -130,7 +134,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       io.err(e.problems.map(formatProblem).join('\n'));
       return EXIT_BAD_INPUT;
     }
-    if (e instanceof UsageError || e instanceof NotOurFile) {
+    if (e instanceof UsageError || e instanceof NotOurFile || e instanceof StrategyLoadError) {
       io.err(`quotarace: ${e.message}`);
       return EXIT_BAD_INPUT;
     }
@@ -156,15 +160,22 @@ function scenarioFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-export function strategyByName(name: string): Strategy {
-  const s = builtinStrategy(name);
-  if (!s) throw new UsageError(`unknown strategy "${name}" (built-in: ${BUILTIN_STRATEGIES.map((b) => b.name).join(', ')})`);
+/** A built-in's name, or a path to a strategy module (relative to the working directory). */
+export async function strategyByName(ref: string): Promise<Strategy> {
+  if (isStrategyPath(ref)) {
+    const abs = resolve(ref);
+    if (!existsSync(abs)) throw new UsageError(`no strategy module at ${ref}`);
+    return loadStrategyFile(abs);
+  }
+  const s = builtinStrategy(ref);
+  if (!s) throw new UsageError(`unknown strategy "${ref}" (built-in: ${BUILTIN_STRATEGIES.map((b) => b.name).join(', ')}; or a path to a .ts/.js module)`);
   return s;
 }
 
-function resolveStrategies(scenario: Scenario, names: readonly string[] | undefined): Strategy[] {
-  const wanted = names ?? scenario.strategies;
-  return wanted ? wanted.map(strategyByName) : [...BUILTIN_STRATEGIES];
+async function resolveStrategies(scenario: Scenario, names: readonly string[] | undefined): Promise<Strategy[]> {
+  if (names) return Promise.all(names.map(strategyByName));
+  if (scenario.strategies) return Promise.all(scenario.strategies.map((r) => (isStrategyPath(r) ? loadStrategyFile(r) : strategyByName(r))));
+  return [...BUILTIN_STRATEGIES];
 }
 
 function intArg(name: string, v: unknown, min: number): number | undefined {
@@ -184,7 +195,7 @@ interface Plan {
   readonly opts: CampaignOptions;
 }
 
-function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions): Plan[] {
+async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions): Promise<Plan[]> {
   // Validate every file before running any, so a typo in the last one costs no time.
   const problems: InputError[] = [];
   const loaded: Array<{ s: Scenario; text: string }> = [];
@@ -197,7 +208,9 @@ function loadPlans(paths: readonly string[], strategyNames: string[] | undefined
     }
   }
   if (problems.length) throw new InputError(problems.flatMap((p) => p.problems));
-  return loaded.map(({ s, text }) => ({ s, text, strategies: resolveStrategies(s, strategyNames), opts: make(s) }));
+  const plans: Plan[] = [];
+  for (const { s, text } of loaded) plans.push({ s, text, strategies: await resolveStrategies(s, strategyNames), opts: make(s) });
+  return plans;
 }
 
 function campaignOptions(args: Record<string, unknown>, s: Scenario | undefined): CampaignOptions {
@@ -245,8 +258,14 @@ function conclude(done: readonly Finished[], plans: readonly Plan[], args: Recor
   const suites = done.map((d, i) => ({ name: d.summary.name, file: plans[i]!.s.file, expectations: d.expectations }));
   if (args.junit) writeFileAtomic(String(args.junit), junitXml(suites), '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="quotarace"');
   if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, stepSummary(done));
+  const broken = done.flatMap((d) => d.summary.strategies.filter((s) => s.error).map((s) => s.error!));
+  for (const b of broken) io.err(`ERROR ${b}`);
   const failed = done.flatMap((d) => d.expectations.filter((e) => !e.passed));
   for (const e of failed) io.err(`FAIL ${e.scenario} / ${e.strategy}: ${e.name}: ${e.message}`);
+  if (broken.length) {
+    io.err(`quotarace: ${broken.length} strategy run${broken.length === 1 ? '' : 's'} failed with an error; the other strategies' results stand`);
+    return EXIT_FAILED;
+  }
   if (failed.length) {
     io.err(`quotarace: ${failed.length} expectation${failed.length === 1 ? '' : 's'} not met`);
     return EXIT_FAILED;
@@ -258,7 +277,7 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
   const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
   const shard = args.shard === undefined ? undefined : parseShard(String(args.shard));
   if (args.shard !== undefined && !shard) throw new UsageError(`--shard expects i/n with 1 <= i <= n, got ${String(args.shard)}`);
-  const plans = loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s));
+  const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s));
   if (shard && plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--shard splits seeds; --explore exhaustive has none to split');
   const pool = new WorkerPool(workers);
   const progress = Progress.auto(args.progress as boolean | undefined);
@@ -269,7 +288,7 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
       for (const p of plans) {
         const range = shardRange(p.opts.seed, p.opts.runs, shard);
         const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, range, (d, t) => progress.update(`${p.s.name} shard ${shard.index}/${shard.count}`, d, t));
-        scenarios.push({ file: p.s.file, sha256: p.s.hash, strategies: p.strategies.map((s) => s.name), range, tallies });
+        scenarios.push({ file: p.s.file, sha256: p.s.hash, strategies: p.strategies.map((s) => strategyRef(s)), range, tallies });
       }
       progress.clear();
       const file = String(args.results ?? join(reportsDir, `results-shard-${shard.index}-of-${shard.count}.json`));
@@ -325,7 +344,7 @@ async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> 
     for (const [i, entry] of shards[0]!.scenarios.entries()) {
       const s = load(entry.file);
       if (s.hash !== entry.sha256) throw new UsageError(`${entry.file} changed since the shards ran (sha256 ${s.hash.slice(0, 12)}…, shards have ${entry.sha256.slice(0, 12)}…)`);
-      const plan: Plan = { s, text: readFileSync(entry.file, 'utf8'), strategies: entry.strategies.map(strategyByName), opts };
+      const plan: Plan = { s, text: readFileSync(entry.file, 'utf8'), strategies: await Promise.all(entry.strategies.map((r) => strategyByName(r))), opts };
       plans.push(plan);
       const tallies = plan.strategies.map((st) => {
         let tally = emptyTally();
@@ -347,14 +366,24 @@ async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> 
   }
 }
 
-function cmdTrace(args: Record<string, unknown>, io: Io): number {
+async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<number> {
   const scenario = load(String(args.scenario));
   if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
-  const strategy = strategyByName(String(args.strategy));
+  const strategy = await strategyByName(String(args.strategy));
   const seed = intArg('seed', args.seed, 0)!;
   const window = intArg('window', args.window, 0)!;
   const timeline = new Timeline();
-  const outcome = runOnce(scenario, strategy, seed, { trace: timeline, window });
+  let outcome: RunOutcome;
+  try {
+    outcome = runOnce(scenario, strategy, seed, { trace: timeline, window, slots: runPilot(scenario, strategy, window).slots });
+  } catch (e) {
+    if (e instanceof StrategyFault) {
+      io.out(timeline.format());
+      io.err(`ERROR ${e.with({ seed, scenario: scenario.name }).describe()}`);
+      return EXIT_FAILED;
+    }
+    throw e;
+  }
   io.out([traceHeader(scenario, strategy.name, `seed ${seed}  window ${window}ms`), '', timeline.format(), '', formatOutcome(outcome)].join('\n'));
   return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { loadStrategyFile } from '../strategies/loader.js';
 import { failureKind, failed } from '../sim/outcome.js';
 import { parseEvidence } from '../explore/evidence.js';
 import { replayRun } from '../explore/shrink.js';
@@ -22,7 +23,7 @@ export interface ReplayOptions {
   readonly expectFixed?: boolean;
 }
 
-export function replayEvidence(file: string, opts: ReplayOptions, io: Io): number {
+export async function replayEvidence(file: string, opts: ReplayOptions, io: Io): Promise<number> {
   const scenarioOverride = opts.scenario;
   let text: string;
   try {
@@ -43,7 +44,11 @@ export function replayEvidence(file: string, opts: ReplayOptions, io: Io): numbe
       { file, line: 4, col: 1, field: 'scenario-sha256', message: `${scenarioPath} has changed since this evidence was saved (sha256 ${scenario.hash.slice(0, 12)}…, evidence has ${ev.scenarioSha256.slice(0, 12)}…): the interleaving belongs to the old scenario` },
     ]);
   }
-  const strategy = strategyByName(opts.strategy ?? ev.strategy);
+  const strategy = opts.strategy
+    ? await strategyByName(opts.strategy)
+    : ev.strategyModule
+      ? await loadStrategyFile(resolve(dirname(scenarioPath), ev.strategyModule))
+      : await strategyByName(ev.strategy);
   const timeline = new Timeline();
   const { outcome } = replayRun(
     { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },

@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { explore } from './exhaustive.js';
-import type { EvidenceJob, EvidenceResult, ExploreMode, JobBase, RunsJob } from './jobs.js';
+import type { EvidenceJob, EvidenceResult, ExploreMode, FaultResult, JobBase, RunsJob } from './jobs.js';
+import { strategyRef } from '../strategies/loader.js';
+import { StrategyFault } from '../strategies/fault.js';
+import { Timeline } from '../report/timeline.js';
 import { failureKind } from '../sim/outcome.js';
 import { runPilot, type Pilot } from './pilot.js';
 import type { WorkerPool } from './pool.js';
@@ -55,6 +58,8 @@ export interface EvidenceFile {
 export interface StrategyResult extends StrategySummary {
   exploration: Exploration;
   evidence: EvidenceFile[];
+  /** Set when the strategy misbehaved: what, where (scenario, seed, step). */
+  error?: string;
 }
 
 export interface ScenarioSummary {
@@ -81,6 +86,8 @@ export function pctMissBound(n: number, k: number, d: number, runs: number): num
 export interface StrategyTally {
   readonly strategy: string;
   readonly tally: TallyState;
+  /** The strategy misbehaved (the first fault by seed); no numbers for it. */
+  readonly fault?: FaultResult['fault'];
   /** Exhaustive only: the failing runs' branch choices (first of each kind) and the coverage. */
   readonly exhaustive?: { complete: boolean; runs: number; pruned: number; failures: Array<{ prefix: number[]; kind: string; count: number }> };
 }
@@ -103,7 +110,33 @@ export interface ScenarioResult {
 }
 
 function jobBase(scenario: Scenario, scenarioText: string, strategy: Strategy, opts: CampaignOptions, pilot: Pilot): JobBase {
-  return { scenarioText, scenarioFile: scenario.file, strategy: strategy.name, mode: opts.mode, depth: opts.depth, window: opts.window, pilot };
+  return { scenarioText, scenarioFile: scenario.file, strategy: strategyRef(strategy), mode: opts.mode, depth: opts.depth, window: opts.window, pilot };
+}
+
+/**
+ * Two traced runs of the same seed must print the same timeline: a strategy that reads a
+ * clock, Math.random or a global counter is caught before its numbers are believed.
+ */
+function checkSameTwice(scenario: Scenario, strategy: Strategy, opts: CampaignOptions): void {
+  const traced = (): string => {
+    const t = new Timeline();
+    runOnce(scenario, strategy, scenario.seed, { window: opts.window, trace: t });
+    return t.format();
+  };
+  const a = traced();
+  const b = traced();
+  if (a === b) return;
+  const la = a.split('\n');
+  const lb = b.split('\n');
+  let i = 0;
+  while (i < la.length && la[i] === lb[i]) i++;
+  throw new StrategyFault(
+    strategy.name,
+    `is not deterministic: two runs of the same seed differ from trace line ${i + 1} ("${(la[i] ?? '(end)').trim().slice(0, 100)}" vs "${(lb[i] ?? '(end)').trim().slice(0, 100)}"); a strategy must be a function of what it reads (no clock, Math.random or state kept between calls)`,
+    scenario.seed,
+    i + 1,
+    scenario.name,
+  );
 }
 
 /**
@@ -121,7 +154,15 @@ export async function tallyScenario(
 ): Promise<StrategyTally[]> {
   const out: StrategyTally[] = [];
   for (const strategy of strategies) {
-    const pilot = runPilot(scenario, strategy, opts.window);
+    let pilot: Pilot;
+    try {
+      checkSameTwice(scenario, strategy, opts);
+      pilot = runPilot(scenario, strategy, opts.window);
+    } catch (e) {
+      if (!(e instanceof StrategyFault)) throw e;
+      out.push({ strategy: strategy.name, tally: emptyTally(), fault: e.with({ scenario: scenario.name }).toJSON() });
+      continue;
+    }
     const base = jobBase(scenario, scenarioText, strategy, opts, pilot);
     if (opts.mode === 'exhaustive') {
       const r = explore(scenario, strategy, pilot, opts.window, opts.maxRuns, opts.seed);
@@ -141,8 +182,12 @@ export async function tallyScenario(
     const jobs: RunsJob[] = [];
     for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', from, to: Math.min(range.to, from + chunk) });
     let tally = emptyTally();
-    for (const t of await pool.run<TallyState>(jobs, progress)) tally = mergeTally(tally, t);
-    out.push({ strategy: strategy.name, tally });
+    let fault: FaultResult['fault'] | undefined;
+    for (const t of await pool.run<TallyState | FaultResult>(jobs, progress)) {
+      if ('fault' in t) fault ??= t.fault;
+      else if (!fault) tally = mergeTally(tally, t);
+    }
+    out.push(fault ? { strategy: strategy.name, tally: emptyTally(), fault } : { strategy: strategy.name, tally });
   }
   return out;
 }
@@ -167,6 +212,10 @@ export async function finishScenario(
   for (const strategy of strategies) {
     const st = tallies.find((t) => t.strategy === strategy.name);
     if (!st) throw new Error(`no results for strategy ${strategy.name}`);
+    if (st.fault) {
+      results.push({ ...summarize(strategy.name, emptyTally()), exploration: { selector: 'random' }, evidence: [], error: st.fault.message });
+      continue;
+    }
     const pilot = runPilot(scenario, strategy, opts.window);
     const base = jobBase(scenario, scenarioText, strategy, opts, pilot);
     const tally = st.tally;
@@ -211,20 +260,23 @@ export async function finishScenario(
       }
     }
     const evidence: EvidenceFile[] = [];
-    const built = await pool.run<EvidenceResult>(evidenceJobs);
+    const built = await pool.run<EvidenceResult | FaultResult>(evidenceJobs);
+    const kept: number[] = [];
     built.forEach((e, i) => {
+      if ('fault' in e) return;
+      kept.push(i);
       const path = join(reportsDir, scenario.name, strategy.name, `${names[i]}.evidence`);
       files.push({ path, text: e.text });
       evidence.push({ path, failure: e.signature, runs: groupRuns[i]!, stepsBefore: e.originalSteps, stepsAfter: e.shrunkSteps, deterministic: e.deterministic, determinism: e.determinismDetail });
     });
     // The most telling failure: the kind that most runs share.
     let best = -1;
-    groupRuns.forEach((r, i) => {
-      if (best < 0 || r > groupRuns[best]!) best = i;
+    kept.forEach((i, j) => {
+      if (best < 0 || groupRuns[i]! > groupRuns[kept[best]!]!) best = j;
     });
     if (best >= 0) {
-      const e = built[best]!;
-      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, failure: e.signature, runs: groupRuns[best]!, explanation: e.explanation, charts: e.charts });
+      const e = built[kept[best]!] as EvidenceResult;
+      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, failure: e.signature, runs: evidence[best]!.runs, explanation: e.explanation, charts: e.charts });
     }
     const summary = summarize(strategy.name, tally);
     if (opts.mode === 'exhaustive') summary.failingSeeds = [];

@@ -11,6 +11,8 @@ export interface Evidence {
   readonly scenarioFile: string;
   readonly scenarioSha256: string;
   readonly strategy: string;
+  /** For a strategy module: its path relative to the scenario file's folder. */
+  readonly strategyModule?: string;
   readonly seed: number;
   /** How the original run was explored: "random", "pct depth=3", "exhaustive". */
   readonly selector: string;
@@ -67,6 +69,7 @@ export function formatEvidence(e: Evidence): string {
     `scenario-file: ${e.scenarioFile}`,
     `scenario-sha256: ${e.scenarioSha256}`,
     `strategy: ${e.strategy}`,
+    ...(e.strategyModule ? [`strategy-module: ${e.strategyModule}`] : []),
     `seed: ${e.seed}`,
     `selector: ${e.selector}`,
     `window-ms: ${e.windowMs}`,
@@ -145,6 +148,7 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
     scenarioFile: get('scenario-file'),
     scenarioSha256: get('scenario-sha256'),
     strategy: get('strategy'),
+    ...(fields.has('strategy-module') ? { strategyModule: get('strategy-module') } : {}),
     seed,
     selector: get('selector'),
     windowMs,

@@ -8,7 +8,9 @@ import type { Scenario } from '../scenario/model.js';
 import { failureKind, failureSignature, type RunOutcome } from '../sim/outcome.js';
 import { runOnce } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
-import { builtinStrategy } from '../strategies/builtin.js';
+import { isStrategyPath, strategyFromRef } from '../strategies/loader.js';
+import { dirname, relative, resolve } from 'node:path';
+import { StrategyFault } from '../strategies/fault.js';
 import { formatEvidence } from './evidence.js';
 import { exhaustiveReplaySelector } from './exhaustive.js';
 import type { Pilot } from './pilot.js';
@@ -106,16 +108,15 @@ function scenarioOf(job: JobBase): Scenario {
   const key = `${job.scenarioFile}\n${job.scenarioText}`;
   let s = scenarios.get(key);
   if (!s) {
-    s = parseScenario(job.scenarioText, job.scenarioFile, (n) => builtinStrategy(n) !== undefined);
+    s = parseScenario(job.scenarioText, job.scenarioFile, () => true);
     scenarios.set(key, s);
   }
   return s;
 }
 
-function strategyOf(job: JobBase): Strategy {
-  const s = builtinStrategy(job.strategy);
-  if (!s) throw new Error(`unknown strategy ${job.strategy}`);
-  return s;
+/** A strategy fault as it crosses a worker boundary. */
+export interface FaultResult {
+  readonly fault: ReturnType<StrategyFault['toJSON']>;
 }
 
 export function selectorFor(job: JobBase, seed: number, prefix?: readonly number[]): Selector {
@@ -129,13 +130,18 @@ export function selectorLabel(job: Pick<JobBase, 'mode' | 'depth'>): string {
 }
 
 /** A worker's unit of work; also run inline when there is one worker. */
-export function handleJob(job: Job): TallyState | EvidenceResult {
-  return job.type === 'runs' ? runRange(job) : buildEvidence(job);
+export async function handleJob(job: Job): Promise<TallyState | EvidenceResult | FaultResult> {
+  const strategy = await strategyFromRef(job.strategy);
+  try {
+    return job.type === 'runs' ? runRange(job, strategy) : buildEvidence(job, strategy);
+  } catch (e) {
+    if (e instanceof StrategyFault) return { fault: e.toJSON() };
+    throw e;
+  }
 }
 
-function runRange(job: RunsJob): TallyState {
+function runRange(job: RunsJob, strategy: Strategy): TallyState {
   const scenario = scenarioOf(job);
-  const strategy = strategyOf(job);
   const t = emptyTally();
   for (let seed = job.from; seed < job.to; seed++) {
     addRun(t, runOnce(scenario, strategy, seed, { selector: selectorFor(job, seed), window: job.window, slots: job.pilot.slots }));
@@ -147,9 +153,8 @@ function runRange(job: RunsJob): TallyState {
  * Re-run a failing seed, shrink it, check it replays to the same trace, explain it, and
  * render the evidence file.
  */
-function buildEvidence(job: EvidenceJob): EvidenceResult {
+function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
   const scenario = scenarioOf(job);
-  const strategy = strategyOf(job);
   const selector = selectorFor(job, job.seed, job.prefix);
   let values: number[] = [];
   const original = runOnce(scenario, strategy, job.seed, {
@@ -175,6 +180,7 @@ function buildEvidence(job: EvidenceJob): EvidenceResult {
     scenarioFile: job.scenarioFile,
     scenarioSha256: scenario.hash,
     strategy: strategy.name,
+    ...(isStrategyPath(job.strategy) ? { strategyModule: relative(dirname(resolve(job.scenarioFile)), job.strategy) } : {}),
     seed: job.seed,
     selector: selectorLabel(job) + (job.prefix ? ` run=${job.prefix.join('.') || 'default'}` : ''),
     windowMs: job.window,

@@ -23,11 +23,12 @@ export class WorkerPool {
     let done = 0;
     const tick = (): void => progress?.(++done, jobs.length);
     if (this.size <= 1 || jobs.length <= 1) {
-      return jobs.map((j) => {
-        const r = handleJob(j) as T;
+      const out: T[] = [];
+      for (const j of jobs) {
+        out.push((await handleJob(j)) as T);
         tick();
-        return r;
-      });
+      }
+      return out;
     }
     while (this.workers.length < Math.min(this.size, jobs.length)) this.workers.push(new Worker(this.workerUrl()));
     const results: T[] = new Array(jobs.length);

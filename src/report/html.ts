@@ -80,6 +80,7 @@ function verdict(r: ScenarioReport): string {
   const baseline = s.strategies[0];
   const paired = s.explore !== 'exhaustive' && s.strategies.length > 1;
   const rows = s.strategies.map((st) => {
+    if (st.error) return `<tr><th>${esc(st.name)}</th><td colspan="6" class="bad">ERROR: ${esc(st.error)}</td></tr>`;
     const n = st.runs;
     const q = wilson(Math.round(st.quotaCorrect * n), n);
     const bits = r.bits.get(st.name);

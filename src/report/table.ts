@@ -5,7 +5,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 /** The per-scenario table `quotarace run` prints. */
 export function formatTable(s: ScenarioSummary): string {
   const header = ['strategy', 'runs', 'quota correct', 'migrations ok', 'invariants broken', 'rejected/run', '409s/run', 'edits refused/run', 'agent restarts/run', 'drain mean s', 'failing seeds'];
-  const rows = s.strategies.map((r) => [
+  const rows = s.strategies.map((r) => r.error ? [r.name, 'ERROR', '-', '-', '-', '-', '-', '-', '-', '-', '-'] : [
     r.name,
     String(r.runs),
     pct(r.quotaCorrect),
@@ -26,6 +26,7 @@ export function formatTable(s: ScenarioSummary): string {
     const x = r.exploration;
     if (x.selector === 'pct') notes.push(`${r.name}: ${x.guarantee}`);
     if (x.selector === 'exhaustive') notes.push(`${r.name}: ${x.summary}`);
+    if (r.error) notes.push(`${r.name}: ERROR ${r.error}`);
     for (const e of r.evidence) {
       notes.push(`${r.name}: ${e.path}  ${e.failure}  (steps ${e.stepsBefore} → ${e.stepsAfter})${e.deterministic ? '' : '  ' + e.determinism}`);
     }

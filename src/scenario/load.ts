@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isStrategyPath } from '../strategies/loader.js';
 import { LineCounter, parseDocument, isMap, isNode, type Document } from 'yaml';
 import { z, type ZodTypeAny } from 'zod';
 import type { RancherLimit } from '../actors/rancher-quota.js';
@@ -162,14 +164,20 @@ function compile(
     }
   });
 
-  s.strategies?.forEach((name, i) => {
-    if (!knownStrategy(name)) at(['strategies', i], `unknown strategy "${name}"`);
+  const strategies = s.strategies?.map((ref, i) => {
+    if (isStrategyPath(ref)) {
+      const abs = resolve(dirname(file), ref);
+      if (!existsSync(abs)) at(['strategies', i], `no strategy module at ${ref} (looked in ${dirname(file) || '.'})`);
+      return abs;
+    }
+    if (!knownStrategy(ref)) at(['strategies', i], `unknown strategy "${ref}" (a built-in name, or a path to a .ts/.js module next to the scenario)`);
+    return ref;
   });
 
   const expect: Expectation[] = [];
   for (const [strategy, metrics] of Object.entries(s.expect ?? {})) {
     const known = s.strategies ? s.strategies.includes(strategy) : knownStrategy(strategy);
-    if (!known) at(['expect'], `expectations for "${strategy}", which this scenario does not run (strategies: ${(s.strategies ?? []).join(', ') || 'every built-in'})`, strategy);
+    if (!known && !(s.strategies ?? []).some(isStrategyPath)) at(['expect'], `expectations for "${strategy}", which this scenario does not run (strategies: ${(s.strategies ?? []).join(', ') || 'every built-in'})`, strategy);
     for (const [metric, b] of Object.entries(metrics)) {
       if (b === undefined) continue;
       if (typeof b === 'number') expect.push({ strategy, metric: metric as ExpectMetric, min: b });
@@ -199,7 +207,7 @@ function compile(
     rancher: s.cluster.rancher,
     namespaces,
     actions,
-    strategies: s.strategies,
+    strategies,
     runs: s.runs ?? DEFAULT_RUNS,
     seed: s.seed ?? 1,
     horizonMs,

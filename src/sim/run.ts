@@ -15,6 +15,8 @@ import { launcherPodUsage } from '../cluster/usage.js';
 import type { Action, Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { installStrategy } from '../strategies/runtime.js';
+import { StrategyFault } from '../strategies/fault.js';
+import type { ResourceList } from '../cluster/resources.js';
 import { judge, type RunOutcome } from './outcome.js';
 import type { TraceSink } from './recorder.js';
 import { World } from './world.js';
@@ -26,6 +28,21 @@ const OPERATOR = 'operator';
 
 /** Events this close (ms) to the earliest ready one are concurrent: the selector orders them. */
 export const DEFAULT_WINDOW_MS = 25;
+/** A run this long is a runaway, not a simulation: the bundled scenarios take a few thousand steps. */
+export const DEFAULT_STEP_BUDGET = 1_000_000;
+
+/** A strategy's agentQuotaSync, with its exceptions reported as the strategy's fault. */
+function guardAgentSync(strategy: Strategy): ((requested: ResourceList, existing: ResourceQuota) => ResourceList) | undefined {
+  const f = strategy.agentQuotaSync;
+  if (!f) return undefined;
+  return (requested, existing) => {
+    try {
+      return f(requested, existing);
+    } catch (e) {
+      throw new StrategyFault(strategy.name, `agentQuotaSync threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+}
 
 export interface RunOptions {
   readonly trace?: TraceSink;
@@ -39,6 +56,8 @@ export interface RunOptions {
    * often as anywhere else (see README "Exploration").
    */
   readonly slots?: readonly number[];
+  /** Steps after which a run is a strategy fault (a strategy that never lets the run settle). */
+  readonly stepBudget?: number;
   /** Stop here instead of the scenario's horizon (shrinking). */
   readonly horizonMs?: number;
   /** Indexes of actions left out (shrinking). */
@@ -100,7 +119,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   let agent: RancherAgent | undefined;
   if (scenario.rancher) {
     const r = api.create(SETUP, agentPod(scenario.rancher.agentNode));
-    if (r.ok) agent = new RancherAgent(world, objKey(r.obj));
+    if (r.ok) agent = new RancherAgent(world, objKey(r.obj), guardAgentSync(strategy));
   }
 
   // ---- the actors ----
@@ -188,7 +207,23 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   }
 
 
-  const settled = world.kernel.run(opts.horizonMs ?? scenario.horizonMs);
+  const budget = opts.stepBudget ?? DEFAULT_STEP_BUDGET;
+  let settled: boolean;
+  try {
+    settled = world.kernel.run(opts.horizonMs ?? scenario.horizonMs, () => world.kernel.steps >= budget);
+  } catch (e) {
+    if (e instanceof StrategyFault) throw e.with({ seed, step: world.kernel.steps, scenario: scenario.name });
+    throw e;
+  }
+  if (world.kernel.steps >= budget) {
+    throw new StrategyFault(
+      strategy.name,
+      `the run did not settle within ${budget.toLocaleString('en-US')} steps (at simulated ${(world.now / 1000).toFixed(3)}s): a controller that never stops writing?`,
+      seed,
+      world.kernel.steps,
+      scenario.name,
+    );
+  }
   invariants.finish(settled);
   world.recorder.counters.drainMs = drains.durationMs;
   return judge(world, intent, homes, mustMove, settled, seed, invariants.first);

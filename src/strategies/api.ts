@@ -1,4 +1,5 @@
-import type { Kind, KObject, ObjectOf } from '../cluster/objects.js';
+import type { Kind, KObject, ObjectOf, ResourceQuota } from '../cluster/objects.js';
+import type { ResourceList } from '../cluster/resources.js';
 
 /**
  * The public strategy API: the Harvester-side controllers and webhooks under test.
@@ -47,11 +48,19 @@ export interface WebhookDef {
   validate(req: AdmissionRequest, view: View): string | undefined;
 }
 
+/**
+ * For designs that change Rancher's side too: the spec.hard Rancher's cluster agent writes,
+ * given what the namespace annotation asks for and the quota it found in its cache. Without
+ * it the agent behaves as Rancher v2.10 does: it writes `requested` whenever spec.hard differs.
+ */
+export type AgentQuotaSync = (requested: ResourceList, existing: ResourceQuota) => ResourceList;
+
 export interface Strategy {
   readonly name: string;
   readonly description: string;
   readonly reconcilers: readonly ReconcilerDef[];
   readonly webhooks: readonly WebhookDef[];
+  readonly agentQuotaSync?: AgentQuotaSync;
 }
 
 /** The typed helper a strategy module default-exports. */

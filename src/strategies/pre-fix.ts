@@ -38,7 +38,7 @@ function restore(rq: ResourceQuota, key: string): Write | undefined {
   return { verb: 'update', object: { ...withAnnotations(rq, annotations), spec: { hard } } };
 }
 
-function reconcile(key: string, view: View): Write | undefined {
+export function reconcile(key: string, view: View): Write | undefined {
   const vmim = view.get('VirtualMachineInstanceMigration', key);
   if (!vmim) return undefined;
   const vmi = view.get('VirtualMachineInstance', keyOf({ namespace: vmim.metadata.namespace, name: vmim.spec.vmiName }));

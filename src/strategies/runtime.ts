@@ -7,6 +7,8 @@ import { KINDS, objKey } from '../cluster/objects.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import type { Process } from '../kernel/kernel.js';
 import { describeChange } from '../report/describe.js';
+import { StrategyFault } from './fault.js';
+import { invalidWrite } from './validate-write.js';
 import type { World } from '../sim/world.js';
 import type { ReconcilerDef, Strategy, View, Write } from './api.js';
 
@@ -29,12 +31,18 @@ export function installStrategy(world: World, strategy: Strategy): void {
     settings,
   };
 
-  for (const def of strategy.reconcilers) startReconciler(world, cache, view, def);
+  for (const def of strategy.reconcilers) startReconciler(world, cache, view, def, strategy.name);
 
   for (const wh of strategy.webhooks) {
     world.api.addAdmission(wh.kind, (actor, verb, old, obj): ApiError | undefined => {
-      const msg = wh.validate({ operation: verb === 'create' ? 'CREATE' : 'UPDATE', old, object: obj, user: actor }, view);
+      let msg: string | undefined;
+      try {
+        msg = wh.validate({ operation: verb === 'create' ? 'CREATE' : 'UPDATE', old, object: obj, user: actor }, view);
+      } catch (e) {
+        throw new StrategyFault(strategy.name, `webhook ${wh.name} threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
       if (msg === undefined) return undefined;
+      if (typeof msg !== 'string') throw new StrategyFault(strategy.name, `webhook ${wh.name} returned ${typeof msg}; expected a denial message (string) or undefined`);
       return { code: 400, reason: 'Forbidden', message: `admission webhook "${wh.name}" denied the request: ${msg}` };
     });
   }
@@ -59,15 +67,24 @@ function trackReads(view: View, reads: KObject[]): View {
   };
 }
 
-function startReconciler(world: World, cache: Informer, view: View, def: ReconcilerDef): void {
+function startReconciler(world: World, cache: Informer, view: View, def: ReconcilerDef, strategyName: string): void {
   const actor = `${HARVESTER}/${def.name}`;
   const rng = `${actor}/api`;
 
   function* sync(key: string): Process<SyncResult> {
     // With a trace attached, remember what the reconciler read, to say which reads were stale.
     const reads: KObject[] | undefined = world.recorder.trace ? [] : undefined;
-    const out = def.reconcile(key, reads ? trackReads(view, reads) : view);
+    let out: ReturnType<ReconcilerDef['reconcile']>;
+    try {
+      out = def.reconcile(key, reads ? trackReads(view, reads) : view);
+    } catch (e) {
+      throw new StrategyFault(strategyName, `reconciler ${def.name} threw on key ${key}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     const writes: readonly Write[] = out === undefined ? [] : Array.isArray(out) ? out : [out as Write];
+    for (const w of writes) {
+      const bad = w && (w.verb === 'update' || w.verb === 'create') ? invalidWrite(w.object) : `expected { verb: 'update' | 'create', object }, got ${JSON.stringify(w)?.slice(0, 80)}`;
+      if (bad) throw new StrategyFault(strategyName, `reconciler ${def.name} wrote an invalid object for key ${key}: ${bad}`);
+    }
     if (reads && writes.length) {
       for (const o of reads) {
         const cur = world.api.get(o.kind, objKey(o));
@@ -88,7 +105,16 @@ function startReconciler(world: World, cache: Informer, view: View, def: Reconci
   }
 
   const ctl = new Controller(world, actor, new LassoRateLimiter(), sync);
-  const keys = def.keys ?? ((o: KObject) => [objKey(o)]);
+  const keyFn = def.keys;
+  const keys = keyFn
+    ? (o: KObject, v: View): readonly string[] => {
+        try {
+          return keyFn(o, v);
+        } catch (e) {
+          throw new StrategyFault(strategyName, `reconciler ${def.name} keys() threw: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    : (o: KObject) => [objKey(o)];
   for (const kind of def.watches) {
     cache.on(kind, (old, cur) => {
       const o = cur ?? old;

@@ -31,7 +31,7 @@ import {
  * spec.hard = base + Σ migrating deltas for limits.cpu and limits.memory where the base is
  * non-zero (CalculateNewResourceQuotaFromBaseDelta), written only if different.
  */
-function vmimReconcile(key: string, view: View): Write | undefined {
+export function vmimReconcile(key: string, view: View): Write | undefined {
   const vmim = view.get('VirtualMachineInstanceMigration', key);
   if (!vmim) return undefined;
   const vmi = view.get('VirtualMachineInstance', keyOf({ namespace: vmim.metadata.namespace, name: vmim.spec.vmiName }));
@@ -54,7 +54,7 @@ function vmimReconcile(key: string, view: View): Write | undefined {
   return { verb: 'update', object: withAnnotations(rq, { ...a, [uidKey]: encodeDelta(vmiDelta(vmi, ratio)) }) };
 }
 
-function quotaReconcile(key: string, view: View): Write | undefined {
+export function quotaReconcile(key: string, view: View): Write | undefined {
   const rq = view.get('ResourceQuota', key);
   if (!rq || rq.metadata.labels['resourcequota.management.cattle.io/default-resource-quota'] !== 'true') return undefined;
   if (rq.metadata.annotations[ANN_SKIP_AUTOSCALING] === 'true') return undefined;

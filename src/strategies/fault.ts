@@ -1,0 +1,30 @@
+/**
+ * A strategy misbehaved: it threw, never settled within the step budget, wrote an invalid
+ * object, or is not deterministic. Carries what a user needs to find it: the strategy, the
+ * scenario, the seed and the step. The campaign reports it for that strategy only.
+ */
+export class StrategyFault extends Error {
+  constructor(
+    readonly strategy: string,
+    readonly detail: string,
+    readonly seed?: number,
+    readonly step?: number,
+    readonly scenario?: string,
+  ) {
+    super(detail);
+    this.name = 'StrategyFault';
+  }
+
+  with(where: { seed?: number; step?: number; scenario?: string }): StrategyFault {
+    return new StrategyFault(this.strategy, this.detail, this.seed ?? where.seed, this.step ?? where.step, this.scenario ?? where.scenario);
+  }
+
+  describe(): string {
+    const where = [this.scenario && `scenario ${this.scenario}`, this.seed !== undefined && `seed ${this.seed}`, this.step !== undefined && `step ${this.step}`].filter(Boolean).join(', ');
+    return `strategy ${this.strategy}${where ? ` (${where})` : ''}: ${this.detail}`;
+  }
+
+  toJSON(): { strategy: string; detail: string; seed?: number; step?: number; scenario?: string; message: string } {
+    return { strategy: this.strategy, detail: this.detail, seed: this.seed, step: this.step, scenario: this.scenario, message: this.describe() };
+  }
+}
