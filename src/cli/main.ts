@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { MATRIX_END, MATRIX_START, spliceMatrix, strategyMatrix } from '../report/matrix.js';
+import { summarize, type StrategySummary } from '../explore/tally.js';
 import { join, resolve } from 'node:path';
 import { isStrategyPath, loadStrategyFile, strategyRef, StrategyLoadError } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
@@ -92,7 +94,13 @@ function parser(argv: readonly string[]): Argv {
         .option('strategy', { type: 'string', describe: "replay the same interleaving against another strategy (default: the evidence's)" })
         .option('expect-fixed', { type: 'boolean', default: false, describe: 'for CI: exit 0 if the run no longer fails, 1 if it still does' }),
     )
-    .demandCommand(1, 'expected a command: run, trace, replay or merge')
+    .command('table <scenarios..>', 'print the strategies × scenarios table (quota correct / migrations succeeded) as Markdown', (y) =>
+      y
+        .positional('scenarios', { type: 'string', array: true, demandOption: true })
+        .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
+        .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' }),
+    )
+    .demandCommand(1, 'expected a command: run, trace, replay, merge or table')
     .strict()
     .help()
     .version(false)
@@ -123,6 +131,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     const command = String((args._ as unknown[])[0]);
     if (command === 'run') return await cmdRun(args, io);
     if (command === 'merge') return await cmdMerge(args, io);
+    if (command === 'table') return await cmdTable(args, io);
     if (command === 'trace') return await cmdTrace(args, io);
     if (command === 'replay') {
       if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
@@ -309,6 +318,35 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
     progress.clear();
     await pool.close();
   }
+}
+
+/** Every built-in strategy (plus the scenario's own modules) on every scenario: the README's table. */
+async function cmdTable(args: Record<string, unknown>, io: Io): Promise<number> {
+  const plans = await loadPlans(args.scenarios as string[], undefined, (s) => ({ ...campaignOptions({ ...args, explore: 'random' }, s), evidenceLimit: 0 }));
+  const pool = new WorkerPool(intArg('workers', args.workers, 1) ?? availableParallelism());
+  const all = new Map<string, Strategy>();
+  for (const b of BUILTIN_STRATEGIES) all.set(b.name, b);
+  const columns: Array<{ name: string; runs: number; results: Map<string, StrategySummary | string> }> = [];
+  try {
+    for (const p of plans) {
+      const strategies = [...BUILTIN_STRATEGIES, ...p.strategies.filter((s) => !BUILTIN_STRATEGIES.includes(s))];
+      for (const s of strategies) all.set(s.name, s);
+      const tallies = await tallyScenario(p.s, p.text, strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs });
+      columns.push({ name: p.s.name, runs: p.opts.runs, results: new Map(tallies.map((t) => [t.strategy, t.fault ? t.fault.message : summarize(t.strategy, t.tally)])) });
+    }
+  } finally {
+    await pool.close();
+  }
+  const table = strategyMatrix([...all.values()], columns);
+  if (args.update) {
+    const file = String(args.update);
+    const doc = readFileSync(file, 'utf8');
+    const next = spliceMatrix(doc, table);
+    if (next === undefined) throw new UsageError(`${file} has no generated-table markers (${MATRIX_START} … ${MATRIX_END})`);
+    if (next !== doc) writeFileSync(file, next);
+    io.out(`${file}: strategy table ${next === doc ? 'unchanged' : 'updated'}`);
+  } else io.out(table);
+  return EXIT_OK;
 }
 
 async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> {
