@@ -125,13 +125,12 @@ export class ApiServer {
     }
     const invalid = validateAnnotationKeys(meta.annotations);
     if (invalid) return this.refuse(actor, 'create', obj.kind, key, invalidError(obj.kind, displayName, invalid));
-    const candidate = {
-      ...obj,
-      metadata: { ...meta, uid: meta.uid || this.uid(), creationTimestamp: this.clock.now },
-    } as T;
+    const candidate = { ...obj, metadata: { ...meta, creationTimestamp: this.clock.now } } as T;
     const denied = this.admit(actor, 'create', undefined, candidate);
     if (denied) return this.refuse(actor, 'create', obj.kind, key, denied);
-    return { ok: true, obj: this.store('create', actor, undefined, candidate) };
+    // The UID is assigned once the create is admitted (no admission plugin here reads it).
+    const admitted = { ...candidate, metadata: { ...candidate.metadata, uid: meta.uid || this.uid() } } as T;
+    return { ok: true, obj: this.store('create', actor, undefined, admitted) };
   }
 
   update<T extends KObject>(actor: string, obj: T): ApiResult<T> {

@@ -57,7 +57,21 @@ export interface VmSize {
  * memory (ratio from KubeVirt's config), plus the console-log container. The migration
  * target pod is rendered by the same function, so it is the same size as the source.
  */
+const rendered = new WeakMap<VmSize, { limits: ResourceList; requests: ResourceList }>();
+
 export function launcherPodResources(vm: VmSize, ratio = DEFAULT_OVERHEAD_RATIO): { limits: ResourceList; requests: ResourceList } {
+  // A VMI's spec is immutable, so its pods' resources are rendered once per spec.
+  if (ratio === DEFAULT_OVERHEAD_RATIO) {
+    const hit = rendered.get(vm);
+    if (hit) return hit;
+    const r = renderResources(vm, ratio);
+    rendered.set(vm, r);
+    return r;
+  }
+  return renderResources(vm, ratio);
+}
+
+function renderResources(vm: VmSize, ratio: number): { limits: ResourceList; requests: ResourceList } {
   const overhead = memoryOverheadBytes(vm.cpu, vm.memoryRequest / B, ratio) * B;
   const reqCpu = Math.floor((vm.cpu * 1000 * 100) / 1600) + CONSOLE_LOG.requestsCpu;
   const reqMem = vm.memoryRequest + overhead + CONSOLE_LOG.requestsMemory;

@@ -69,8 +69,26 @@ export function installQuotaAdmission(world: World): void {
   });
 }
 
+/**
+ * Refusal texts by quota version and pod usage: a Pending migration retries against the same
+ * quota many times, and the text (sorted, formatted quantities) is the same every time.
+ */
+const refusals = new WeakMap<ResourceQuota, WeakMap<ResourceList, string>>();
+
 /** CheckRequest for one quota: an error text, the quota with its new usage, or undefined if untouched. */
 function check(q: ResourceQuota, usage: ResourceList): string | ResourceQuota | undefined {
+  const known = refusals.get(q)?.get(usage);
+  if (known !== undefined) return known;
+  const r = checkFresh(q, usage);
+  if (typeof r === 'string') {
+    let m = refusals.get(q);
+    if (!m) refusals.set(q, (m = new WeakMap()));
+    m.set(usage, r);
+  }
+  return r;
+}
+
+function checkFresh(q: ResourceQuota, usage: ResourceList): string | ResourceQuota | undefined {
   const hard = q.status.hard;
   const used = q.status.used;
   const requested: Record<string, number> = {};

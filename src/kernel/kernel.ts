@@ -81,7 +81,11 @@ export class Kernel {
   step(): boolean {
     let e = this.heap.pop();
     if (!e) return false;
-    if (this.chooser) e = this.choose(e);
+    if (this.chooser) {
+      // Fast path: nothing else is ready, so there is no choice to make.
+      const next = this.heap.peek();
+      if (next && next.time <= e.time + this.window) e = this.choose(e);
+    }
     if (!e.background) this.foreground--;
     if (e.time > this.now) this.now = e.time;
     this.steps++;

@@ -30,6 +30,14 @@ const OPERATOR = 'operator';
 export const DEFAULT_WINDOW_MS = 25;
 /** A run this long is a runaway, not a simulation: the bundled scenarios take a few thousand steps. */
 export const DEFAULT_STEP_BUDGET = 1_000_000;
+/**
+ * A run in which no API write has happened for this long is stopped: it can no longer
+ * change. Every pending event is then a retry of something that already failed against the
+ * same objects (a refused target pod, a 429 eviction, a refused edit), and every time-based
+ * rule of the model that can lead to a write fires sooner (the 300 s unschedulable timeout,
+ * the evacuation backoff below 10 min, the 5 min quota resync, which writes only on change).
+ */
+export const QUIESCENT_MS = 10 * 60_000;
 
 /** A strategy's agentQuotaSync, with its exceptions reported as the strategy's fault. */
 function guardAgentSync(strategy: Strategy): ((requested: ResourceList, existing: ResourceQuota) => ResourceList) | undefined {
@@ -138,13 +146,18 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   const slotWatches: SlotWatch[] = [];
   world.stateParts.push(() => slotWatches.map((w) => `${w.k}:${w.seen}:${w.fired}`).join(','));
   const invariants = new InvariantChecker(world);
+  // Actions still to come keep a quiet run alive: the cluster may be idle before them.
+  let actionsLeft = scenario.actions.length - (opts.disabled?.size ?? 0);
+  const pendingActions = () => actionsLeft;
   let lastRv = api.resourceVersion;
+  let lastWriteAt = 0;
   world.kernel.afterStep = () => {
     // Window slots count API writes: an action placed "after write k" lands between two
     // writes however close in time they are.
     const rv = api.resourceVersion;
     const wrote = rv !== lastRv;
     lastRv = rv;
+    if (wrote) lastWriteAt = world.now;
     if (wrote) for (const w of slotWatches) {
       if (w.fired || world.now < w.lo) continue;
       if (++w.seen >= w.k) world.kernel.schedule(0, w.fire, { actor: 'scenario' });
@@ -154,7 +167,11 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   opts.inspect?.(world);
   scenario.actions.forEach((a, i) => {
     if (opts.disabled?.has(i)) return;
-    const fire = actionFire(a);
+    const act = actionFire(a);
+    const fire = (): void => {
+      actionsLeft--;
+      act();
+    };
     if ('at' in a.timing) {
       world.recorder.note('scenario', () => `${describeAction(a)} at ${(a.timing as { at: number }).at / 1000}s`);
       world.kernel.schedule(a.timing.at, fire, { actor: 'scenario' });
@@ -210,7 +227,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   const budget = opts.stepBudget ?? DEFAULT_STEP_BUDGET;
   let settled: boolean;
   try {
-    settled = world.kernel.run(opts.horizonMs ?? scenario.horizonMs, () => world.kernel.steps >= budget);
+    settled = world.kernel.run(opts.horizonMs ?? scenario.horizonMs, () => world.kernel.steps >= budget || (world.now - lastWriteAt > QUIESCENT_MS && pendingActions() === 0));
   } catch (e) {
     if (e instanceof StrategyFault) throw e.with({ seed, step: world.kernel.steps, scenario: scenario.name });
     throw e;
