@@ -67,9 +67,9 @@ function write(name: string, text: string): string {
   return f;
 }
 
-/** 1-based line and column of the first occurrence of `needle` in `text`. */
+/** 1-based line and column of the first occurrence of `needle` in the `expect:` block of `text`. */
 function lineCol(text: string, needle: string): string {
-  const i = text.indexOf(needle);
+  const i = text.indexOf(needle, text.search(/^expect:/m));
   expect(i, `"${needle}" in the scenario`).toBeGreaterThanOrEqual(0);
   const before = text.slice(0, i).split('\n');
   return `${before.length}:${before[before.length - 1]!.length + 1}`;
@@ -305,6 +305,34 @@ describe('--junit', () => {
     expect(xml).not.toContain('junit-r&<');
     // A passing case has no <failure>; the control scenario has none at all.
     expect(suites[1]!.attrs.failures).toBe('0');
+  });
+
+  // KNOWN BUG (src/gate/expect.ts checks a strategy that failed with an error against the
+  // empty summary finishScenario gives it: migrationsSucceeded 1, invariantViolations 0):
+  // the run exits 1, but JUnit reports the crashed strategy's expectations as passed.
+  // Remove `.fails` once fixed.
+  it.fails('a strategy that crashed does not pass its expectations in JUnit', async () => {
+    const d = dir('crash');
+    writeFileSync(
+      join(d, 'crash.ts'),
+      `import { defineStrategy } from 'quotarace';
+export default defineStrategy({
+  name: 'crash',
+  description: 'throws from reconcile',
+  reconcilers: [{ name: 'broken', watches: ['ResourceQuota'], reconcile() { throw new Error('boom'); } }],
+  webhooks: [],
+});
+`,
+    );
+    const base = readFileSync(CONTROL, 'utf8');
+    const file = join(d, 'crash.yaml');
+    writeFileSync(file, `${base.slice(0, base.search(/^expect:/m))}strategies: [v1.4.2, ./crash.ts]\nexpect:\n  crash: { migrationsSucceeded: 1, invariantViolations: { max: 0 } }\n`);
+    const junit = join(d, 'junit.xml');
+    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1', '--junit', junit);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('ERROR');
+    const root = parseXml(readFileSync(junit, 'utf8'));
+    expect(Number(root.attrs.failures) + Number(root.attrs.errors)).toBeGreaterThan(0);
   });
 
   it('escapes <, & and " in every attribute and text it writes', () => {
@@ -544,7 +572,7 @@ describe('statistics', () => {
     expect(zero.high).toBeCloseTo(0.037, 3);
     const all = wilson(100, 100);
     expect(all.low).toBeCloseTo(0.963, 3);
-    expect(all.high).toBe(1);
+    expect(all.high).toBeCloseTo(1, 12);
     // Symmetric, inside [0, 1], around the point estimate.
     const half = wilson(50, 100);
     expect(half.low + half.high).toBeCloseTo(1, 10);

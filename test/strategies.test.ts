@@ -1,0 +1,166 @@
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { runPlain } from '../src/explore/campaign.js';
+import { loadScenario } from '../src/scenario/load.js';
+import { runOnce } from '../src/sim/run.js';
+import { StrategyFault } from '../src/strategies/fault.js';
+import { loadStrategyFile } from '../src/strategies/loader.js';
+import { BUILTIN_STRATEGIES, builtinStrategy } from '../src/strategies/builtin.js';
+import { MATRIX_END, MATRIX_START } from '../src/report/matrix.js';
+
+const FIX = resolve('test/fixtures/strategies');
+const load = (f: string) => loadScenario(f, (n) => builtinStrategy(n) !== undefined);
+const by = (name: string) => builtinStrategy(name)!;
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** A copy of a bundled scenario that runs the given strategies (paths relative to the copy). */
+function scenarioWith(strategies: string[], extra = ''): string {
+  const dir = mkdtempSync(join(tmpdir(), 'quotarace-strat-'));
+  mkdirSync(join(dir, 'strategies'));
+  for (const f of ['throws', 'invalid-write', 'nondeterministic', 'runaway', 'broken-syntax', 'not-a-strategy']) {
+    copyFileSync(join(FIX, `${f}.ts`), join(dir, 'strategies', `${f}.ts`));
+  }
+  const text = readFileSync('scenarios/3-agent-restart-during-migration.yaml', 'utf8')
+    .replace(/\nexpect:[\s\S]*$/, '\n')
+    .concat(`strategies: [${strategies.join(', ')}]\n${extra}`);
+  const file = join(dir, 'scenario.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('user-written strategies', () => {
+  beforeAll(() => {
+    // The loader points "quotarace" at the package's build.
+    expect(readFileSync('dist/index.js', 'utf8').length).toBeGreaterThan(0);
+  });
+
+  it('the bundled example runs from its .ts file without a build step and wins its scenario', async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'quotarace-r-'));
+    const r = await cli('run', 'scenarios/9-user-strategy.yaml', '--runs', '10', '--json', '--reports', reports, '--workers', '2');
+    expect(r.code, r.err).toBe(0);
+    const doc = JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; migrationsSucceeded: number }> }> };
+    const [v142, exact] = doc.scenarios[0]!.strategies;
+    expect(exact!.name).toBe('exact-delta');
+    expect(exact!.quotaCorrect).toBe(1);
+    expect(exact!.migrationsSucceeded).toBe(1);
+    expect(v142!.migrationsSucceeded).toBeLessThan(1);
+  });
+
+  it('--strategy accepts a module path, and trace runs it', async () => {
+    const t = await cli('trace', 'scenarios/9-user-strategy.yaml', '--strategy', 'scenarios/strategies/exact-delta.ts', '--seed', '2');
+    expect(t.code, t.err).toBe(0);
+    expect(t.out).toContain('strategy exact-delta');
+    expect(t.out).toContain('harvester/quota-keeper');
+  });
+
+  it('a strategy that throws is reported with its name, the scenario, the seed and the step; the others still report', async () => {
+    const file = scenarioWith(['v1.4.2', './strategies/throws.ts']);
+    const r = await cli('run', file, '--runs', '5', '--json', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/ERROR strategy throws \(scenario agent-restart-during-migration, seed \d+, step \d+\): reconciler broken threw on key .*boom/);
+    const doc = JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; error?: string }> }> };
+    const [fixed, broken] = doc.scenarios[0]!.strategies;
+    expect(fixed!.quotaCorrect).toBe(1);
+    expect(broken!.error).toContain('boom');
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('a strategy that writes an invalid object is stopped before the write', async () => {
+    const file = scenarioWith(['v1.4.2', './strategies/invalid-write.ts']);
+    const r = await cli('run', file, '--runs', '3', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/ERROR strategy invalid-write \(scenario agent-restart-during-migration, seed \d+, step \d+\): reconciler nan-writer wrote an invalid object .*spec\.hard\.limits\.cpu/);
+    expect(r.out).toMatch(/v1\.4\.2\s+3\s+100\.0%/);
+  });
+
+  it('a nondeterministic strategy is caught before its numbers are believed', async () => {
+    const file = scenarioWith(['./strategies/nondeterministic.ts']);
+    const r = await cli('run', file, '--runs', '3', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/ERROR strategy nondeterministic \(scenario agent-restart-during-migration, seed 1, step \d+\): is not deterministic/);
+  });
+
+  it('a strategy that never lets the run settle hits the step budget (not a wall clock)', async () => {
+    const s = load('scenarios/3-agent-restart-during-migration.yaml');
+    const runaway = await loadStrategyFile(join(FIX, 'runaway.ts'));
+    let fault: unknown;
+    try {
+      runOnce(s, runaway, 4, { stepBudget: 20_000 });
+    } catch (e) {
+      fault = e;
+    }
+    expect(fault).toBeInstanceOf(StrategyFault);
+    const f = fault as StrategyFault;
+    expect(f.describe()).toMatch(/^strategy runaway \(scenario agent-restart-during-migration, seed 4, step 20000\): the run did not settle within 20,000 steps/);
+  });
+
+  it('a module that does not compile, or does not export a strategy, is bad input (exit 2, with its place)', async () => {
+    const bad = await cli('run', scenarioWith(['./strategies/broken-syntax.ts']), '--runs', '1', '--reports', mkdtempSync(join(tmpdir(), 'q-')));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/broken-syntax\.ts:7:\d+: cannot compile the strategy/);
+    const half = await cli('run', scenarioWith(['./strategies/not-a-strategy.ts']), '--runs', '1', '--reports', mkdtempSync(join(tmpdir(), 'q-')));
+    expect(half.code).toBe(2);
+    expect(half.err).toContain('the default export is not a strategy');
+    const missing = await cli('run', scenarioWith(['./strategies/nowhere.ts']), '--runs', '1');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('no strategy module at ./strategies/nowhere.ts');
+  });
+});
+
+describe('the alternative designs win and lose where their rationale says', () => {
+  it('rancher-keeps-share fixes the agent-reset race but keeps v1.4.1\'s long-name bug', () => {
+    const [share] = runPlain(load('scenarios/1-incident-7178.yaml'), [by('rancher-keeps-share')], 40, 1);
+    expect(share!.quotaCorrect).toBe(1);
+    expect(share!.migrationsSucceeded).toBe(1);
+    const [long] = runPlain(load('scenarios/4-long-vm-name.yaml'), [by('rancher-keeps-share')], 10, 1);
+    expect(long!.migrationsSucceeded).toBe(0);
+  });
+
+  it('v1.4.2-watch-namespaces closes the rare v1.4.2 race that v1.4.2 loses on the same seeds', () => {
+    const s = load('scenarios/8-edit-during-migration.yaml');
+    const [v142, watch] = runPlain(s, [by('v1.4.2'), by('v1.4.2-watch-namespaces')], 300, 1);
+    expect(v142!.quotaCorrect).toBeLessThan(1);
+    expect(watch!.quotaCorrect).toBe(1);
+  });
+
+  it('v1.4.2-no-webhook refuses no edit and stays correct where v1.4.2 refuses', () => {
+    const s = load('scenarios/8-edit-during-migration.yaml');
+    const [v142, noHook] = runPlain(s, [by('v1.4.2'), by('v1.4.2-no-webhook')], 100, 1);
+    expect(v142!.editsRefused).toBeGreaterThan(0);
+    expect(noHook!.editsRefused).toBe(0);
+    expect(noHook!.quotaCorrect).toBe(1);
+  });
+
+  it('skip-autoscaling never gets the quota wrong and moves no VM that needs headroom', () => {
+    const [skip] = runPlain(load('scenarios/1-incident-7178.yaml'), [by('skip-autoscaling')], 20, 1);
+    expect(skip!.quotaCorrect).toBe(1);
+    expect(skip!.migrationsSucceeded).toBe(0);
+    const [control] = runPlain(load('scenarios/6-control-no-race.yaml'), [by('skip-autoscaling')], 20, 1);
+    expect(control!.migrationsSucceeded).toBe(1);
+  });
+
+  it('every built-in strategy has a name, a description and a rationale', () => {
+    expect(BUILTIN_STRATEGIES.map((s) => s.name)).toEqual(['pre-fix', 'v1.4.2', 'rancher-keeps-share', 'v1.4.2-no-webhook', 'v1.4.2-watch-namespaces', 'skip-autoscaling']);
+    for (const s of BUILTIN_STRATEGIES) expect(s.description.length).toBeGreaterThan(40);
+  });
+});
+
+describe('the README strategy table', () => {
+  it('is exactly what `quotarace table scenarios` prints (generated, not typed)', async () => {
+    const r = await cli('table', 'scenarios', '--workers', '2');
+    expect(r.code, r.err).toBe(0);
+    const readme = readFileSync('README.md', 'utf8');
+    const a = readme.indexOf(MATRIX_START) + MATRIX_START.length;
+    const b = readme.indexOf(MATRIX_END);
+    expect(readme.slice(a, b).trim()).toBe(r.out.trim());
+  }, 120_000);
+});
