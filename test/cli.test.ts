@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { BUILTIN_STRATEGIES } from '../src/strategies/builtin.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCENARIOS = join(ROOT, 'scenarios');
@@ -100,7 +101,7 @@ describe('quotarace run --json', () => {
     expect(s).toMatchObject({ name: 'normal-migration', runs: 5, seed: 1 });
     expect(s.file).toBe(NORMAL);
     // The scenario lists no strategies: every built-in runs.
-    expect(s.strategies.map((x) => x.name)).toEqual(['pre-fix', 'v1.4.2']);
+    expect(s.strategies.map((x) => x.name)).toEqual(BUILTIN_STRATEGIES.map((b) => b.name));
     for (const st of s.strategies) {
       expect(st.runs).toBe(5);
       for (const rate of [st.quotaCorrect, st.migrationsSucceeded, st.settled]) {
@@ -146,8 +147,8 @@ describe('quotarace run (tables)', () => {
     expect(lines[header]).toContain('quota correct');
     expect(lines[header]).toContain('migrations ok');
     expect(lines[header + 1]).toMatch(/^-+(\s+-+)+$/);
-    const rows = lines.slice(header + 2);
-    expect(rows).toHaveLength(2);
+    const rows = lines.slice(header + 2, header + 2 + BUILTIN_STRATEGIES.length);
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(BUILTIN_STRATEGIES.map((b) => b.name));
     expect(rows[0]).toMatch(/^pre-fix\s+3\s+\d+\.\d%\s+\d+\.\d%/);
     expect(rows[1]).toMatch(/^v1\.4\.2\s+3\s+\d+\.\d%\s+\d+\.\d%/);
   });
@@ -208,6 +209,7 @@ describe('quotarace run (tables)', () => {
       'control-no-race',
       'tiny-agent-restart',
       'edit-during-migration',
+      'user-strategy',
     ]);
     for (const s of doc.scenarios) {
       expect(s.runs).toBe(3);

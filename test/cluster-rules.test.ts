@@ -725,7 +725,6 @@ describe('KubeVirt migration and evacuation', () => {
   // what the lagging VMIM cache shows (IsRunning or status.targetPod), with 3 workers and no
   // KubeVirt migrationStartLock / podExpectations.AllPendingCreations() gate, so several workers
   // create target pods at once and 3-5 outbound migrations run from one node (49 of seeds 1..50).
-  // it.fails keeps the suite green while the bug stands; turn it into `it` once it is fixed.
   it('never has more than 2 outbound migrations running from one node, checked at every kernel step', () => {
     for (const seed of SEEDS) {
       const { max, first } = evacuate(evacuationWorld(seed, VMS));

@@ -143,7 +143,7 @@ describe('expect: the gate', () => {
   // a module path; src/gate/expect.ts: an expectation whose strategy is not in the results is
   // skipped): a misspelt strategy in `expect:` is never checked, and the gate passes.
   // Remove `.fails` once fixed.
-  it.fails('an expectation for a strategy that did not run is not silently dropped (scenario with a strategy module)', async () => {
+  it('an expectation for a strategy that did not run is not silently dropped (scenario with a strategy module)', async () => {
     const d = dir('user-strategy');
     mkdirSync(join(d, 'strategies'), { recursive: true });
     writeFileSync(join(d, 'strategies', 'exact-delta.ts'), readFileSync(join(ROOT, 'scenarios', 'strategies', 'exact-delta.ts')));
@@ -311,7 +311,7 @@ describe('--junit', () => {
   // empty summary finishScenario gives it: migrationsSucceeded 1, invariantViolations 0):
   // the run exits 1, but JUnit reports the crashed strategy's expectations as passed.
   // Remove `.fails` once fixed.
-  it.fails('a strategy that crashed does not pass its expectations in JUnit', async () => {
+  it('a strategy that crashed does not pass its expectations in JUnit', async () => {
     const d = dir('crash');
     writeFileSync(
       join(d, 'crash.ts'),
@@ -463,7 +463,7 @@ describe('--shard and merge', () => {
     expect(o.code).toBe(0);
     const mixed = await cli('merge', results[0]!, other, results[2]!, '--reports', r, '--workers', '1');
     expect(mixed.code).toBe(2);
-    expect(mixed.err).toContain('was run with other options');
+    expect(mixed.err).toContain('was run with other');
 
     const notResults = await cli('merge', INCIDENT, '--reports', r, '--workers', '1');
     expect(notResults.code).toBe(2);
@@ -487,7 +487,7 @@ describe('--shard and merge', () => {
   // KNOWN BUG (src/cli/main.ts cmdRun: `options: plans[0]?.opts`; cmdMerge: `opts = shards[0].options`):
   // a results file keeps only the first scenario's options, so merge reports every scenario
   // with the first one's seed. Remove `.fails` once fixed.
-  it.fails('merge keeps each scenario its own seed (scenarios with different `seed:`)', async () => {
+  it('merge keeps each scenario its own seed (scenarios with different `seed:`)', async () => {
     const seeded = write('control-seed-50.yaml', readFileSync(CONTROL, 'utf8').replace(/^seed: 1$/m, 'seed: 50'));
     expect(load(seeded).seed).toBe(50);
     const files: string[] = [];
@@ -505,7 +505,7 @@ describe('--shard and merge', () => {
   // KNOWN BUG (src/cli/main.ts cmdMerge): only the first shard's sha256 is compared with the
   // scenario file; a shard run on another version of the file is merged silently, and its
   // failing seeds are then shrunk against a file where they do not fail. Remove `.fails` once fixed.
-  it.fails('merge refuses shards that ran different versions of a scenario', async () => {
+  it('merge refuses shards that ran different versions of a scenario', async () => {
     const file = write('control-edited.yaml', readFileSync(CONTROL, 'utf8'));
     const shards = dir('edited-shards');
     const s1 = join(tmp, 'edited-s1.json');
@@ -597,7 +597,7 @@ describe('statistics', () => {
   // KNOWN BUG (src/explore/tally.ts summarize rounds rates to 4 decimals; src/gate/expect.ts
   // compares the rounded rate): with more than 20,000 runs one failing run rounds to 100%,
   // and `quotaCorrect: 1` passes. Remove `.fails` once fixed.
-  it.fails('quotaCorrect: 1 fails when one run in 20,001 had a wrong quota', () => {
+  it('quotaCorrect: 1 fails when one run in 20,001 had a wrong quota', () => {
     const t = emptyTally();
     t.runs = 20_001;
     t.quotaOk = 20_000;

@@ -309,7 +309,7 @@ describe('cross references', () => {
     const text = scenarioText({ extra: 'strategies: [pre-fix, v9.9]' });
     const p = onlyProblem(text, 'strategies[1]');
     expect(p).toMatchObject(posOf(text, 'v9.9'));
-    expect(p.message).toBe('unknown strategy "v9.9"');
+    expect(p.message).toBe('unknown strategy "v9.9" (a built-in name, or a path to a .ts/.js module next to the scenario)');
   });
 });
 

@@ -151,6 +151,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
 }
 
+/** A path as one shell word. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 function scenarioFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
@@ -243,14 +248,14 @@ interface Finished {
 }
 
 /** Evidence, the scenario's HTML report, its table; the expectations checked. */
-async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, json: boolean, io: Io): Promise<Finished> {
+async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, json: boolean, io: Io, chosen: boolean): Promise<Finished> {
   for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_HEADER);
-  const expectations = checkExpectations(plan.s, result.summary);
+  const expectations = checkExpectations(plan.s, result.summary, chosen);
   const html = await scenarioReport({
     scenario: plan.s,
     summary: result.summary,
     bits: result.bits,
-    failures: result.failures.map((f) => ({ ...f, replay: `npx quotarace replay ${f.evidencePath}` })),
+    failures: result.failures.map((f) => ({ ...f, replay: `npx quotarace replay ${shellQuote(f.evidencePath)}` })),
     expectations,
   });
   const href = `${plan.s.name}.html`;
@@ -297,13 +302,14 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
       for (const p of plans) {
         const range = shardRange(p.opts.seed, p.opts.runs, shard);
         const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, range, (d, t) => progress.update(`${p.s.name} shard ${shard.index}/${shard.count}`, d, t));
-        scenarios.push({ file: p.s.file, sha256: p.s.hash, strategies: p.strategies.map((s) => strategyRef(s)), range, tallies });
+        scenarios.push({ file: p.s.file, sha256: p.s.hash, options: p.opts, strategies: p.strategies.map((s) => strategyRef(s)), range, tallies });
       }
       progress.clear();
       const file = String(args.results ?? join(reportsDir, `results-shard-${shard.index}-of-${shard.count}.json`));
-      const results: ResultsFile = { format: 'quotarace-results-v1', shard, options: plans[0]?.opts ?? campaignOptions(args, undefined), scenarios };
+      const results: ResultsFile = { format: 'quotarace-results-v1', shard, scenarios };
       writeFileAtomic(file, JSON.stringify(results) + '\n', '{"format":"quotarace-results-v1"');
-      io.out(`shard ${shard.index}/${shard.count}: ${plans.length} scenario(s) written to ${file}; combine every shard with: quotarace merge <results files>`);
+      if (args.json) io.out(JSON.stringify({ shard, results: file, scenarios: scenarios.map((s) => ({ file: s.file, from: s.range.from, to: s.range.to })) }, null, 2));
+      else io.out(`shard ${shard.index}/${shard.count}: ${plans.length} scenario(s) written to ${file}; combine every shard with: quotarace merge <results files>`);
       return EXIT_OK;
     }
     const done: Finished[] = [];
@@ -311,7 +317,7 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
       const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs }, (d, t) => progress.update(p.s.name, d, t));
       progress.clear();
       const result = await finishScenario(p.s, p.text, p.strategies, tallies, p.opts, pool, reportsDir);
-      done.push(await publish(p, result, reportsDir, Boolean(args.json), io));
+      done.push(await publish(p, result, reportsDir, Boolean(args.json), io, args.strategy !== undefined));
     }
     return conclude(done, plans, args, io);
   } finally {
@@ -366,13 +372,18 @@ async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> 
   for (const [i, sh] of shards.entries()) {
     if (sh.shard.count !== count) throw new UsageError(`${files[i]} is shard ${sh.shard.index}/${sh.shard.count}, the others are of ${count}`);
     if (seen.has(sh.shard.index)) throw new UsageError(`shard ${sh.shard.index}/${count} is given twice`);
-    if (JSON.stringify(sh.options) !== JSON.stringify(shards[0]!.options)) throw new UsageError(`${files[i]} was run with other options than ${files[0]}`);
+    const sameRun =
+      sh.scenarios.length === shards[0]!.scenarios.length &&
+      sh.scenarios.every((x, j) => {
+        const y = shards[0]!.scenarios[j]!;
+        return x.file === y.file && x.sha256 === y.sha256 && JSON.stringify(x.options) === JSON.stringify(y.options) && JSON.stringify(x.strategies) === JSON.stringify(y.strategies);
+      });
+    if (!sameRun) throw new UsageError(`${files[i]} was run with other scenarios, scenario contents or options than ${files[0]}`);
     seen.add(sh.shard.index);
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
   if (missing.length) throw new UsageError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')}`);
   shards.sort((a, b) => a.shard.index - b.shard.index);
-  const opts = shards[0]!.options;
   const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
   const pool = new WorkerPool(workers);
   const reportsDir = String(args.reports);
@@ -380,6 +391,7 @@ async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> 
   const done: Finished[] = [];
   try {
     for (const [i, entry] of shards[0]!.scenarios.entries()) {
+      const opts = entry.options;
       const s = load(entry.file);
       if (s.hash !== entry.sha256) throw new UsageError(`${entry.file} changed since the shards ran (sha256 ${s.hash.slice(0, 12)}…, shards have ${entry.sha256.slice(0, 12)}…)`);
       const plan: Plan = { s, text: readFileSync(entry.file, 'utf8'), strategies: await Promise.all(entry.strategies.map((r) => strategyByName(r))), opts };
@@ -396,7 +408,7 @@ async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> 
         return { strategy: st.name, tally };
       });
       const result = await finishScenario(s, plan.text, plan.strategies, tallies, opts, pool, reportsDir);
-      done.push(await publish(plan, result, reportsDir, Boolean(args.json), io));
+      done.push(await publish(plan, result, reportsDir, Boolean(args.json), io, false));
     }
     return conclude(done, plans, args, io);
   } finally {

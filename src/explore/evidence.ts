@@ -46,13 +46,13 @@ export function encodeChoices(values: readonly number[]): string[] {
   return lines;
 }
 
-export function decodeChoices(lines: readonly string[]): number[] | string {
+export function decodeChoices(lines: readonly string[]): number[] | { error: string; index: number } {
   const out: number[] = [];
-  for (const line of lines) {
+  for (const [index, line] of lines.entries()) {
     for (const tok of line.trim().split(/\s+/)) {
       if (!tok) continue;
       const m = /^(\d+)(?:\*(\d+))?$/.exec(tok);
-      if (!m) return `bad choice token "${tok}"`;
+      if (!m) return { error: `bad choice token "${tok}"`, index };
       const v = Number(m[1]);
       const count = m[2] ? Number(m[2]) : 1;
       for (let i = 0; i < count; i++) out.push(v);
@@ -97,6 +97,7 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
   const fields = new Map<string, { value: string; line: number }>();
   let i = 1;
   let choiceLines: string[] = [];
+  let choicesAt = 0;
   const explanation: string[] = [];
   for (; i < lines.length; i++) {
     const line = lines[i]!;
@@ -110,6 +111,7 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
     fields.set(m[1]!, { value: m[2]!, line: i + 1 });
     if (m[1] === 'choices') {
       choiceLines = [];
+      choicesAt = i + 1;
       while (i + 1 < lines.length && lines[i + 1]!.startsWith('  ')) choiceLines.push(lines[++i]!);
     }
   }
@@ -133,7 +135,7 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
   const disabled = nums('disabled-actions');
   if (!Array.isArray(disabled)) return disabled;
   const choices = decodeChoices(choiceLines);
-  if (typeof choices === 'string') return { error: choices, line: fields.get('choices')!.line };
+  if (!Array.isArray(choices)) return { error: choices.error, line: choicesAt + 1 + choices.index };
   const count = Number(fields.get('choices')!.value);
   if (count !== choices.length) return { error: `choices: the header says ${count}, the list has ${choices.length}`, line: fields.get('choices')!.line };
   const seed = Number(fields.get('seed')!.value);

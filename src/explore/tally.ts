@@ -152,21 +152,22 @@ export function mergeTally(a: TallyState, b: TallyState): TallyState {
 
 export function summarize(name: string, t: TallyState): StrategySummary {
   const n = Math.max(1, t.runs);
-  const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
+  // Exact fractions, not rounded: the gate compares them, and one failure in 20,001 runs must
+  // not round to 1. (IEEE division is the same on every machine, so JSON stays byte-identical.)
   return {
     name,
     runs: t.runs,
-    quotaCorrect: r4(t.quotaOk / n),
-    migrationsSucceeded: t.mustMove === 0 ? 1 : r4(t.moved / t.mustMove),
+    quotaCorrect: t.quotaOk / n,
+    migrationsSucceeded: t.mustMove === 0 ? 1 : t.moved / t.mustMove,
     vmsMoved: t.moved,
     vmsToMove: t.mustMove,
-    invariantViolations: r4(t.violations / n),
-    settled: r4(t.settled / n),
-    targetPodsRejectedByQuota: r4(t.rejected / n),
-    conflicts: r4(t.conflicts / n),
-    editsRefused: r4(t.refused / n),
-    agentRestarts: r4(t.restarts / n),
-    drainSeconds: t.drainRuns ? { mean: r4(t.drainSum / t.drainRuns / 1000), max: t.drainMax / 1000 } : null,
+    invariantViolations: t.violations / n,
+    settled: t.settled / n,
+    targetPodsRejectedByQuota: t.rejected / n,
+    conflicts: t.conflicts / n,
+    editsRefused: t.refused / n,
+    agentRestarts: t.restarts / n,
+    drainSeconds: t.drainRuns ? { mean: t.drainSum / t.drainRuns / 1000, max: t.drainMax / 1000 } : null,
     drainsUnfinished: t.drainUnfinished,
     failingSeeds: t.failing.slice(),
     failures: t.groups.map((g) => ({ ...g })),

@@ -4,10 +4,11 @@ import type { CampaignOptions, StrategyTally } from '../explore/campaign.js';
 export interface ResultsFile {
   readonly format: 'quotarace-results-v1';
   readonly shard: { readonly index: number; readonly count: number };
-  readonly options: CampaignOptions;
   readonly scenarios: ReadonlyArray<{
     readonly file: string;
     readonly sha256: string;
+    /** This scenario's campaign options (its own runs and seed unless overridden). */
+    readonly options: CampaignOptions;
     readonly strategies: readonly string[];
     readonly range: { readonly from: number; readonly to: number };
     readonly tallies: readonly StrategyTally[];

@@ -47,6 +47,12 @@ export function pairedDifference(a: string, b: string): PairedDifference {
   }
   if (n === 0) return { difference: 0, interval: { low: -1, high: 1 }, onlyA, onlyB, n };
   const d = (onlyB - onlyA) / n;
-  const se = Math.sqrt(Math.max(0, onlyA + onlyB - ((onlyB - onlyA) ** 2) / n)) / n;
-  return { difference: d, interval: { low: Math.max(-1, d - Z * se), high: Math.min(1, d + Z * se) }, onlyA, onlyB, n };
+  // Agresti–Min (2005): add ½ to each cell of the 2×2 table before the Wald interval, so
+  // that it does not collapse to a point when the strategies always, or never, disagree.
+  const ca = onlyA + 0.5;
+  const cb = onlyB + 0.5;
+  const m = n + 2;
+  const centre = (cb - ca) / m;
+  const se = Math.sqrt(Math.max(0, ca + cb - ((cb - ca) ** 2) / m)) / m;
+  return { difference: d, interval: { low: Math.max(-1, centre - Z * se), high: Math.min(1, centre + Z * se) }, onlyA, onlyB, n };
 }
