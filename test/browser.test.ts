@@ -249,8 +249,8 @@ describe('markup from scenario files is shown, never run', () => {
       const w = await newWatchedPage();
       const doc = url(join(reports, 'injection-probe.html'));
       await w.page.goto(doc);
-      expect(await w.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
-      const shown = await w.page.evaluate(() => document.body.innerText);
+      expect(await w.page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      const shown = await w.page.evaluate(() => (globalThis as unknown as { document: { body: { innerText: string } } }).document.body.innerText);
       expect(shown).toContain('<script>window.__pwned=1</script>');
       expect(shown).toContain('<img src=x onerror="window.__pwned=2">');
       expect(await w.page.$$eval('script, img', (s) => s.length)).toBe(0);

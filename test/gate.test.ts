@@ -603,7 +603,7 @@ describe('statistics', () => {
     t.quotaOk = 20_000;
     const st = summarize('v1.4.2', t);
     const s = { ...load(CONTROL), expect: [{ strategy: 'v1.4.2', metric: 'quotaCorrect' as const, min: 1 }] };
-    const [outcome] = checkExpectations(s, { name: s.name, file: s.file, runs: t.runs, seed: 1, explore: 'random', strategies: [{ ...st, exploration: { selector: 'random' }, evidence: [] }] });
+    const [outcome] = checkExpectations(s, { name: s.name, file: s.file, runs: t.runs, seed: 1, explore: 'random', strategies: [{ ...st, exploration: { selector: 'random' }, evidence: [] }] }, false);
     expect(outcome!.passed).toBe(false);
   });
 });
