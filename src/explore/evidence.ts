@@ -124,11 +124,12 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
     const v = need(k);
     if (typeof v !== 'string') return v;
   }
+  const WHOLE = /^\d+$/;
   const nums = (k: string): number[] | { error: string; line: number } => {
     const f = fields.get(k)!;
     if (f.value === '-') return [];
-    const xs = f.value.split(/\s+/).map(Number);
-    return xs.every((x) => Number.isInteger(x) && x >= 0) ? xs : { error: `${k}: expected whole numbers or "-"`, line: f.line };
+    const parts = f.value.trim().split(/\s+/);
+    return parts.every((x) => WHOLE.test(x)) ? parts.map(Number) : { error: `${k}: expected whole numbers or "-"`, line: f.line };
   };
   const slots = nums('slots');
   if (!Array.isArray(slots)) return slots;
@@ -138,11 +139,12 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
   if (!Array.isArray(choices)) return { error: choices.error, line: choicesAt + 1 + choices.index };
   const count = Number(fields.get('choices')!.value);
   if (count !== choices.length) return { error: `choices: the header says ${count}, the list has ${choices.length}`, line: fields.get('choices')!.line };
-  const seed = Number(fields.get('seed')!.value);
-  const windowMs = Number(fields.get('window-ms')!.value);
+  const whole = (k: string) => (WHOLE.test(fields.get(k)!.value.trim()) ? Number(fields.get(k)!.value) : Number.NaN);
+  const seed = whole('seed');
+  const windowMs = whole('window-ms');
   if (!Number.isInteger(seed) || seed < 0) return { error: 'seed: expected a whole number', line: fields.get('seed')!.line };
   if (!Number.isInteger(windowMs) || windowMs < 0) return { error: 'window-ms: expected a whole number', line: fields.get('window-ms')!.line };
-  const horizonMs = Number(fields.get('horizon-ms')!.value);
+  const horizonMs = whole('horizon-ms');
   if (!Number.isInteger(horizonMs) || horizonMs <= 0) return { error: 'horizon-ms: expected a whole number above 0', line: fields.get('horizon-ms')!.line };
   const get = (k: string) => fields.get(k)?.value ?? '';
   return {

@@ -1,5 +1,5 @@
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, parseRancherQuota } from '../actors/rancher-quota.js';
-import { migrationFinished, type KObject } from '../cluster/objects.js';
+import { migrationFinished, migrationRunning, type KObject } from '../cluster/objects.js';
 import { equal } from '../cluster/resources.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import { QUOTA_RESYNC_MS } from '../actors/quota-controller.js';
@@ -37,7 +37,9 @@ export const INVARIANTS: readonly InvariantDef[] = [
     check(world, ns) {
       const base = parseRancherQuota(world.api.get('Namespace', ns)?.metadata.annotations[ANN_RANCHER_QUOTA])?.hard;
       if (!base) return [];
-      if (world.api.list('VirtualMachineInstanceMigration', ns).some((m) => !migrationFinished(m.status.phase))) return [];
+      // "Running" as KubeVirt's IsRunning: a Pending migration (a target pod refused by quota)
+      // holds no headroom, so it does not excuse a quota below the user's value.
+      if (world.api.list('VirtualMachineInstanceMigration', ns).some((m) => migrationRunning(m.status.phase))) return [];
       const rq = world.api.list('ResourceQuota', ns).find((q) => q.metadata.labels[LABEL_DEFAULT_RQ] === 'true');
       if (!rq) return [];
       const out: Array<[string, string]> = [];
