@@ -166,7 +166,10 @@ describe('reports in a real browser', () => {
     expect(await preFix.count()).toBe(1);
     const story = preFix.locator('ol.story > li');
     expect(await story.count()).toBeGreaterThan(3);
-    expect(await story.last().textContent()).toMatch(/^end: /);
+    // The story ends with how the run ended (and, when one broke, which invariant).
+    const lines = await story.allTextContents();
+    expect(lines.some((l) => /^end: /.test(l))).toBe(true);
+    expect(lines.slice(lines.findIndex((l) => /^end: /.test(l))).every((l) => /^(end: |invariant )/.test(l))).toBe(true);
     const replay = (await preFix.locator('code').filter({ hasText: 'quotarace replay' }).first().textContent()) ?? '';
     expect(replay).toContain('quotarace replay');
     const evidence = replay.replace(/^.*quotarace replay /, '');

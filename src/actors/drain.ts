@@ -1,6 +1,6 @@
 import type { EvictionApi } from '../cluster/eviction.js';
-import { objKey } from '../cluster/objects.js';
-import type { Process } from '../kernel/kernel.js';
+import { keyOf, objKey } from '../cluster/objects.js';
+import { PARK, type Process } from '../kernel/kernel.js';
 import type { World } from '../sim/world.js';
 
 export const DRAIN = 'harvester-maintenance';
@@ -57,17 +57,47 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     if (--remaining === 0) log.finished(world.now);
   };
   if (remaining === 0) log.finished(world.now);
-  for (const p of pods) world.kernel.spawn(evictLoop(objKey(p), finish), 0, DRAIN);
+  for (const p of pods) evictLoop(objKey(p), finish);
 
-  function* evictLoop(podKey: string, done: () => void): Process {
-    for (;;) {
-      yield world.draw('apiCall', rng);
-      const r = eviction.evict(DRAIN, podKey);
-      if (r.ok || r.err.code === 404) break;
-      if (r.err.code === 429) yield EVICT_RETRY_MS;
-      else return;
+  /**
+   * kubectl retries a refused eviction every 5 s. A retry against the same pod and VMI gets
+   * the same 429, so instead of stepping through those no-op retries the loop parks until
+   * the pod or its VMI changes, then resumes at the next 5 s tick after its last attempt:
+   * the attempt that can succeed happens exactly when polling would have made it.
+   */
+  function evictLoop(podKey: string, done: () => void): void {
+    const pod = api.get('Pod', podKey);
+    const vmiKey = pod?.metadata.labels['vm.kubevirt.io/name'] ? `${pod.metadata.namespace}/${pod.metadata.labels['vm.kubevirt.io/name']}` : undefined;
+    let lastAttempt = 0;
+    let waiting = false;
+    let wake: ((d: number) => void) | undefined;
+    const onChange = (key: string): void => {
+      if (!waiting || (key !== podKey && key !== vmiKey)) return;
+      waiting = false;
+      const since = world.now - lastAttempt;
+      wake?.(Math.max(0, Math.ceil(Math.max(since, 1) / EVICT_RETRY_MS) * EVICT_RETRY_MS - since));
+    };
+    const unwatch = [
+      api.watch('Pod', (o, c) => onChange(keyOf((c ?? o)!.metadata))),
+      api.watch('VirtualMachineInstance', (o, c) => onChange(keyOf((c ?? o)!.metadata))),
+    ];
+    function* loop(): Process {
+      for (;;) {
+        yield world.draw('apiCall', rng);
+        lastAttempt = world.now;
+        const r = eviction.evict(DRAIN, podKey);
+        if (r.ok || r.err.code === 404) break;
+        if (r.err.code !== 429) {
+          for (const u of unwatch) u();
+          return;
+        }
+        waiting = true;
+        yield PARK;
+      }
+      for (const u of unwatch) u();
+      while (api.get('Pod', podKey)) yield DELETE_POLL_MS;
+      done();
     }
-    while (api.get('Pod', podKey)) yield DELETE_POLL_MS;
-    done();
+    wake = world.kernel.spawn(loop(), 0, DRAIN);
   }
 }

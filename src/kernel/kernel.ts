@@ -3,9 +3,16 @@ import { EventHeap, type Scheduled } from './heap.js';
 /**
  * A process is a generator that yields the number of milliseconds it waits before it
  * continues (SimPy's `yield env.timeout(d)`). Each yield is a scheduling point: other
- * actors' events that fall inside the wait run first.
+ * actors' events that fall inside the wait run first. Yielding {@link PARK} suspends it until
+ * someone calls the `wake` its spawn returned (a process waiting for a change, not a time).
  */
 export type Process<R = void> = Generator<number, R, void>;
+
+/** Yielded by a process to wait for a wake-up instead of a time. */
+export const PARK = -1;
+
+/** Wake a parked process after `delay` ms (no-op unless it is parked). */
+export type Wake = (delay: number) => void;
 
 export interface ScheduleOptions {
   /** Background events (periodic resyncs) do not keep a run alive: see {@link Kernel.run}. */
@@ -63,14 +70,28 @@ export class Kernel {
   }
 
   /** Start a process; its first step runs after `delay`. Its steps are labelled `actor`. */
-  spawn(proc: Process<unknown>, delay = 0, actor?: string): void {
+  spawn(proc: Process<unknown>, delay = 0, actor?: string): Wake {
     const label = actor ?? this.current;
+    let parked = false;
     const resume = (): void => {
       const r = proc.next();
-      if (!r.done) this.schedule(r.value, resume, { actor: label });
+      if (r.done) return;
+      if (r.value === PARK) {
+        parked = true;
+        this.parked++;
+      } else this.schedule(r.value, resume, { actor: label });
     };
     this.schedule(delay, resume, { actor: label });
+    return (d: number): void => {
+      if (!parked) return;
+      parked = false;
+      this.parked--;
+      this.schedule(d, resume, { actor: label });
+    };
   }
+
+  /** Processes waiting for a wake-up. While any is, an empty heap means stuck, not settled. */
+  parked = 0;
 
   /** Pending events (for state hashing). */
   pending(): readonly Scheduled[] {
@@ -143,9 +164,11 @@ export class Kernel {
    */
   run(until: number, stop?: () => boolean): boolean {
     for (;;) {
-      if (this.foreground === 0) return true;
+      // Nothing but background timers left: settled, unless a process is parked waiting for a
+      // change that nothing is left to make (then the run is stuck, not settled).
+      if (this.foreground === 0) return this.parked === 0;
       const next = this.heap.peek();
-      if (!next) return true;
+      if (!next) return this.parked === 0;
       if (next.time > until) {
         this.now = until;
         return false;

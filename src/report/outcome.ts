@@ -1,10 +1,17 @@
 import { formatQuantity } from '../cluster/quantity.js';
 import type { RunOutcome } from '../sim/outcome.js';
 
+const ENDED = {
+  settled: 'settled',
+  horizon: 'stopped at the horizon',
+  quiescent: 'stopped: no API write for 10 simulated minutes, nothing left could change the cluster',
+  stuck: 'stopped: only waits for a change that nothing left could make',
+} as const;
+
 /** The end of a trace: the verdict and each check behind it. */
 export function formatOutcome(o: RunOutcome): string {
   const lines = [
-    `end at ${(o.endMs / 1000).toFixed(3)}s (${o.settled ? 'settled' : 'stopped at the horizon'}), ${o.steps} steps`,
+    `end at ${(o.endMs / 1000).toFixed(3)}s (${ENDED[o.ended]}), ${o.steps} steps`,
     `quota ${o.quotaCorrect ? 'CORRECT' : 'WRONG'}:`,
   ];
   for (const c of o.quota) {

@@ -25,6 +25,12 @@ export interface RunOutcome {
   readonly counters: Counters;
   /** False when the horizon stopped a run that was still busy. */
   readonly settled: boolean;
+  /**
+   * Why the run ended: settled (no work left), horizon, quiescent (no API write for 10 min:
+   * only retries against an unchanging cluster were left), stuck (only processes waiting for a
+   * change nothing could make).
+   */
+  readonly ended: EndReason;
   readonly endMs: number;
   readonly steps: number;
   /** The first invariant that stayed violated past its grace period. */
@@ -38,6 +44,8 @@ export interface RunOutcome {
    */
   readonly fingerprint: string;
 }
+
+export type EndReason = 'settled' | 'horizon' | 'quiescent' | 'stuck';
 
 /** A run fails when its quota is wrong, a VM that had to move did not, or an invariant broke. */
 export function failed(o: RunOutcome): boolean {
@@ -73,6 +81,7 @@ export function judge(
   settled: boolean,
   seed: number,
   violation: Violation | undefined,
+  ended: EndReason,
 ): RunOutcome {
   const quota: QuotaCheck[] = [];
   for (const [ns, wanted] of intent.wanted) {
@@ -98,6 +107,7 @@ export function judge(
     stuck,
     counters: { ...world.recorder.counters },
     settled,
+    ended,
     endMs: world.now,
     steps: world.kernel.steps,
     violation,

@@ -17,7 +17,7 @@ import type { Strategy } from '../strategies/api.js';
 import { installStrategy } from '../strategies/runtime.js';
 import { StrategyFault } from '../strategies/fault.js';
 import type { ResourceList } from '../cluster/resources.js';
-import { judge, type RunOutcome } from './outcome.js';
+import { judge, type EndReason, type RunOutcome } from './outcome.js';
 import type { TraceSink } from './recorder.js';
 import { World } from './world.js';
 import { InvariantChecker } from './invariants.js';
@@ -243,7 +243,9 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   }
   invariants.finish(settled);
   world.recorder.counters.drainMs = drains.durationMs;
-  return judge(world, intent, homes, mustMove, settled, seed, invariants.first);
+  const horizon = opts.horizonMs ?? scenario.horizonMs;
+  const ended: EndReason = settled ? 'settled' : world.now >= horizon ? 'horizon' : world.kernel.parked > 0 && world.now - lastWriteAt <= QUIESCENT_MS ? 'stuck' : 'quiescent';
+  return judge(world, intent, homes, mustMove, settled, seed, invariants.first, ended);
 }
 
 interface SlotWatch {
