@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { explore } from '../explore/exhaustive.js';
@@ -108,6 +110,21 @@ function floorEventsPerSecond(scenario: Scenario, slots: readonly number[]): { e
   return { eps: events / median(times), events };
 }
 
+/** Wall seconds for `n` processes each running `runs` incident runs at once. */
+async function processes(n: number, runs: number): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<void>((resolve, reject) => {
+        const p = spawn(process.execPath, [fileURLToPath(new URL('./serial.js', import.meta.url)), String(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        p.on('error', reject);
+        p.on('exit', () => resolve());
+      }),
+    ),
+  );
+  return (performance.now() - t0) / 1000;
+}
+
 async function main(): Promise<void> {
   const cores = availableParallelism();
   console.log(`quotarace bench: npm run bench · node ${process.version} · ${cores} cores · ${REPS} repetitions per figure, medians`);
@@ -131,6 +148,15 @@ async function main(): Promise<void> {
   }
   console.log(`  pool, 1 worker:   ${fmt(median(w1))} interleavings/s`);
   console.log(`  pool, ${cores} workers:  ${fmt(median(wAll))} interleavings/s  (${fmt(median(wAll) / median(w1), 2)}× one worker)`);
+
+  // The machine's own ceiling: the same work in separate processes, one alone, then `cores` at once.
+  const ceiling: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const one = await processes(1, 300);
+    const all = await processes(cores, 300);
+    ceiling.push((cores * 300) / all / (300 / one));
+  }
+  console.log(`  ${cores} separate processes: ${fmt(median(ceiling), 2)}× one process (nothing shared: the most any pool can get from this machine)`);
 
   // 3. The bare-kernel floor.
   const floor = floorEventsPerSecond(scenario, pilot.slots);
