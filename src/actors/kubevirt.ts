@@ -118,7 +118,7 @@ export function startKubeVirt(world: World): void {
   function backoffRemaining(vmim: Vmim): number {
     const mine = cache
       .list('VirtualMachineInstanceMigration', vmim.metadata.namespace)
-      .filter((m) => m.spec.vmiName === vmim.spec.vmiName && m !== vmim && migrationFinished(m.status.phase))
+      .filter((m) => m.spec.vmiName === vmim.spec.vmiName && m !== vmim && migrationFinished(m.status.phase) && m.metadata.annotations[ANN_EVACUATION] !== undefined)
       .sort((a, b) => (b.status.finishedAt ?? 0) - (a.status.finishedAt ?? 0));
     let failures = 0;
     let lastFailure = 0;

@@ -1,6 +1,6 @@
 import { Controller, type SyncResult } from '../cluster/controller.js';
 import { Informer } from '../cluster/informer.js';
-import type { Pod, ResourceQuota } from '../cluster/objects.js';
+import type { Namespace, Pod, ResourceQuota } from '../cluster/objects.js';
 import { objKey } from '../cluster/objects.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import { equal, type ResourceList } from '../cluster/resources.js';
@@ -10,6 +10,8 @@ import type { World } from '../sim/world.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, parseRancherQuota } from './rancher-quota.js';
 
 export const AGENT = 'cattle-cluster-agent';
+/** The namespace annotation holding Rancher's conditions (namespaceutil.SetNamespaceCondition). */
+const ANN_CATTLE_STATUS = 'cattle.io/status';
 export const AGENT_NAMESPACE = 'cattle-system';
 const REPLICASET = 'replicaset-controller';
 
@@ -42,8 +44,10 @@ export function agentPod(nodeName: string): Pod {
  * - on start the Namespace informer's initial LIST enqueues every namespace;
  * - resource_quota_sync.go CreateResourceQuota: spec.hard derived from the namespace
  *   annotation field.cattle.io/resourceQuota; if the existing default quota's spec.hard is
- *   not semantically equal, updateResourceQuota replaces the whole spec with it (metadata,
- *   and with it Harvester's migration annotations, kept), with the cached resourceVersion;
+ *   not semantically equal, validateAndSetNamespaceQuota first writes the namespace's
+ *   ResourceQuotaValidated condition (setValidated), then updateResourceQuota replaces the
+ *   whole spec (metadata, and with it Harvester's migration annotations, kept), both with
+ *   cached resourceVersions; the condition write re-triggers a sync of the namespace;
  * - norman/lasso queue (LassoRateLimiter); the lasso resync (600 min) is beyond any horizon.
  * Project defaults are taken to cover exactly the keys the namespace sets.
  */
@@ -125,6 +129,20 @@ export class RancherAgent {
         const r = world.api.create(AGENT, rq);
         return r.ok ? undefined : { error: r.err.message };
       }
+      // validateAndSetNamespaceQuota → setValidated: before the quota, the namespace's
+      // ResourceQuotaValidated condition is written (SetNamespaceCondition stamps its update
+      // time), with the cached namespace: it can conflict, and its event makes this
+      // controller sync the namespace once more, which is how Rancher re-checks what it wrote.
+      const stamped: Namespace = {
+        ...ns,
+        metadata: {
+          ...ns.metadata,
+          annotations: { ...ns.metadata.annotations, [ANN_CATTLE_STATUS]: JSON.stringify({ Conditions: [{ Type: 'ResourceQuotaValidated', Status: 'True', LastUpdateTime: world.now + 1000 }] }) },
+        },
+      };
+      const v = world.api.update(AGENT, stamped);
+      if (!v.ok) return { error: v.err.message };
+      yield world.draw('apiCall', apiRng);
       world.recorder.note(AGENT, () => `Updating default resource quota for namespace ${nsName} (read ${objKey(existing)} rv ${existing.metadata.resourceVersion})`);
       const r = world.api.update(AGENT, { ...existing, spec: { hard } });
       return r.ok ? undefined : { error: r.err.message };

@@ -7,14 +7,16 @@ import { quotaReconcile, vmimReconcile } from './v1.4.2.js';
 /**
  * Alternative: v1.4.2, with its ResourceQuota controller also triggered by Namespace events.
  *
- * Rationale: quotarace found a rare v1.4.2 race (scenario edit-during-migration). The
- * controller reads the user's base from the namespace annotation through its namespace
- * cache, but it is registered only on ResourceQuota events (register.go: rqs.OnChange). When
- * Rancher's agent writes the new base into spec.hard, Harvester's quota event can arrive
- * before its namespace cache has the new annotation; it then writes the old base back, and
- * no later event corrects it (Rancher does not watch quotas). Enqueueing the namespace's
- * default quota on every Namespace event closes that gap: when the annotation arrives, the
- * quota is recomputed from it. A one-line change to register.go in Harvester.
+ * Rationale: v1.4.2's controller reads the user's base from the namespace annotation through
+ * its namespace cache, but it is registered only on ResourceQuota events (register.go:
+ * rqs.OnChange). When Rancher's agent writes a user's new base into spec.hard, Harvester's
+ * quota event can arrive before its namespace cache has the new annotation, and it writes
+ * the old base back (seed 16 of edit-during-migration shows it). What heals this in v1.4.2 is
+ * Rancher: its condition write on the namespace makes it sync the namespace once more and
+ * rewrite the new base. Enqueueing the namespace's default quota on every Namespace event
+ * heals it from Harvester's side, without depending on that Rancher behaviour (which a
+ * Rancher change that skips unchanged conditions would remove). A one-line change to
+ * register.go in Harvester.
  */
 function keys(o: KObject, view: View): readonly string[] {
   if (o.kind !== 'Namespace') return [objKey(o)];

@@ -48,7 +48,9 @@ export function vmimReconcile(key: string, view: View): Write | undefined {
     return { verb: 'update', object: withAnnotations(rq, rest) };
   }
   if (phase !== 'Pending') return undefined;
-  if (a[ANN_SKIP_AUTOSCALING] === 'true' || isEmptyQuota(rq)) return undefined;
+  // v1.4.2's scaleResourceQuotaWithVMI has no skip check (only the quota controller has; the
+  // VMIM-side check came after v1.4.2), so a skipped quota still gets the annotation.
+  if (isEmptyQuota(rq)) return undefined;
   if (a[nameKey] !== undefined || a[uidKey] !== undefined) return undefined;
   const ratio = view.settings.additionalGuestMemoryOverheadRatio;
   return { verb: 'update', object: withAnnotations(rq, { ...a, [uidKey]: encodeDelta(vmiDelta(vmi, ratio)) }) };
