@@ -19,7 +19,7 @@ import { Progress } from './progress.js';
 import type { ExploreMode } from '../explore/jobs.js';
 import { WorkerPool } from '../explore/pool.js';
 import { EVIDENCE_HEADER } from '../explore/evidence.js';
-import { writeFileAtomic, NotOurFile } from '../report/files.js';
+import { checkOutputs, writeFileAtomic, NotOurFile } from '../report/files.js';
 import { formatTable } from '../report/table.js';
 import { Timeline } from '../report/timeline.js';
 import { formatOutcome } from '../report/outcome.js';
@@ -292,6 +292,7 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
   const shard = args.shard === undefined ? undefined : parseShard(String(args.shard));
   if (args.shard !== undefined && !shard) throw new UsageError(`--shard expects i/n with 1 <= i <= n, got ${String(args.shard)}`);
   const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s));
+  checkOutputs(String(args.reports), [args.junit as string | undefined, args.results as string | undefined]);
   if (shard && plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--shard splits seeds; --explore exhaustive has none to split');
   const pool = new WorkerPool(workers);
   const progress = Progress.auto(args.progress as boolean | undefined);
@@ -384,6 +385,7 @@ async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> 
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
   if (missing.length) throw new UsageError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')}`);
   shards.sort((a, b) => a.shard.index - b.shard.index);
+  checkOutputs(String(args.reports), [args.junit as string | undefined]);
   const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
   const pool = new WorkerPool(workers);
   const reportsDir = String(args.reports);

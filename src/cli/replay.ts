@@ -50,8 +50,12 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
       ? await loadStrategyFile(resolve(dirname(scenarioPath), ev.strategyModule))
       : await strategyByName(ev.strategy);
   const timeline = new Timeline();
+  // The shrunk horizon is where the recorded strategy's story was over; another strategy is
+  // judged on the whole scenario, as `run` would judge it.
+  const otherStrategy = strategy.name !== ev.strategy;
+  const horizonMs = otherStrategy ? scenario.horizonMs : ev.horizonMs;
   const { outcome } = replayRun(
-    { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
+    { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs },
     { strict: false },
     timeline,
   );
@@ -59,7 +63,7 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
   const sameTrace = createHash('sha256').update(trace).digest('hex') === ev.traceSha256;
   io.out(
     [
-      traceHeader(scenario, strategy.name, `seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`, ev.horizonMs),
+      traceHeader(scenario, strategy.name, `seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`, horizonMs),
       ev.disabledActions.length ? `actions left out by shrinking: ${ev.disabledActions.join(', ')}` : '',
       '',
       trace,
@@ -80,6 +84,9 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
     io.out(`no longer fails: the recorded failure "${ev.failure}" did not happen`);
     return opts.expectFixed ? EXIT_OK : EXIT_FIXED;
   }
-  io.out(`still fails: ${failureKind(outcome)}`);
+  const kind = failureKind(outcome);
+  const recorded = ev.failure.split('; ').map((p) => p.split(' ')[0]).join(' ');
+  const now = kind.split('; ').map((p) => p.split(' ')[0]).join(' ');
+  io.out(recorded === now ? `still fails: ${kind}` : `fails differently: ${kind} (recorded: ${ev.failure})`);
   return opts.expectFixed ? EXIT_FIXED : EXIT_OK;
 }

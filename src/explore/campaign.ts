@@ -282,7 +282,7 @@ export async function finishScenario(
     if (opts.mode === 'exhaustive') summary.failingSeeds = [];
     results.push({ ...summary, exploration, evidence });
   }
-  const runs = results[0]?.runs ?? 0;
+  const runs = opts.mode === 'exhaustive' ? (results.find((r) => !r.error)?.runs ?? 0) : opts.runs;
   return { summary: { name: scenario.name, file: scenario.file, runs, seed: opts.seed, explore: opts.mode, strategies: results }, files, bits, failures };
 }
 

@@ -31,7 +31,8 @@ export function checkExpectations(scenario: Scenario, summary: ScenarioSummary, 
     if (e.min !== undefined && actual < e.min) message = `${e.metric} is ${actual.toFixed(4)}, below the minimum ${e.min} by ${(e.min - actual).toFixed(4)}`;
     else if (e.max !== undefined && actual > e.max) message = `${e.metric} is ${actual.toFixed(4)}, above the maximum ${e.max} by ${(actual - e.max).toFixed(4)}`;
     if (message) {
-      const ev = st.evidence[0];
+      const shows = { quotaCorrect: 'quota', migrationsSucceeded: 'stuck', invariantViolations: 'invariant', settled: '' }[e.metric];
+      const ev = st.evidence.find((x) => shows && x.failure.includes(shows)) ?? st.evidence[0];
       message += ev ? `; a failing run: ${ev.path} (replay it with: quotarace replay ${ev.path})` : st.failingSeeds.length ? `; failing seeds ${st.failingSeeds.join(' ')}` : '';
     }
     out.push({ scenario: summary.name, strategy: e.strategy, metric: e.metric, name, actual, passed: !message, message });

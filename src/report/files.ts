@@ -1,7 +1,31 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export class NotOurFile extends Error {}
+
+/** A path quotarace cannot write to (a folder where a file goes, no permission, ...). */
+export class OutputError extends NotOurFile {}
+
+/**
+ * Check, before any simulation, that reports can be written under `dir` and that each
+ * `file` can be created: a typo in an output path must not cost a campaign.
+ */
+export function checkOutputs(dir: string | undefined, files: ReadonlyArray<string | undefined>): void {
+  if (dir !== undefined) {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new OutputError(`${dir}: expected a folder for the reports, found a file`);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new OutputError(`${dir}: cannot create the reports folder (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+  for (const f of files) {
+    if (f === undefined) continue;
+    if (existsSync(f) && statSync(f).isDirectory()) throw new OutputError(`${f}: expected a file name, found a folder`);
+    const parent = dirname(f) || '.';
+    if (existsSync(parent) && !statSync(parent).isDirectory()) throw new OutputError(`${f}: ${parent} is not a folder`);
+  }
+}
 
 /**
  * Write a file whole or not at all: into a temporary file beside it, then rename. A file
@@ -14,9 +38,13 @@ export function writeFileAtomic(path: string, text: string, marker: string): 'wr
     if (old === text) return 'unchanged';
     if (!old.startsWith(marker)) throw new NotOurFile(`${path} exists and was not written by quotarace; not overwriting it`);
   }
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    throw new OutputError(`${path}: cannot write it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
   return 'written';
 }

@@ -20,6 +20,10 @@ export function formatOutcome(o: RunOutcome): string {
     lines.push(`  ${mark} ${c.namespace} ${c.resource}: wanted ${formatQuantity(c.wanted, c.resource)}, spec.hard ${actual}`);
   }
   lines.push(`migrations ${o.moved}/${o.mustMove} moved${o.stuck.length ? `; not moved: ${o.stuck.join(', ')}` : ''}`);
+  if (o.violation) {
+    const v = o.violation;
+    lines.push(`invariant ${v.invariant} BROKEN from ${(v.since / 1000).toFixed(3)}s (past its grace at step ${v.step}, ${(v.at / 1000).toFixed(3)}s): ${v.detail}`);
+  } else lines.push('invariants held');
   const c = o.counters;
   lines.push(
     `counters: target pods rejected by quota ${c.targetPodsRejectedByQuota}, 409 conflicts ${c.conflicts}, edits refused ${c.editsRefused}, agent restarts ${c.agentRestarts}, drain ${c.drainMs >= 0 ? (c.drainMs / 1000).toFixed(1) + 's' : 'unfinished/none'}`,

@@ -19,7 +19,11 @@ const name = (what: string) =>
 
 export const quantity = z
   .union([z.string(), z.number()], { errorMap: () => ({ message: 'expected a Kubernetes quantity such as "2", "500m" or "4Gi"' }) })
-  .refine((v) => parseQuantity(v) !== undefined, (v) => ({ message: `expected a Kubernetes quantity such as "2", "500m" or "4Gi", got ${JSON.stringify(v)}` }));
+  .refine((v) => parseQuantity(v) !== undefined, (v) => ({
+    message: String(v).trim().startsWith('-')
+      ? `expected a quantity of 0 or more, got ${JSON.stringify(v)}`
+      : `expected a Kubernetes quantity such as "2", "500m" or "4Gi", got ${JSON.stringify(v)}`,
+  }));
 
 export const duration = z
   .string({ invalid_type_error: 'expected a duration such as "90s", "5m" or "1m30s"' })

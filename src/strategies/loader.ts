@@ -88,7 +88,7 @@ export async function loadStrategyFile(path: string): Promise<Strategy> {
   } catch (e) {
     const errors = (e as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } }> }).errors;
     const first = errors?.[0];
-    const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : `${path}: `;
+    const where = first?.location ? `${resolve(first.location.file)}:${first.location.line}:${first.location.column + 1}: ` : `${path}: `;
     throw new StrategyLoadError(`${where}cannot compile the strategy: ${first?.text ?? String(e)}`);
   }
   const dir = join(tmpdir(), 'quotarace-strategies');
@@ -100,6 +100,9 @@ export async function loadStrategyFile(path: string): Promise<Strategy> {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (e) {
     throw new StrategyLoadError(`${path}: loading the strategy module threw: ${(e as Error).message}`);
+  }
+  if (mod.default === undefined) {
+    throw new StrategyLoadError(`${path}: the module has no default export; end it with: export default defineStrategy({ name, description, reconcilers, webhooks })`);
   }
   const s = shape.safeParse(mod.default);
   if (!s.success) {
