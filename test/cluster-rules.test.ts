@@ -721,10 +721,7 @@ describe('KubeVirt migration and evacuation', () => {
     }
   });
 
-  // KNOWN BUG in src/actors/kubevirt.ts syncMigration: the parallel-migration gate counts only
-  // what the lagging VMIM cache shows (IsRunning or status.targetPod), with 3 workers and no
-  // KubeVirt migrationStartLock / podExpectations.AllPendingCreations() gate, so several workers
-  // create target pods at once and 3-5 outbound migrations run from one node (49 of seeds 1..50).
+  // Regression test for a bug found while writing these tests (fixed).
   it('never has more than 2 outbound migrations running from one node, checked at every kernel step', () => {
     for (const seed of SEEDS) {
       const { max, first } = evacuate(evacuationWorld(seed, VMS));

@@ -139,10 +139,7 @@ describe('expect: the gate', () => {
     expect(r.code).toBe(0);
   });
 
-  // KNOWN BUG (src/scenario/load.ts: expectation keys are not checked once `strategies:` holds
-  // a module path; src/gate/expect.ts: an expectation whose strategy is not in the results is
-  // skipped): a misspelt strategy in `expect:` is never checked, and the gate passes.
-  // Remove `.fails` once fixed.
+  // Regression test for a bug found while writing these tests (fixed).
   it('an expectation for a strategy that did not run is not silently dropped (scenario with a strategy module)', async () => {
     const d = dir('user-strategy');
     mkdirSync(join(d, 'strategies'), { recursive: true });
@@ -307,10 +304,7 @@ describe('--junit', () => {
     expect(suites[1]!.attrs.failures).toBe('0');
   });
 
-  // KNOWN BUG (src/gate/expect.ts checks a strategy that failed with an error against the
-  // empty summary finishScenario gives it: migrationsSucceeded 1, invariantViolations 0):
-  // the run exits 1, but JUnit reports the crashed strategy's expectations as passed.
-  // Remove `.fails` once fixed.
+  // Regression test for a bug found while writing these tests (fixed).
   it('a strategy that crashed does not pass its expectations in JUnit', async () => {
     const d = dir('crash');
     writeFileSync(
@@ -484,9 +478,7 @@ describe('--shard and merge', () => {
     expect(existsSync(join(tmp, 'never-shard'))).toBe(false);
   });
 
-  // KNOWN BUG (src/cli/main.ts cmdRun: `options: plans[0]?.opts`; cmdMerge: `opts = shards[0].options`):
-  // a results file keeps only the first scenario's options, so merge reports every scenario
-  // with the first one's seed. Remove `.fails` once fixed.
+  // Each scenario keeps its own options (its seed) through a results file and merge.
   it('merge keeps each scenario its own seed (scenarios with different `seed:`)', async () => {
     const seeded = write('control-seed-50.yaml', readFileSync(CONTROL, 'utf8').replace(/^seed: 1$/m, 'seed: 50'));
     expect(load(seeded).seed).toBe(50);
@@ -502,9 +494,7 @@ describe('--shard and merge', () => {
     expect((JSON.parse(m.out) as JsonSummary).scenarios.map((s) => s.seed)).toEqual([1, 50]);
   });
 
-  // KNOWN BUG (src/cli/main.ts cmdMerge): only the first shard's sha256 is compared with the
-  // scenario file; a shard run on another version of the file is merged silently, and its
-  // failing seeds are then shrunk against a file where they do not fail. Remove `.fails` once fixed.
+  // Regression test for a bug found while writing these tests (fixed).
   it('merge refuses shards that ran different versions of a scenario', async () => {
     const file = write('control-edited.yaml', readFileSync(CONTROL, 'utf8'));
     const shards = dir('edited-shards');
@@ -594,9 +584,7 @@ describe('statistics', () => {
     expect(pairedDifference('1111', '1100').difference).toBe(-0.5);
   });
 
-  // KNOWN BUG (src/explore/tally.ts summarize rounds rates to 4 decimals; src/gate/expect.ts
-  // compares the rounded rate): with more than 20,000 runs one failing run rounds to 100%,
-  // and `quotaCorrect: 1` passes. Remove `.fails` once fixed.
+  // Regression test for a bug found while writing these tests (fixed).
   it('quotaCorrect: 1 fails when one run in 20,001 had a wrong quota', () => {
     const t = emptyTally();
     t.runs = 20_001;

@@ -292,8 +292,8 @@ async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
   const shard = args.shard === undefined ? undefined : parseShard(String(args.shard));
   if (args.shard !== undefined && !shard) throw new UsageError(`--shard expects i/n with 1 <= i <= n, got ${String(args.shard)}`);
   const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s));
-  checkOutputs(String(args.reports), [args.junit as string | undefined, args.results as string | undefined]);
   if (shard && plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--shard splits seeds; --explore exhaustive has none to split');
+  checkOutputs(String(args.reports), [args.junit as string | undefined, args.results as string | undefined]);
   const pool = new WorkerPool(workers);
   const progress = Progress.auto(args.progress as boolean | undefined);
   const reportsDir = String(args.reports);
