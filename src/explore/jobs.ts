@@ -12,7 +12,7 @@ import { isStrategyPath, strategyFromRef } from '../strategies/loader.js';
 import { dirname, relative, resolve } from 'node:path';
 import { StrategyFault } from '../strategies/fault.js';
 import { formatEvidence } from './evidence.js';
-import { exhaustiveReplaySelector } from './exhaustive.js';
+import { attachWorld, exhaustiveReplaySelector } from './exhaustive.js';
 import type { Pilot } from './pilot.js';
 import { describeSize, shrink, type RunSpec } from './shrink.js';
 import { addRun, emptyTally, type TallyState } from './tally.js';
@@ -157,13 +157,14 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
   const scenario = scenarioOf(job);
   const selector = selectorFor(job, job.seed, job.prefix);
   let values: number[] = [];
+  const attach = attachWorld(selector);
   const original = runOnce(scenario, strategy, job.seed, {
     selector,
     window: job.window,
     slots: job.pilot.slots,
     inspect: (w) => {
       values = w.choices.log.values;
-      if (job.mode === 'exhaustive') (selector as unknown as { world: unknown }).world = w;
+      attach?.(w);
     },
   });
   const start: RunSpec = { scenario, strategy, seed: job.seed, window: job.window, slots: job.pilot.slots, disabled: new Set(), values };
