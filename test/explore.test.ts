@@ -316,7 +316,7 @@ describe('shrinking the #7178 incident', () => {
 describe('determinism self-check', () => {
   const ANN = 'test.quotarace.io/toggle';
   /** Toggles an annotation on the quota; `decide` says whether this call writes. */
-  function toggler(name: string, decide: (rqAnnotation: string | undefined) => boolean): Strategy {
+  function toggler(name: string, decide: (rqAnnotation: string | undefined) => boolean, value: () => string = () => 'on'): Strategy {
     return defineStrategy({
       name,
       description: 'test strategy',
@@ -331,7 +331,7 @@ describe('determinism self-check', () => {
             const cur = rq.metadata.annotations[ANN];
             if (!decide(cur)) return undefined;
             const annotations = { ...rq.metadata.annotations };
-            if (cur === undefined) annotations[ANN] = 'on';
+            if (cur === undefined) annotations[ANN] = value();
             else delete annotations[ANN];
             return { verb: 'update', object: { ...rq, metadata: { ...rq.metadata, annotations } } };
           },
@@ -354,22 +354,7 @@ describe('determinism self-check', () => {
   it('catches a strategy that keeps state across runs (module-level counter)', () => {
     let calls = 0; // survives from one run to the next: not a function of the run's inputs
     // Writes the counter itself, so the second replay writes different values than the first.
-    const flaky = defineStrategy({
-      name: 'flaky',
-      description: 'test strategy',
-      reconcilers: [
-        {
-          name: 'toggler',
-          watches: ['VirtualMachineInstanceMigration'],
-          reconcile(key: string, view: View): Write | undefined {
-            const rq = view.list('ResourceQuota', key.split('/')[0])[0];
-            if (!rq || rq.metadata.annotations[ANN] !== undefined) return undefined;
-            return { verb: 'update', object: { ...rq, metadata: { ...rq.metadata, annotations: { ...rq.metadata.annotations, [ANN]: String(++calls) } } } };
-          },
-        },
-      ],
-      webhooks: [],
-    });
+    const flaky = toggler('flaky', (cur) => cur === undefined, () => String(++calls));
     const { spec, sizes, writes } = specFor(flaky);
     expect(writes).toBeGreaterThan(0);
     const det = checkDeterminism(spec, sizes);

@@ -5,7 +5,7 @@ import { explore } from './exhaustive.js';
 import type { EvidenceJob, EvidenceResult, ExploreMode, FaultResult, JobBase, RunsJob } from './jobs.js';
 import { strategyRef } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
-import { Timeline } from '../report/timeline.js';
+import { firstDifference, Timeline } from '../report/timeline.js';
 import { failureKind } from '../sim/outcome.js';
 import { runPilot, type Pilot } from './pilot.js';
 import type { WorkerPool } from './pool.js';
@@ -118,23 +118,20 @@ function jobBase(scenario: Scenario, scenarioText: string, strategy: Strategy, o
  * clock, Math.random or a global counter is caught before its numbers are believed.
  */
 function checkSameTwice(scenario: Scenario, strategy: Strategy, opts: CampaignOptions): void {
-  const traced = (): string => {
+  const traced = (): Timeline => {
     const t = new Timeline();
     runOnce(scenario, strategy, scenario.seed, { window: opts.window, trace: t });
-    return t.format();
+    return t;
   };
-  const a = traced();
-  const b = traced();
-  if (a === b) return;
-  const la = a.split('\n');
-  const lb = b.split('\n');
-  let i = 0;
-  while (i < la.length && la[i] === lb[i]) i++;
+  const first = traced();
+  const diff = firstDifference(first.format(), traced().format());
+  if (!diff) return;
+  // Timeline lines are its entries, one each: the differing line's entry knows its step.
   throw new StrategyFault(
     strategy.name,
-    `is not deterministic: two runs of the same seed differ from trace line ${i + 1} ("${(la[i] ?? '(end)').trim().slice(0, 100)}" vs "${(lb[i] ?? '(end)').trim().slice(0, 100)}"); a strategy must be a function of what it reads (no clock, Math.random or state kept between calls)`,
+    `is not deterministic: two runs of the same seed differ from trace line ${diff.line} ("${diff.a.trim().slice(0, 100)}" vs "${diff.b.trim().slice(0, 100)}"); a strategy must be a function of what it reads (no clock, Math.random or state kept between calls)`,
     scenario.seed,
-    i + 1,
+    first.entries[diff.line - 1]?.step ?? first.entries.at(-1)?.step,
     scenario.name,
   );
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PctSelector, RandomSelector, ReplaySelector, type Selector } from '../kernel/choice.js';
-import { Timeline } from '../report/timeline.js';
+import { firstDifference, Timeline } from '../report/timeline.js';
 import { explain } from '../report/explain.js';
 import { chartData, type ChartData } from '../report/chartdata.js';
 import { parseScenario } from '../scenario/load.js';
@@ -47,12 +47,9 @@ export function checkDeterminism(spec: RunSpec, sizes: readonly number[]): { det
   try {
     const a = traced();
     const b = traced();
-    if (a.text !== b.text) {
-      const la = a.text.split('\n');
-      const lb = b.text.split('\n');
-      let i = 0;
-      while (i < la.length && la[i] === lb[i]) i++;
-      return { deterministic: false, detail: `MISMATCH: two replays of the same choices differ from trace line ${i + 1}: the model or strategy is not deterministic`, run: a };
+    const diff = firstDifference(a.text, b.text);
+    if (diff) {
+      return { deterministic: false, detail: `MISMATCH: two replays of the same choices differ from trace line ${diff.line}: the model or strategy is not deterministic`, run: a };
     }
     if (failureKind(a.outcome) !== failureKind(b.outcome)) {
       return { deterministic: false, detail: `MISMATCH: two replays ended differently ("${failureKind(a.outcome)}", "${failureKind(b.outcome)}")`, run: a };

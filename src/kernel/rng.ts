@@ -19,12 +19,6 @@ export class Rng {
     return this.next();
   }
 
-  /** Uniform integer in [lo, hi] (inclusive). */
-  int(lo: number, hi: number): number {
-    if (hi <= lo) return lo;
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-
   /** Fisher–Yates shuffle into a new array. */
   shuffled<T>(items: readonly T[]): T[] {
     const out = items.slice();

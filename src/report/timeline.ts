@@ -9,6 +9,8 @@ export interface TimelineEntry {
   readonly actor: string;
   readonly kind: 'write' | 'refused' | 'note';
   readonly text: string;
+  /** The kernel step during which it happened. */
+  readonly step: number;
   /** For writes: the versions before and after (immutable, so kept by reference). */
   readonly old?: KObject;
   readonly cur?: KObject;
@@ -17,25 +19,35 @@ export interface TimelineEntry {
   readonly target?: { readonly kind: Kind; readonly key: string };
 }
 
+/** Where two traces first differ: a 1-based line and both lines, or undefined if equal. */
+export function firstDifference(a: string, b: string): { line: number; a: string; b: string } | undefined {
+  if (a === b) return undefined;
+  const la = a.split('\n');
+  const lb = b.split('\n');
+  let i = 0;
+  while (i < la.length && la[i] === lb[i]) i++;
+  return { line: i + 1, a: la[i] ?? '(end)', b: lb[i] ?? '(end)' };
+}
+
 /** Collects a run's timeline: every write, every refusal, and what actors said they read. */
 export class Timeline implements TraceSink {
   readonly entries: TimelineEntry[] = [];
   /** VMI UID → name, for explaining UID-keyed annotations. */
   readonly uidNames = new Map<string, string>();
 
-  write(t: number, actor: string, _verb: Verb, old: KObject | undefined, cur: KObject | undefined): void {
+  write(t: number, actor: string, _verb: Verb, old: KObject | undefined, cur: KObject | undefined, step = 0): void {
     if (cur?.kind === 'VirtualMachineInstance') this.uidNames.set(cur.metadata.uid, cur.metadata.name);
     if (actor === 'setup') return;
     const rv = cur ? ` (rv ${cur.metadata.resourceVersion})` : '';
-    this.entries.push({ t, actor, kind: 'write', text: describeChange(old, cur) + rv, old, cur });
+    this.entries.push({ t, actor, kind: 'write', text: describeChange(old, cur) + rv, step, old, cur });
   }
 
-  refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
-    this.entries.push({ t, actor, kind: 'refused', text: `${verb} ${RESOURCE[kind]} ${key} → ${err.code} ${err.reason}: ${err.message}`, err, target: { kind, key } });
+  refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError, step = 0): void {
+    this.entries.push({ t, actor, kind: 'refused', step, text: `${verb} ${RESOURCE[kind]} ${key} → ${err.code} ${err.reason}: ${err.message}`, err, target: { kind, key } });
   }
 
-  note(t: number, actor: string, text: string): void {
-    this.entries.push({ t, actor, kind: 'note', text });
+  note(t: number, actor: string, text: string, step = 0): void {
+    this.entries.push({ t, actor, kind: 'note', text, step });
   }
 
   /** The timeline as text, one line per entry: time, actor, what happened. */

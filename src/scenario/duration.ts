@@ -21,8 +21,3 @@ export function parseDuration(text: string): number | undefined {
   }
   return i === 0 ? undefined : Math.round(total);
 }
-
-/** "41.203s" style, for traces and tables. */
-export function formatSeconds(ms: number): string {
-  return `${(ms / 1000).toFixed(3)}s`;
-}

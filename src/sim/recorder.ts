@@ -17,9 +17,10 @@ export function emptyCounters(): Counters {
 
 /** Where a run's timeline goes; the run only formats text when one is attached. */
 export interface TraceSink {
-  write(t: number, actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined): void;
-  refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void;
-  note(t: number, actor: string, text: string): void;
+  /** `step` is the kernel step during which it happened. */
+  write(t: number, actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined, step?: number): void;
+  refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError, step?: number): void;
+  note(t: number, actor: string, text: string, step?: number): void;
 }
 
 /** Counts what the outcome needs and forwards to an optional trace. */
@@ -27,20 +28,20 @@ export class Recorder implements ApiObserver {
   readonly counters: Counters = emptyCounters();
 
   constructor(
-    private readonly clock: { readonly now: number },
+    private readonly clock: { readonly now: number; readonly steps: number },
     readonly trace: TraceSink | undefined,
   ) {}
 
   written(actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined): void {
-    this.trace?.write(this.clock.now, actor, verb, old, cur);
+    this.trace?.write(this.clock.now, actor, verb, old, cur, this.clock.steps);
   }
 
   refused(actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
     if (err.reason === 'Conflict') this.counters.conflicts++;
-    this.trace?.refused(this.clock.now, actor, verb, kind, key, err);
+    this.trace?.refused(this.clock.now, actor, verb, kind, key, err, this.clock.steps);
   }
 
   note(actor: string, text: () => string): void {
-    if (this.trace) this.trace.note(this.clock.now, actor, text());
+    if (this.trace) this.trace.note(this.clock.now, actor, text(), this.clock.steps);
   }
 }
