@@ -16,7 +16,7 @@ export const FIDELITY: ReadonlyArray<readonly [rule: string, where: string, sour
   ['Migration: limits 5 per cluster and 2 outbound per node; a quota-refused target pod leaves the VMIM Pending, retried with backoff and on every quota event', 'actors/kubevirt.ts', 'kubevirt v1.3 pkg/virt-controller/watch/migration.go'],
   ['Target pod = VMI limits + KubeVirt memory overhead (ratio 1.5) + the 15m/60M console-log container', 'cluster/launcher.ts', 'kubevirt v1.3.1 renderresources.go GetMemoryOverhead, serialconsolelog.go'],
   ['The source pod completes seconds after the migration succeeds', 'actors/kubevirt.ts', 'harvester/harvester#7161'],
-  ['Rancher agent: syncs on Namespace events only, lists every namespace on start, replaces spec.hard when it differs', 'actors/rancher-agent.ts', 'rancher v2.10.3 managementuser/resourcequota register.go, resource_quota_sync.go'],
+  ['Rancher agent: syncs on Namespace events only, lists every namespace on start; when spec.hard differs it writes the namespace\'s ResourceQuotaValidated condition (and so syncs once more), then replaces spec.hard', 'actors/rancher-agent.ts', 'rancher v2.10.3 managementuser/resourcequota register.go, resource_quota_sync.go'],
   ['Harvester namespace webhook: no quota change while a migrating annotation exists, no limit below used', 'strategies/harvester-quota.ts', 'harvester pkg/webhook/resources/namespace/validator.go'],
   ['pre-fix and v1.4.2 controllers', 'strategies/pre-fix.ts, strategies/v1.4.2.ts', 'harvester v1.4.1 / v1.4.2 vmim_controller.go, resourcequota_controller.go, calculator.go'],
 ];
