@@ -6,8 +6,8 @@
  *
  * See scenarios/my-strategy.ts for a complete example.
  */
-export { defineStrategy } from './strategies/api.js';
-export type { AdmissionRequest, ReconcilerDef, Strategy, View, WebhookDef, Write, AgentQuotaSync } from './strategies/api.js';
+export { defineStrategy, update } from './strategies/api.js';
+export type { AdmissionRequest, ReconcilerDef, Strategy, View, WebhookDef, Write, WriteVerb, Plan, ReconcileResult, AgentQuotaSync } from './strategies/api.js';
 export type {
   Kind,
   KObject,

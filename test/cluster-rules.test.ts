@@ -1,3 +1,4 @@
+import { isPlan, type ReconcileResult } from '../src/cluster/plan.js';
 import { describe, expect, it } from 'vitest';
 import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt } from '../src/actors/kubevirt.js';
 import { startQuotaController } from '../src/actors/quota-controller.js';
@@ -103,7 +104,9 @@ function viewOf(objects: readonly KObject[], ratio = 1.5): View {
   };
 }
 
-function single(w: Write | readonly Write[] | undefined): Write | undefined {
+function single(r: ReconcileResult): Write | undefined {
+  if (r === undefined) return undefined;
+  const w = isPlan(r) ? r.writes : r;
   if (w === undefined) return undefined;
   if (Array.isArray(w)) {
     expect(w).toHaveLength(1);

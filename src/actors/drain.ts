@@ -42,6 +42,14 @@ export class DrainLog {
 export function* drainNode(world: World, eviction: EvictionApi, node: string, log: DrainLog): Process {
   const api = world.api;
   const rng = `${DRAIN}/${node}`;
+  /** Per pod of the node: where its eviction loop is. */
+  const positions = new Map<string, { at: string; since: number }>();
+  const position = (podKey: string, at: string): void => void positions.set(podKey, { at, since: world.now });
+  let stage = 'cordon';
+  world.registerState('script', `${DRAIN}/${node}`, () => {
+    const now = world.now;
+    return `${stage}|${[...positions].map(([k, p]) => `${k}:${p.at}${p.at === 'parked' ? `@${p.since - now}` : ''}`).sort().join(',')}`;
+  });
   log.started(world.now);
   yield world.draw('apiCall', rng);
   for (;;) {
@@ -51,6 +59,7 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     if (r.ok) break;
     yield world.draw('apiCall', rng);
   }
+  stage = 'evict';
   const pods = api.list('Pod').filter((p) => p.spec.nodeName === node);
   let remaining = pods.length;
   const finish = (): void => {
@@ -70,6 +79,7 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     const vmiKey = pod?.metadata.labels['vm.kubevirt.io/name'] ? `${pod.metadata.namespace}/${pod.metadata.labels['vm.kubevirt.io/name']}` : undefined;
     let lastAttempt = 0;
     let waiting = false;
+    position(podKey, 'evict');
     let wake: ((d: number) => void) | undefined;
     const onChange = (key: string): void => {
       if (!waiting || (key !== podKey && key !== vmiKey)) return;
@@ -89,13 +99,18 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
         if (r.ok || r.err.code === 404) break;
         if (r.err.code !== 429) {
           for (const u of unwatch) u();
+          position(podKey, 'gave-up');
           return;
         }
         waiting = true;
+        position(podKey, 'parked');
         yield PARK;
+        position(podKey, 'evict');
       }
       for (const u of unwatch) u();
+      position(podKey, 'wait-delete');
       while (api.get('Pod', podKey)) yield DELETE_POLL_MS;
+      position(podKey, 'done');
       done();
     }
     wake = world.kernel.spawn(loop(), 0, DRAIN);

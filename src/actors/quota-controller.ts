@@ -1,6 +1,6 @@
-import { Controller, type SyncResult } from '../cluster/controller.js';
 import { Informer } from '../cluster/informer.js';
-import type { Process } from '../kernel/kernel.js';
+import type { Plan } from '../cluster/plan.js';
+import { Reconciler } from '../cluster/reconciler.js';
 import type { Pod, ResourceQuota } from '../cluster/objects.js';
 import { objKey, podCountsForQuota } from '../cluster/objects.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
@@ -27,9 +27,7 @@ export const QUOTA_RESYNC_MS = 5 * 60_000;
  */
 export function startQuotaController(world: World): void {
   const cache = new Informer(world, QUOTA_CONTROLLER, ['ResourceQuota', 'Pod']);
-  const rng = `${QUOTA_CONTROLLER}/api`;
-
-  function* sync(key: string): Process<SyncResult> {
+  function reconcile(key: string): Plan | undefined {
     const rq = cache.get('ResourceQuota', key);
     if (!rq) return undefined;
     const hard = rq.spec.hard;
@@ -42,12 +40,16 @@ export function startQuotaController(world: World): void {
     }
     if (equal(rq.status.hard, hard) && equal(rq.status.used, used)) return undefined;
     const next: ResourceQuota = { ...rq, status: { hard, used } };
-    yield world.draw('apiCall', rng);
-    const r = world.api.updateStatus(QUOTA_CONTROLLER, next);
-    return r.ok ? undefined : { error: r.err.message };
+    return { writes: [{ verb: 'updateStatus', object: next }] };
   }
 
-  const ctl = new Controller(world, 'resourcequota-controller', new ExponentialRateLimiter(), sync, 5);
+  const ctl = new Reconciler(world, {
+    actor: QUOTA_CONTROLLER,
+    label: 'resourcequota-controller',
+    limiter: new ExponentialRateLimiter(),
+    workers: 5,
+    reconcile,
+  });
   const replenish = (ns: string): void => {
     for (const q of cache.list('ResourceQuota', ns)) ctl.enqueue(objKey(q));
   };

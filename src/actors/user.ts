@@ -33,7 +33,8 @@ export class Intent {
  */
 export class User {
   private readonly desired = new Map<string, RancherLimit>();
-  private readonly editing = new Set<string>();
+  /** Namespaces with an edit under way, and where each is: sending it, or waiting to retry. */
+  private readonly editing = new Map<string, 'send' | 'retry'>();
   private readonly rng = USER;
 
   constructor(
@@ -41,16 +42,16 @@ export class User {
     private readonly intent: Intent,
     private readonly agent: RancherAgent | undefined,
   ) {
-    world.stateParts.push(() => `user:${JSON.stringify([...this.desired])}|${[...this.editing].join(',')}`);
+    world.registerState('script', USER, () => `${JSON.stringify([...this.desired])}|${[...this.editing].map(([ns, at]) => `${ns}:${at}`).join(',')}`);
   }
 
   edit(namespace: string, limit: RancherLimit): void {
     const merged = { ...(this.desired.get(namespace) ?? this.current(namespace)), ...limit };
     this.desired.set(namespace, merged);
     this.intent.set(namespace, limit);
-    this.world.recorder.note(USER, () => `wants quota of namespace ${namespace}: ${rancherQuotaAnnotation(merged)}`);
+    this.world.recorder.event(USER, { type: 'edit-wanted', namespace, annotation: rancherQuotaAnnotation(merged) });
     if (!this.editing.has(namespace)) {
-      this.editing.add(namespace);
+      this.editing.set(namespace, 'send');
       this.world.kernel.spawn(this.loop(namespace), 0, USER);
     }
   }
@@ -63,12 +64,14 @@ export class User {
   private *loop(namespace: string): Process {
     const w = this.world;
     for (;;) {
+      this.editing.set(namespace, 'send');
       yield w.draw('apiCall', this.rng);
       const limit = this.desired.get(namespace)!;
       const r = this.agent ? this.writeAnnotation(namespace, limit) : this.writeQuota(namespace, limit);
       if (r === 'ok') break;
       if (r === 'conflict') continue;
       w.recorder.counters.editsRefused++;
+      this.editing.set(namespace, 'retry');
       yield w.draw('userRetry', this.rng);
     }
     this.editing.delete(namespace);
@@ -77,7 +80,7 @@ export class User {
   private writeAnnotation(namespace: string, limit: RancherLimit): 'ok' | 'conflict' | 'refused' {
     const w = this.world;
     if (!this.agent!.connected) {
-      w.recorder.note(USER, () => `edit of ${namespace} failed: cluster agent is not connected`);
+      w.recorder.event(USER, { type: 'edit-agent-down', namespace });
       return 'refused';
     }
     const ns = w.api.get('Namespace', namespace);

@@ -1,3 +1,4 @@
+import { freeze } from 'immer';
 import type { Kind, KObject, ObjectOf, ResourceQuota } from './objects.js';
 import { RESOURCE, keyOf, objKey } from './objects.js';
 import { validateAnnotationKeys } from './validation.js';
@@ -51,6 +52,9 @@ const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  *   that share the one resourceVersion, so a status write makes a spec writer's copy stale;
  * - annotation keys are validated (apimachinery ValidateAnnotations);
  * - admission plugins run in order after validation, ResourceQuota last.
+ * Every stored version is deep-frozen (immer's freeze; parts shared with the previous
+ * version are frozen already and skipped): informer caches hand out these same objects,
+ * so nothing that reads them can change the cluster without a write.
  */
 export class ApiServer {
   private readonly stores = new Map<Kind, Map<string, KObject>>();
@@ -187,7 +191,7 @@ export class ApiServer {
   }
 
   private store<T extends KObject>(verb: Verb, actor: string, old: T | undefined, obj: T): T {
-    const stored = { ...obj, metadata: { ...obj.metadata, resourceVersion: ++this.rv } } as T;
+    const stored = freeze({ ...obj, metadata: { ...obj.metadata, resourceVersion: ++this.rv } } as T, true);
     this.stores.get(obj.kind)!.set(objKey(stored), stored);
     this.observer?.written(actor, verb, old, stored);
     this.notify(obj.kind, old, stored);

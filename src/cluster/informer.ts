@@ -16,6 +16,8 @@ export type EventHandler = (old: KObject | undefined, cur: KObject | undefined) 
 export class Informer {
   private readonly caches = new Map<Kind, Map<string, KObject>>();
   private readonly nextFree = new Map<Kind, number>();
+  /** Per kind, the watch events on their way, in order: what the cache will hold next. */
+  private readonly inTransit = new Map<Kind, Array<{ at: number; old: KObject | undefined; cur: KObject | undefined }>>();
   private readonly handlers = new Map<Kind, EventHandler[]>();
   private readonly unwatch: Array<() => void> = [];
   private readonly lag: string;
@@ -35,7 +37,7 @@ export class Informer {
       this.caches.set(kind, new Map(world.api.snapshot(kind)));
       this.unwatch.push(world.api.watch(kind, (old, cur) => this.onWatch(kind, old, cur)));
     }
-    world.stateParts.push(() => this.stateKey());
+    world.registerState('informer', process, () => this.stateKey());
   }
 
   on(kind: Kind, handler: EventHandler): void {
@@ -67,13 +69,22 @@ export class Informer {
     return out;
   }
 
-  /** What the cache holds, by resourceVersion (for exhaustive exploration's state hash). */
+  /**
+   * What the cache holds, by resourceVersion, and what is on its way to it (each event's
+   * object and delay), for exhaustive exploration's state key.
+   */
   stateKey(): string {
     if (!this.alive) return '';
-    let s = this.process;
+    const now = this.world.now;
+    let s = '';
     for (const [kind, cache] of this.caches) {
       s += `|${kind}`;
       for (const [k, o] of cache) s += `,${k}@${o.metadata.resourceVersion}`;
+      const moving = this.inTransit.get(kind);
+      if (moving?.length) {
+        s += `>${Math.max(0, (this.nextFree.get(kind) ?? 0) - now)}`;
+        for (const m of moving) s += `,${m.at - now}:${m.cur ? `${objKey(m.cur)}@${m.cur.metadata.resourceVersion}` : `-${objKey(m.old!)}`}`;
+      }
     }
     return s;
   }
@@ -88,7 +99,11 @@ export class Informer {
     const k = this.world.kernel;
     const at = Math.max(this.nextFree.get(kind) ?? 0, k.now + this.world.draw(this.lagName, this.lag));
     this.nextFree.set(kind, at);
+    let moving = this.inTransit.get(kind);
+    if (!moving) this.inTransit.set(kind, (moving = []));
+    moving.push({ at, old, cur });
     k.schedule(at - k.now, () => {
+      moving.shift();
       if (!this.alive) return;
       const cache = this.caches.get(kind)!;
       if (cur) cache.set(objKey(cur), cur);

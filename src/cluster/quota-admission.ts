@@ -25,6 +25,7 @@ export function installQuotaAdmission(world: World): void {
   const cache = new Informer(world, 'kube-apiserver', ['ResourceQuota'], 'apiserverCacheLag');
   const lru = new Map<string, ResourceQuota>();
   const ACTOR = 'kube-apiserver';
+  world.registerState('admission-cache', ACTOR, () => [...lru].map(([k, q]) => `${k}@${q.metadata.resourceVersion}`).sort().join(','));
 
   const quotasFor = (ns: string, fresh: boolean): ResourceQuota[] => {
     if (fresh) return api.list('ResourceQuota', ns);

@@ -6,6 +6,13 @@
 export interface RateLimiter {
   when(key: string): number;
   forget(key: string): void;
+  /** The failure counts, for the state key: the next delay depends on them. */
+  stateKey(): string;
+}
+
+function failuresKey(failures: ReadonlyMap<string, number>): string {
+  if (failures.size === 0) return '';
+  return [...failures].map(([k, n]) => `${k}#${n}`).sort().join(',');
 }
 
 /**
@@ -32,6 +39,10 @@ export class ExponentialRateLimiter implements RateLimiter {
   forget(key: string): void {
     this.failures.delete(key);
   }
+
+  stateKey(): string {
+    return failuresKey(this.failures);
+  }
 }
 
 /**
@@ -52,5 +63,9 @@ export class LassoRateLimiter implements RateLimiter {
 
   forget(key: string): void {
     this.failures.delete(key);
+  }
+
+  stateKey(): string {
+    return failuresKey(this.failures);
   }
 }

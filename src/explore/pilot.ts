@@ -38,18 +38,17 @@ export function runPilot(scenario: Scenario, strategy: Strategy, window: number)
     selector: obs,
     window,
     inspect: (world) => {
-      const inner = world.kernel.afterStep;
       let rv = world.api.resourceVersion;
-      world.kernel.afterStep = () => {
-        const t = world.now;
-        if (world.api.resourceVersion !== rv) {
+      world.observe({
+        afterStep() {
+          const t = world.now;
+          if (world.api.resourceVersion === rv) return;
           rv = world.api.resourceVersion;
           windows.forEach((w, i) => {
             if (w && t >= w[0] && t <= w[1]) counts[i]!++;
           });
-        }
-        inner?.();
-      };
+        },
+      });
     },
   });
   return { slots: counts, actors: [...obs.actors].sort(), orderChoices: obs.orderChoices, steps: outcome.steps };

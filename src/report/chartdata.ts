@@ -57,8 +57,8 @@ export function chartData(entries: readonly TimelineEntry[], outcome: RunOutcome
       push(e.t, 'status.hard', cur.status.hard[resource]);
       push(e.t, 'used', cur.status.used[resource]);
       last = cur;
-    } else if (e.kind === 'note' && e.actor === 'user' && e.text.startsWith(`wants quota of namespace ${namespace}: `)) {
-      const wanted = parseRancherQuota(e.text.slice(`wants quota of namespace ${namespace}: `.length))?.hard[resource];
+    } else if (e.event?.type === 'edit-wanted' && e.event.namespace === namespace) {
+      const wanted = parseRancherQuota(e.event.annotation)?.hard[resource];
       push(e.t, 'user asked', wanted);
     }
   }

@@ -40,10 +40,11 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
 
   for (const e of entries) {
     if (e.kind === 'note') {
-      if (e.actor === 'cattle-cluster-agent' && e.text.startsWith('agent pod deleted')) out.push(`${t(e.t)} the cluster agent's pod was deleted; Rancher lost its connection to the cluster`);
-      if (e.actor === 'cattle-cluster-agent' && e.text.startsWith('agent started')) agentStarted = true;
-      if (e.actor === 'scenario') out.push(`${t(e.t)} scenario: ${e.text}`);
-      if (e.actor.startsWith('harvester/') && e.text.startsWith('read stale ')) out.push(`${t(e.t)} ${e.actor} ${e.text.replace(/^read stale /, 'decided from a stale ')}`);
+      const ev = e.event;
+      if (ev?.type === 'agent-stopped') out.push(`${t(e.t)} the cluster agent's pod was deleted; Rancher lost its connection to the cluster`);
+      else if (ev?.type === 'agent-started') agentStarted = true;
+      else if (ev?.type === 'action-at' || ev?.type === 'action-timed' || ev?.type === 'action-after-write') out.push(`${t(e.t)} scenario: ${e.text}`);
+      else if (ev?.type === 'stale-read') out.push(`${t(e.t)} ${e.actor} ${e.text.replace(/^read stale /, 'decided from a stale ')}`);
       continue;
     }
     if (e.kind === 'refused') {

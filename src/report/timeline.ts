@@ -3,6 +3,7 @@ import type { Kind, KObject } from '../cluster/objects.js';
 import { RESOURCE } from '../cluster/objects.js';
 import type { TraceSink } from '../sim/recorder.js';
 import { describeChange } from './describe.js';
+import { renderEvent, type SimEvent } from '../sim/events.js';
 
 export interface TimelineEntry {
   readonly t: number;
@@ -17,6 +18,8 @@ export interface TimelineEntry {
   /** For refusals. */
   readonly err?: ApiError;
   readonly target?: { readonly kind: Kind; readonly key: string };
+  /** For notes: what the actor said, typed. */
+  readonly event?: SimEvent;
 }
 
 /** Where two traces first differ: a 1-based line and both lines, or undefined if equal. */
@@ -46,8 +49,8 @@ export class Timeline implements TraceSink {
     this.entries.push({ t, actor, kind: 'refused', step, text: `${verb} ${RESOURCE[kind]} ${key} → ${err.code} ${err.reason}: ${err.message}`, err, target: { kind, key } });
   }
 
-  note(t: number, actor: string, text: string, step = 0): void {
-    this.entries.push({ t, actor, kind: 'note', text, step });
+  event(t: number, actor: string, event: SimEvent, step = 0): void {
+    this.entries.push({ t, actor, kind: 'note', text: renderEvent(event), step, event });
   }
 
   /** The timeline as text, one line per entry: time, actor, what happened. */

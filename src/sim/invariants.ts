@@ -4,7 +4,7 @@ import { equal } from '../cluster/resources.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import { QUOTA_RESYNC_MS } from '../actors/quota-controller.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX } from '../strategies/harvester-quota.js';
-import type { World } from './world.js';
+import type { StepObserver, World } from './world.js';
 
 export interface Violation {
   readonly invariant: string;
@@ -90,7 +90,7 @@ export const INVARIANTS: readonly InvariantDef[] = [
 ];
 
 /** Watches the API server and reports the first invariant violation of a run. */
-export class InvariantChecker {
+export class InvariantChecker implements StepObserver {
   private readonly bad = new Map<string, { def: InvariantDef; since: number; detail: string }>();
   first: Violation | undefined;
 

@@ -1,5 +1,6 @@
 import type { ApiError, ApiObserver, Verb } from '../cluster/apiserver.js';
 import type { Kind, KObject } from '../cluster/objects.js';
+import type { SimEvent } from './events.js';
 
 /** The counters every run reports (see README "Outcomes"). */
 export interface Counters {
@@ -20,7 +21,7 @@ export interface TraceSink {
   /** `step` is the kernel step during which it happened. */
   write(t: number, actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined, step?: number): void;
   refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError, step?: number): void;
-  note(t: number, actor: string, text: string, step?: number): void;
+  event(t: number, actor: string, event: SimEvent, step?: number): void;
 }
 
 /** Counts what the outcome needs and forwards to an optional trace. */
@@ -38,10 +39,17 @@ export class Recorder implements ApiObserver {
 
   refused(actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
     if (err.reason === 'Conflict') this.counters.conflicts++;
+    // A migration target pod (virt-controller's only pod creation) refused by ResourceQuota admission.
+    else if (verb === 'create' && kind === 'Pod' && actor === 'virt-controller' && err.message.includes('exceeded quota')) this.counters.targetPodsRejectedByQuota++;
     this.trace?.refused(this.clock.now, actor, verb, kind, key, err, this.clock.steps);
   }
 
-  note(actor: string, text: () => string): void {
-    if (this.trace) this.trace.note(this.clock.now, actor, text(), this.clock.steps);
+  /** Whether anything listens to events: callers skip building costly ones otherwise. */
+  get tracing(): boolean {
+    return this.trace !== undefined;
+  }
+
+  event(actor: string, event: SimEvent): void {
+    this.trace?.event(this.clock.now, actor, event, this.clock.steps);
   }
 }

@@ -19,7 +19,7 @@ import { StrategyFault } from '../strategies/fault.js';
 import type { ResourceList } from '../cluster/resources.js';
 import { judge, type EndReason, type RunOutcome } from './outcome.js';
 import type { TraceSink } from './recorder.js';
-import { World } from './world.js';
+import { World, type StepObserver } from './world.js';
 import { InvariantChecker } from './invariants.js';
 import { RandomSelector, type Selector } from '../kernel/choice.js';
 
@@ -142,38 +142,46 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   const drains = new DrainLog();
   const mustMove = new Set<string>();
 
-  // ---- the scenario's actions ----
+  // ---- the checks and the scenario's actions, as components observing every step ----
+  const clock = new WriteClock(world);
+  world.observe(clock);
   const slotWatches: SlotWatch[] = [];
-  world.stateParts.push(() => slotWatches.map((w) => `${w.k}:${w.seen}:${w.fired}`).join(','));
+  /** Per action: where it is ('off' when shrinking left it out, a due time, a window slot, 'fired'). */
+  const actionState: Array<{ at: string; due: number }> = scenario.actions.map(() => ({ at: 'off', due: 0 }));
+  world.registerState('script', 'scenario', () => {
+    const now = world.now;
+    return actionState.map((a) => (a.at === 'due' ? `due+${a.due - now}` : a.at)).join(',') + '|' + slotWatches.map((w) => `${w.k}:${w.seen}:${w.fired}`).join(',');
+  });
+  world.observe({
+    // Window slots count API writes: an action placed "after write k" lands between two
+    // writes however close in time they are.
+    afterStep() {
+      if (!clock.wrote) return;
+      for (const w of slotWatches) {
+        if (w.fired || world.now < w.lo) continue;
+        if (++w.seen >= w.k) world.kernel.schedule(0, w.fire, { actor: 'scenario' });
+      }
+    },
+  });
   const invariants = new InvariantChecker(world);
+  world.observe(invariants);
   // Actions still to come keep a quiet run alive: the cluster may be idle before them.
   let actionsLeft = scenario.actions.length - (opts.disabled?.size ?? 0);
   const pendingActions = () => actionsLeft;
-  let lastRv = api.resourceVersion;
-  let lastWriteAt = 0;
-  world.kernel.afterStep = () => {
-    // Window slots count API writes: an action placed "after write k" lands between two
-    // writes however close in time they are.
-    const rv = api.resourceVersion;
-    const wrote = rv !== lastRv;
-    lastRv = rv;
-    if (wrote) lastWriteAt = world.now;
-    if (wrote) for (const w of slotWatches) {
-      if (w.fired || world.now < w.lo) continue;
-      if (++w.seen >= w.k) world.kernel.schedule(0, w.fire, { actor: 'scenario' });
-    }
-    invariants.afterStep();
-  };
   opts.inspect?.(world);
   scenario.actions.forEach((a, i) => {
     if (opts.disabled?.has(i)) return;
     const act = actionFire(a);
+    const state = actionState[i]!;
     const fire = (): void => {
       actionsLeft--;
+      state.at = 'fired';
       act();
     };
+    const action = describeAction(a);
     if ('at' in a.timing) {
-      world.recorder.note('scenario', () => `${describeAction(a)} at ${(a.timing as { at: number }).at / 1000}s`);
+      world.recorder.event('scenario', { type: 'action-at', action, atMs: a.timing.at });
+      Object.assign(state, { at: 'due', due: a.timing.at });
       world.kernel.schedule(a.timing.at, fire, { actor: 'scenario' });
       return;
     }
@@ -182,12 +190,14 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
     const mode = slots > 0 ? world.choices.choose('mode', 2, 'actions') : 0;
     if (mode === 0) {
       const t = lo + world.choices.choose('timing', hi - lo + 1, 'actions');
-      world.recorder.note('scenario', () => `${describeAction(a)} at ${(t / 1000).toFixed(3)}s (chosen in [${lo / 1000}s, ${hi / 1000}s])`);
+      world.recorder.event('scenario', { type: 'action-timed', action, atMs: t, fromMs: lo, toMs: hi });
+      Object.assign(state, { at: 'due', due: t });
       world.kernel.schedule(t, fire, { actor: 'scenario' });
       return;
     }
     const k = world.choices.choose('timing', slots + 1, 'actions');
-    world.recorder.note('scenario', () => `${describeAction(a)} right after API write ${k} of [${lo / 1000}s, ${hi / 1000}s] (at the window's end if it has fewer)`);
+    world.recorder.event('scenario', { type: 'action-after-write', action, write: k, fromMs: lo, toMs: hi });
+    state.at = `slot${slotWatches.length}`;
     const w: SlotWatch = { lo, k, seen: 0, fired: false, fire };
     slotWatches.push(w);
     const once = (): void => {
@@ -227,7 +237,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   const budget = opts.stepBudget ?? DEFAULT_STEP_BUDGET;
   let settled: boolean;
   try {
-    settled = world.kernel.run(opts.horizonMs ?? scenario.horizonMs, () => world.kernel.steps >= budget || (world.now - lastWriteAt > QUIESCENT_MS && pendingActions() === 0));
+    settled = world.kernel.run(opts.horizonMs ?? scenario.horizonMs, () => world.kernel.steps >= budget || (world.now - clock.lastWriteAt > QUIESCENT_MS && pendingActions() === 0));
   } catch (e) {
     if (e instanceof StrategyFault) throw e.with({ seed, step: world.kernel.steps, scenario: scenario.name });
     throw e;
@@ -244,8 +254,26 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   invariants.finish(settled);
   world.recorder.counters.drainMs = drains.durationMs;
   const horizon = opts.horizonMs ?? scenario.horizonMs;
-  const ended: EndReason = settled ? 'settled' : world.now >= horizon ? 'horizon' : world.kernel.parked > 0 && world.now - lastWriteAt <= QUIESCENT_MS ? 'stuck' : 'quiescent';
+  const ended: EndReason = settled ? 'settled' : world.now >= horizon ? 'horizon' : world.kernel.parked > 0 && world.now - clock.lastWriteAt <= QUIESCENT_MS ? 'stuck' : 'quiescent';
   return judge(world, intent, homes, mustMove, settled, seed, invariants.first, ended);
+}
+
+/** Observes every step: did it write to the API server, and when was the last write. */
+class WriteClock implements StepObserver {
+  wrote = false;
+  lastWriteAt = 0;
+  private lastRv: number;
+
+  constructor(private readonly world: World) {
+    this.lastRv = world.api.resourceVersion;
+  }
+
+  afterStep(): void {
+    const rv = this.world.api.resourceVersion;
+    this.wrote = rv !== this.lastRv;
+    this.lastRv = rv;
+    if (this.wrote) this.lastWriteAt = this.world.now;
+  }
 }
 
 interface SlotWatch {

@@ -5,6 +5,29 @@ import { RngStreams } from '../kernel/rng.js';
 import type { Latencies, LatencyName } from './latency.js';
 import { Recorder, type TraceSink } from './recorder.js';
 
+/**
+ * A component that must see every step (TigerBeetle's checkers): invariants, the outcome's
+ * quiescence clock, window placement, pilot counters. Registered on the world, called in
+ * registration order after each kernel step.
+ */
+export interface StepObserver {
+  afterStep(): void;
+}
+
+/**
+ * One part of the run's state that is not an API object: an informer cache, a workqueue and
+ * its rate limiter, a reconciler's in-flight plan, a script's position. Each stateful
+ * component registers its own part, under a name that says what it is; exhaustive
+ * exploration's state key is their concatenation (sim/state.ts).
+ */
+export interface StatePart {
+  /** What kind of state ("informer", "workqueue", "inflight", "script", ...), for tests that drop parts. */
+  readonly kind: string;
+  readonly name: string;
+  /** The part's state; '' when the component is gone (a stopped process). */
+  key(): string;
+}
+
 /** Everything one run shares: the clock, the random streams, the API server, the recorder. */
 export class World {
   readonly kernel = new Kernel();
@@ -13,8 +36,9 @@ export class World {
   readonly api: ApiServer;
   /** Every scheduling, latency and timing choice of the run, logged. */
   readonly choices: Choices;
-  /** Contributors to {@link stateKey}: controller memory that is not in the API server. */
-  readonly stateParts: Array<() => string> = [];
+  /** Every stateful component's part of the state key (see {@link StatePart}). */
+  readonly state: StatePart[] = [];
+  private readonly observers: StepObserver[] = [];
 
   constructor(
     seed: string,
@@ -31,10 +55,24 @@ export class World {
     const names = this.rng.get('apiserver/names');
     const uids = this.rng.get('apiserver/uids');
     this.api = new ApiServer(this.kernel, () => names.float(), () => uids.uuid(), this.recorder);
+    const observers = this.observers;
+    this.kernel.afterStep = () => {
+      for (let i = 0; i < observers.length; i++) observers[i]!.afterStep();
+    };
   }
 
   get now(): number {
     return this.kernel.now;
+  }
+
+  /** Call `o.afterStep()` after every kernel step, after the observers registered before it. */
+  observe(o: StepObserver): void {
+    this.observers.push(o);
+  }
+
+  /** Register a part of the state key. */
+  registerState(kind: string, name: string, key: () => string): void {
+    this.state.push({ kind, name, key });
   }
 
   /** A latency chosen on `stream` (each actor has its own, see RandomSelector). */

@@ -1,15 +1,23 @@
+import { produce, type Draft } from 'immer';
 import type { Kind, KObject, ObjectOf, ResourceQuota } from '../cluster/objects.js';
+import type { Plan, ReconcileResult, Write } from '../cluster/plan.js';
 import type { ResourceList } from '../cluster/resources.js';
+
+export type { Plan, ReconcileResult, Write, WriteVerb } from '../cluster/plan.js';
 
 /**
  * The public strategy API: the Harvester-side controllers and webhooks under test.
  *
  * A reconciler is level-triggered, like a Kubernetes controller: it is handed a key and
  * a view of its process's informer cache (which may lag the API server) and returns the
- * writes it wants. Writes are made in order, each carrying the resourceVersion of the
+ * writes it wants, or a {@link Plan} (writes, `requeueAfter`, `error`). The runtime makes the
+ * writes in order, each after an API round trip, each carrying the resourceVersion of the
  * object it was built from; the first that fails (409 Conflict, 422 Invalid ...) stops the
  * sync and the key is re-queued with lasso's rate limiter, as a wrangler OnChange handler
- * returning an error is.
+ * returning an error is. The cluster's own controllers run on the same runtime.
+ *
+ * Objects read from the view are frozen: build a changed copy with {@link update} (or
+ * spreads); a strategy that assigns to what it read is stopped and named.
  *
  * A webhook validates a write to the API server before it is stored, reading the same cache.
  */
@@ -22,15 +30,13 @@ export interface View {
   readonly settings: Readonly<{ additionalGuestMemoryOverheadRatio: number }>;
 }
 
-export type Write = { readonly verb: 'update' | 'create'; readonly object: KObject };
-
 export interface ReconcilerDef {
   readonly name: string;
   /** Kinds whose events (add, update, delete) enqueue keys. */
   readonly watches: readonly Kind[];
   /** The keys an event enqueues; default: the object's own "namespace/name". */
   keys?(object: KObject, view: View): readonly string[];
-  reconcile(key: string, view: View): readonly Write[] | Write | undefined;
+  reconcile(key: string, view: View): ReconcileResult;
 }
 
 export interface AdmissionRequest {
@@ -61,6 +67,17 @@ export interface Strategy {
   readonly reconcilers: readonly ReconcilerDef[];
   readonly webhooks: readonly WebhookDef[];
   readonly agentQuotaSync?: AgentQuotaSync;
+}
+
+/**
+ * A changed copy of an object read from the cache (immer's produce): `recipe` edits a draft,
+ * and the result shares every part it did not touch. The resourceVersion is kept, so the
+ * write is checked against the version it was built from.
+ *
+ *   update(rq, (d) => { d.spec.hard[LIMITS_CPU] += delta; })
+ */
+export function update<T extends KObject>(obj: T, recipe: (draft: Draft<T>) => void): T {
+  return produce(obj, recipe);
 }
 
 /** The typed helper a strategy module default-exports. */

@@ -1,24 +1,26 @@
 import type { ApiError } from '../cluster/apiserver.js';
-import { Controller, type SyncResult } from '../cluster/controller.js';
 import { Informer } from '../cluster/informer.js';
 import { DEFAULT_OVERHEAD_RATIO } from '../cluster/launcher.js';
 import type { KObject } from '../cluster/objects.js';
 import { KINDS, objKey } from '../cluster/objects.js';
+import { isPlan, writesOf, type ReconcileResult, type Write } from '../cluster/plan.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
-import type { Process } from '../kernel/kernel.js';
+import { Reconciler } from '../cluster/reconciler.js';
 import { describeChange } from '../report/describe.js';
+import type { World } from '../sim/world.js';
+import type { ReconcilerDef, Strategy, View } from './api.js';
+import { BUILTIN_STRATEGIES } from './builtin.js';
 import { StrategyFault } from './fault.js';
 import { invalidWrite } from './validate-write.js';
-import { BUILTIN_STRATEGIES } from './builtin.js';
-import type { World } from '../sim/world.js';
-import type { ReconcilerDef, Strategy, View, Write } from './api.js';
 
 export const HARVESTER = 'harvester';
 
 /**
  * Runs a strategy inside the simulated cluster as Harvester's controller manager and
- * webhook server: one informer factory (every kind), one lasso workqueue per reconciler,
- * webhooks installed as validating admission on the API server.
+ * webhook server: one informer factory (every kind), each reconciler run by the reconciler
+ * runtime with lasso's rate limiter, webhooks installed as validating admission on the API
+ * server. Every call into the strategy is guarded: an exception, an invalid write or a
+ * mutation of what it read is the strategy's fault, named as such.
  */
 export function installStrategy(world: World, strategy: Strategy): void {
   const cache = new Informer(world, HARVESTER, KINDS);
@@ -39,12 +41,9 @@ export function installStrategy(world: World, strategy: Strategy): void {
 
   for (const wh of strategy.webhooks) {
     world.api.addAdmission(wh.kind, (actor, verb, old, obj): ApiError | undefined => {
-      let msg: string | undefined;
-      try {
-        msg = wh.validate({ operation: verb === 'create' ? 'CREATE' : 'UPDATE', old, object: obj, user: actor }, view);
-      } catch (e) {
-        throw new StrategyFault(strategy.name, `webhook ${wh.name} threw: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      const msg = guarded(strategy.name, `webhook ${wh.name}`, undefined, view, (v) =>
+        wh.validate({ operation: verb === 'create' ? 'CREATE' : 'UPDATE', old, object: obj, user: actor }, v),
+      );
       if (msg === undefined) return undefined;
       if (typeof msg !== 'string') throw new StrategyFault(strategy.name, `webhook ${wh.name} returned ${typeof msg}; expected a denial message (string) or undefined`);
       return { code: 400, reason: 'Forbidden', message: `admission webhook "${wh.name}" denied the request: ${msg}` };
@@ -52,6 +51,7 @@ export function installStrategy(world: World, strategy: Strategy): void {
   }
 }
 
+/** A view that remembers every object it handed out. */
 function trackReads(view: View, reads: KObject[]): View {
   return {
     get now() {
@@ -71,58 +71,114 @@ function trackReads(view: View, reads: KObject[]): View {
   };
 }
 
+/** V8's messages for a write to a frozen object, with the property they name. */
+const FROZEN_WRITE = /^Cannot (?:assign to read only property '([^']*)'|add property ([^,]*), object is not extensible|delete property '([^']*)')/;
+
+/** Where in `o` a property of this name sits (the object a strategy mutated), as a path. */
+function pathTo(o: unknown, prop: string, path: string, depth = 0): string | undefined {
+  if (o === null || typeof o !== 'object' || depth > 8) return undefined;
+  for (const [k, v] of Object.entries(o)) {
+    const p = path ? `${path}.${k}` : k;
+    if (k === prop) return p;
+    const deeper = pathTo(v, prop, p, depth + 1);
+    if (deeper) return deeper;
+  }
+  return undefined;
+}
+
+/**
+ * Call into a strategy with its view. Stored objects are frozen, so a strategy that changes
+ * what it read throws a TypeError here (strategy modules are ES modules: strict mode); the
+ * call is then repeated with a tracking view (the cache has not changed) to name the object.
+ */
+export function guarded<T>(strategy: string, what: string, key: string | undefined, view: View, call: (v: View) => T): T {
+  try {
+    return call(view);
+  } catch (e) {
+    if (e instanceof StrategyFault) throw e;
+    const m = e instanceof TypeError ? FROZEN_WRITE.exec(e.message) : null;
+    if (m) {
+      const prop = m[1] ?? m[2] ?? m[3] ?? '';
+      const reads: KObject[] = [];
+      try {
+        call(trackReads(view, reads));
+      } catch {
+        // the same TypeError again
+      }
+      for (const o of reads) {
+        const at = pathTo(o, prop, '');
+        if (at) throw new StrategyFault(strategy, `mutated ${o.kind} ${objKey(o)} (${at}) in ${what}${key === undefined ? '' : ` on key ${key}`}: objects read from the cache are immutable; build a new one (update(obj, draft => ...))`);
+      }
+      throw new StrategyFault(strategy, `mutated an object it read in ${what}${key === undefined ? '' : ` on key ${key}`} (${e instanceof Error ? e.message : ''}): objects read from the cache are immutable; build a new one (update(obj, draft => ...))`);
+    }
+    throw new StrategyFault(strategy, `${what} threw${key === undefined ? '' : ` on key ${key}`}: ${describeThrown(e)}`);
+  }
+}
+
+/** A thrown value in words, whatever it is (an Error, a string, an object whose toString throws). */
+export function describeThrown(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  try {
+    return String(e);
+  } catch {
+    return Object.prototype.toString.call(e);
+  }
+}
+
+const VERBS = new Set(['create', 'update', 'updateStatus', 'delete']);
+
 function startReconciler(world: World, cache: Informer, view: View, def: ReconcilerDef, strategyName: string, trusted: boolean): void {
   const actor = `${HARVESTER}/${def.name}`;
-  const rng = `${actor}/api`;
 
-  function* sync(key: string): Process<SyncResult> {
+  const reconcile = (key: string): ReconcileResult => {
     // With a trace attached, remember what the reconciler read, to say which reads were stale.
-    const reads: KObject[] | undefined = world.recorder.trace ? [] : undefined;
-    let out: ReturnType<ReconcilerDef['reconcile']>;
-    try {
-      out = def.reconcile(key, reads ? trackReads(view, reads) : view);
-    } catch (e) {
-      throw new StrategyFault(strategyName, `reconciler ${def.name} threw on key ${key}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const writes: readonly Write[] = out === undefined ? [] : Array.isArray(out) ? out : [out as Write];
-    if (!trusted) for (const w of writes) {
-      const bad = w && (w.verb === 'update' || w.verb === 'create') ? invalidWrite(w.object) : `expected { verb: 'update' | 'create', object }, got ${JSON.stringify(w)?.slice(0, 80)}`;
-      if (bad) throw new StrategyFault(strategyName, `reconciler ${def.name} wrote an invalid object for key ${key}: ${bad}`);
+    const reads: KObject[] | undefined = world.recorder.tracing ? [] : undefined;
+    const out = guarded(strategyName, `reconciler ${def.name}`, key, reads ? trackReads(view, reads) : view, (v) => def.reconcile(key, v) as ReconcileResult);
+    const writes = writesOf(out);
+    if (!trusted) {
+      if (out !== undefined && (typeof out !== 'object' || out === null)) throw new StrategyFault(strategyName, `reconciler ${def.name} returned ${typeof out} for key ${key}; expected a write, a list of writes, a plan or undefined`);
+      if (isPlan(out) && out.requeueAfter !== undefined && !(Number.isInteger(out.requeueAfter) && out.requeueAfter >= 0)) {
+        throw new StrategyFault(strategyName, `reconciler ${def.name} returned requeueAfter ${String(out.requeueAfter)} for key ${key}; expected a whole number of ms >= 0`);
+      }
+      for (const w of writes) {
+        const bad = w && VERBS.has(w.verb) ? invalidWrite(w.object) : `expected { verb: 'create' | 'update' | 'updateStatus' | 'delete', object }, got ${JSON.stringify(w)?.slice(0, 80)}`;
+        if (bad) throw new StrategyFault(strategyName, `reconciler ${def.name} wrote an invalid object for key ${key}: ${bad}`);
+      }
     }
     if (reads && writes.length) {
       for (const o of reads) {
         const cur = world.api.get(o.kind, objKey(o));
         if (!cur || cur.metadata.resourceVersion === o.metadata.resourceVersion) continue;
-        world.recorder.note(actor, () => `read stale ${o.kind} ${objKey(o)} (rv ${o.metadata.resourceVersion}; the API server has rv ${cur.metadata.resourceVersion}: ${describeChange(o, cur).replace(/^update [^:]*: ?/, '')})`);
+        world.recorder.event(actor, {
+          type: 'stale-read',
+          kind: o.kind,
+          key: objKey(o),
+          readRv: o.metadata.resourceVersion,
+          apiRv: cur.metadata.resourceVersion,
+          change: describeChange(o, cur).replace(/^update [^:]*: ?/, ''),
+        });
       }
     }
-    for (const w of writes) {
-      yield world.draw('apiCall', rng);
-      const current = world.api.get(w.object.kind, objKey(w.object));
-      if (current && current.metadata.resourceVersion !== w.object.metadata.resourceVersion) {
-        world.recorder.note(actor, () => `writes ${w.object.kind} ${objKey(w.object)} built from cached rv ${w.object.metadata.resourceVersion}; the API server is at rv ${current.metadata.resourceVersion}`);
-      }
-      const r = w.verb === 'create' ? world.api.create(actor, w.object) : world.api.update(actor, w.object);
-      if (!r.ok) return { error: r.err.message };
-    }
-    return undefined;
-  }
+    return out;
+  };
 
-  const ctl = new Controller(world, actor, new LassoRateLimiter(), sync);
+  const beforeWrite = (w: Write): void => {
+    if (!world.recorder.tracing || w.verb === 'create') return;
+    const current = world.api.get(w.object.kind, objKey(w.object));
+    if (current && current.metadata.resourceVersion !== w.object.metadata.resourceVersion) {
+      world.recorder.event(actor, { type: 'stale-write', kind: w.object.kind, key: objKey(w.object), cachedRv: w.object.metadata.resourceVersion, apiRv: current.metadata.resourceVersion });
+    }
+  };
+
+  const ctl = new Reconciler(world, { actor, limiter: new LassoRateLimiter(), reconcile, beforeWrite });
   const keyFn = def.keys;
   const keys = keyFn
-    ? (o: KObject, v: View): readonly string[] => {
-        try {
-          return keyFn(o, v);
-        } catch (e) {
-          throw new StrategyFault(strategyName, `reconciler ${def.name} keys() threw: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      }
+    ? (o: KObject): readonly string[] => guarded(strategyName, `reconciler ${def.name} keys()`, undefined, view, (v) => keyFn(o, v))
     : (o: KObject) => [objKey(o)];
   for (const kind of def.watches) {
     cache.on(kind, (old, cur) => {
       const o = cur ?? old;
-      if (o) for (const k of keys(o, view)) ctl.enqueue(k);
+      if (o) for (const k of keys(o)) ctl.enqueue(k);
     });
   }
 }

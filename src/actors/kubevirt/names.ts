@@ -1,0 +1,17 @@
+/** KubeVirt's component names (the actors of its writes) and the labels it puts on pods. */
+export const VIRT_CONTROLLER = 'virt-controller';
+export const VIRT_HANDLER = 'virt-handler';
+export const VIRT_API = 'virt-api';
+
+export const LABEL_APP = 'kubevirt.io';
+export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
+export const LABEL_VM_NAME = 'vm.kubevirt.io/name';
+export const LABEL_MIGRATION_UID = 'kubevirt.io/migrationJobUID';
+/** kubevirt pkg/virt-controller/watch/drain/evacuation: marks VMIMs the evacuation created. */
+export const ANN_EVACUATION = 'kubevirt.io/evacuationMigration';
+
+/** pkg/virt-config/virt-config.go defaults (KubeVirt 1.3). */
+export const PARALLEL_MIGRATIONS_PER_CLUSTER = 5;
+export const PARALLEL_OUTBOUND_PER_NODE = 2;
+/** v1.3 migration.go: a migration over the parallel limits is re-queued with AddAfter(key, 5s). */
+export const LIMIT_REQUEUE_MS = 5_000;

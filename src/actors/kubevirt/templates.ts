@@ -1,0 +1,38 @@
+import { launcherPodResources } from '../../cluster/launcher.js';
+import type { Pod, VirtualMachineInstance, VirtualMachineInstanceMigration as Vmim } from '../../cluster/objects.js';
+import { LABEL_APP, LABEL_CREATED_BY, LABEL_MIGRATION_UID, LABEL_VM_NAME } from './names.js';
+
+/** A virt-launcher pod for a VMI (pkg/virt-controller/services/template.go renderLaunchManifest). */
+export function launcherPod(vmi: VirtualMachineInstance, nodeName: string, migrationUid?: string): Pod {
+  const labels: Record<string, string> = {
+    [LABEL_APP]: 'virt-launcher',
+    [LABEL_CREATED_BY]: vmi.metadata.uid,
+    [LABEL_VM_NAME]: vmi.metadata.name,
+  };
+  if (migrationUid) labels[LABEL_MIGRATION_UID] = migrationUid;
+  const res = launcherPodResources(vmi.spec);
+  return {
+    kind: 'Pod',
+    metadata: {
+      name: '',
+      generateName: `virt-launcher-${vmi.metadata.name}-`,
+      namespace: vmi.metadata.namespace,
+      uid: '',
+      resourceVersion: 0,
+      labels,
+      annotations: {},
+    },
+    spec: { nodeName, limits: res.limits, requests: res.requests },
+    status: { phase: nodeName ? 'Running' : 'Pending' },
+  };
+}
+
+/** A new VMIM for a VMI, created by the evacuation controller or a user. */
+export function newMigration(vmi: VirtualMachineInstance, generateName: string, annotations: Record<string, string> = {}): Vmim {
+  return {
+    kind: 'VirtualMachineInstanceMigration',
+    metadata: { name: '', generateName, namespace: vmi.metadata.namespace, uid: '', resourceVersion: 0, labels: {}, annotations },
+    spec: { vmiName: vmi.metadata.name },
+    status: { phase: 'Pending', rejectedByResourceQuota: false, sourceNode: vmi.status.nodeName },
+  };
+}

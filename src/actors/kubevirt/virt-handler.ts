@@ -1,0 +1,93 @@
+import type { VirtualMachineInstanceMigration as Vmim } from '../../cluster/objects.js';
+import { keyOf, objKey, podCountsForQuota } from '../../cluster/objects.js';
+import { pickNode } from '../../cluster/scheduler.js';
+import type { Process } from '../../kernel/kernel.js';
+import type { World } from '../../sim/world.js';
+import { LABEL_CREATED_BY, LABEL_MIGRATION_UID, VIRT_CONTROLLER, VIRT_HANDLER } from './names.js';
+
+/** migration.go defaultUnschedulablePendingTimeoutSeconds. */
+const UNSCHEDULABLE_TIMEOUT_MS = 300_000;
+
+/**
+ * What happens to a migration once its target pod exists: a script, not a reconciler (a
+ * timeline of the scheduler, the kubelet and virt-handler on both nodes): the target pod is
+ * scheduled (or stays Unschedulable until virt-controller's handlePendingPodTimeout deletes
+ * it and fails the migration), starts, virt-handler prepares the target, copies memory, and
+ * hands the VMI over; the source virt-launcher completes a few seconds later
+ * (harvester/harvester#7161: it keeps counting in quota until then). Started when a pod
+ * labelled with a migration's UID is created.
+ */
+export function startVirtHandler(world: World): void {
+  const api = world.api;
+  api.watch('Pod', (old, cur) => {
+    if (old || !cur) return;
+    const uid = cur.metadata.labels[LABEL_MIGRATION_UID];
+    if (!uid) return;
+    const vmim = api.list('VirtualMachineInstanceMigration', cur.metadata.namespace).find((m) => m.metadata.uid === uid);
+    if (vmim) world.kernel.spawn(migrate(world, objKey(vmim), objKey(cur), vmim.status.sourceNode), 0, VIRT_HANDLER);
+  });
+}
+
+function* migrate(world: World, vmimKey: string, podKey: string, sourceNode: string): Process {
+  const api = world.api;
+  const stream = VIRT_HANDLER;
+  let stage = 'schedule';
+  world.registerState('script', `${VIRT_HANDLER}/${vmimKey}`, () => stage);
+  /** Read-modify-write of the VMIM's status against the live object (virt-handler retries on conflict). */
+  const setPhase = (change: Partial<Vmim['status']>): Vmim | undefined => {
+    const cur = api.get('VirtualMachineInstanceMigration', vmimKey);
+    if (!cur) return undefined;
+    const r = api.update(VIRT_HANDLER, { ...cur, status: { ...cur.status, ...change } });
+    return r.ok ? r.obj : undefined;
+  };
+  try {
+    yield world.draw('apiCall', stream);
+    const pod = api.get('Pod', podKey);
+    if (!pod) return;
+    const node = pickNode(api, pod, sourceNode);
+    if (!node) {
+      api.update('kube-scheduler', { ...pod, status: { ...pod.status, unschedulable: true } });
+      stage = 'unschedulable';
+      yield UNSCHEDULABLE_TIMEOUT_MS;
+      // handlePendingPodTimeout: the target pod is deleted and the migration fails.
+      api.delete(VIRT_CONTROLLER, 'Pod', podKey);
+      setPhase({ phase: 'Failed', finishedAt: world.now });
+      return;
+    }
+    api.update('kube-scheduler', { ...pod, spec: { ...pod.spec, nodeName: node } });
+    stage = 'start';
+    yield world.draw('podStart', stream);
+    const bound = api.get('Pod', podKey);
+    if (!bound) return;
+    api.update('kubelet', { ...bound, status: { phase: 'Running' } });
+    setPhase({ phase: 'Scheduled', targetNode: node });
+    stage = 'prepare';
+    yield world.draw('migrationPrepare', stream);
+    const running = setPhase({ phase: 'Running' });
+    if (!running) return;
+    const vmiKey = keyOf({ namespace: running.metadata.namespace, name: running.spec.vmiName });
+    // virt-handler records the migration in the VMI's status.migrationState first; the
+    // migration controller derives the VMIM's phase from it, so the VMI is updated first.
+    const started = api.get('VirtualMachineInstance', vmiKey);
+    if (started) {
+      api.update(VIRT_HANDLER, { ...started, metadata: { ...started.metadata, resourceVersion: 0 }, status: { ...started.status, migrationUid: running.metadata.uid, migrationCompleted: false } });
+    }
+    stage = 'copy';
+    yield world.draw('migration', stream);
+    const vmi = api.get('VirtualMachineInstance', vmiKey);
+    if (!vmi) return;
+    const source = api
+      .list('Pod', vmi.metadata.namespace)
+      .find((p) => p.metadata.labels[LABEL_CREATED_BY] === vmi.metadata.uid && p.spec.nodeName === vmi.status.nodeName && podCountsForQuota(p));
+    const { evacuationNodeName: _cleared, ...status } = vmi.status;
+    api.update(VIRT_HANDLER, { ...vmi, metadata: { ...vmi.metadata, resourceVersion: 0 }, status: { ...status, nodeName: node, migrationUid: running.metadata.uid, migrationCompleted: true } });
+    setPhase({ phase: 'Succeeded', finishedAt: world.now });
+    if (!source) return;
+    stage = 'source-completion';
+    yield world.draw('sourceCompletion', stream);
+    const src = api.get('Pod', objKey(source));
+    if (src) api.update('kubelet', { ...src, metadata: { ...src.metadata, resourceVersion: 0 }, status: { phase: 'Succeeded' } });
+  } finally {
+    stage = 'done';
+  }
+}

@@ -1,0 +1,204 @@
+import type { Process } from '../kernel/kernel.js';
+import type { World } from '../sim/world.js';
+import type { ApiResult } from './apiserver.js';
+import type { KObject } from './objects.js';
+import { objKey } from './objects.js';
+import { isPlan, writesOf, type ControllerPlan, type PlannedWrite, type ReconcileResult, type Write } from './plan.js';
+import type { RateLimiter } from './ratelimit.js';
+import { WorkQueue } from './workqueue.js';
+
+/**
+ * controller.Expectations (client-go/kubevirt pkg/controller/expectations.go): per key, how
+ * many creations a controller has made but not yet seen in its cache. Part of the state key.
+ */
+export class Expectations {
+  private readonly pending = new Map<string, number>();
+  private total = 0;
+
+  raise(key: string, n = 1): void {
+    this.pending.set(key, (this.pending.get(key) ?? 0) + n);
+    this.total += n;
+  }
+
+  /** CreationObserved, or a creation that failed or was never sent. */
+  lower(key: string): void {
+    const n = this.pending.get(key);
+    if (!n) return;
+    if (n === 1) this.pending.delete(key);
+    else this.pending.set(key, n - 1);
+    this.total--;
+  }
+
+  satisfied(key: string): boolean {
+    return !this.pending.has(key);
+  }
+
+  /** AllPendingCreations. */
+  get count(): number {
+    return this.total;
+  }
+
+  stateKey(): string {
+    return [...this.pending].map(([k, n]) => `${k}#${n}`).sort().join(',');
+  }
+}
+
+export interface ReconcilerOptions {
+  /** The actor the writes are made as. */
+  readonly actor: string;
+  /** The workers' label (what PCT prioritises) and reconcile-latency stream; default: actor. */
+  readonly label?: string;
+  /** The stream API latencies are drawn from; default: actor + "/api". */
+  readonly apiStream?: string;
+  readonly limiter: RateLimiter;
+  /** Concurrent workers (MaxConcurrentReconciles / threadiness). */
+  readonly workers?: number;
+  readonly reconcile: (key: string) => ReconcileResult;
+  /**
+   * Called before each write of a plan is sent, with the object as sent: user strategies get
+   * stale-write notes here when traced.
+   */
+  readonly beforeWrite?: (w: Write) => void;
+}
+
+interface InFlight {
+  /** -1 while the worker spends the reconcile latency; else the index of the next write. */
+  next: number;
+  writes: readonly PlannedWrite[];
+  /** When the worker's pending step is due. */
+  due: number;
+}
+
+/**
+ * The reconciler runtime (controller-runtime's pkg/internal/controller): it owns the
+ * workqueue, the workers, the rate-limited retries and requeues, and performs a plan's
+ * writes with the API latency before each. A reconciler only reads its cache and returns a
+ * plan. The same runtime runs the cluster's controllers (kube-controller-manager's quota
+ * controller, Rancher's quota sync, KubeVirt's migration and evacuation controllers) and
+ * every strategy's reconcilers.
+ */
+export class Reconciler {
+  readonly queue: WorkQueue;
+  readonly expectations = new Expectations();
+  private busy = 0;
+  private readonly label: string;
+  private readonly workStream: string;
+  private readonly apiStream: string;
+  private readonly inflight = new Map<string, InFlight>();
+  alive = true;
+
+  constructor(
+    private readonly world: World,
+    private readonly opts: ReconcilerOptions,
+  ) {
+    this.label = opts.label ?? opts.actor;
+    this.workStream = `${this.label}/work`;
+    this.apiStream = opts.apiStream ?? `${opts.actor}/api`;
+    this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick());
+    world.registerState('reconciler', this.label, () => (this.alive ? this.stateKey() : ''));
+  }
+
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  stop(): void {
+    this.alive = false;
+    this.queue.shutDown = true;
+  }
+
+  private stateKey(): string {
+    const now = this.world.now;
+    let s = `${this.busy}|${this.queue.stateKey()}|${this.opts.limiter.stateKey()}|${this.expectations.stateKey()}`;
+    if (this.inflight.size) {
+      const parts: string[] = [];
+      for (const [k, f] of this.inflight) {
+        const rest = f.next < 0 ? '' : JSON.stringify(f.writes.slice(f.next));
+        parts.push(`${k}@${f.next}+${f.due - now}:${rest}`);
+      }
+      s += `|${parts.sort().join(';')}`;
+    }
+    return s;
+  }
+
+  private kick(): void {
+    if (!this.alive || this.busy >= (this.opts.workers ?? 1)) return;
+    this.busy++;
+    this.world.kernel.spawn(this.work(), 0, this.label);
+  }
+
+  private *work(): Process {
+    const world = this.world;
+    for (;;) {
+      const key = this.queue.get();
+      if (key === undefined || !this.alive) break;
+      const latency = world.draw('reconcile', this.workStream);
+      const f: InFlight = { next: -1, writes: [], due: world.now + latency };
+      this.inflight.set(key, f);
+      yield latency;
+      if (!this.alive) break;
+      const r = yield* this.sync(key, f);
+      this.inflight.delete(key);
+      if (r === undefined) this.queue.forget(key);
+      else if (r.error) this.queue.addRateLimited(key);
+      else {
+        this.queue.forget(key);
+        this.queue.addAfter(key, r.after);
+      }
+      this.queue.done(key);
+    }
+    this.busy--;
+  }
+
+  private *sync(key: string, f: InFlight): Process<{ error: boolean; after: number } | undefined> {
+    const result = this.opts.reconcile(key);
+    if (result !== undefined && (result as ControllerPlan).event !== undefined && isPlan(result)) this.world.recorder.event(this.opts.actor, (result as ControllerPlan).event!);
+    const writes = writesOf(result);
+    f.writes = writes;
+    for (const w of writes) if (w.expect !== undefined) this.expectations.raise(w.expect);
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i]!;
+      f.next = i;
+      const latency = this.world.draw('apiCall', this.apiStream);
+      f.due = this.world.now + latency;
+      yield latency;
+      if (w.event) this.world.recorder.event(this.opts.actor, w.event);
+      this.opts.beforeWrite?.(w);
+      const r = this.perform(w);
+      if (r.ok) continue;
+      for (let j = i; j < writes.length; j++) if (writes[j]!.expect !== undefined) this.expectations.lower(writes[j]!.expect!);
+      const orElse = w.orElse;
+      if (orElse && r.err.message.includes(orElse.when)) {
+        f.writes = orElse.writes;
+        for (let j = 0; j < orElse.writes.length; j++) {
+          f.next = j;
+          const l = this.world.draw('apiCall', this.apiStream);
+          f.due = this.world.now + l;
+          yield l;
+          this.perform(orElse.writes[j]!);
+        }
+      }
+      return { error: true, after: 0 };
+    }
+    if (isPlan(result)) {
+      if (result.error !== undefined) return { error: true, after: 0 };
+      if (result.requeueAfter !== undefined) return { error: false, after: result.requeueAfter };
+    }
+    return undefined;
+  }
+
+  private perform(w: Write): ApiResult<KObject> {
+    const api = this.world.api;
+    const actor = this.opts.actor;
+    switch (w.verb) {
+      case 'create':
+        return api.create(actor, w.object);
+      case 'update':
+        return api.update(actor, w.object);
+      case 'updateStatus':
+        return api.updateStatus(actor, w.object);
+      case 'delete':
+        return api.delete(actor, w.object.kind, objKey(w.object));
+    }
+  }
+}
