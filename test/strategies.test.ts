@@ -26,7 +26,7 @@ async function cli(...argv: string[]) {
 function scenarioWith(strategies: string[], extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'quotarace-strat-'));
   mkdirSync(join(dir, 'strategies'));
-  for (const f of ['throws', 'invalid-write', 'nondeterministic', 'runaway', 'broken-syntax', 'not-a-strategy']) {
+  for (const f of ['throws', 'invalid-write', 'nondeterministic', 'runaway', 'broken-syntax', 'not-a-strategy', 'mutates']) {
     copyFileSync(join(FIX, `${f}.ts`), join(dir, 'strategies', `${f}.ts`));
   }
   const text = readFileSync('scenarios/3-agent-restart-during-migration.yaml', 'utf8')
@@ -53,6 +53,17 @@ describe('user-written strategies', () => {
     expect(exact!.quotaCorrect).toBe(1);
     expect(exact!.migrationsSucceeded).toBe(1);
     expect(v142!.migrationsSucceeded).toBeLessThan(1);
+  });
+
+  it('a strategy that mutates what it read is stopped and named; the quota is untouched and the others still report', async () => {
+    const file = scenarioWith(['v1.4.2', './strategies/mutates.ts']);
+    const r = await cli('run', file, '--runs', '5', '--json', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/ERROR strategy mutates \(scenario agent-restart-during-migration, seed \d+, step \d+\): mutated ResourceQuota web\/default-\w+ \(spec\.hard\.limits\.cpu\) in reconciler sneaky on key web\//);
+    const doc = JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; error?: string }> }> };
+    const [fixed, broken] = doc.scenarios[0]!.strategies;
+    expect(fixed!.quotaCorrect).toBe(1);
+    expect(broken!.error).toContain('mutated ResourceQuota');
   });
 
   it('--strategy accepts a module path, and trace runs it', async () => {
