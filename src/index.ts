@@ -4,7 +4,7 @@
  *   import { defineStrategy, type View, type Write } from 'quotarace';
  *   export default defineStrategy({ name, description, reconcilers: [...], webhooks: [...] });
  *
- * See scenarios/my-strategy.ts for a complete example.
+ * See scenarios/strategies/exact-delta.ts for a complete example.
  */
 export { defineStrategy } from './strategies/api.js';
 export type { AdmissionRequest, ReconcilerDef, Strategy, View, WebhookDef, Write, AgentQuotaSync } from './strategies/api.js';
