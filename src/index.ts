@@ -31,6 +31,8 @@ export {
   defaultQuota,
   vmiDelta,
   encodeDelta,
+  hardWithDeltas,
+  limitsDiffer,
   decodeDelta,
   hasMigratingVM,
   migratingDeltas,
@@ -39,4 +41,5 @@ export {
   withAnnotations,
   namespaceValidator,
 } from './strategies/harvester-quota.js';
+export type { HardWithDeltasOptions } from './strategies/harvester-quota.js';
 export { BUILTIN_STRATEGIES } from './strategies/builtin.js';
