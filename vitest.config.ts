@@ -1,9 +1,24 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two tiers. `npm run test:unit` runs the "unit" project: in-process tests, straight from
+ * the TypeScript sources, no build. `npm test` builds dist/ (the CLI tests run
+ * bin/quotarace.js) and runs every test file.
+ */
+const CLI_TESTS = ['test/cli.test.ts', 'test/explore.test.ts', 'test/gate.test.ts', 'test/strategies.test.ts', 'test/browser.test.ts'];
+
 export default defineConfig({
+  resolve: {
+    // Strategy modules imported by tests (scenarios/strategies/*.ts) import 'quotarace': the sources, not dist/.
+    alias: [{ find: /^quotarace$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }],
+  },
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: CLI_TESTS } },
+      { extends: true, test: { name: 'cli', include: CLI_TESTS } },
+    ],
   },
 });

@@ -4,7 +4,7 @@
  *   import { defineStrategy, type View, type Write } from 'quotarace';
  *   export default defineStrategy({ name, description, reconcilers: [...], webhooks: [...] });
  *
- * See scenarios/my-strategy.ts for a complete example.
+ * See scenarios/strategies/exact-delta.ts for a complete example.
  */
 export { defineStrategy, update } from './strategies/api.js';
 export type { AdmissionRequest, ReconcilerDef, Strategy, View, WebhookDef, Write, WriteVerb, Plan, ReconcileResult, AgentQuotaSync } from './strategies/api.js';
@@ -31,6 +31,8 @@ export {
   defaultQuota,
   vmiDelta,
   encodeDelta,
+  hardWithDeltas,
+  limitsDiffer,
   decodeDelta,
   hasMigratingVM,
   migratingDeltas,
@@ -39,4 +41,5 @@ export {
   withAnnotations,
   namespaceValidator,
 } from './strategies/harvester-quota.js';
+export type { HardWithDeltasOptions } from './strategies/harvester-quota.js';
 export { BUILTIN_STRATEGIES } from './strategies/builtin.js';

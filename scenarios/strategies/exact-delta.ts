@@ -21,8 +21,10 @@ import {
   defaultQuota,
   defineStrategy,
   encodeDelta,
+  hardWithDeltas,
   isEmptyQuota,
   keyOf,
+  limitsDiffer,
   migratingDeltas,
   namespaceValidator,
   objKey,
@@ -68,18 +70,8 @@ function keepQuota(key: string, view: View): Write | undefined {
   if (!rq || rq.metadata.annotations[ANN_SKIP_AUTOSCALING] === 'true' || isEmptyQuota(rq)) return undefined;
   const base = rancherBase(view.get('Namespace', rq.metadata.namespace));
   if (!base) return undefined;
-  const deltas = migratingDeltas(rq);
-  const hard: Record<string, number> = { ...rq.spec.hard };
-  let changed = false;
-  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
-    if (!base[k]) continue;
-    const want = base[k]! + (deltas[k] ?? 0);
-    if (hard[k] !== want) {
-      hard[k] = want;
-      changed = true;
-    }
-  }
-  return changed ? { verb: 'update', object: { ...rq, spec: { hard } } } : undefined;
+  const hard = hardWithDeltas(base, migratingDeltas(rq), { onto: rq.spec.hard });
+  return limitsDiffer(hard, rq.spec.hard) ? { verb: 'update', object: { ...rq, spec: { hard } } } : undefined;
 }
 
 /** Namespace events enqueue the namespace's quota; quota events enqueue the quota itself. */

@@ -1,4 +1,3 @@
-import { CACHE_CHAIN } from '../kernel/kernel.js';
 import type { LatencyName } from '../sim/latency.js';
 import type { World } from '../sim/world.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
@@ -22,6 +21,10 @@ export class Informer {
   private readonly unwatch: Array<() => void> = [];
   private readonly lag: string;
   private readonly actor: string;
+  /** Per kind, the kernel chain of its deliveries (a watch stream is ordered). */
+  private readonly chains = new Map<Kind, number>();
+  /** Deliveries only touch this process's cache: all informers' deliveries commute. */
+  private readonly commutes: number;
   alive = true;
 
   constructor(
@@ -32,7 +35,9 @@ export class Informer {
   ) {
     this.lag = `${process}/cache`;
     this.actor = `${process} cache`;
+    this.commutes = world.kernel.groupId('informer deliveries');
     for (const kind of kinds) {
+      this.chains.set(kind, world.kernel.chainId(`${process}/${kind}`));
       // The initial LIST: the cache starts as the API server's state at this instant.
       this.caches.set(kind, new Map(world.api.snapshot(kind)));
       this.unwatch.push(world.api.watch(kind, (old, cur) => this.onWatch(kind, old, cur)));
@@ -110,6 +115,6 @@ export class Informer {
       else if (old) cache.delete(objKey(old));
       const hs = this.handlers.get(kind);
       if (hs) for (const h of hs) h(old, cur);
-    }, { actor: this.actor, chain: `${CACHE_CHAIN}${this.process}/${kind}` });
+    }, { actor: this.actor, chain: this.chains.get(kind), commutes: this.commutes });
   }
 }

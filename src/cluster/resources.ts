@@ -24,12 +24,6 @@ export const RANCHER_KEYS = {
 export type RancherKey = keyof typeof RANCHER_KEYS;
 export const RANCHER_KEY_NAMES = Object.keys(RANCHER_KEYS) as RancherKey[];
 
-export function add(a: ResourceList, b: ResourceList): Record<string, number> {
-  const out: Record<string, number> = { ...a };
-  for (const k in b) out[k] = (out[k] ?? 0) + b[k]!;
-  return out;
-}
-
 export function equal(a: ResourceList, b: ResourceList): boolean {
   let n = 0;
   for (const k in a) {
@@ -38,13 +32,6 @@ export function equal(a: ResourceList, b: ResourceList): boolean {
   }
   for (const _ in b) n--;
   return n === 0;
-}
-
-/** quota.Mask: keep only the named resources. */
-export function mask(list: ResourceList, names: Iterable<string>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of names) out[k] = list[k] ?? 0;
-  return out;
 }
 
 /** "limits.cpu=4015m,limits.memory=6Gi", sorted by key, as the quota error's prettyPrint. */

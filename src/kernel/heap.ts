@@ -1,27 +1,30 @@
 /**
- * Binary min-heap of scheduled events ordered by (time, priority, sequence), as in
- * SimPy's Environment: equal times run in priority order, then in the order scheduled,
- * so a run is a pure function of what was scheduled and of the selector's choices.
+ * Binary min-heap of scheduled events ordered by (time, sequence), as in SimPy's
+ * Environment: equal times run in the order scheduled, so a run is a pure function of what
+ * was scheduled and of the selector's choices.
  */
 export interface Scheduled {
   time: number;
-  priority: number;
   seq: number;
   background: boolean;
   /** Who acts (a process or informer name): what PCT prioritises and traces name. */
   actor: string;
   /**
-   * Events of one chain keep their order (one informer's deliveries of one kind, as a
-   * watch stream is ordered). '' for none. Deliveries ('cache' chains) only touch their
-   * process's cache, so they commute with each other and the selector sees them as one.
+   * Events of one chain keep their order: only a chain's earliest ready event is a
+   * candidate. An id from {@link Kernel.chainId}; 0 for none.
    */
-  chain: string;
+  chain: number;
+  /**
+   * Events of one commuting group commute with each other: the selector sees all of a
+   * group's ready events as one candidate (the earliest). An id from
+   * {@link Kernel.groupId}; 0 for none.
+   */
+  commutes: number;
   fire: () => void;
 }
 
 function before(a: Scheduled, b: Scheduled): boolean {
   if (a.time !== b.time) return a.time < b.time;
-  if (a.priority !== b.priority) return a.priority < b.priority;
   return a.seq < b.seq;
 }
 

@@ -17,22 +17,25 @@ export type Wake = (delay: number) => void;
 export interface ScheduleOptions {
   /** Background events (periodic resyncs) do not keep a run alive: see {@link Kernel.run}. */
   background?: boolean;
-  priority?: number;
+  /** Who acts; default: the actor of the event being run. */
   actor?: string;
-  chain?: string;
+  /** A chain id ({@link Kernel.chainId}): events of one chain run in the order scheduled. */
+  chain?: number;
+  /**
+   * A commuting group id ({@link Kernel.groupId}): ready events of one group commute, so
+   * the selector sees them as one candidate.
+   */
+  commutes?: number;
 }
 
 /**
  * Which of the ready events runs next. The kernel calls it only when more than one event
- * is ready: events due within `window` ms of the earliest, one per chain, cache deliveries
- * folded into one candidate. Returning 0 always gives plain time order.
+ * is ready: events due within `window` ms of the earliest, one per chain (its earliest) and
+ * one per commuting group (its earliest). Returning 0 always gives plain time order.
  */
 export interface OrderChooser {
   order(ready: readonly Scheduled[]): number;
 }
-
-/** The chain prefix of informer deliveries: they commute with each other. */
-export const CACHE_CHAIN = 'cache:';
 
 /**
  * The discrete-event kernel: a clock and a heap of events. It knows nothing about
@@ -53,16 +56,35 @@ export class Kernel {
   private foreground = 0;
   private readonly ready: Scheduled[] = [];
   private readonly held: Scheduled[] = [];
+  private readonly chains = new Map<string, number>();
+  private readonly groups = new Map<string, number>();
+
+  /**
+   * The id of the chain called `name` (interned: one name, one id, numbered from 1 in
+   * order of first use). Events scheduled with one chain id run in the order scheduled.
+   * Intern once, not per event.
+   */
+  chainId(name: string): number {
+    return intern(this.chains, name);
+  }
+
+  /**
+   * The id of the commuting group called `name` (interned like {@link chainId}, in a
+   * separate table). Ready events of one group are one candidate for the chooser.
+   */
+  groupId(name: string): number {
+    return intern(this.groups, name);
+  }
 
   schedule(delay: number, fire: () => void, opts?: ScheduleOptions): void {
     const background = opts?.background ?? false;
     const e: Scheduled = {
       time: this.now + (delay > 0 ? delay : 0),
-      priority: opts?.priority ?? 0,
       seq: this.seq++,
       background,
       actor: opts?.actor ?? this.current,
-      chain: opts?.chain ?? '',
+      chain: opts?.chain ?? 0,
+      commutes: opts?.commutes ?? 0,
       fire,
     };
     if (!background) this.foreground++;
@@ -118,7 +140,7 @@ export class Kernel {
 
   /**
    * Gather the events ready with `first`, let the chooser pick one, put the rest back.
-   * One candidate per chain (its earliest), and all cache deliveries as one candidate.
+   * One candidate per chain and one per commuting group: the earliest of each.
    */
   private choose(first: Scheduled): Scheduled {
     const ready = this.ready;
@@ -126,27 +148,24 @@ export class Kernel {
     ready.length = 0;
     held.length = 0;
     ready.push(first);
-    let sawCache = first.chain.startsWith(CACHE_CHAIN);
     const limit = first.time + this.window;
     for (;;) {
       const next = this.heap.peek();
       if (!next || next.time > limit) break;
       this.heap.pop();
-      const isCache = next.chain.startsWith(CACHE_CHAIN);
-      let blocked = isCache && sawCache;
-      if (!blocked && next.chain) {
+      const chain = next.chain;
+      const group = next.commutes;
+      let blocked = false;
+      if (chain !== 0 || group !== 0) {
         for (const r of ready) {
-          if (r.chain === next.chain) {
+          if ((chain !== 0 && r.chain === chain) || (group !== 0 && r.commutes === group)) {
             blocked = true;
             break;
           }
         }
       }
       if (blocked) held.push(next);
-      else {
-        ready.push(next);
-        if (isCache) sawCache = true;
-      }
+      else ready.push(next);
     }
     let chosen = first;
     if (ready.length > 1) {
@@ -177,4 +196,10 @@ export class Kernel {
       if (stop?.()) return false;
     }
   }
+}
+
+function intern(table: Map<string, number>, name: string): number {
+  let id = table.get(name);
+  if (id === undefined) table.set(name, (id = table.size + 1));
+  return id;
 }

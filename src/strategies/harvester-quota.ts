@@ -51,6 +51,44 @@ export function decodeDelta(text: string): ResourceList {
   return d;
 }
 
+/** How {@link hardWithDeltas} picks the keys it moves, after the Harvester release that does it. */
+export interface HardWithDeltasOptions {
+  /**
+   * 'v1.4.2' (default; CalculateNewResourceQuotaFromBaseDelta): every key whose base is
+   * non-zero is set to base + delta (a missing delta counts 0).
+   * 'v1.4.1' (CalculateScaleResourceQuotaWithVMI / CalculateRestoreResourceQuotaWithVMI):
+   * a key the base has is moved by its delta when the delta is non-zero.
+   */
+  rule?: 'v1.4.1' | 'v1.4.2';
+  /** -1 subtracts the deltas (v1.4.1's restore). Default 1. */
+  sign?: 1 | -1;
+  /** The list the result starts from (its other keys are kept). Default: `base`. */
+  onto?: ResourceList;
+}
+
+/**
+ * spec.hard = base ± deltas, for limits.cpu and limits.memory (the only keys Harvester
+ * scales): a copy of `onto` (default `base`) with those keys moved as `rule` says.
+ */
+export function hardWithDeltas(base: ResourceList, deltas: ResourceList, opts: HardWithDeltasOptions = {}): Record<string, number> {
+  const hard: Record<string, number> = { ...(opts.onto ?? base) };
+  const subtract = opts.sign === -1;
+  const v141 = opts.rule === 'v1.4.1';
+  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
+    const b = base[k];
+    const d = deltas[k];
+    if (v141) {
+      if (b !== undefined && d) hard[k] = subtract ? b - d : b + d;
+    } else if (b) hard[k] = subtract ? b - (d ?? 0) : b + (d ?? 0);
+  }
+  return hard;
+}
+
+/** Whether two lists differ in limits.cpu or limits.memory (what {@link hardWithDeltas} moves). */
+export function limitsDiffer(a: ResourceList, b: ResourceList): boolean {
+  return a[LIMITS_CPU] !== b[LIMITS_CPU] || a[LIMITS_MEMORY] !== b[LIMITS_MEMORY];
+}
+
 export function isMigratingKey(key: string): boolean {
   return key.startsWith(ANN_MIGRATING_UID_PREFIX) || key.startsWith(ANN_MIGRATING_NAME_PREFIX);
 }

@@ -17,13 +17,6 @@ export function isStrategyPath(ref: string): boolean {
   return STRATEGY_FILE.test(ref);
 }
 
-/** The strategy a reference names, relative to `baseDir` for files; undefined if none. */
-export function resolveRef(ref: string, baseDir: string): string | undefined {
-  if (!isStrategyPath(ref)) return builtinStrategy(ref) ? ref : undefined;
-  const abs = resolve(baseDir, ref);
-  return existsSync(abs) ? abs : undefined;
-}
-
 const shape = z
   .object({
     name: z.string().min(1, 'name must not be empty'),

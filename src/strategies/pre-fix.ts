@@ -1,12 +1,12 @@
 import { keyOf } from '../cluster/objects.js';
 import type { ResourceQuota } from '../cluster/objects.js';
-import { LIMITS_CPU, LIMITS_MEMORY } from '../cluster/resources.js';
 import { defineStrategy, type View, type Write } from './api.js';
 import {
   ANN_MIGRATING_NAME_PREFIX,
   decodeDelta,
   defaultQuota,
   encodeDelta,
+  hardWithDeltas,
   isEmptyQuota,
   namespaceValidator,
   vmiDelta,
@@ -29,11 +29,7 @@ import {
 function restore(rq: ResourceQuota, key: string): Write | undefined {
   const value = rq.metadata.annotations[key];
   if (value === undefined) return undefined;
-  const delta = decodeDelta(value);
-  const hard: Record<string, number> = { ...rq.spec.hard };
-  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
-    if (hard[k] !== undefined && delta[k]) hard[k] = hard[k]! - delta[k]!;
-  }
+  const hard = hardWithDeltas(rq.spec.hard, decodeDelta(value), { rule: 'v1.4.1', sign: -1 });
   const { [key]: _removed, ...annotations } = rq.metadata.annotations;
   return { verb: 'update', object: { ...withAnnotations(rq, annotations), spec: { hard } } };
 }
@@ -52,10 +48,7 @@ export function reconcile(key: string, view: View): Write | undefined {
   // isNamespaceManagedByResourceQuota / isEmptyQuota
   if (isEmptyQuota(rq) || rq.metadata.annotations[annotationKey] !== undefined) return undefined;
   const delta = vmiDelta(vmi, undefined);
-  const hard: Record<string, number> = { ...rq.spec.hard };
-  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
-    if (hard[k] !== undefined && delta[k]) hard[k] = hard[k]! + delta[k]!;
-  }
+  const hard = hardWithDeltas(rq.spec.hard, delta, { rule: 'v1.4.1' });
   return {
     verb: 'update',
     object: { ...withAnnotations(rq, { ...rq.metadata.annotations, [annotationKey]: encodeDelta(delta) }), spec: { hard } },

@@ -1,7 +1,7 @@
-import { LIMITS_CPU, LIMITS_MEMORY, type ResourceList } from '../cluster/resources.js';
+import type { ResourceList } from '../cluster/resources.js';
 import type { ResourceQuota } from '../cluster/objects.js';
 import { defineStrategy } from './api.js';
-import { migratingDeltas, namespaceValidator } from './harvester-quota.js';
+import { hardWithDeltas, migratingDeltas, namespaceValidator } from './harvester-quota.js';
 import { reconcile as v141Reconcile } from './pre-fix.js';
 
 /**
@@ -16,12 +16,7 @@ import { reconcile as v141Reconcile } from './pre-fix.js';
  * its memory delta without the overhead ratio, which are Harvester's.
  */
 function keepShare(requested: ResourceList, existing: ResourceQuota): ResourceList {
-  const deltas = migratingDeltas(existing);
-  const hard: Record<string, number> = { ...requested };
-  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
-    if (hard[k] !== undefined && deltas[k]) hard[k] = hard[k]! + deltas[k]!;
-  }
-  return hard;
+  return hardWithDeltas(requested, migratingDeltas(existing), { rule: 'v1.4.1' });
 }
 
 export default defineStrategy({

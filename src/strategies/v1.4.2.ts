@@ -1,5 +1,4 @@
 import { keyOf } from '../cluster/objects.js';
-import { LIMITS_CPU, LIMITS_MEMORY } from '../cluster/resources.js';
 import { defineStrategy, type View, type Write } from './api.js';
 import {
   ANN_MIGRATING_NAME_PREFIX,
@@ -7,7 +6,9 @@ import {
   ANN_SKIP_AUTOSCALING,
   defaultQuota,
   encodeDelta,
+  hardWithDeltas,
   isEmptyQuota,
+  limitsDiffer,
   migratingDeltas,
   namespaceValidator,
   rancherBase,
@@ -62,19 +63,8 @@ export function quotaReconcile(key: string, view: View): Write | undefined {
   if (rq.metadata.annotations[ANN_SKIP_AUTOSCALING] === 'true') return undefined;
   const base = rancherBase(view.get('Namespace', rq.metadata.namespace));
   if (!base || isEmptyQuota(rq)) return undefined;
-  const delta = migratingDeltas(rq);
-  const hard: Record<string, number> = { ...rq.spec.hard };
-  let changed = false;
-  for (const k of [LIMITS_CPU, LIMITS_MEMORY]) {
-    const b = base[k];
-    if (!b) continue;
-    const want = b + (delta[k] ?? 0);
-    if (hard[k] !== want) {
-      hard[k] = want;
-      changed = true;
-    }
-  }
-  return changed ? { verb: 'update', object: { ...rq, spec: { hard } } } : undefined;
+  const hard = hardWithDeltas(base, migratingDeltas(rq), { onto: rq.spec.hard });
+  return limitsDiffer(hard, rq.spec.hard) ? { verb: 'update', object: { ...rq, spec: { hard } } } : undefined;
 }
 
 export default defineStrategy({

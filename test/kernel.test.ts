@@ -1,0 +1,378 @@
+import { describe, expect, it } from 'vitest';
+import type { Scheduled } from '../src/kernel/heap.js';
+import { Kernel, PARK, type OrderChooser, type Process } from '../src/kernel/kernel.js';
+
+/** A chooser that records every ready set (by actor) and picks with `pick`. */
+function recorder(pick: (ready: readonly Scheduled[]) => number = () => 0): OrderChooser & { calls: string[][] } {
+  const calls: string[][] = [];
+  return {
+    calls,
+    order(ready) {
+      calls.push(ready.map((e) => e.actor));
+      return pick(ready);
+    },
+  };
+}
+
+/** Schedule an event labelled `actor` that appends it to `log` when it fires. */
+function ev(k: Kernel, log: string[], delay: number, actor: string, opts: { chain?: number; commutes?: number; background?: boolean } = {}): void {
+  k.schedule(delay, () => log.push(actor), { actor, ...opts });
+}
+
+const last = (ready: readonly Scheduled[]) => ready.length - 1;
+
+describe('kernel: time order', () => {
+  it('runs events by time, then in the order scheduled, without a chooser', () => {
+    const k = new Kernel();
+    k.window = 1000; // no chooser: the window is ignored
+    const log: string[] = [];
+    ev(k, log, 30, 'c');
+    ev(k, log, 10, 'a');
+    ev(k, log, 20, 'b1');
+    ev(k, log, 20, 'b2');
+    ev(k, log, 0, 'z');
+    const times: number[] = [];
+    while (k.step()) times.push(k.now);
+    expect(log).toEqual(['z', 'a', 'b1', 'b2', 'c']);
+    expect(times).toEqual([0, 10, 20, 20, 30]);
+    expect(k.steps).toBe(5);
+  });
+
+  it('a negative delay is now; an event scheduled while running goes after those due earlier', () => {
+    const k = new Kernel();
+    const log: string[] = [];
+    k.schedule(5, () => {
+      log.push('first');
+      ev(k, log, -3, 'now');
+      ev(k, log, 1, 'later');
+    }, { actor: 'first' });
+    ev(k, log, 5, 'tie');
+    ev(k, log, 6, 'six');
+    while (k.step());
+    expect(log).toEqual(['first', 'tie', 'now', 'six', 'later']);
+  });
+
+  it('a chooser that always answers 0 gives plain time order, and is asked only when there is a choice', () => {
+    const k = new Kernel();
+    const c = recorder();
+    k.chooser = c;
+    k.window = 5;
+    const log: string[] = [];
+    ev(k, log, 0, 'a');
+    ev(k, log, 3, 'b');
+    ev(k, log, 100, 'c');
+    while (k.step());
+    expect(log).toEqual(['a', 'b', 'c']);
+    expect(c.calls).toEqual([['a', 'b']]);
+  });
+
+  it('sets current to the actor of the running event; schedule defaults to it', () => {
+    const k = new Kernel();
+    const seen: string[] = [];
+    k.schedule(1, () => {
+      seen.push(k.current);
+      k.schedule(1, () => seen.push(k.current));
+    }, { actor: 'x' });
+    while (k.step());
+    expect(seen).toEqual(['x', 'x']);
+  });
+});
+
+describe('kernel: the window', () => {
+  it('offers the events due within `window` ms of the earliest, and only those', () => {
+    const k = new Kernel();
+    const c = recorder(last);
+    k.chooser = c;
+    k.window = 10;
+    const log: string[] = [];
+    ev(k, log, 0, 'a');
+    ev(k, log, 10, 'b');
+    ev(k, log, 11, 'c');
+    k.step();
+    expect(c.calls).toEqual([['a', 'b']]);
+    expect(log).toEqual(['b']);
+    expect(k.now).toBe(10);
+    // 'a' was put back; it runs next, and the clock does not go back.
+    k.step();
+    expect(log).toEqual(['b', 'a']);
+    expect(k.now).toBe(10);
+    // The window counts from the earliest event's time (0), not from now (10): 'c' at 11 is out.
+    expect(c.calls).toHaveLength(1);
+  });
+
+  it('with window 0 only events at the same time are concurrent', () => {
+    const k = new Kernel();
+    const c = recorder(last);
+    k.chooser = c;
+    const log: string[] = [];
+    ev(k, log, 7, 'a');
+    ev(k, log, 7, 'b');
+    ev(k, log, 8, 'c');
+    while (k.step());
+    expect(c.calls).toEqual([['a', 'b']]);
+    expect(log).toEqual(['b', 'a', 'c']);
+  });
+
+  it('an out-of-range answer runs the earliest', () => {
+    const k = new Kernel();
+    k.chooser = { order: () => 99 };
+    k.window = 5;
+    const log: string[] = [];
+    ev(k, log, 0, 'a');
+    ev(k, log, 1, 'b');
+    while (k.step());
+    expect(log).toEqual(['a', 'b']);
+  });
+});
+
+describe('kernel: chains and commuting groups', () => {
+  it('interns names: one name, one id, numbered from 1; chains and groups are separate tables', () => {
+    const k = new Kernel();
+    const a = k.chainId('a');
+    const b = k.chainId('b');
+    expect(a).toBe(1);
+    expect(b).toBe(2);
+    expect(k.chainId('a')).toBe(a);
+    expect(k.groupId('a')).toBe(1);
+    expect(k.groupId('g')).toBe(2);
+    expect(k.groupId('a')).toBe(1);
+  });
+
+  it('offers only the earliest event of a chain, so a chain keeps its order whatever the chooser picks', () => {
+    const k = new Kernel();
+    const c = recorder(last);
+    k.chooser = c;
+    k.window = 100;
+    const chain = k.chainId('stream');
+    const log: string[] = [];
+    ev(k, log, 0, 's1', { chain });
+    ev(k, log, 1, 's2', { chain });
+    ev(k, log, 2, 's3', { chain });
+    ev(k, log, 3, 'x');
+    while (k.step());
+    expect(c.calls[0]).toEqual(['s1', 'x']);
+    expect(log).toEqual(['x', 's1', 's2', 's3']);
+    // Without the chain, the same chooser reverses them.
+    const k2 = new Kernel();
+    k2.chooser = recorder(last);
+    k2.window = 100;
+    const log2: string[] = [];
+    for (const [d, a] of [[0, 's1'], [1, 's2'], [2, 's3'], [3, 'x']] as const) ev(k2, log2, d, a);
+    while (k2.step());
+    expect(log2).toEqual(['x', 's3', 's2', 's1']);
+  });
+
+  it('folds the ready events of one commuting group into one candidate (its earliest)', () => {
+    const k = new Kernel();
+    const c = recorder(last);
+    k.chooser = c;
+    k.window = 100;
+    const g = k.groupId('deliveries');
+    const log: string[] = [];
+    // Three chains in one group: one candidate, not three.
+    ev(k, log, 0, 'd1', { chain: k.chainId('p/A'), commutes: g });
+    ev(k, log, 1, 'd2', { chain: k.chainId('p/B'), commutes: g });
+    ev(k, log, 2, 'd3', { chain: k.chainId('q/A'), commutes: g });
+    ev(k, log, 3, 'x');
+    ev(k, log, 4, 'y');
+    k.step();
+    expect(c.calls[0]).toEqual(['d1', 'x', 'y']);
+    expect(log).toEqual(['y']);
+    while (k.step());
+    // The group's remaining deliveries are never a choice among themselves.
+    expect(c.calls.slice(1)).toEqual([['d1', 'x']]);
+    expect(log).toEqual(['y', 'x', 'd1', 'd2', 'd3']);
+  });
+
+  it('separate groups are separate candidates; events without chain or group are each a candidate', () => {
+    const k = new Kernel();
+    const c = recorder();
+    k.chooser = c;
+    k.window = 100;
+    const g1 = k.groupId('one');
+    const g2 = k.groupId('two');
+    const log: string[] = [];
+    ev(k, log, 0, 'a1', { commutes: g1 });
+    ev(k, log, 0, 'b1', { commutes: g2 });
+    ev(k, log, 0, 'a2', { commutes: g1 });
+    ev(k, log, 0, 'b2', { commutes: g2 });
+    ev(k, log, 0, 'n1');
+    ev(k, log, 0, 'n2');
+    k.step();
+    expect(c.calls[0]).toEqual(['a1', 'b1', 'n1', 'n2']);
+  });
+
+  it('a chain shared across groups still blocks: an event is held if its chain or its group is already a candidate', () => {
+    const k = new Kernel();
+    const c = recorder();
+    k.chooser = c;
+    k.window = 100;
+    const chain = k.chainId('c');
+    const g = k.groupId('g');
+    const log: string[] = [];
+    ev(k, log, 0, 'c1', { chain });
+    ev(k, log, 1, 'g1', { commutes: g });
+    ev(k, log, 2, 'c2', { chain, commutes: g });
+    ev(k, log, 3, 'free');
+    k.step();
+    expect(c.calls[0]).toEqual(['c1', 'g1', 'free']);
+  });
+
+  it('put-back events keep their original order (time, then order scheduled)', () => {
+    const k = new Kernel();
+    const c = recorder((r) => r.findIndex((e) => e.actor === 'z'));
+    k.chooser = c;
+    k.window = 100;
+    const g = k.groupId('g');
+    const log: string[] = [];
+    ev(k, log, 5, 'g1', { commutes: g });
+    ev(k, log, 5, 'a');
+    ev(k, log, 5, 'g2', { commutes: g });
+    ev(k, log, 5, 'b');
+    ev(k, log, 6, 'z');
+    k.step();
+    expect(log).toEqual(['z']);
+    k.chooser = undefined;
+    while (k.step());
+    expect(log).toEqual(['z', 'g1', 'a', 'g2', 'b']);
+  });
+});
+
+describe('kernel: run, settled and stuck', () => {
+  it('settles (true) when only background events remain, without running them', () => {
+    const k = new Kernel();
+    const log: string[] = [];
+    ev(k, log, 10, 'work');
+    ev(k, log, 5, 'resync', { background: true });
+    ev(k, log, 50, 'resync-late', { background: true });
+    expect(k.run(1_000)).toBe(true);
+    expect(log).toEqual(['resync', 'work']);
+    expect(k.now).toBe(10);
+    expect(k.pending().map((e) => e.actor)).toEqual(['resync-late']);
+  });
+
+  it('a background timer that reschedules itself does not keep a run alive', () => {
+    const k = new Kernel();
+    let ticks = 0;
+    const tick = (): void => {
+      ticks++;
+      k.schedule(100, tick, { actor: 'resync', background: true });
+    };
+    k.schedule(100, tick, { actor: 'resync', background: true });
+    const log: string[] = [];
+    ev(k, log, 250, 'work');
+    expect(k.run(1_000_000)).toBe(true);
+    expect(log).toEqual(['work']);
+    expect(ticks).toBe(2);
+    expect(k.now).toBe(250);
+  });
+
+  it('stops at the horizon (false) with the clock at the horizon', () => {
+    const k = new Kernel();
+    const log: string[] = [];
+    ev(k, log, 10, 'a');
+    ev(k, log, 500, 'b');
+    expect(k.run(100)).toBe(false);
+    expect(log).toEqual(['a']);
+    expect(k.now).toBe(100);
+    expect(k.run(1_000)).toBe(true);
+    expect(log).toEqual(['a', 'b']);
+  });
+
+  it('stops (false) when `stop` says so', () => {
+    const k = new Kernel();
+    const log: string[] = [];
+    ev(k, log, 1, 'a');
+    ev(k, log, 2, 'b');
+    expect(k.run(1_000, () => log.length === 1)).toBe(false);
+    expect(log).toEqual(['a']);
+  });
+
+  it('is stuck (false), not settled, when a parked process remains and nothing is left to wake it', () => {
+    const k = new Kernel();
+    function* waiter(): Process {
+      yield PARK;
+    }
+    k.spawn(waiter(), 0, 'waiter');
+    ev(k, [], 5, 'resync', { background: true });
+    expect(k.run(1_000)).toBe(false);
+    expect(k.parked).toBe(1);
+    expect(k.now).toBe(0);
+  });
+
+  it('an empty kernel is settled', () => {
+    expect(new Kernel().run(10)).toBe(true);
+  });
+});
+
+describe('kernel: processes, park and wake', () => {
+  it('a process waits the ms it yields; its steps carry its actor', () => {
+    const k = new Kernel();
+    const seen: Array<[number, string]> = [];
+    function* p(): Process {
+      seen.push([k.now, k.current]);
+      yield 10;
+      seen.push([k.now, k.current]);
+      yield 5;
+      seen.push([k.now, k.current]);
+    }
+    k.spawn(p(), 3, 'proc');
+    expect(k.run(1_000)).toBe(true);
+    expect(seen).toEqual([[3, 'proc'], [13, 'proc'], [18, 'proc']]);
+  });
+
+  it('spawn returns a wake: a parked process resumes `delay` ms after the wake', () => {
+    const k = new Kernel();
+    const seen: number[] = [];
+    function* p(): Process {
+      for (;;) {
+        yield PARK;
+        seen.push(k.now);
+      }
+    }
+    const wake = k.spawn(p(), 0, 'p');
+    k.step(); // runs to the first PARK
+    expect(k.parked).toBe(1);
+    expect(k.run(1_000)).toBe(false); // parked, nothing to wake it: stuck
+    k.schedule(20, () => wake(7), { actor: 'waker' });
+    expect(k.run(1_000)).toBe(false); // woken once, parked again
+    expect(seen).toEqual([27]);
+    expect(k.parked).toBe(1);
+  });
+
+  it('waking a process that is not parked is a no-op', () => {
+    const k = new Kernel();
+    let resumed = 0;
+    function* p(): Process {
+      yield 10; // waiting for a time, not parked
+      resumed++;
+      yield PARK;
+      resumed++;
+    }
+    const wake = k.spawn(p(), 0, 'p');
+    wake(1); // not started yet: no-op
+    k.step();
+    wake(1); // waiting for a time: no-op
+    k.step();
+    expect(resumed).toBe(1);
+    expect(k.parked).toBe(1);
+    wake(2);
+    wake(2); // already woken, not parked any more: no-op
+    expect(k.parked).toBe(0);
+    expect(k.run(1_000)).toBe(true);
+    expect(resumed).toBe(2);
+    expect(k.steps).toBe(3);
+  });
+
+  it('a finished process is not parked: the run settles', () => {
+    const k = new Kernel();
+    function* p(): Process<number> {
+      yield 1;
+      return 42;
+    }
+    const wake = k.spawn(p(), 0, 'p');
+    expect(k.run(100)).toBe(true);
+    wake(1);
+    expect(k.pending()).toHaveLength(0);
+  });
+});
