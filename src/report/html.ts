@@ -34,6 +34,9 @@ export interface ExpectationOutcome {
   readonly actual: number;
   readonly passed: boolean;
   readonly message: string;
+  /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
+  readonly run?: string;
+  readonly evidence?: string;
 }
 
 export interface ScenarioReport {
