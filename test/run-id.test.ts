@@ -51,6 +51,12 @@ async function traceFails(scenario: string, strategy: string, run: string): Prom
   return /quota WRONG|not moved:|BROKEN from/.test(t.out);
 }
 
+/** The metrics a traced run breaks, as its verdict prints them. */
+async function traceBreaks(scenario: string, strategy: string, run: string): Promise<string[]> {
+  const t = await cli('trace', scenario, '--strategy', strategy, '--run', run);
+  return [/quota WRONG/.test(t.out) && 'quota', /not moved:/.test(t.out) && 'migrations', /BROKEN from/.test(t.out) && 'invariants'].filter((x): x is string => !!x);
+}
+
 describe('run ids', () => {
   it('format and parse are inverse, and the text is canonical', () => {
     for (const text of ['random:20', 'pct:d3:104', 'random:w10:7', 'pct:d2:w0:5', 'exhaustive:1:-', 'exhaustive:1:0*12.1.2', 'exhaustive:w25:3:2.2.1*3']) {
@@ -108,6 +114,7 @@ describe('run ids', () => {
         // The same seed under the random explorer: a printed seed alone would not name this run.
         if (!(await traceFails(EDIT, 'pre-fix', `random:${run.split(':').at(-1)}`))) pctOnly++;
       }
+      for (const f of st.failures) expect(await traceBreaks(EDIT, 'pre-fix', f.firstRun), f.firstRun).toEqual(f.breaks);
     }
     expect(pctOnly, 'some listed PCT runs pass under the random explorer').toBeGreaterThan(0);
   });
@@ -122,6 +129,9 @@ describe('run ids', () => {
     const ex = (JSON.parse(x.out) as RunJson).scenarios[0]!.strategies[0]!;
     const runs = [...new Set([...ex.failingRuns, ...ex.failures.map((f) => f.firstRun)])];
     expect(runs.length).toBeGreaterThan(0);
+    // Each listed interleaving is its own run: distinct ids, each the run it names.
+    expect(new Set(ex.failingRuns).size).toBe(ex.failingRuns.length);
+    for (const f of ex.failures) expect(await traceBreaks(TINY, 'pre-fix', f.firstRun)).toEqual(f.breaks);
     for (const run of runs) {
       expect(run).toMatch(/^exhaustive:/);
       expect(await traceFails(TINY, 'pre-fix', run), run).toBe(true);
