@@ -112,6 +112,7 @@ export interface StrategyTally {
 export interface FailureReport {
   readonly strategy: string;
   readonly evidencePath: string;
+  readonly run: string;
   readonly failure: string;
   readonly runs: number;
   readonly explanation: readonly string[];
@@ -309,7 +310,7 @@ export async function finishScenario(
     });
     if (best >= 0) {
       const e = built[kept[best]!] as EvidenceResult;
-      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, failure: e.signature, runs: evidence[best]!.runs, explanation: e.explanation, charts: e.charts });
+      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, run: evidence[best]!.run, failure: e.signature, runs: evidence[best]!.runs, explanation: e.explanation, charts: e.charts });
     }
     const summary = summarize(strategy.name, tally);
     results.push({ ...summary, exploration, evidence });
