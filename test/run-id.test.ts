@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +159,7 @@ describe('failures per metric', () => {
     const fail = r.err.split('\n').find((l) => l.startsWith('FAIL'))!;
     expect(fail).toContain(`a run that breaks it: ${gate.run}, evidence ${gate.evidence}`);
 
+    expect(readFileSync(gate.evidence!, 'utf8')).toContain(`\nrun: ${gate.run}\n`);
     // The quoted evidence replays to a wrong quota.
     const replay = await cli('replay', gate.evidence!);
     expect(replay.code).toBe(0);
