@@ -42,7 +42,7 @@ interface StrategyJson {
   conflicts: number;
   editsRefused: number;
   agentRestarts: number;
-  failingSeeds: number[];
+  failingRuns: string[];
 }
 interface RunJson {
   scenarios: { name: string; file: string; runs: number; seed: number; strategies: StrategyJson[] }[];
@@ -112,7 +112,7 @@ describe('quotarace run --json', () => {
       for (const mean of [st.targetPodsRejectedByQuota, st.conflicts, st.editsRefused, st.agentRestarts]) {
         expect(mean).toBeGreaterThanOrEqual(0);
       }
-      expect(Array.isArray(st.failingSeeds)).toBe(true);
+      expect(Array.isArray(st.failingRuns)).toBe(true);
     }
   });
 
@@ -121,7 +121,7 @@ describe('quotarace run --json', () => {
     expect(r.code).toBe(0);
     const s = (JSON.parse(r.out) as RunJson).scenarios[0]!;
     expect(s.seed).toBe(40);
-    for (const st of s.strategies) for (const seed of st.failingSeeds) expect(seed).toBeGreaterThanOrEqual(40);
+    for (const st of s.strategies) for (const run of st.failingRuns) expect(Number(run.split(':').at(-1))).toBeGreaterThanOrEqual(40);
   });
 
   it('is deterministic: the same run twice gives identical JSON', async () => {
@@ -303,7 +303,7 @@ describe('quotarace trace', () => {
     expect(b.out).toBe(a.out);
     expect(a.out).toMatch(/quota (CORRECT|WRONG)/);
     expect(a.out).toContain('scenario normal-migration');
-    expect(a.out).toContain('strategy pre-fix  seed 3');
+    expect(a.out).toContain('strategy pre-fix  run random:3  seed 3');
     // Simulated-time stamps: "   10.000s  actor ..."
     const stamps = a.out.split('\n').filter((l) => /^\s*\d+\.\d{3}s\s{2}\S/.test(l));
     expect(stamps.length).toBeGreaterThan(2);
@@ -316,7 +316,7 @@ describe('quotarace trace', () => {
     const a = await cli(...argv);
     const other = await cli('trace', NORMAL, '--strategy', 'v1.4.2', '--seed', '3');
     expect(other.code).toBe(0);
-    expect(other.out).toContain('strategy v1.4.2  seed 3');
+    expect(other.out).toContain('strategy v1.4.2  run random:3  seed 3');
     expect(other.out).not.toBe(a.out);
   });
 

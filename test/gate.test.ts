@@ -110,7 +110,7 @@ describe('expect: the gate', () => {
     expect(line).toContain(`quotaCorrect is ${preFix.quotaCorrect.toFixed(4)}, below the minimum 0.9 by ${(0.9 - preFix.quotaCorrect).toFixed(4)}`);
 
     // The evidence named is on disk, is a failing pre-fix run, and is the replay command's file.
-    const m = /a failing run: (\S+\.evidence)/.exec(line);
+    const m = /a run that breaks it: \S+, evidence (\S+\.evidence)/.exec(line);
     expect(m, line).not.toBeNull();
     const evidence = m![1]!;
     expect(evidence.startsWith(reports)).toBe(true);

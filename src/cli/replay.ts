@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { loadStrategyFile } from '../strategies/loader.js';
+import { dirname, join } from 'node:path';
+import { resolveStrategy } from '../strategies/loader.js';
 import { failureKind, failed } from '../sim/outcome.js';
 import { parseEvidence } from '../explore/evidence.js';
 import { replayRun } from '../explore/shrink.js';
@@ -9,7 +9,15 @@ import { formatOutcome } from '../report/outcome.js';
 import { Timeline } from '../report/timeline.js';
 import { InputError } from '../scenario/errors.js';
 import { createHash } from 'node:crypto';
-import { EXIT_FIXED, EXIT_OK, load, strategyByName, traceHeader, type Io } from './main.js';
+import { EXIT_FIXED, EXIT_OK, UsageError, type Io } from './io.js';
+import { load } from './plans.js';
+import { traceHeader } from './trace.js';
+
+/** `quotarace replay <evidence>` from parsed arguments. */
+export async function cmdReplay(args: Record<string, unknown>, io: Io): Promise<number> {
+  if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
+  return replayEvidence(String(args.evidence), { scenario: args.scenario as string | undefined, strategy: args.strategy as string | undefined, expectFixed: Boolean(args['expect-fixed']) }, io);
+}
 
 /**
  * `quotarace replay <evidence>`: re-execute a saved failure against the current code and
@@ -45,10 +53,10 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
     ]);
   }
   const strategy = opts.strategy
-    ? await strategyByName(opts.strategy)
+    ? await resolveStrategy(opts.strategy)
     : ev.strategyModule
-      ? await loadStrategyFile(resolve(dirname(scenarioPath), ev.strategyModule))
-      : await strategyByName(ev.strategy);
+      ? await resolveStrategy(ev.strategyModule, dirname(scenarioPath))
+      : await resolveStrategy(ev.strategy);
   const timeline = new Timeline();
   // The shrunk horizon is where the recorded strategy's story was over; another strategy is
   // judged on the whole scenario, as `run` would judge it.
@@ -63,7 +71,7 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
   const sameTrace = createHash('sha256').update(trace).digest('hex') === ev.traceSha256;
   io.out(
     [
-      traceHeader(scenario, strategy.name, `seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`, horizonMs),
+      traceHeader(scenario, strategy.name, `${ev.run ? `run ${ev.run}  ` : ''}seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`, horizonMs),
       ev.disabledActions.length ? `actions left out by shrinking: ${ev.disabledActions.join(', ')}` : '',
       '',
       trace,
@@ -80,11 +88,13 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
           : 'trace: DIFFERS from the one recorded in the evidence (the code changed since it was saved)',
     ].join('\n'),
   );
-  if (!failed(outcome)) {
+  // An unsettled example (evidence for the `settled` metric) fails while it hits the horizon busy.
+  const recordedUnsettled = ev.failure.split('; ').includes('unsettled');
+  if (recordedUnsettled ? outcome.settled : !failed(outcome)) {
     io.out(`no longer fails: the recorded failure "${ev.failure}" did not happen`);
     return opts.expectFixed ? EXIT_OK : EXIT_FIXED;
   }
-  const kind = failureKind(outcome);
+  const kind = [failureKind(outcome), ...(recordedUnsettled && !outcome.settled ? ['unsettled'] : [])].filter(Boolean).join('; ');
   const recorded = ev.failure.split('; ').map((p) => p.split(' ')[0]).join(' ');
   const now = kind.split('; ').map((p) => p.split(' ')[0]).join(' ');
   io.out(recorded === now ? `still fails: ${kind}` : `fails differently: ${kind} (recorded: ${ev.failure})`);

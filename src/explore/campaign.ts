@@ -3,15 +3,15 @@ import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { explore } from './exhaustive.js';
 import type { EvidenceJob, EvidenceResult, ExploreMode, FaultResult, JobBase, RunsJob } from './jobs.js';
+import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
+import type { Metric } from '../sim/outcome.js';
 import { strategyRef } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
 import { firstDifference, Timeline } from '../report/timeline.js';
-import { failureKind } from '../sim/outcome.js';
 import { runPilot, type Pilot } from './pilot.js';
 import type { WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
 import { DEFAULT_WINDOW_MS, runOnce } from '../sim/run.js';
-import { RandomSelector } from '../kernel/choice.js';
 
 export type { StrategySummary } from './tally.js';
 
@@ -40,12 +40,16 @@ export const DEFAULT_CAMPAIGN: Omit<CampaignOptions, 'runs' | 'seed'> = {
 
 export type Exploration =
   | { selector: 'random' }
-  | { selector: 'pct'; depth: number; actors: number; choices: number; missBound: number; guarantee: string }
+  | { selector: 'pct'; depth: number; actors: number; choices: number; missBound: number; runsFor5Percent: number | null; guarantee: string }
   | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string };
 
 export interface EvidenceFile {
   /** reports/<scenario>/<strategy>/<name>.evidence */
   path: string;
+  /** The id of the run it shows (before shrinking). */
+  run: string;
+  /** The metrics it breaks: quota, migrations, invariants, settled. */
+  breaks: Metric[];
   failure: string;
   /** Runs that failed this way. */
   runs: number;
@@ -76,10 +80,21 @@ export interface EvidenceOut {
   readonly text: string;
 }
 
-/** PCT's guarantee: a depth-d bug is missed with probability at most (1 − 1/(n·k^(d−1)))^runs. */
+/** PCT's per-run hit probability for a depth-d bug, 1/(n·k^(d−1)). */
+function pctHit(n: number, k: number, d: number): number {
+  return 1 / (Math.max(1, n) * Math.max(1, k) ** (d - 1));
+}
+
+/** PCT's bound: a depth-d bug is missed with probability at most (1 − 1/(n·k^(d−1)))^runs. */
 export function pctMissBound(n: number, k: number, d: number, runs: number): number {
-  const p = 1 / (Math.max(1, n) * Math.max(1, k) ** (d - 1));
-  return (1 - p) ** runs;
+  return (1 - pctHit(n, k, d)) ** runs;
+}
+
+/** The fewest runs that bring PCT's miss bound under `target` (null if beyond any count). */
+export function pctRunsFor(n: number, k: number, d: number, target = 0.05): number | null {
+  const p = pctHit(n, k, d);
+  const r = Math.ceil(Math.log(target) / Math.log1p(-p));
+  return Number.isFinite(r) && r <= Number.MAX_SAFE_INTEGER ? Math.max(1, r) : null;
 }
 
 /** One strategy's runs, before evidence: what a shard computes and `merge` combines. */
@@ -88,13 +103,16 @@ export interface StrategyTally {
   readonly tally: TallyState;
   /** The strategy misbehaved (the first fault by seed); no numbers for it. */
   readonly fault?: FaultResult['fault'];
-  /** Exhaustive only: the failing runs' branch choices (first of each kind) and the coverage. */
-  readonly exhaustive?: { complete: boolean; runs: number; pruned: number; failures: Array<{ prefix: number[]; kind: string; count: number }> };
+  /** The strategy's pilot run, computed once (phase 1) and reused by phase 2 and `merge`. */
+  readonly pilot?: Pilot;
+  /** Exhaustive only: the coverage. */
+  readonly exhaustive?: { complete: boolean; runs: number; pruned: number };
 }
 
 export interface FailureReport {
   readonly strategy: string;
   readonly evidencePath: string;
+  readonly run: string;
   readonly failure: string;
   readonly runs: number;
   readonly explanation: readonly string[];
@@ -109,8 +127,8 @@ export interface ScenarioResult {
   readonly failures: FailureReport[];
 }
 
-function jobBase(scenario: Scenario, scenarioText: string, strategy: Strategy, opts: CampaignOptions, pilot: Pilot): JobBase {
-  return { scenarioText, scenarioFile: scenario.file, strategy: strategyRef(strategy), mode: opts.mode, depth: opts.depth, window: opts.window, pilot };
+function jobBase(scenario: Scenario, scenarioText: string, strategy: Strategy, pilot: Pilot): JobBase {
+  return { scenarioText, scenarioFile: scenario.file, strategy: strategyRef(strategy), pilot };
 }
 
 /**
@@ -160,31 +178,25 @@ export async function tallyScenario(
       out.push({ strategy: strategy.name, tally: emptyTally(), fault: e.with({ scenario: scenario.name }).toJSON() });
       continue;
     }
-    const base = jobBase(scenario, scenarioText, strategy, opts, pilot);
+    const base = jobBase(scenario, scenarioText, strategy, pilot);
     if (opts.mode === 'exhaustive') {
       const r = explore(scenario, strategy, pilot, opts.window, opts.maxRuns, opts.seed);
       const tally = emptyTally();
-      for (const o of r.outcomes) addRun(tally, o);
-      const kinds = new Map<string, { prefix: number[]; kind: string; count: number }>();
-      for (const f of r.failures) {
-        const k = failureKind(f.outcome);
-        const g = kinds.get(k);
-        if (g) g.count++;
-        else kinds.set(k, { prefix: [...f.prefix], kind: k, count: 1 });
-      }
-      out.push({ strategy: strategy.name, tally, exhaustive: { complete: r.complete, runs: r.runs, pruned: r.pruned, failures: [...kinds.values()] } });
+      r.outcomes.forEach((o, i) => addRun(tally, o, formatRunId({ explorer: 'exhaustive', seed: opts.seed, window: opts.window, branches: r.prefixes[i]! })));
+      out.push({ strategy: strategy.name, tally, pilot, exhaustive: { complete: r.complete, runs: r.runs, pruned: r.pruned } });
       continue;
     }
     const chunk = Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
     const jobs: RunsJob[] = [];
-    for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', from, to: Math.min(range.to, from + chunk) });
+    const mode = opts.mode;
+    for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
     let tally = emptyTally();
     let fault: FaultResult['fault'] | undefined;
     for (const t of await pool.run<TallyState | FaultResult>(jobs, progress)) {
       if ('fault' in t) fault ??= t.fault;
       else if (!fault) tally = mergeTally(tally, t);
     }
-    out.push(fault ? { strategy: strategy.name, tally: emptyTally(), fault } : { strategy: strategy.name, tally });
+    out.push(fault ? { strategy: strategy.name, tally: emptyTally(), fault } : { strategy: strategy.name, tally, pilot });
   }
   return out;
 }
@@ -213,17 +225,18 @@ export async function finishScenario(
       results.push({ ...summarize(strategy.name, emptyTally()), exploration: { selector: 'random' }, evidence: [], error: st.fault.message });
       continue;
     }
-    const pilot = runPilot(scenario, strategy, opts.window);
-    const base = jobBase(scenario, scenarioText, strategy, opts, pilot);
+    const pilot = st.pilot ?? runPilot(scenario, strategy, opts.window);
+    const base = jobBase(scenario, scenarioText, strategy, pilot);
     const tally = st.tally;
     bits.set(strategy.name, { quota: tally.quotaBits, move: tally.moveBits });
     let exploration: Exploration = { selector: 'random' };
     const evidenceJobs: EvidenceJob[] = [];
     const names: string[] = [];
     const groupRuns: number[] = [];
-    if (st.exhaustive) {
-      const x = st.exhaustive;
-      const fails = x.failures.reduce((n, f) => n + f.count, 0);
+    const jobBreaks: Metric[][] = [];
+    const x = st.exhaustive;
+    if (x) {
+      const fails = tally.groups.reduce((n, g) => n + g.runs, 0);
       exploration = {
         selector: 'exhaustive',
         complete: x.complete,
@@ -231,30 +244,53 @@ export async function finishScenario(
         pruned: x.pruned,
         summary: `${x.complete ? 'complete' : `incomplete (stopped at --max-runs ${opts.maxRuns})`}: ${x.runs.toLocaleString('en-US')} distinct interleavings, ${fails.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`,
       };
-      x.failures.slice(0, opts.evidenceLimit).forEach((f, i) => {
-        evidenceJobs.push({ ...base, type: 'evidence', seed: opts.seed, prefix: f.prefix, alsoFailing: `${f.count} of ${x.runs} interleavings fail this way`, shrinkBudget: opts.shrinkBudget });
-        names.push(`exhaustive-${i + 1}`);
-        groupRuns.push(f.count);
-      });
-    } else {
-      if (opts.mode === 'pct') {
-        const n = pilot.actors.length;
-        const k = pilot.orderChoices;
-        const missBound = pctMissBound(n, k, opts.depth, tally.runs);
-        exploration = {
-          selector: 'pct',
-          depth: opts.depth,
-          actors: n,
-          choices: k,
-          missBound,
-          guarantee: `PCT depth ${opts.depth} over n=${n} actors and k=${k} scheduling choices: a bug of depth ${opts.depth} is missed with probability at most (1 − 1/(n·k^${opts.depth - 1}))^${tally.runs} = ${missBound.toPrecision(4)}`,
-        };
-      }
-      for (const g of tally.groups.slice(0, opts.evidenceLimit)) {
-        evidenceJobs.push({ ...base, type: 'evidence', seed: g.firstSeed, alsoFailing: `${g.runs} of ${tally.runs} runs fail this way, the first at seed ${g.firstSeed}`, shrinkBudget: opts.shrinkBudget });
-        names.push(`${opts.mode === 'pct' ? `pct-d${opts.depth}` : 'random'}-seed-${g.firstSeed}`);
-        groupRuns.push(g.runs);
-      }
+    } else if (opts.mode === 'pct') {
+      const n = pilot.actors.length;
+      const k = pilot.orderChoices;
+      const d = opts.depth;
+      const missBound = pctMissBound(n, k, d, tally.runs);
+      const need = pctRunsFor(n, k, d);
+      exploration = {
+        selector: 'pct',
+        depth: d,
+        actors: n,
+        choices: k,
+        missBound,
+        runsFor5Percent: need,
+        guarantee:
+          `PCT depth ${d}, n=${n} actors, k=${k} scheduling choices (k from the pilot run): a heuristic bound, not a guarantee: ` +
+          `a bug of depth ${d} is missed with probability at most (1 − 1/(n·k^${d - 1}))^${tally.runs} = ${missBound.toPrecision(4)}, ` +
+          `assuming k bounds every run's scheduling choices and the bug needs only ${d - 1} ordering constraint${d === 2 ? '' : 's'} (latencies and window times stay random, so runs differ in more than their order); ` +
+          (need === null ? 'no feasible number of runs brings it under 5%' : `${need.toLocaleString('en-US')} runs would bring it under 5%`),
+      };
+    }
+    // One evidence file per failure kind, at most evidenceLimit; the first kind breaking each
+    // metric is always among them, so the gate can quote a run that breaks *that* metric.
+    const groups = tally.groups;
+    const settledRun = settledExample(scenario, strategy.name, tally);
+    const room = Math.max(0, opts.evidenceLimit - (settledRun ? 1 : 0));
+    const required = new Set<number>();
+    for (const m of ['quota', 'migrations', 'invariants'] as const) {
+      const i = groups.findIndex((g) => g.breaks.includes(m));
+      if (i >= 0) required.add(i);
+    }
+    const chosen = [...required].sort((a, b) => a - b).slice(0, room);
+    for (let i = 0; i < groups.length && chosen.length < room; i++) if (!chosen.includes(i)) chosen.push(i);
+    chosen.sort((a, b) => a - b);
+    chosen.forEach((gi) => {
+      const g = groups[gi]!;
+      const alsoFailing = x ? `${g.runs} of ${x.runs} interleavings fail this way` : `${g.runs} of ${tally.runs} runs fail this way, the first is run ${g.firstRun}`;
+      evidenceJobs.push({ ...base, type: 'evidence', run: g.firstRun, alsoFailing, shrinkBudget: opts.shrinkBudget });
+      names.push(x ? `exhaustive-${gi + 1}` : evidenceName(g.firstRun));
+      groupRuns.push(g.runs);
+      jobBreaks.push(g.breaks.slice());
+    });
+    if (settledRun && opts.evidenceLimit > 0) {
+      const unsettled = tally.runs - tally.settled;
+      evidenceJobs.push({ ...base, type: 'evidence', run: settledRun, metric: 'settled', alsoFailing: `${unsettled} of ${tally.runs} runs hit the horizon still busy, the first is run ${settledRun}`, shrinkBudget: opts.shrinkBudget });
+      names.push(`${x ? 'exhaustive' : evidenceName(settledRun)}-unsettled`);
+      groupRuns.push(0);
+      jobBreaks.push(['settled']);
     }
     const evidence: EvidenceFile[] = [];
     const built = await pool.run<EvidenceResult | FaultResult>(evidenceJobs);
@@ -264,19 +300,19 @@ export async function finishScenario(
       kept.push(i);
       const path = join(reportsDir, scenario.name, strategy.name, `${names[i]}.evidence`);
       files.push({ path, text: e.text });
-      evidence.push({ path, failure: e.signature, runs: groupRuns[i]!, stepsBefore: e.originalSteps, stepsAfter: e.shrunkSteps, deterministic: e.deterministic, determinism: e.determinismDetail });
+      evidence.push({ path, run: evidenceJobs[i]!.run, breaks: jobBreaks[i]!, failure: e.signature, runs: groupRuns[i]!, stepsBefore: e.originalSteps, stepsAfter: e.shrunkSteps, deterministic: e.deterministic, determinism: e.determinismDetail });
     });
-    // The most telling failure: the kind that most runs share.
+    // The most telling failure: the kind that most runs share (an unsettled example is no failure kind).
     let best = -1;
     kept.forEach((i, j) => {
+      if (evidenceJobs[i]!.metric === 'settled') return;
       if (best < 0 || groupRuns[i]! > groupRuns[kept[best]!]!) best = j;
     });
     if (best >= 0) {
       const e = built[kept[best]!] as EvidenceResult;
-      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, failure: e.signature, runs: evidence[best]!.runs, explanation: e.explanation, charts: e.charts });
+      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, run: evidence[best]!.run, failure: e.signature, runs: evidence[best]!.runs, explanation: e.explanation, charts: e.charts });
     }
     const summary = summarize(strategy.name, tally);
-    if (opts.mode === 'exhaustive') summary.failingSeeds = [];
     results.push({ ...summary, exploration, evidence });
   }
   const runs = opts.mode === 'exhaustive' ? (results.find((r) => !r.error)?.runs ?? 0) : opts.runs;
@@ -292,8 +328,29 @@ export function runPlain(scenario: Scenario, strategies: readonly Strategy[], ru
     const pilot = runPilot(scenario, strategy, window);
     const t = emptyTally();
     for (let s = seed; s < seed + runs; s++) {
-      addRun(t, runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window, slots: pilot.slots }));
+      const id = { explorer: 'random', seed: s, window } as const;
+      addRun(t, runById(scenario, strategy, id, pilot), formatRunId(id));
     }
     return summarize(strategy.name, t);
   });
+}
+
+/** An evidence file's name for a random or PCT run: as before run ids, random-seed-N / pct-dD-seed-N. */
+function evidenceName(run: string): string {
+  const id = parseRunId(run);
+  if (id.explorer === 'exhaustive') return runIdFileName(id);
+  const w = id.window !== DEFAULT_WINDOW_MS ? `-w${id.window}` : '';
+  return `${id.explorer === 'pct' ? `pct-d${id.depth}` : 'random'}${w}-seed-${id.seed}`;
+}
+
+/**
+ * The unsettled run to save evidence of: only when the scenario expects a minimum `settled`
+ * rate of this strategy that the runs miss (so the gate quotes it), and some run hit the
+ * horizon still busy.
+ */
+function settledExample(scenario: Scenario, strategy: string, tally: TallyState): string | undefined {
+  const run = tally.firstBreaking.settled;
+  if (!run) return undefined;
+  const rate = tally.settled / Math.max(1, tally.runs);
+  return scenario.expect.some((e) => e.strategy === strategy && e.metric === 'settled' && ((e.min !== undefined && rate < e.min) || (e.max !== undefined && rate > e.max))) ? run : undefined;
 }

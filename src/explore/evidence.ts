@@ -4,6 +4,8 @@
  * wrapped at 20 tokens per line with runs of equal values written "v*count", so a diff
  * between two versions of a failure shows what changed.
  */
+import { parseRunId } from './run-id.js';
+
 export const EVIDENCE_HEADER = '# quotarace evidence v1';
 
 export interface Evidence {
@@ -13,6 +15,8 @@ export interface Evidence {
   readonly strategy: string;
   /** For a strategy module: its path relative to the scenario file's folder. */
   readonly strategyModule?: string;
+  /** The run id of the original run (see run-id.ts); absent in files written before run ids. */
+  readonly run?: string;
   readonly seed: number;
   /** How the original run was explored: "random", "pct depth=3", "exhaustive". */
   readonly selector: string;
@@ -70,6 +74,7 @@ export function formatEvidence(e: Evidence): string {
     `scenario-sha256: ${e.scenarioSha256}`,
     `strategy: ${e.strategy}`,
     ...(e.strategyModule ? [`strategy-module: ${e.strategyModule}`] : []),
+    ...(e.run ? [`run: ${e.run}`] : []),
     `seed: ${e.seed}`,
     `selector: ${e.selector}`,
     `window-ms: ${e.windowMs}`,
@@ -147,12 +152,20 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
   const horizonMs = whole('horizon-ms');
   if (!Number.isInteger(horizonMs) || horizonMs <= 0) return { error: 'horizon-ms: expected a whole number above 0', line: fields.get('horizon-ms')!.line };
   const get = (k: string) => fields.get(k)?.value ?? '';
+  if (fields.has('run')) {
+    try {
+      parseRunId(get('run'));
+    } catch (e) {
+      return { error: `run: ${(e as Error).message}`, line: fields.get('run')!.line };
+    }
+  }
   return {
     scenario: get('scenario'),
     scenarioFile: get('scenario-file'),
     scenarioSha256: get('scenario-sha256'),
     strategy: get('strategy'),
     ...(fields.has('strategy-module') ? { strategyModule: get('strategy-module') } : {}),
+    ...(fields.has('run') ? { run: get('run') } : {}),
     seed,
     selector: get('selector'),
     windowMs,

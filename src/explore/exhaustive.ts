@@ -62,6 +62,8 @@ export interface ExhaustiveResult {
   readonly complete: boolean;
   readonly failures: readonly ExhaustiveRun[];
   readonly outcomes: readonly RunOutcome[];
+  /** Each outcome's branch choices, in the same order (its run id's branches). */
+  readonly prefixes: readonly (readonly number[])[];
 }
 
 /** The selector that replays one exhaustive run's branch choices (for evidence and shrinking). */
@@ -86,11 +88,12 @@ export function explore(
   const explored = new Set<string>();
   const failures: ExhaustiveRun[] = [];
   const outcomes: RunOutcome[] = [];
+  const prefixes: number[][] = [];
   let prefix: number[] = [];
   let runs = 0;
   let pruned = 0;
   for (;;) {
-    if (runs + pruned >= maxRuns) return { runs, pruned, complete: false, failures, outcomes };
+    if (runs + pruned >= maxRuns) return { runs, pruned, complete: false, failures, outcomes, prefixes };
     const sel = new ExhaustiveSelector(prefix, explored, keyOf);
     let outcome: RunOutcome | undefined;
     try {
@@ -101,14 +104,16 @@ export function explore(
     if (outcome) {
       runs++;
       outcomes.push(outcome);
-      if (failed(outcome)) failures.push({ prefix: sel.points.map((p) => p.v), outcome });
+      const taken = sel.points.map((p) => p.v);
+      prefixes.push(taken);
+      if (failed(outcome)) failures.push({ prefix: taken, outcome });
     } else pruned++;
     // Backtrack: the deepest point with an untried option; everything below it is done.
     const pts = sel.points;
     let j = pts.length - 1;
     while (j >= 0 && pts[j]!.v >= pts[j]!.n - 1) j--;
     for (let i = j + 1; i < pts.length; i++) explored.add(pts[i]!.state);
-    if (j < 0) return { runs, pruned, complete: true, failures, outcomes };
+    if (j < 0) return { runs, pruned, complete: true, failures, outcomes, prefixes };
     prefix = pts.slice(0, j).map((p) => p.v);
     prefix.push(pts[j]!.v + 1);
   }

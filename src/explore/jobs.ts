@@ -1,20 +1,20 @@
 import { createHash } from 'node:crypto';
-import { PctSelector, RandomSelector, ReplaySelector, type Selector } from '../kernel/choice.js';
+import { ReplaySelector } from '../kernel/choice.js';
 import { firstDifference, Timeline } from '../report/timeline.js';
 import { explain } from '../report/explain.js';
 import { chartData, type ChartData } from '../report/chartdata.js';
 import { parseScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
-import { failureKind, failureSignature, type RunOutcome } from '../sim/outcome.js';
+import { failureKind, failureSignature, type Metric, type RunOutcome } from '../sim/outcome.js';
 import { runOnce } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
-import { isStrategyPath, strategyFromRef } from '../strategies/loader.js';
+import { isStrategyPath, resolveStrategy } from '../strategies/loader.js';
 import { dirname, relative, resolve } from 'node:path';
 import { StrategyFault } from '../strategies/fault.js';
 import { formatEvidence } from './evidence.js';
-import { attachWorld, exhaustiveReplaySelector } from './exhaustive.js';
 import type { Pilot } from './pilot.js';
-import { describeSize, shrink, type RunSpec } from './shrink.js';
+import { formatRunId, parseRunId, runById, type RunId } from './run-id.js';
+import { breakKey, describeSize, shrink, type RunSpec } from './shrink.js';
 import { addRun, emptyTally, type TallyState } from './tally.js';
 
 export type ExploreMode = 'random' | 'pct' | 'exhaustive';
@@ -65,23 +65,29 @@ export interface JobBase {
   readonly scenarioText: string;
   readonly scenarioFile: string;
   readonly strategy: string;
-  readonly mode: ExploreMode;
-  readonly depth: number;
-  readonly window: number;
+  /** The strategy's pilot run (slots, PCT's n and k), computed once per scenario. */
   readonly pilot: Pilot;
 }
 
+/** The seeds [from, to) of a random or PCT campaign. */
 export interface RunsJob extends JobBase {
   readonly type: 'runs';
+  readonly mode: 'random' | 'pct';
+  readonly depth: number;
+  readonly window: number;
   readonly from: number;
   readonly to: number;
 }
 
 export interface EvidenceJob extends JobBase {
   readonly type: 'evidence';
-  readonly seed: number;
-  /** Exhaustive runs are identified by their branch choices. */
-  readonly prefix?: readonly number[];
+  /** The run id (see run-id.ts) of the run to re-run, shrink and save. */
+  readonly run: string;
+  /**
+   * 'settled': the run is the example of an unsettled run, and shrinking must keep it
+   * unsettled as well as failing the same way.
+   */
+  readonly metric?: Metric;
   readonly alsoFailing: string;
   readonly shrinkBudget: number;
 }
@@ -116,19 +122,18 @@ export interface FaultResult {
   readonly fault: ReturnType<StrategyFault['toJSON']>;
 }
 
-export function selectorFor(job: JobBase, seed: number, prefix?: readonly number[]): Selector {
-  if (job.mode === 'exhaustive') return exhaustiveReplaySelector(prefix ?? []);
-  if (job.mode === 'pct') return new PctSelector(seed, job.depth, job.pilot.actors, job.pilot.orderChoices);
-  return new RandomSelector(seed);
+/** The id of seed `seed` of a random or PCT campaign. */
+export function campaignRunId(job: Pick<RunsJob, 'mode' | 'depth' | 'window'>, seed: number): RunId {
+  return job.mode === 'pct' ? { explorer: 'pct', depth: job.depth, seed, window: job.window } : { explorer: 'random', seed, window: job.window };
 }
 
-export function selectorLabel(job: Pick<JobBase, 'mode' | 'depth'>): string {
-  return job.mode === 'pct' ? `pct depth=${job.depth}` : job.mode;
+function selectorLabel(id: RunId): string {
+  return id.explorer === 'pct' ? `pct depth=${id.depth}` : id.explorer;
 }
 
 /** A worker's unit of work; also run inline when there is one worker. */
 export async function handleJob(job: Job): Promise<TallyState | EvidenceResult | FaultResult> {
-  const strategy = await strategyFromRef(job.strategy);
+  const strategy = await resolveStrategy(job.strategy);
   try {
     return job.type === 'runs' ? runRange(job, strategy) : buildEvidence(job, strategy);
   } catch (e) {
@@ -141,7 +146,8 @@ function runRange(job: RunsJob, strategy: Strategy): TallyState {
   const scenario = scenarioOf(job);
   const t = emptyTally();
   for (let seed = job.from; seed < job.to; seed++) {
-    addRun(t, runOnce(scenario, strategy, seed, { selector: selectorFor(job, seed), window: job.window, slots: job.pilot.slots }));
+    const id = campaignRunId(job, seed);
+    addRun(t, runById(scenario, strategy, id, job.pilot), formatRunId(id));
   }
   return t;
 }
@@ -152,20 +158,12 @@ function runRange(job: RunsJob, strategy: Strategy): TallyState {
  */
 function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
   const scenario = scenarioOf(job);
-  const selector = selectorFor(job, job.seed, job.prefix);
+  const id = parseRunId(job.run);
   let values: number[] = [];
-  const attach = attachWorld(selector);
-  const original = runOnce(scenario, strategy, job.seed, {
-    selector,
-    window: job.window,
-    slots: job.pilot.slots,
-    inspect: (w) => {
-      values = w.choices.log.values;
-      attach?.(w);
-    },
-  });
-  const start: RunSpec = { scenario, strategy, seed: job.seed, window: job.window, slots: job.pilot.slots, disabled: new Set(), values };
-  const shrunk = shrink(start, job.shrinkBudget);
+  const original = runById(scenario, strategy, id, job.pilot, { inspect: (w) => (values = w.choices.log.values) });
+  const start: RunSpec = { scenario, strategy, seed: id.seed, window: id.window, slots: job.pilot.slots, disabled: new Set(), values };
+  const withSettled = job.metric === 'settled';
+  const shrunk = shrink(start, job.shrinkBudget, withSettled);
 
   const check = checkDeterminism(shrunk.spec, shrunk.sizes);
   const a = check.run;
@@ -179,13 +177,14 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
     scenarioSha256: scenario.hash,
     strategy: strategy.name,
     ...(isStrategyPath(job.strategy) ? { strategyModule: relative(dirname(resolve(job.scenarioFile)), job.strategy) } : {}),
-    seed: job.seed,
-    selector: selectorLabel(job) + (job.prefix ? ` run=${job.prefix.join('.') || 'default'}` : ''),
-    windowMs: job.window,
+    run: formatRunId(id),
+    seed: id.seed,
+    selector: selectorLabel(id),
+    windowMs: id.window,
     slots: job.pilot.slots,
     disabledActions: [...shrunk.spec.disabled].sort((x, y) => x - y),
     horizonMs: shrunk.spec.horizonMs ?? scenario.horizonMs,
-    failure: failureSignature(final.outcome),
+    failure: signatureOf(final.outcome, withSettled),
     alsoFailing: job.alsoFailing,
     original: describeSize(original, values),
     shrunk: `${describeSize(shrunk.outcome, shrunk.spec.values)} (${shrunk.candidates} candidates tried)`,
@@ -198,7 +197,7 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
     text,
     explanation,
     charts: chartData(final.timeline.entries, final.outcome),
-    signature: failureSignature(final.outcome),
+    signature: signatureOf(final.outcome, withSettled),
     originalSteps: original.steps,
     shrunkSteps: shrunk.outcome.steps,
     deterministic,
@@ -206,3 +205,11 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
   };
 }
 
+
+/** The evidence's `failure:` line; an unsettled example says so. */
+function signatureOf(o: RunOutcome, withSettled: boolean): string {
+  const sig = failureSignature(o);
+  return withSettled && !o.settled ? (sig ? `${sig}; unsettled` : 'unsettled') : sig;
+}
+
+export { breakKey };

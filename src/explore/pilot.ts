@@ -1,4 +1,5 @@
-import { RandomSelector, type ChoiceKind, type Selector } from '../kernel/choice.js';
+import type { ChoiceKind, Selector } from '../kernel/choice.js';
+import { selectorFor } from './run-id.js';
 import type { Scheduled } from '../kernel/heap.js';
 import type { Scenario } from '../scenario/model.js';
 import { runOnce } from '../sim/run.js';
@@ -31,7 +32,7 @@ class Observer implements Selector {
 
 /** One random run at the scenario's own seed, measured. Deterministic. */
 export function runPilot(scenario: Scenario, strategy: Strategy, window: number): Pilot {
-  const obs = new Observer(new RandomSelector(scenario.seed));
+  const obs = new Observer(selectorFor({ explorer: 'random', seed: scenario.seed, window }, undefined));
   const windows = scenario.actions.map((a) => ('between' in a.timing ? a.timing.between : undefined));
   const counts = windows.map(() => 0);
   const outcome = runOnce(scenario, strategy, scenario.seed, {

@@ -55,9 +55,18 @@ const nonDefault = (xs: readonly number[]) => xs.reduce((n, x) => n + (x !== 0 ?
  * each remaining window time to an edge. A candidate is kept only if it reproduces the
  * failure; the result is re-run by the caller in strict mode before it is saved.
  */
-export function shrink(start: RunSpec, budget = 600): Shrunk {
+/**
+ * What shrinking keeps: the failure kind, and with `withSettled` that the run ends unsettled
+ * (hits the horizon still busy). Undefined for a run that breaks nothing kept.
+ */
+export function breakKey(o: RunOutcome, withSettled = false): string | undefined {
+  if (withSettled) return o.settled ? undefined : `${failureKind(o)}|unsettled`;
+  return failed(o) ? failureKind(o) : undefined;
+}
+
+export function shrink(start: RunSpec, budget = 600, withSettled = false): Shrunk {
   const first = replayRun(start, { strict: false });
-  const kind = failureKind(first.outcome);
+  const kind = breakKey(first.outcome, withSettled);
   let best: RunSpec = { ...start, values: first.log.values.slice() };
   let bestOutcome = first.outcome;
   let bestLog = first.log;
@@ -73,7 +82,8 @@ export function shrink(start: RunSpec, budget = 600): Shrunk {
     if (candidates >= budget) return false;
     candidates++;
     const r = replayRun(spec, { strict: false });
-    if (!failed(r.outcome) || failureKind(r.outcome) !== kind || !(always || better(r.outcome, r.log))) return false;
+    const k = breakKey(r.outcome, withSettled);
+    if (k === undefined || k !== kind || !(always || better(r.outcome, r.log))) return false;
     best = { ...spec, values: r.log.values.slice() };
     bestOutcome = r.outcome;
     bestLog = r.log;
@@ -118,7 +128,8 @@ export function shrink(start: RunSpec, budget = 600): Shrunk {
     const mid = Math.floor((lo + hi) / 2);
     candidates++;
     const r = replayRun({ ...best, horizonMs: mid }, { strict: false });
-    if (failed(r.outcome) && failureKind(r.outcome) === kind && r.outcome.fingerprint === full) {
+    const k = breakKey(r.outcome, withSettled);
+    if (k !== undefined && k === kind && r.outcome.fingerprint === full) {
       hi = mid;
       cut = r;
     } else lo = mid;

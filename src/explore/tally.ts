@@ -1,7 +1,7 @@
-import { failed, failureKind, type RunOutcome } from '../sim/outcome.js';
+import { brokenMetrics, failed, failureKind, METRICS, type Metric, type RunOutcome } from '../sim/outcome.js';
 
-/** How many failing seeds a summary lists, for `quotarace trace`. */
-const FAILING_SEEDS_KEPT = 5;
+/** How many failing runs a summary lists, for `quotarace trace --run`. */
+const FAILING_RUNS_KEPT = 5;
 
 /** Per-strategy totals as they appear in the JSON output and the table. */
 export interface StrategySummary {
@@ -27,16 +27,23 @@ export interface StrategySummary {
   drainSeconds: { mean: number; max: number } | null;
   /** Runs where a drained node never emptied. */
   drainsUnfinished: number;
-  /** The first failing seeds (quota wrong, a VM not moved, or an invariant broken). */
-  failingSeeds: number[];
-  /** Distinct failures: signature → how many runs, first seed. */
+  /** The first failing runs' ids (quota wrong, a VM not moved, or an invariant broken). */
+  failingRuns: string[];
+  /** Distinct failures: signature → how many runs, the first run's id, the metrics it breaks. */
   failures: FailureGroup[];
+  /**
+   * Per metric, the first run (in run order) that breaks it: a wrong quota, a VM not moved,
+   * an invariant broken, or (settled) the horizon reached while still busy. The gate quotes it.
+   */
+  firstBreaking: Partial<Record<Metric, string>>;
 }
 
 export interface FailureGroup {
   signature: string;
   runs: number;
-  firstSeed: number;
+  firstRun: string;
+  /** The outcomes every run of this kind breaks (quota, migrations, invariants). */
+  breaks: Metric[];
 }
 
 /**
@@ -58,8 +65,9 @@ export interface TallyState {
   drainMax: number;
   drainRuns: number;
   drainUnfinished: number;
-  failing: number[];
+  failing: string[];
   groups: FailureGroup[];
+  firstBreaking: Partial<Record<Metric, string>>;
   /**
    * Per run, in seed order: '1' if the quota ended correct, else '0'; and the same for
    * "every VM that had to move did". Kept to compare strategies run by run on the same
@@ -87,12 +95,14 @@ export function emptyTally(): TallyState {
     drainUnfinished: 0,
     failing: [],
     groups: [],
+    firstBreaking: {},
     quotaBits: '',
     moveBits: '',
   };
 }
 
-export function addRun(t: TallyState, o: RunOutcome): void {
+/** Add one run, named by its run id (see run-id.ts). */
+export function addRun(t: TallyState, o: RunOutcome, runId: string): void {
   t.runs++;
   t.quotaBits += o.quotaCorrect ? '1' : '0';
   t.moveBits += o.moved >= o.mustMove ? '1' : '0';
@@ -111,18 +121,24 @@ export function addRun(t: TallyState, o: RunOutcome): void {
     t.drainSum += c.drainMs;
     t.drainMax = Math.max(t.drainMax, c.drainMs);
   } else if (o.mustMove > 0 && o.moved < o.mustMove) t.drainUnfinished++;
+  for (const m of brokenMetrics(o)) t.firstBreaking[m] ??= runId;
   if (failed(o)) {
-    if (t.failing.length < FAILING_SEEDS_KEPT) t.failing.push(o.seed);
+    if (t.failing.length < FAILING_RUNS_KEPT) t.failing.push(runId);
     const sig = failureKind(o);
     const g = t.groups.find((x) => x.signature === sig);
     if (g) g.runs++;
-    else t.groups.push({ signature: sig, runs: 1, firstSeed: o.seed });
+    else t.groups.push({ signature: sig, runs: 1, firstRun: runId, breaks: brokenMetrics(o).filter((m) => m !== 'settled') });
   }
 }
 
 /** `b` covers later seeds than `a`. */
 export function mergeTally(a: TallyState, b: TallyState): TallyState {
   const groups = a.groups.map((g) => ({ ...g }));
+  const firstBreaking: Partial<Record<Metric, string>> = {};
+  for (const m of METRICS) {
+    const r = a.firstBreaking[m] ?? b.firstBreaking[m];
+    if (r !== undefined) firstBreaking[m] = r;
+  }
   for (const g of b.groups) {
     const x = groups.find((y) => y.signature === g.signature);
     if (x) x.runs += g.runs;
@@ -143,8 +159,9 @@ export function mergeTally(a: TallyState, b: TallyState): TallyState {
     drainMax: Math.max(a.drainMax, b.drainMax),
     drainRuns: a.drainRuns + b.drainRuns,
     drainUnfinished: a.drainUnfinished + b.drainUnfinished,
-    failing: [...a.failing, ...b.failing].slice(0, FAILING_SEEDS_KEPT),
+    failing: [...a.failing, ...b.failing].slice(0, FAILING_RUNS_KEPT),
     groups,
+    firstBreaking,
     quotaBits: a.quotaBits + b.quotaBits,
     moveBits: a.moveBits + b.moveBits,
   };
@@ -169,7 +186,8 @@ export function summarize(name: string, t: TallyState): StrategySummary {
     agentRestarts: t.restarts / n,
     drainSeconds: t.drainRuns ? { mean: t.drainSum / t.drainRuns / 1000, max: t.drainMax / 1000 } : null,
     drainsUnfinished: t.drainUnfinished,
-    failingSeeds: t.failing.slice(),
-    failures: t.groups.map((g) => ({ ...g })),
+    failingRuns: t.failing.slice(),
+    failures: t.groups.map((g) => ({ ...g, breaks: g.breaks.slice() })),
+    firstBreaking: { ...t.firstBreaking },
   };
 }

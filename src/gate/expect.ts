@@ -1,6 +1,18 @@
 import type { ScenarioSummary } from '../explore/campaign.js';
 import type { ExpectationOutcome } from '../report/html.js';
 import type { Scenario } from '../scenario/model.js';
+import type { Metric } from '../sim/outcome.js';
+import { shellQuote } from '../report/files.js';
+
+type GateMetric = 'quotaCorrect' | 'migrationsSucceeded' | 'invariantViolations' | 'settled';
+
+/** The outcome each gate metric counts, and which bound a run breaking it pushes past. */
+const BREAKS: Record<GateMetric, { metric: Metric; bound: 'min' | 'max' }> = {
+  quotaCorrect: { metric: 'quota', bound: 'min' },
+  migrationsSucceeded: { metric: 'migrations', bound: 'min' },
+  invariantViolations: { metric: 'invariants', bound: 'max' },
+  settled: { metric: 'settled', bound: 'min' },
+};
 
 /**
  * The CI gate: a scenario's `expect:` bounds checked against what the campaign measured.
@@ -28,14 +40,40 @@ export function checkExpectations(scenario: Scenario, summary: ScenarioSummary, 
     }
     const actual = st[e.metric];
     let message = '';
-    if (e.min !== undefined && actual < e.min) message = `${e.metric} is ${actual.toFixed(4)}, below the minimum ${e.min} by ${(e.min - actual).toFixed(4)}`;
-    else if (e.max !== undefined && actual > e.max) message = `${e.metric} is ${actual.toFixed(4)}, above the maximum ${e.max} by ${(actual - e.max).toFixed(4)}`;
-    if (message) {
-      const shows = { quotaCorrect: 'quota', migrationsSucceeded: 'stuck', invariantViolations: 'invariant', settled: '' }[e.metric];
-      const ev = st.evidence.find((x) => shows && x.failure.includes(shows)) ?? st.evidence[0];
-      message += ev ? `; a failing run: ${ev.path} (replay it with: quotarace replay ${ev.path})` : st.failingSeeds.length ? `; failing seeds ${st.failingSeeds.join(' ')}` : '';
+    let broken: 'min' | 'max' | undefined;
+    if (e.min !== undefined && actual < e.min) {
+      message = `${e.metric} is ${actual.toFixed(4)}, below the minimum ${e.min} by ${(e.min - actual).toFixed(4)}`;
+      broken = 'min';
+    } else if (e.max !== undefined && actual > e.max) {
+      message = `${e.metric} is ${actual.toFixed(4)}, above the maximum ${e.max} by ${(actual - e.max).toFixed(4)}`;
+      broken = 'max';
     }
-    out.push({ scenario: summary.name, strategy: e.strategy, metric: e.metric, name, actual, passed: !message, message });
+    // Quote a run that breaks *this* metric (for quotaCorrect: a run whose final quota is
+    // wrong), with its evidence; not merely the first run that failed in some way.
+    const b = BREAKS[e.metric];
+    const run = message && broken === b.bound ? st.firstBreaking[b.metric] : undefined;
+    const ev = run ? st.evidence.find((x) => x.run === run && x.breaks.includes(b.metric)) : undefined;
+    if (run) {
+      message += ev
+        ? `; a run that breaks it: ${run}, evidence ${ev.path} (replay it with: quotarace replay ${shellQuote(ev.path)})`
+        : `; a run that breaks it: ${run} (trace it with: quotarace trace ${shellQuote(scenario.file)} --strategy ${shellQuote(st.name)} --run ${shellQuote(run)})`;
+    }
+    out.push({ scenario: summary.name, strategy: e.strategy, metric: e.metric, name, actual, passed: !message, message, ...(run ? { run } : {}), ...(ev ? { evidence: ev.path } : {}) });
   }
   return out;
 }
+
+/** The gate's results as they appear in `--json` output. */
+export function expectationsJson(expectations: readonly ExpectationOutcome[]): Array<Record<string, unknown>> {
+  return expectations.map((e) => ({
+    strategy: e.strategy,
+    expectation: e.name,
+    metric: e.metric,
+    actual: Number.isFinite(e.actual) ? e.actual : null,
+    pass: e.passed,
+    run: e.run ?? null,
+    evidence: e.evidence ?? null,
+    ...(e.passed ? {} : { message: e.message }),
+  }));
+}
+

@@ -48,3 +48,8 @@ export function writeFileAtomic(path: string, text: string, marker: string): 'wr
   }
   return 'written';
 }
+
+/** A path or run id as one shell word. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -18,6 +18,8 @@ export function esc(s: string | number): string {
 export interface FailureDetail {
   readonly strategy: string;
   readonly evidencePath: string;
+  /** The id of the run the evidence shows. */
+  readonly run?: string;
   readonly failure: string;
   readonly runs: number;
   readonly explanation: readonly string[];
@@ -34,6 +36,9 @@ export interface ExpectationOutcome {
   readonly actual: number;
   readonly passed: boolean;
   readonly message: string;
+  /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
+  readonly run?: string;
+  readonly evidence?: string;
 }
 
 export interface ScenarioReport {
@@ -127,7 +132,8 @@ function scenarioSection(r: ScenarioReport): string {
     .map((st) => {
       const x = st.exploration;
       const how = x.selector === 'pct' ? x.guarantee : x.selector === 'exhaustive' ? x.summary : `${st.runs} random runs, seeds ${s.seed}–${s.seed + st.runs - 1}`;
-      return `<li><b>${esc(st.name)}</b>: ${esc(how)}</li>`;
+      const failing = st.failingRuns?.length ? `; failing runs (trace one with <code>quotarace trace --run ID</code>): ${st.failingRuns.map((r) => `<code>${esc(r)}</code>`).join(' ')}` : '';
+      return `<li><b>${esc(st.name)}</b>: ${esc(how)}${failing}</li>`;
     })
     .join('');
   return `<section id="scenario"><h2>Scenario</h2>
@@ -146,7 +152,7 @@ async function failureSection(r: ScenarioReport): Promise<string> {
     const lanes = await swimlane(f.charts);
     const quota = await quotaOverTime(f.charts);
     parts.push(`<article class="failure"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
-<p class="muted">${f.runs} run(s) failed this way; the first, shrunk to ${f.charts.lanes.length} writes and refusals, ends at ${(f.charts.endMs / 1000).toFixed(1)}s.</p>
+<p class="muted">${f.runs} run(s) failed this way; the first${f.run ? ` (run <code>${esc(f.run)}</code>)` : ''}, shrunk to ${f.charts.lanes.length} writes and refusals, ends at ${(f.charts.endMs / 1000).toFixed(1)}s.</p>
 <ol class="story">${f.explanation.map((l) => `<li>${esc(l)}</li>`).join('')}</ol>
 <p>Replay it: <code>${esc(f.replay)}</code></p>
 <figure class="chart swimlane">${lanes}<figcaption>Who wrote (●) and who was refused (✕), over simulated time.</figcaption></figure>

@@ -4,7 +4,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** The per-scenario table `quotarace run` prints. */
 export function formatTable(s: ScenarioSummary): string {
-  const header = ['strategy', 'runs', 'quota correct', 'migrations ok', 'invariants broken', 'rejected/run', '409s/run', 'edits refused/run', 'agent restarts/run', 'drain mean s', 'failing seeds'];
+  const header = ['strategy', 'runs', 'quota correct', 'migrations ok', 'invariants broken', 'rejected/run', '409s/run', 'edits refused/run', 'agent restarts/run', 'drain mean s', 'failing runs'];
   const rows = s.strategies.map((r) => r.error ? [r.name, 'ERROR', '-', '-', '-', '-', '-', '-', '-', '-', '-'] : [
     r.name,
     String(r.runs),
@@ -16,7 +16,7 @@ export function formatTable(s: ScenarioSummary): string {
     r.editsRefused.toFixed(2),
     r.agentRestarts.toFixed(2),
     r.drainSeconds ? r.drainSeconds.mean.toFixed(1) : '-',
-    r.failingSeeds.length ? r.failingSeeds.join(' ') : '-',
+    r.failingRuns.length ? r.failingRuns.join(' ') : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();

@@ -52,6 +52,29 @@ export function failed(o: RunOutcome): boolean {
   return !o.quotaCorrect || o.moved < o.mustMove || o.violation !== undefined;
 }
 
+/** The outcomes a run can break, one per gate metric. */
+export type Metric = 'quota' | 'migrations' | 'invariants' | 'settled';
+export const METRICS: readonly Metric[] = ['quota', 'migrations', 'invariants', 'settled'];
+
+/**
+ * Which outcomes a run breaks: the final quota is wrong (quota), a VM that had to move did
+ * not (migrations), an invariant broke (invariants), the horizon stopped it still busy
+ * (settled). The first three make a failing run; an unsettled run alone is not one.
+ */
+export function brokenMetrics(o: RunOutcome): Metric[] {
+  const out: Metric[] = [];
+  if (!o.quotaCorrect) out.push('quota');
+  if (o.moved < o.mustMove) out.push('migrations');
+  if (o.violation) out.push('invariants');
+  if (!o.settled) out.push('settled');
+  return out;
+}
+
+/** Does the run break this metric? */
+export function breaks(o: RunOutcome, m: Metric): boolean {
+  return brokenMetrics(o).includes(m);
+}
+
 /**
  * What kind of failure, coarsely: which quota keys are wrong, whether a VM is stuck, which
  * invariant broke. Shrinking must preserve it, and it groups failing seeds into evidence.

@@ -6,7 +6,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { KINDS } from '../cluster/objects.js';
 import type { Strategy } from './api.js';
-import { builtinStrategy } from './builtin.js';
+import { BUILTIN_STRATEGIES, builtinStrategy } from './builtin.js';
 
 export class StrategyLoadError extends Error {}
 
@@ -110,10 +110,19 @@ export async function loadStrategyFile(path: string): Promise<Strategy> {
   return strategy;
 }
 
-/** A built-in by name, or a module by absolute path. */
-export async function strategyFromRef(ref: string): Promise<Strategy> {
-  if (isStrategyPath(ref)) return loadStrategyFile(ref);
+/**
+ * THE strategy resolution: a built-in's name, or a path to a .ts/.js strategy module
+ * (relative to `baseDir`, the working directory by default; absolute paths as they are).
+ * The command line, scenarios' `strategies:` lists, evidence replays and worker threads
+ * all come through here. Unknown names and missing modules are a StrategyLoadError (bad input).
+ */
+export async function resolveStrategy(ref: string, baseDir: string = process.cwd()): Promise<Strategy> {
+  if (isStrategyPath(ref)) {
+    const abs = resolve(baseDir, ref);
+    if (!existsSync(abs)) throw new StrategyLoadError(`no strategy module at ${ref}`);
+    return loadStrategyFile(abs);
+  }
   const s = builtinStrategy(ref);
-  if (!s) throw new StrategyLoadError(`unknown strategy "${ref}"`);
+  if (!s) throw new StrategyLoadError(`unknown strategy "${ref}" (built-in: ${BUILTIN_STRATEGIES.map((b) => b.name).join(', ')}; or a path to a .ts/.js module)`);
   return s;
 }

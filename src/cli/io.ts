@@ -1,0 +1,47 @@
+import { InputError, formatProblem } from '../scenario/errors.js';
+import { NotOurFile } from '../report/files.js';
+import { StrategyLoadError } from '../strategies/loader.js';
+import { RunIdError } from '../explore/run-id.js';
+
+/**
+ * The one place for the command line's I/O and exit codes: where output goes, what each
+ * exit code means, and which errors are bad input (exit 2, one clear line, no stack trace).
+ */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+};
+
+/** Exit codes: 0 done; 1 an expectation failed (run, merge) or a replayed failure no longer fails; 2 bad input. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_FIXED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export class UsageError extends Error {}
+
+/** Bad input as an exit code: its message printed on one line (file:line:col for scenarios); other errors propagate. */
+export function badInputExit(e: unknown, io: Io): number | undefined {
+  if (e instanceof InputError) {
+    io.err(e.problems.map(formatProblem).join('\n'));
+    return EXIT_BAD_INPUT;
+  }
+  if (e instanceof UsageError || e instanceof NotOurFile || e instanceof StrategyLoadError || e instanceof RunIdError) {
+    io.err(`quotarace: ${e.message}`);
+    return EXIT_BAD_INPUT;
+  }
+  return undefined;
+}
+
+export { shellQuote } from '../report/files.js';
+
+export function intArg(name: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} expects one integer >= ${min}, got ${Array.isArray(v) ? v.join(' ') : String(v)}`);
+  return v;
+}

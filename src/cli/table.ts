@@ -1,0 +1,39 @@
+import { availableParallelism } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tallyScenario } from '../explore/campaign.js';
+import { WorkerPool } from '../explore/pool.js';
+import { summarize, type StrategySummary } from '../explore/tally.js';
+import { MATRIX_END, MATRIX_START, spliceMatrix, strategyMatrix } from '../report/matrix.js';
+import type { Strategy } from '../strategies/api.js';
+import { BUILTIN_STRATEGIES } from '../strategies/builtin.js';
+import { EXIT_OK, intArg, UsageError, type Io } from './io.js';
+import { campaignOptions, loadPlans } from './plans.js';
+
+/** Every built-in strategy (plus the scenario's own modules) on every scenario: the README's table. */
+export async function cmdTable(args: Record<string, unknown>, io: Io): Promise<number> {
+  const plans = await loadPlans(args.scenarios as string[], undefined, (s) => ({ ...campaignOptions({ ...args, explore: 'random' }, s), evidenceLimit: 0 }));
+  const pool = new WorkerPool(intArg('workers', args.workers, 1) ?? availableParallelism());
+  const all = new Map<string, Strategy>();
+  for (const b of BUILTIN_STRATEGIES) all.set(b.name, b);
+  const columns: Array<{ name: string; runs: number; results: Map<string, StrategySummary | string> }> = [];
+  try {
+    for (const p of plans) {
+      const strategies = [...BUILTIN_STRATEGIES, ...p.strategies.filter((s) => !BUILTIN_STRATEGIES.includes(s))];
+      for (const s of strategies) all.set(s.name, s);
+      const tallies = await tallyScenario(p.s, p.text, strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs });
+      columns.push({ name: p.s.name, runs: p.opts.runs, results: new Map(tallies.map((t) => [t.strategy, t.fault ? t.fault.message : summarize(t.strategy, t.tally)])) });
+    }
+  } finally {
+    await pool.close();
+  }
+  const table = strategyMatrix([...all.values()], columns);
+  if (args.update) {
+    const file = String(args.update);
+    const doc = readFileSync(file, 'utf8');
+    const next = spliceMatrix(doc, table);
+    if (next === undefined) throw new UsageError(`${file} has no generated-table markers (${MATRIX_START} … ${MATRIX_END})`);
+    if (next !== doc) writeFileSync(file, next);
+    io.out(`${file}: strategy table ${next === doc ? 'unchanged' : 'updated'}`);
+  } else io.out(table);
+  return EXIT_OK;
+}

@@ -1,0 +1,61 @@
+import { runPilot } from '../explore/pilot.js';
+import { formatRunId, parseRunId, runById, type RunId } from '../explore/run-id.js';
+import { formatOutcome } from '../report/outcome.js';
+import { Timeline } from '../report/timeline.js';
+import type { Scenario } from '../scenario/model.js';
+import type { RunOutcome } from '../sim/outcome.js';
+import { DEFAULT_WINDOW_MS } from '../sim/run.js';
+import { StrategyFault } from '../strategies/fault.js';
+import { resolveStrategy } from '../strategies/loader.js';
+import { EXIT_FAILED, EXIT_OK, intArg, UsageError, type Io } from './io.js';
+import { load } from './plans.js';
+
+/** The run a `trace` names: `--run ID`, or `--seed N` (shorthand for random:N, with --window). */
+export function traceRunId(args: Record<string, unknown>): RunId {
+  if (args.run !== undefined && args.seed !== undefined) throw new UsageError('give either --run ID or --seed N, not both');
+  if (args.run !== undefined) {
+    if (Array.isArray(args.run)) throw new UsageError('--run expects one run id');
+    if (args.window !== undefined) throw new UsageError('--window goes with --seed; a run id carries its own window (e.g. random:w10:7)');
+    return parseRunId(String(args.run));
+  }
+  if (args.seed === undefined) throw new UsageError('trace needs --run ID (as listed under failing runs) or --seed N');
+  const seed = intArg('seed', args.seed, 0)!;
+  return { explorer: 'random', seed, window: intArg('window', args.window, 0) ?? DEFAULT_WINDOW_MS };
+}
+
+/**
+ * `quotarace trace`: one run as a timeline. The run is rebuilt exactly as the campaign ran
+ * it: the strategy's pilot at the run's window, then the run id's selector.
+ */
+export async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<number> {
+  const id = traceRunId(args);
+  const scenario = load(String(args.scenario));
+  if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
+  const strategy = await resolveStrategy(String(args.strategy));
+  const timeline = new Timeline();
+  const run = formatRunId(id);
+  let outcome: RunOutcome;
+  try {
+    outcome = runById(scenario, strategy, id, runPilot(scenario, strategy, id.window), { trace: timeline });
+  } catch (e) {
+    if (e instanceof StrategyFault) {
+      io.out(timeline.format());
+      io.err(`ERROR ${e.with({ seed: id.seed, scenario: scenario.name }).describe()} (run ${run})`);
+      return EXIT_FAILED;
+    }
+    throw e;
+  }
+  io.out([traceHeader(scenario, strategy.name, `run ${run}  seed ${id.seed}  window ${id.window}ms`), '', timeline.format(), '', formatOutcome(outcome)].join('\n'));
+  return EXIT_OK;
+}
+
+export function traceHeader(scenario: Scenario, strategy: string, how: string, horizonMs = scenario.horizonMs): string {
+  const lat = Object.entries(scenario.latencies)
+    .map(([k, r]) => `${k}=[${r.min}ms,${r.max}ms]`)
+    .join(' ');
+  return [
+    `scenario ${scenario.name} (${scenario.file}, sha256 ${scenario.hash.slice(0, 12)})`,
+    `strategy ${strategy}  ${how}  horizon ${horizonMs / 1000}s`,
+    `latencies ${lat}`,
+  ].join('\n');
+}

@@ -1,0 +1,151 @@
+import { PctSelector, RandomSelector, type Selector } from '../kernel/choice.js';
+import type { Scenario } from '../scenario/model.js';
+import type { RunOutcome } from '../sim/outcome.js';
+import { DEFAULT_WINDOW_MS, runOnce, type RunOptions } from '../sim/run.js';
+import type { Strategy } from '../strategies/api.js';
+import { attachWorld, exhaustiveReplaySelector } from './exhaustive.js';
+import type { Pilot } from './pilot.js';
+
+/**
+ * A run id names one run completely, given the scenario and the strategy: the explorer and
+ * its parameters, the seed, the concurrency window when it is not the explorer's default,
+ * and for exhaustive runs the branch choices. What else a run depends on (the slots and
+ * PCT's n and k) comes from the strategy's pilot run, which is a function of the scenario,
+ * the strategy and the window.
+ *
+ * Grammar (segments separated by ':'):
+ *
+ *   random[:w<window>]:<seed>
+ *   pct:d<depth>[:w<window>]:<seed>
+ *   exhaustive[:w<window>]:<seed>:<branches>
+ *
+ * <branches> is the exhaustive run's branch choices, '.'-separated, trailing defaults (0)
+ * dropped, a run of equal values written v*count (as in evidence files), '-' for none.
+ * Examples: random:20, pct:d3:104, random:w10:7, exhaustive:1:0*12.1.2, exhaustive:1:-.
+ */
+export type RunId =
+  | { readonly explorer: 'random'; readonly seed: number; readonly window: number }
+  | { readonly explorer: 'pct'; readonly depth: number; readonly seed: number; readonly window: number }
+  | { readonly explorer: 'exhaustive'; readonly seed: number; readonly window: number; readonly branches: readonly number[] };
+
+export type Explorer = RunId['explorer'];
+
+/** The window an explorer uses unless told otherwise. */
+export function defaultWindow(explorer: Explorer): number {
+  return explorer === 'exhaustive' ? 0 : DEFAULT_WINDOW_MS;
+}
+
+export class RunIdError extends Error {}
+
+const USAGE = 'expected random:<seed>, pct:d<depth>:<seed> or exhaustive:<seed>:<branches>, with an optional w<window-ms> segment before the seed (e.g. random:20, pct:d3:104, random:w10:7)';
+
+function trimDefaults(xs: readonly number[]): number[] {
+  let end = xs.length;
+  while (end > 0 && xs[end - 1] === 0) end--;
+  return xs.slice(0, end);
+}
+
+function encodeBranches(xs: readonly number[]): string {
+  const v = trimDefaults(xs);
+  if (!v.length) return '-';
+  const tokens: string[] = [];
+  for (let i = 0; i < v.length; ) {
+    let j = i;
+    while (j < v.length && v[j] === v[i]) j++;
+    const count = j - i;
+    tokens.push(count > 2 ? `${v[i]}*${count}` : Array(count).fill(String(v[i])).join('.'));
+    i = j;
+  }
+  return tokens.join('.');
+}
+
+function decodeBranches(text: string): number[] | undefined {
+  if (text === '-') return [];
+  const out: number[] = [];
+  for (const tok of text.split('.')) {
+    const m = /^(\d{1,6})(?:\*(\d{1,7}))?$/.exec(tok);
+    if (!m) return undefined;
+    const count = m[2] ? Number(m[2]) : 1;
+    if (count < 1 || out.length + count > 10_000_000) return undefined;
+    for (let i = 0; i < count; i++) out.push(Number(m[1]));
+  }
+  return out;
+}
+
+/** The canonical text of a run id. */
+export function formatRunId(id: RunId): string {
+  const w = id.window !== defaultWindow(id.explorer) ? [`w${id.window}`] : [];
+  if (id.explorer === 'random') return ['random', ...w, id.seed].join(':');
+  if (id.explorer === 'pct') return ['pct', `d${id.depth}`, ...w, id.seed].join(':');
+  return ['exhaustive', ...w, id.seed, encodeBranches(id.branches)].join(':');
+}
+
+const INT = /^\d{1,15}$/;
+
+/** Parse a run id; a RunIdError says what is wrong with it (bad input). */
+export function parseRunId(text: string): RunId {
+  const bad = (why: string): RunIdError => new RunIdError(`bad run id "${text}": ${why}; ${USAGE}`);
+  const parts = text.trim().split(':');
+  const explorer = parts.shift();
+  if (explorer !== 'random' && explorer !== 'pct' && explorer !== 'exhaustive') throw bad(`unknown explorer "${explorer ?? ''}"`);
+  let depth: number | undefined;
+  if (explorer === 'pct') {
+    const d = parts.shift() ?? '';
+    if (!/^d\d{1,3}$/.test(d) || Number(d.slice(1)) < 1) throw bad(`PCT needs its depth as d<integer >= 1>, got "${d}"`);
+    depth = Number(d.slice(1));
+  }
+  let window = defaultWindow(explorer);
+  if (parts[0]?.startsWith('w')) {
+    const w = parts.shift()!;
+    if (!/^w\d{1,9}$/.test(w)) throw bad(`a window is w<integer ms>, got "${w}"`);
+    window = Number(w.slice(1));
+  }
+  const seedText = parts.shift();
+  if (seedText === undefined || !INT.test(seedText)) throw bad(`the seed must be a non-negative integer, got "${seedText ?? ''}"`);
+  const seed = Number(seedText);
+  if (explorer === 'exhaustive') {
+    const b = parts.shift();
+    const branches = b === undefined ? undefined : decodeBranches(b);
+    if (!branches) throw bad(`exhaustive runs end with their branch choices (e.g. 0*12.1.2, or - for none), got "${b ?? ''}"`);
+    if (parts.length) throw bad(`unexpected "${parts.join(':')}" after the branch choices`);
+    return { explorer, seed, window, branches: trimDefaults(branches) };
+  }
+  if (parts.length) throw bad(`unexpected "${parts.join(':')}" after the seed`);
+  return explorer === 'pct' ? { explorer, depth: depth!, seed, window } : { explorer, seed, window };
+}
+
+/**
+ * THE way a selector is made for a named run: every campaign run, every evidence re-run and
+ * every `trace --run` goes through here, so a listed run id always reproduces its run.
+ * PCT takes n (the actors) and k (the scheduling choices) from the strategy's pilot run.
+ */
+export function selectorFor(id: RunId, pilot: Pick<Pilot, 'actors' | 'orderChoices'> | undefined): Selector {
+  if (id.explorer === 'exhaustive') return exhaustiveReplaySelector(id.branches);
+  if (id.explorer === 'pct') {
+    if (!pilot) throw new Error('a PCT run needs its pilot (n and k)');
+    return new PctSelector(id.seed, id.depth, pilot.actors, pilot.orderChoices);
+  }
+  return new RandomSelector(id.seed);
+}
+
+/**
+ * Run a named run: its selector, its window, the pilot's slots, and its seed (which also
+ * names the apiserver's generated names and uids). `extra` adds tracing or inspection.
+ */
+export function runById(scenario: Scenario, strategy: Strategy, id: RunId, pilot: Pilot, extra: Omit<RunOptions, 'selector' | 'window' | 'slots'> = {}): RunOutcome {
+  const selector = selectorFor(id, pilot);
+  const attach = attachWorld(selector);
+  const inspect = extra.inspect;
+  return runOnce(scenario, strategy, id.seed, {
+    ...extra,
+    selector,
+    window: id.window,
+    slots: pilot.slots,
+    inspect: attach || inspect ? (w) => (attach?.(w), inspect?.(w)) : undefined,
+  });
+}
+
+/** A shell-friendly, file-name-safe form of a run id (for evidence file names). */
+export function runIdFileName(id: RunId): string {
+  return formatRunId(id).replace(/[:*]/g, (c) => (c === ':' ? '-' : 'x'));
+}

@@ -1,0 +1,171 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { formatRunId, parseRunId, RunIdError } from '../src/explore/run-id.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SCENARIOS = join(ROOT, 'scenarios');
+const EDIT = join(SCENARIOS, '8-edit-during-migration.yaml');
+const TINY = join(SCENARIOS, '7-tiny-agent-restart.yaml');
+const KEEPS_QUOTA = join(ROOT, 'test', 'fixtures', 'first-failure-keeps-quota.yaml');
+const REPORTS = mkdtempSync(join(tmpdir(), 'quotarace-runid-'));
+
+interface Result {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(...argv: string[]): Promise<Result> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+interface StrategyJson {
+  name: string;
+  failingRuns: string[];
+  failures: { signature: string; runs: number; firstRun: string; breaks: string[] }[];
+  firstBreaking: Record<string, string>;
+  evidence: { path: string; run: string; breaks: string[] }[];
+}
+interface RunJson {
+  scenarios: { strategies: StrategyJson[]; expectations: { strategy: string; metric: string; pass: boolean; run: string | null; evidence: string | null }[] }[];
+}
+
+/** Every run a campaign names: the failing runs column and each failure kind's first run. */
+function namedRuns(st: StrategyJson): string[] {
+  const { quota, migrations, invariants } = st.firstBreaking;
+  return [...new Set([...st.failingRuns, ...st.failures.map((f) => f.firstRun), quota, migrations, invariants].filter((x): x is string => x !== undefined))];
+}
+
+/** `trace --run` of a run: did its verdict fail (quota wrong, a VM not moved, or an invariant broken)? */
+async function traceFails(scenario: string, strategy: string, run: string): Promise<boolean> {
+  const t = await cli('trace', scenario, '--strategy', strategy, '--run', run);
+  expect(t.code, t.err).toBe(0);
+  expect(t.out).toContain(`run ${run}`);
+  return /quota WRONG|not moved:|BROKEN from/.test(t.out);
+}
+
+/** The metrics a traced run breaks, as its verdict prints them. */
+async function traceBreaks(scenario: string, strategy: string, run: string): Promise<string[]> {
+  const t = await cli('trace', scenario, '--strategy', strategy, '--run', run);
+  return [/quota WRONG/.test(t.out) && 'quota', /not moved:/.test(t.out) && 'migrations', /BROKEN from/.test(t.out) && 'invariants'].filter((x): x is string => !!x);
+}
+
+describe('run ids', () => {
+  it('format and parse are inverse, and the text is canonical', () => {
+    for (const text of ['random:20', 'pct:d3:104', 'random:w10:7', 'pct:d2:w0:5', 'exhaustive:1:-', 'exhaustive:1:0*12.1.2', 'exhaustive:w25:3:2.2.1*3']) {
+      expect(formatRunId(parseRunId(text))).toBe(text);
+    }
+    expect(formatRunId({ explorer: 'random', seed: 4, window: 25 })).toBe('random:4');
+    expect(formatRunId({ explorer: 'exhaustive', seed: 1, window: 0, branches: [0, 0, 0, 1, 0, 0] })).toBe('exhaustive:1:0*3.1');
+    expect(parseRunId('exhaustive:1:0*3.1')).toEqual({ explorer: 'exhaustive', seed: 1, window: 0, branches: [0, 0, 0, 1] });
+  });
+
+  it('bad ids are a RunIdError saying what is wrong', () => {
+    for (const bad of ['pct:dx:1', 'pct:1', 'random', 'random:-1', 'random:1:2', 'dfs:1', 'exhaustive:1', 'exhaustive:1:a.b', 'random:wx:1']) {
+      expect(() => parseRunId(bad), bad).toThrow(RunIdError);
+    }
+  });
+
+  it('trace --seed N is trace --run random:N, byte for byte', async () => {
+    const a = await cli('trace', EDIT, '--strategy', 'pre-fix', '--seed', '20');
+    const b = await cli('trace', EDIT, '--strategy', 'pre-fix', '--run', 'random:20');
+    expect(a.code).toBe(0);
+    expect(a.out).toBe(b.out);
+    const w = await cli('trace', EDIT, '--strategy', 'pre-fix', '--seed', '20', '--window', '10');
+    const wr = await cli('trace', EDIT, '--strategy', 'pre-fix', '--run', 'random:w10:20');
+    expect(w.out).toBe(wr.out);
+    expect(w.out).not.toBe(a.out);
+  });
+
+  it('a bad run id exits 2 with one clear line, no stack trace', async () => {
+    for (const bad of ['pct:dx:1', 'random:', 'exhaustive:1:zz']) {
+      const r = await cli('trace', EDIT, '--strategy', 'pre-fix', '--run', bad);
+      expect(r.code, bad).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err.trim().split('\n'), r.err).toHaveLength(1);
+      expect(r.err).toContain(`quotarace: bad run id "${bad}"`);
+      expect(r.err).not.toMatch(/^\s+at\s/m);
+    }
+    const both = await cli('trace', EDIT, '--strategy', 'pre-fix', '--run', 'random:1', '--seed', '1');
+    expect(both.code).toBe(2);
+    const none = await cli('trace', EDIT, '--strategy', 'pre-fix');
+    expect(none.code).toBe(2);
+  });
+
+  it('every failing run PCT lists on scenario 8 / pre-fix traces, by its id, to a failing verdict (PCT-only ones too)', async () => {
+    // Seeds 1-300, as in the issue; then from seed 100, where seeds that fail only under PCT
+    // (104, 117, ... when this was written) are among the first listed.
+    let pctOnly = 0;
+    for (const from of ['1', '100']) {
+      const r = await cli('run', EDIT, '--strategy', 'pre-fix', '--explore', 'pct', '--seed', from, '--runs', from === '1' ? '300' : '100', '--json', '--no-evidence', '--workers', '2', '--reports', join(REPORTS, `pct-${from}`));
+      const st = (JSON.parse(r.out) as RunJson).scenarios[0]!.strategies[0]!;
+      const runs = namedRuns(st);
+      expect(runs.length).toBeGreaterThan(3);
+      for (const run of runs) {
+        expect(run).toMatch(/^pct:d3:\d+$/);
+        expect(await traceFails(EDIT, 'pre-fix', run), run).toBe(true);
+        // The same seed under the random explorer: a printed seed alone would not name this run.
+        if (!(await traceFails(EDIT, 'pre-fix', `random:${run.split(':').at(-1)}`))) pctOnly++;
+      }
+      for (const f of st.failures) expect(await traceBreaks(EDIT, 'pre-fix', f.firstRun), f.firstRun).toEqual(f.breaks);
+    }
+    expect(pctOnly, 'some listed PCT runs pass under the random explorer').toBeGreaterThan(0);
+  });
+
+  it('random and exhaustive failing runs trace to failing verdicts too', async () => {
+    const r = await cli('run', TINY, '--strategy', 'pre-fix', '--runs', '20', '--json', '--no-evidence', '--workers', '1', '--reports', join(REPORTS, 'random'));
+    const random = (JSON.parse(r.out) as RunJson).scenarios[0]!.strategies[0]!;
+    expect(random.failingRuns.length).toBeGreaterThan(0);
+    for (const run of random.failingRuns) expect(await traceFails(TINY, 'pre-fix', run), run).toBe(true);
+
+    const x = await cli('run', TINY, '--strategy', 'pre-fix', '--explore', 'exhaustive', '--max-runs', '40', '--json', '--no-evidence', '--workers', '1', '--reports', join(REPORTS, 'exhaustive'));
+    const ex = (JSON.parse(x.out) as RunJson).scenarios[0]!.strategies[0]!;
+    const runs = [...new Set([...ex.failingRuns, ...ex.failures.map((f) => f.firstRun)])];
+    expect(runs.length).toBeGreaterThan(0);
+    // Each listed interleaving is its own run: distinct ids, each the run it names.
+    expect(new Set(ex.failingRuns).size).toBe(ex.failingRuns.length);
+    for (const f of ex.failures) expect(await traceBreaks(TINY, 'pre-fix', f.firstRun)).toEqual(f.breaks);
+    for (const run of runs) {
+      expect(run).toMatch(/^exhaustive:/);
+      expect(await traceFails(TINY, 'pre-fix', run), run).toBe(true);
+    }
+  });
+});
+
+describe('failures per metric', () => {
+  it('a failed quotaCorrect expectation quotes a run, and evidence, whose quota is wrong, not merely the first failing run', async () => {
+    const reports = join(REPORTS, 'per-metric');
+    const r = await cli('run', KEEPS_QUOTA, '--json', '--workers', '1', '--reports', reports);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.out) as RunJson;
+    const st = doc.scenarios[0]!.strategies[0]!;
+    // The fixture's point: its first failing run keeps the quota right.
+    expect(st.failingRuns[0]).toBe('random:4');
+    expect(await traceFails(KEEPS_QUOTA, 'pre-fix', 'random:4')).toBe(true);
+    expect((await cli('trace', KEEPS_QUOTA, '--strategy', 'pre-fix', '--run', 'random:4')).out).toContain('quota CORRECT');
+
+    const gate = doc.scenarios[0]!.expectations.find((e) => e.metric === 'quotaCorrect')!;
+    expect(gate.pass).toBe(false);
+    expect(gate.run).not.toBe('random:4');
+    expect(gate.run).toBe(st.firstBreaking.quota);
+    expect(gate.evidence).toBeTruthy();
+    const fail = r.err.split('\n').find((l) => l.startsWith('FAIL'))!;
+    expect(fail).toContain(`a run that breaks it: ${gate.run}, evidence ${gate.evidence}`);
+
+    expect(readFileSync(gate.evidence!, 'utf8')).toContain(`\nrun: ${gate.run}\n`);
+    // The quoted evidence replays to a wrong quota.
+    const replay = await cli('replay', gate.evidence!);
+    expect(replay.code).toBe(0);
+    expect(replay.out).toContain('quota WRONG');
+    expect(replay.out).toContain(`run ${gate.run}`);
+    // The trace of the quoted run id ends with a wrong quota too.
+    expect((await cli('trace', KEEPS_QUOTA, '--strategy', 'pre-fix', '--run', gate.run!)).out).toContain('quota WRONG');
+  });
+});
