@@ -69,9 +69,9 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
   for (const p of pods) evictLoop(objKey(p), finish);
 
   /**
-   * kubectl retries a refused eviction every 5 s. A retry against the same pod and VMI gets
-   * the same 429, so instead of stepping through those no-op retries the loop parks until
-   * the pod or its VMI changes, then resumes at the next 5 s tick after its last attempt:
+   * kubectl retries a refused eviction every 5 s. A retry against the same pod, VMI and PDBs
+   * gets the same 429, so instead of stepping through those no-op retries the loop parks until
+   * one of them changes, then resumes at the next 5 s tick after its last attempt:
    * the attempt that can succeed happens exactly when polling would have made it.
    */
   function evictLoop(podKey: string, done: () => void): void {
@@ -90,6 +90,8 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     const unwatch = [
       api.watch('Pod', (o, c) => onChange(keyOf((c ?? o)!.metadata))),
       api.watch('VirtualMachineInstance', (o, c) => onChange(keyOf((c ?? o)!.metadata))),
+      // A PodDisruptionBudget's disruptionsAllowed decides an eviction too.
+      api.watch('PodDisruptionBudget', () => onChange(podKey)),
     ];
     function* loop(): Process {
       for (;;) {

@@ -1,5 +1,5 @@
 import { freeze } from 'immer';
-import type { Kind, KObject, ObjectOf, ResourceQuota } from './objects.js';
+import type { Kind, KObject, ObjectOf } from './objects.js';
 import { RESOURCE, keyOf, objKey } from './objects.js';
 import { validateAnnotationKeys } from './validation.js';
 
@@ -35,6 +35,13 @@ export type Admission = (
   old: KObject | undefined,
   obj: KObject,
 ) => ApiError | undefined;
+
+/**
+ * Kinds whose status is a subresource: an update keeps the stored status, an updateStatus
+ * keeps the stored spec and metadata (pkg/registry/core/resourcequota/strategy.go,
+ * pkg/registry/policy/poddisruptionbudget/strategy.go PrepareForUpdate/PrepareForUpdateStatus).
+ */
+const STATUS_SUBRESOURCE: ReadonlySet<Kind> = new Set<Kind>(['ResourceQuota', 'PodDisruptionBudget']);
 
 type Watcher = (old: KObject | undefined, cur: KObject | undefined) => void;
 
@@ -129,7 +136,7 @@ export class ApiServer {
     }
     const invalid = validateAnnotationKeys(meta.annotations);
     if (invalid) return this.refuse(actor, 'create', obj.kind, key, invalidError(obj.kind, displayName, invalid));
-    const candidate = { ...obj, metadata: { ...meta, creationTimestamp: this.clock.now } } as T;
+    const candidate = { ...obj, metadata: { ...meta, creationTimestamp: this.clock.now, ...(obj.kind === 'PodDisruptionBudget' ? { generation: 1 } : {}) } } as T;
     const denied = this.admit(actor, 'create', undefined, candidate);
     if (denied) return this.refuse(actor, 'create', obj.kind, key, denied);
     // The UID is assigned once the create is admitted (no admission plugin here reads it).
@@ -166,10 +173,16 @@ export class ApiServer {
       return this.refuse(actor, verb, obj.kind, key, conflict(obj.kind, obj.metadata.name));
     }
     let next: T = obj;
-    if (obj.kind === 'ResourceQuota') {
-      const o = old as unknown as ResourceQuota;
-      const n = obj as unknown as ResourceQuota;
+    if (STATUS_SUBRESOURCE.has(obj.kind)) {
+      const o = old as unknown as { spec: unknown; status: unknown; metadata: KObject['metadata'] };
+      const n = obj as unknown as { spec: unknown; status: unknown; metadata: KObject['metadata'] };
       next = (verb === 'update' ? { ...n, status: o.status } : { ...n, spec: o.spec, metadata: o.metadata }) as unknown as T;
+      // metadata.generation counts spec changes (registry/core/poddisruptionbudget/strategy.go PrepareForUpdate).
+      if (obj.kind === 'PodDisruptionBudget' && verb === 'update') {
+        const gen = o.metadata.generation ?? 1;
+        const changed = JSON.stringify(n.spec) !== JSON.stringify(o.spec);
+        if ((next.metadata.generation ?? 0) !== (changed ? gen + 1 : gen)) next = { ...next, metadata: { ...next.metadata, generation: changed ? gen + 1 : gen } };
+      }
     }
     if (verb === 'update') {
       const invalid = validateAnnotationKeys(next.metadata.annotations);

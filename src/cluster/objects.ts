@@ -11,7 +11,8 @@ export type Kind =
   | 'Pod'
   | 'Node'
   | 'VirtualMachineInstance'
-  | 'VirtualMachineInstanceMigration';
+  | 'VirtualMachineInstanceMigration'
+  | 'PodDisruptionBudget';
 
 export const KINDS: readonly Kind[] = [
   'Namespace',
@@ -20,6 +21,7 @@ export const KINDS: readonly Kind[] = [
   'Node',
   'VirtualMachineInstance',
   'VirtualMachineInstanceMigration',
+  'PodDisruptionBudget',
 ];
 
 /** Lower-case plural, as in API paths and conflict messages ("resourcequotas"). */
@@ -30,6 +32,7 @@ export const RESOURCE: Record<Kind, string> = {
   Node: 'nodes',
   VirtualMachineInstance: 'virtualmachineinstances',
   VirtualMachineInstanceMigration: 'virtualmachineinstancemigrations',
+  PodDisruptionBudget: 'poddisruptionbudgets',
 };
 
 export interface ObjectMeta {
@@ -42,6 +45,8 @@ export interface ObjectMeta {
   readonly generateName?: string;
   /** Simulated ms when the API server stored it. */
   readonly creationTimestamp?: number;
+  /** metadata.generation: bumped by the API server on each spec change (kept for PodDisruptionBudgets only). */
+  readonly generation?: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
 }
@@ -95,7 +100,9 @@ export interface VirtualMachineInstance extends Obj<'VirtualMachineInstance'> {
   };
 }
 
+/** '' is MigrationPhaseUnset: a new migration, before virt-controller has looked at it. */
 export type MigrationPhase =
+  | ''
   | 'Pending'
   | 'Scheduling'
   | 'Scheduled'
@@ -118,7 +125,24 @@ export interface VirtualMachineInstanceMigration extends Obj<'VirtualMachineInst
   };
 }
 
+/**
+ * policy/v1 PodDisruptionBudget as KubeVirt uses it: minAvailable as an integer, selecting a
+ * VMI's virt-launcher pods by the kubevirt.io/created-by label; status written by
+ * kube-controller-manager's disruption controller.
+ */
+export interface PodDisruptionBudget extends Obj<'PodDisruptionBudget'> {
+  readonly spec: { readonly minAvailable: number; readonly selector: Readonly<Record<string, string>> };
+  readonly status: {
+    readonly observedGeneration: number;
+    readonly expectedPods: number;
+    readonly currentHealthy: number;
+    readonly desiredHealthy: number;
+    readonly disruptionsAllowed: number;
+  };
+}
+
 export type KObject =
+  | PodDisruptionBudget
   | Namespace
   | ResourceQuota
   | Pod
@@ -143,7 +167,13 @@ export function migrationFinished(p: MigrationPhase): boolean {
 
 /** VirtualMachineInstanceMigration.IsRunning (kubevirt staging/src/kubevirt.io/api/core/v1/types.go). */
 export function migrationRunning(p: MigrationPhase): boolean {
-  return p !== 'Pending' && p !== 'Succeeded' && p !== 'Failed';
+  return p !== '' && p !== 'Pending' && p !== 'Succeeded' && p !== 'Failed';
+}
+
+/** Whether a pod's labels carry every label of a selector (matchLabels). */
+export function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  for (const k in selector) if (labels[k] !== selector[k]) return false;
+  return true;
 }
 
 /** QuotaV1Pod (kubernetes pkg/quota/v1/evaluator/core/pods.go): terminal pods stop counting. */

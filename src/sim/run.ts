@@ -1,6 +1,7 @@
 import { agentPod, AGENT_NAMESPACE, RancherAgent } from '../actors/rancher-agent.js';
 import { DRAIN, DrainLog, drainNode } from '../actors/drain.js';
-import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt } from '../actors/kubevirt.js';
+import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt, vmiPdb } from '../actors/kubevirt.js';
+import { startDisruptionController } from '../actors/disruption-controller.js';
 import { startQuotaController } from '../actors/quota-controller.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, rancherQuotaAnnotation } from '../actors/rancher-quota.js';
 import { Intent, User } from '../actors/user.js';
@@ -102,7 +103,14 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
         spec: { cpu: vm.cpu, memoryLimit: vm.memory, memoryRequest: req.memory, evictionStrategy: vm.evictionStrategy },
         status: { nodeName: vm.node },
       } satisfies VirtualMachineInstance);
-      if (r.ok) api.create(SETUP, launcherPod(r.obj, vm.node));
+      if (r.ok) {
+        api.create(SETUP, launcherPod(r.obj, vm.node));
+        // KubeVirt's disruption-budget controller keeps a PDB for every LiveMigrate VMI.
+        // Its status as the disruption controller has already written it: one healthy pod of one.
+        if (vm.evictionStrategy === 'LiveMigrate') {
+          api.create(SETUP, { ...vmiPdb(r.obj), status: { observedGeneration: 1, expectedPods: 1, currentHealthy: 1, desiredHealthy: 1, disruptionsAllowed: 0 } });
+        }
+      }
       homes.set(keyOf({ namespace: ns.name, name: vm.name }), vm.node);
     }
     const hard: Record<string, number> = {};
@@ -134,6 +142,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   const eviction = new EvictionApi(api);
   installQuotaAdmission(world);
   startQuotaController(world);
+  startDisruptionController(world);
   installEvictionWebhook(world, eviction);
   startKubeVirt(world);
   installStrategy(world, strategy);

@@ -7,6 +7,8 @@ export const LABEL_APP = 'kubevirt.io';
 export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
 export const LABEL_VM_NAME = 'vm.kubevirt.io/name';
 export const LABEL_MIGRATION_UID = 'kubevirt.io/migrationJobUID';
+/** migration.go expandPDB: the PDB's label naming the migration it protects. */
+export const LABEL_MIGRATION_NAME = 'kubevirt.io/migrationName';
 /** kubevirt pkg/virt-controller/watch/drain/evacuation: marks VMIMs the evacuation created. */
 export const ANN_EVACUATION = 'kubevirt.io/evacuationMigration';
 

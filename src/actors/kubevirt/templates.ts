@@ -33,6 +33,7 @@ export function newMigration(vmi: VirtualMachineInstance, generateName: string, 
     kind: 'VirtualMachineInstanceMigration',
     metadata: { name: '', generateName, namespace: vmi.metadata.namespace, uid: '', resourceVersion: 0, labels: {}, annotations },
     spec: { vmiName: vmi.metadata.name },
-    status: { phase: 'Pending', rejectedByResourceQuota: false, sourceNode: vmi.status.nodeName },
+    // Created with no phase (MigrationPhaseUnset): virt-controller moves it to Pending.
+    status: { phase: '', rejectedByResourceQuota: false, sourceNode: vmi.status.nodeName },
   };
 }

@@ -1,4 +1,3 @@
-import type { VirtualMachineInstanceMigration as Vmim } from '../../cluster/objects.js';
 import { keyOf, objKey, podCountsForQuota } from '../../cluster/objects.js';
 import { pickNode } from '../../cluster/scheduler.js';
 import type { Process } from '../../kernel/kernel.js';
@@ -12,10 +11,11 @@ const UNSCHEDULABLE_TIMEOUT_MS = 300_000;
  * What happens to a migration once its target pod exists: a script, not a reconciler (a
  * timeline of the scheduler, the kubelet and virt-handler on both nodes): the target pod is
  * scheduled (or stays Unschedulable until virt-controller's handlePendingPodTimeout deletes
- * it and fails the migration), starts, virt-handler prepares the target, copies memory, and
- * hands the VMI over; the source virt-launcher completes a few seconds later
- * (harvester/harvester#7161: it keeps counting in quota until then). Started when a pod
- * labelled with a migration's UID is created.
+ * it and fails the migration), starts, virt-handler prepares the target and records the
+ * migration in the VMI's migrationState, copies memory, and hands the VMI over; the source
+ * virt-launcher completes a few seconds later (harvester/harvester#7161: it keeps counting in
+ * quota until then). The migration's phases are the migration controller's to write, from
+ * what it sees here. Started when a pod labelled with a migration's UID is created.
  */
 export function startVirtHandler(world: World): void {
   const api = world.api;
@@ -33,12 +33,10 @@ function* migrate(world: World, vmimKey: string, podKey: string, sourceNode: str
   const stream = VIRT_HANDLER;
   let stage = 'schedule';
   world.registerState('script', `${VIRT_HANDLER}/${vmimKey}`, () => stage);
-  /** Read-modify-write of the VMIM's status against the live object (virt-handler retries on conflict). */
-  const setPhase = (change: Partial<Vmim['status']>): Vmim | undefined => {
+  /** virt-controller's handlePendingPodTimeout fails the migration: read-modify-write against the live object. */
+  const fail = (): void => {
     const cur = api.get('VirtualMachineInstanceMigration', vmimKey);
-    if (!cur) return undefined;
-    const r = api.update(VIRT_HANDLER, { ...cur, status: { ...cur.status, ...change } });
-    return r.ok ? r.obj : undefined;
+    if (cur) api.update(VIRT_CONTROLLER, { ...cur, status: { ...cur.status, phase: 'Failed', finishedAt: world.now } });
   };
   try {
     yield world.draw('apiCall', stream);
@@ -51,7 +49,7 @@ function* migrate(world: World, vmimKey: string, podKey: string, sourceNode: str
       yield UNSCHEDULABLE_TIMEOUT_MS;
       // handlePendingPodTimeout: the target pod is deleted and the migration fails.
       api.delete(VIRT_CONTROLLER, 'Pod', podKey);
-      setPhase({ phase: 'Failed', finishedAt: world.now });
+      fail();
       return;
     }
     api.update('kube-scheduler', { ...pod, spec: { ...pod.spec, nodeName: node } });
@@ -60,18 +58,16 @@ function* migrate(world: World, vmimKey: string, podKey: string, sourceNode: str
     const bound = api.get('Pod', podKey);
     if (!bound) return;
     api.update('kubelet', { ...bound, status: { phase: 'Running' } });
-    setPhase({ phase: 'Scheduled', targetNode: node });
     stage = 'prepare';
     yield world.draw('migrationPrepare', stream);
-    const running = setPhase({ phase: 'Running' });
-    if (!running) return;
-    const vmiKey = keyOf({ namespace: running.metadata.namespace, name: running.spec.vmiName });
-    // virt-handler records the migration in the VMI's status.migrationState first; the
-    // migration controller derives the VMIM's phase from it, so the VMI is updated first.
+    const vmim = api.get('VirtualMachineInstanceMigration', vmimKey);
+    if (!vmim || vmim.status.phase === 'Failed') return;
+    const vmiKey = keyOf({ namespace: vmim.metadata.namespace, name: vmim.spec.vmiName });
+    // virt-handler records the migration in the VMI's status.migrationState; the migration
+    // controller derives the VMIM's phases from it (Running, then Succeeded).
     const started = api.get('VirtualMachineInstance', vmiKey);
-    if (started) {
-      api.update(VIRT_HANDLER, { ...started, metadata: { ...started.metadata, resourceVersion: 0 }, status: { ...started.status, migrationUid: running.metadata.uid, migrationCompleted: false } });
-    }
+    if (!started) return;
+    api.update(VIRT_HANDLER, { ...started, metadata: { ...started.metadata, resourceVersion: 0 }, status: { ...started.status, migrationUid: vmim.metadata.uid, migrationCompleted: false } });
     stage = 'copy';
     yield world.draw('migration', stream);
     const vmi = api.get('VirtualMachineInstance', vmiKey);
@@ -79,9 +75,10 @@ function* migrate(world: World, vmimKey: string, podKey: string, sourceNode: str
     const source = api
       .list('Pod', vmi.metadata.namespace)
       .find((p) => p.metadata.labels[LABEL_CREATED_BY] === vmi.metadata.uid && p.spec.nodeName === vmi.status.nodeName && podCountsForQuota(p));
+    // The migration ACK (pkg/virt-handler/vm.go): the VMI moves, its migration is completed,
+    // and evacuationNodeName is cleared.
     const { evacuationNodeName: _cleared, ...status } = vmi.status;
-    api.update(VIRT_HANDLER, { ...vmi, metadata: { ...vmi.metadata, resourceVersion: 0 }, status: { ...status, nodeName: node, migrationUid: running.metadata.uid, migrationCompleted: true } });
-    setPhase({ phase: 'Succeeded', finishedAt: world.now });
+    api.update(VIRT_HANDLER, { ...vmi, metadata: { ...vmi.metadata, resourceVersion: 0 }, status: { ...status, nodeName: node, migrationUid: vmim.metadata.uid, migrationCompleted: true } });
     if (!source) return;
     stage = 'source-completion';
     yield world.draw('sourceCompletion', stream);
