@@ -768,8 +768,8 @@ describe('Harvester namespace webhook', () => {
     const w = webhookWorld(true);
     const before = w.api.get('Namespace', 'ns1')!;
     const err = refusal(setQuota(w, { ...base, limitsCpu: '12' }));
-    expect(err.message).toContain('namespace ns1 has migrating VMs, can\'t change resource quotas');
-    expect(err.message).toContain('validator.harvesterhci.io/namespace');
+    // harvester pkg/webhook/server/server.go registers the webhook as validator.harvesterhci.io.
+    expect(err.message).toBe('admission webhook "validator.harvesterhci.io" denied the request: namespace ns1 has migrating VMs, can\'t change resource quotas');
     expect(w.api.get('Namespace', 'ns1')).toBe(before);
     // Other namespace edits go through.
     must(w.api.update('user', { ...before, metadata: { ...before.metadata, labels: { team: 'a' } } }));
@@ -778,7 +778,9 @@ describe('Harvester namespace webhook', () => {
   it('refuses a new limitsCpu below status.used and accepts one above it', () => {
     const w = webhookWorld(false);
     const low = refusal(setQuota(w, { ...base, limitsCpu: '4' }));
-    expect(low.message).toContain('new CPU limit 4 is lower than the current used CPU limit 4015m');
+    expect(low.message).toContain(
+      "can't update the resource quota of namespace ns1, error: new CPU limit 4 is lower than the current used CPU limit 4015m",
+    );
     const ok = must(setQuota(w, { ...base, limitsCpu: '12' }));
     expect(parseRancherQuota(ok.metadata.annotations[ANN_RANCHER_QUOTA])!.hard[LIMITS_CPU]).toBe(q('12'));
   });
@@ -791,6 +793,43 @@ describe('Harvester namespace webhook', () => {
     expect(namespaceValidator('v1.4.1').validate(req, viewOf([rq]))).toBe("namespace ns1 has migrating VMs, so you can't change resource quotas");
     expect(namespaceValidator('v1.4.2').validate(req, viewOf([rq]))).toBe("namespace ns1 has migrating VMs, can't change resource quotas");
     expect(namespaceValidator('v1.4.2').validate({ ...req, object: ns }, viewOf([rq]))).toBeUndefined();
+  });
+
+  // harvester v1.4.1 / v1.4.2 pkg/webhook/resources/namespace/validator.go Update and
+  // checkIfNewResourceQuotaIsSufficient (no upstream unit test exists for this validator).
+  describe('checkIfNewResourceQuotaIsSufficient and its wrapping', () => {
+    const ns = namespace('ns1', { [ANN_RANCHER_QUOTA]: rancherQuotaAnnotation(base) });
+    const rq = quota('d', 'ns1', { [LIMITS_CPU]: q('10') }, { [LIMITS_CPU]: q('4015m'), [LIMITS_MEMORY]: q('9Gi') }, { labels: { [LABEL_DEFAULT_RQ]: 'true' } });
+    const ask = (wording: 'v1.4.1' | 'v1.4.2', text: string) =>
+      namespaceValidator(wording).validate(
+        { operation: 'UPDATE', old: ns, object: namespace('ns1', { [ANN_RANCHER_QUOTA]: text }), user: 'user' },
+        viewOf([rq]),
+      );
+    const FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+
+    it('a limit below used: v1.4.1 "cannot update …, error: %s", v1.4.2 "can\'t update …, error: %w"', () => {
+      const low = rancherQuotaAnnotation({ limitsCpu: '10', limitsMemory: '8Gi' });
+      expect(ask('v1.4.1', low)).toBe('cannot update the resource quota of namespace ns1, error: new Memory limit 8Gi is lower than the current used Memory limit 9Gi');
+      expect(ask('v1.4.2', low)).toBe("can't update the resource quota of namespace ns1, error: new Memory limit 8Gi is lower than the current used Memory limit 9Gi");
+      // A limit of 0 is below anything used; one equal to used is accepted.
+      expect(ask('v1.4.2', rancherQuotaAnnotation({ limitsCpu: '0' }))).toContain('new CPU limit 0 is lower than the current used CPU limit 4015m');
+      expect(ask('v1.4.2', rancherQuotaAnnotation({ limitsCpu: '4015m', limitsMemory: '9Gi' }))).toBeUndefined();
+    });
+
+    it('an unparsable limit: v1.4.2 says "invalid LimitsCPU …", v1.4.1 gives the parser\'s error alone', () => {
+      const bad = rancherQuotaAnnotation({ limitsCpu: '10000m invalid' });
+      expect(ask('v1.4.2', bad)).toBe(`can't update the resource quota of namespace ns1, error: invalid LimitsCPU 10000m invalid, error: ${FORMAT}`);
+      expect(ask('v1.4.1', bad)).toBe(`cannot update the resource quota of namespace ns1, error: ${FORMAT}`);
+      expect(ask('v1.4.2', rancherQuotaAnnotation({ limitsMemory: '2Gi x' }))).toContain('error: invalid LimitsMemory 2Gi x, error: ');
+    });
+
+    it('annotation JSON that does not unmarshal: v1.4.2 says "invalid NamespaceResourceQuota …"', () => {
+      expect(ask('v1.4.2', '{"limit":')).toMatch(/^can't update the resource quota of namespace ns1, error: invalid NamespaceResourceQuota \{"limit":, error: /);
+      expect(ask('v1.4.1', '{"limit":{"limitsCpu":4}}')).toMatch(/^cannot update the resource quota of namespace ns1, error: json: cannot unmarshal number/);
+      // Go's encoding/json: no limits at all is allowed; field names match case-insensitively.
+      expect(ask('v1.4.2', '{"limit":{}}')).toBeUndefined();
+      expect(ask('v1.4.2', '{"limit":{"LIMITSCPU":"1"}}')).toContain('new CPU limit 1 is lower');
+    });
   });
 });
 
