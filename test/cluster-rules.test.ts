@@ -884,6 +884,32 @@ describe('strategies as pure reconcilers', () => {
       const w2 = single(r.reconcile('ns1/m1', viewOf([vmimAt('Succeeded'), vm, raised, nsObj])))!;
       expect((w2.object as ResourceQuota).spec.hard).toEqual(base);
     });
+
+    it('at Succeeded, an annotation that does not unmarshal re-queues with an error and writes nothing (GetResourceListFromMigratingVM)', () => {
+      for (const bad of ['{"limits.cpu":"4","limits.memory":"8Gi invalid"}', 'not json']) {
+        const r = r_(vmimAt('Succeeded'), rqOf(base, { [nameKey]: bad }));
+        expect(r !== undefined && isPlan(r) && r.error).toBeTruthy();
+        expect(single(r)).toBeUndefined();
+      }
+      function r_(m: VirtualMachineInstanceMigration, q: ResourceQuota) {
+        return r.reconcile('ns1/m1', viewOf([m, vm, q, nsObj]));
+      }
+    });
+
+    it('at Succeeded, an empty quota keeps its annotation (checkResourceQuotaAndVMI)', () => {
+      const empty = rqOf({ [LIMITS_CPU]: 0 }, { [nameKey]: encodeDelta(vmiDelta(vm, undefined)) });
+      expect(r.reconcile('ns1/m1', viewOf([vmimAt('Succeeded'), vm, empty, nsObj]))).toBeUndefined();
+    });
+
+    it('records and adds only the keys spec.hard has; the delta ignores the cluster ratio (ratio nil)', () => {
+      const cpuOnly = rqOf({ [LIMITS_CPU]: q('30') });
+      const out = single(r.reconcile('ns1/m1', viewOf([vmimAt('Pending'), vm, cpuOnly, nsObj], 3)))!.object as ResourceQuota;
+      expect(out.metadata.annotations[nameKey]).toBe('{"limits.cpu":"4"}');
+      expect(out.spec.hard).toEqual({ [LIMITS_CPU]: q('34') });
+      const both = single(r.reconcile('ns1/m1', viewOf([vmimAt('Pending'), vm, rqOf(base), nsObj], 3)))!.object as ResourceQuota;
+      // 8880039936 bytes = 8671914Ki: Go's canonical BinarySI text.
+      expect(both.metadata.annotations[nameKey]).toBe('{"limits.cpu":"4","limits.memory":"8671914Ki"}');
+    });
   });
 
   describe('v1.4.2', () => {
@@ -930,6 +956,24 @@ describe('strategies as pure reconcilers', () => {
       expect((end.object as ResourceQuota).metadata.annotations).toEqual({});
       expect((end.object as ResourceQuota).spec).toEqual(rq.spec);
       expect(vmimc.reconcile('ns1/m1', viewOf([vmimAt('Failed'), v1, rq, nsObj]))).toBeUndefined();
+    });
+
+    it('vm-migration-controller records only the keys spec.hard has (CalculateScaleResourceQuotaWithVMI)', () => {
+      const v1 = vmi('vm1', 'ns1', 1, '1Gi', 'n1', VM_UID);
+      const memOnly = rqOf({ [LIMITS_MEMORY]: q('60Gi') });
+      const out = single(vmimc.reconcile('ns1/m1', viewOf([vmimAt('Pending'), v1, memOnly, nsObj])))!.object as ResourceQuota;
+      expect(out.metadata.annotations).toEqual({ [uidKey]: '{"limits.memory":"1456469952"}' });
+    });
+
+    it('resourceQuotaController: one unparsable migrating annotation freezes scaling (errSkipScaling); a namespace missing from the cache re-queues', () => {
+      const frozen = rqOf(base, { [uidKey]: d1, [`${ANN_MIGRATING_NAME_PREFIX}old-vm`]: '{"limits.cpu":"x"}' });
+      expect(rqc.reconcile('ns1/default-4tmmk', viewOf([frozen, nsObj]))).toBeUndefined();
+      // The same quota with the bad annotation gone is scaled.
+      const ok = rqOf(base, { [uidKey]: d1 });
+      expect((single(rqc.reconcile('ns1/default-4tmmk', viewOf([ok, nsObj])))!.object as ResourceQuota).spec.hard[LIMITS_CPU]).toBe(q('31'));
+      const r = rqc.reconcile('ns1/default-4tmmk', viewOf([ok]));
+      expect(r !== undefined && isPlan(r) && r.error).toBeTruthy();
+      expect(single(r)).toBeUndefined();
     });
   });
 });
