@@ -152,7 +152,7 @@ export function jobRunId(job: Job, index: number): string | undefined {
     case 'evidence':
       return job.run;
     case 'prepare':
-      return index >= 0 ? `${formatRunId({ explorer: 'random', seed: parseScenarioSeed(job), window: job.window })} (determinism check and pilot)` : 'loading the module';
+      return index >= 0 ? `${formatRunId({ explorer: 'random', seed: parseScenarioSeed(job), window: job.window })}, determinism check and pilot` : 'loading the module';
     case 'exhaustive':
       return index >= 0 ? `exhaustive interleaving #${index + 1}` : undefined;
     case 'describe':
