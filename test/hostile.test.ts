@@ -80,7 +80,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
     expect(fresh![1]).not.toBe(fresh![2]);
     // Whole lines: both end with the resourceVersion, past 100 characters.
     expect(fresh![1]!.length).toBeGreaterThan(100);
-    expect(fresh![1]).toMatch(/example\.com\/coin=\w+ \(rv \d+\)$/);
+    expect(fresh![1]).toMatch(/example\.com\/coin=[\d.e-]+ \(rv \d+\)$/);
   });
 
   it('trace of a looping strategy ends by the watchdog with exit 1', async () => {
