@@ -32,7 +32,9 @@ function parser(argv: readonly string[]): Argv {
         .option('junit', { type: 'string', describe: 'also write JUnit XML here (one test case per scenario × strategy × expectation)' })
         .option('shard', { type: 'string', describe: 'i/n: run only this shard\'s share of the runs and write a results file for `merge`' })
         .option('results', { type: 'string', describe: 'with --shard: where the results file goes (default reports/results-shard-i-of-n.json)' })
-        .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, outside CI)' }),
+        .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, outside CI)' })
+        .option('strategy-timeout', { type: 'number', describe: 'seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)' })
+        .option('strategy-memory', { type: 'number', describe: "MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)" }),
     )
     .command('merge <results..>', 'combine shard results into the same totals, reports and gate as one unsharded run', (y) =>
       y
@@ -40,7 +42,10 @@ function parser(argv: readonly string[]): Argv {
         .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
         .option('reports', { type: 'string', default: 'reports', describe: 'where reports and evidence go' })
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of tables' })
-        .option('junit', { type: 'string', describe: 'also write JUnit XML here' }),
+        .option('junit', { type: 'string', describe: 'also write JUnit XML here' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: 'load this strategy module although it is outside the working tree (the results files name it)' })
+        .option('strategy-timeout', { type: 'number', describe: 'seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)' })
+        .option('strategy-memory', { type: 'number', describe: "MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)" }),
     )
     .command('trace <scenario>', 'print one run as a timeline', (y) =>
       y
@@ -48,20 +53,27 @@ function parser(argv: readonly string[]): Argv {
         .option('strategy', { type: 'string', demandOption: true, describe: 'strategy name or module path' })
         .option('run', { type: 'string', describe: 'the run id, as listed under failing runs (random:N, pct:dD:N, exhaustive:N:branches)' })
         .option('seed', { type: 'number', describe: 'shorthand for --run random:N' })
-        .option('window', { type: 'number', describe: `with --seed: ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window})` }),
+        .option('window', { type: 'number', describe: `with --seed: ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window})` })
+        .option('strategy-timeout', { type: 'number', describe: 'seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)' })
+        .option('strategy-memory', { type: 'number', describe: "MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)" }),
     )
     .command('replay <evidence>', 're-run a saved failure: print its timeline and explanation; exit 1 if it no longer fails', (y) =>
       y
         .positional('evidence', { type: 'string', demandOption: true })
         .option('scenario', { type: 'string', describe: 'the scenario file, if it moved since the evidence was saved' })
         .option('strategy', { type: 'string', describe: "replay the same interleaving against another strategy (default: the evidence's)" })
-        .option('expect-fixed', { type: 'boolean', default: false, describe: 'for CI: exit 0 if the run no longer fails, 1 if it still does' }),
+        .option('expect-fixed', { type: 'boolean', default: false, describe: 'for CI: exit 0 if the run no longer fails, 1 if it still does' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: 'load this strategy module although it is outside the working tree (the evidence names it)' })
+        .option('strategy-timeout', { type: 'number', describe: 'seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)' })
+        .option('strategy-memory', { type: 'number', describe: "MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)" }),
     )
     .command('table <scenarios..>', 'print the strategies × scenarios table (quota correct / migrations succeeded) as Markdown', (y) =>
       y
         .positional('scenarios', { type: 'string', array: true, demandOption: true })
         .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
-        .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' }),
+        .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' })
+        .option('strategy-timeout', { type: 'number', describe: 'seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)' })
+        .option('strategy-memory', { type: 'number', describe: "MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)" }),
     )
     .demandCommand(1, 'expected a command: run, trace, replay, merge or table')
     .strict()
@@ -102,10 +114,13 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     const command = String((args._ as unknown[])[0]);
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
-    return await run(args, io);
+    return await run({ ...args, $argv: [...argv] }, io);
   } catch (e) {
     const code = badInputExit(e, io);
     if (code !== undefined) return code;
     throw e;
   }
 }
+
+/** A process ending while main() has not returned (process.exit in a module, an unsettled promise) must not say 0. */
+export { EXIT_FAILED as EXIT_UNFINISHED } from './io.js';
