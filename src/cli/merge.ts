@@ -68,7 +68,7 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
         return { strategy: st.name, tally, ...(pilot ? { pilot } : {}) };
       });
       const result = await finishScenario(s, plan.text, plan.strategies, tallies, opts, pool, reportsDir);
-      done.push(await publish(plan, result, reportsDir, Boolean(args.json), io, false));
+      done.push(await publish(plan, result, reportsDir, args, io, false, shards[0]!.scenarios.map((e) => ({ s: load(e.file), text: '', strategies: [], opts: e.options }))));
     }
     return conclude(done, plans, args, io);
   } finally {
