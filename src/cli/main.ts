@@ -109,10 +109,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.out(`quotarace ${VERSION}`);
     return EXIT_OK;
   }
-  if (argv.length === 0 || argv.includes('-h') || argv.includes('--help') || (argv[0] === 'help' && argv.length <= 2)) {
+  if (argv.length === 0) {
+    io.err('quotarace: expected a command: run, trace, replay, merge, table or check\nSee: quotarace --help');
+    return EXIT_BAD_INPUT;
+  }
+  if (argv.includes('-h') || argv.includes('--help') || (argv[0] === 'help' && argv.length <= 2)) {
     const which = argv[0] === 'help' ? argv[1] : command;
     io.out(commandHelp(which !== undefined && isCommand(which) ? which : undefined));
-    return argv.length === 0 ? EXIT_BAD_INPUT : EXIT_OK;
+    return EXIT_OK;
   }
   let args: Record<string, unknown>;
   try {
