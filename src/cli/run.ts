@@ -24,7 +24,7 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
       const scenarios = [];
       for (const p of plans) {
         const range = shardRange(p.opts.seed, p.opts.runs, shard);
-        const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, range, (d, t) => progress.update(`${p.s.name} shard ${shard.index}/${shard.count}`, d, t));
+        const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, range, progress.scenario(`${p.s.name} shard ${shard.index}/${shard.count}`, p.strategies.map((st) => st.name)));
         scenarios.push({ file: p.s.file, sha256: p.s.hash, options: p.opts, strategies: p.strategies.map((s) => strategyRef(s)), range, tallies });
       }
       progress.clear();
@@ -37,10 +37,10 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
     }
     const done: Finished[] = [];
     for (const p of plans) {
-      const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs }, (d, t) => progress.update(p.s.name, d, t));
+      const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs }, progress.scenario(p.s.name, p.strategies.map((st) => st.name)));
       progress.clear();
       const result = await finishScenario(p.s, p.text, p.strategies, tallies, p.opts, pool, reportsDir);
-      done.push(await publish(p, result, reportsDir, Boolean(args.json), io, args.strategy !== undefined));
+      done.push(await publish(p, result, reportsDir, args, io, args.strategy !== undefined, plans));
     }
     return conclude(done, plans, args, io);
   } finally {

@@ -1,7 +1,7 @@
 import { runPilot } from '../explore/pilot.js';
 import { formatRunId, parseRunId, runById, type RunId } from '../explore/run-id.js';
 import { formatOutcome } from '../report/outcome.js';
-import { Timeline } from '../report/timeline.js';
+import { Timeline, timelineFilter } from '../report/timeline.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
@@ -33,6 +33,8 @@ export function traceRunId(args: Record<string, unknown>): RunId {
  */
 export async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<number> {
   const id = traceRunId(args);
+  const only = args.only === undefined ? undefined : timelineFilter(String(args.only));
+  if (args.only !== undefined && (!only || Array.isArray(args.only))) throw new UsageError(`--only expects writes, refusals, notes or actor=NAME, got ${String(args.only)}`);
   const scenario = load(String(args.scenario));
   if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
   // A user's module runs only in a sandbox: the whole trace does.
@@ -55,7 +57,9 @@ export async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<n
     }
     throw e;
   }
-  io.out([traceHeader(scenario, strategy.name, `run ${run}  seed ${id.seed}  window ${id.window}ms`), '', timeline.format(), '', formatOutcome(outcome)].join('\n'));
+  const shown = timeline.format(only);
+  const note = only ? [`(--only ${String(args.only)}: ${shown ? shown.split('\n').length : 0} of ${timeline.entries.length} lines)`] : [];
+  io.out([traceHeader(scenario, strategy.name, `run ${run}  seed ${id.seed}  window ${id.window}ms`), ...note, '', shown, '', formatOutcome(outcome)].join('\n'));
   return EXIT_OK;
 }
 
