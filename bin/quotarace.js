@@ -1,3 +1,20 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+// Failure unless main() completes: a strategy's process.exit(), a never-settling promise or a
+// crash can end the process early, and none of them may look like success to a CI gate.
+process.exitCode = 1;
+const { main } = await import('../dist/cli/main.js');
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    let text;
+    try {
+      text = e instanceof Error ? e.message : String(e);
+    } catch {
+      text = Object.prototype.toString.call(e);
+    }
+    process.stderr.write(`quotarace: internal error: ${text}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { load, main } from '../src/cli/main.js';
 import { DEFAULT_CAMPAIGN, finishScenario, tallyScenario, type CampaignOptions } from '../src/explore/campaign.js';
 import { WorkerPool } from '../src/explore/pool.js';
-import { FIDELITY } from '../src/report/fidelity.js';
+import { shownFailures } from '../src/cli/publish.js';
 import { scenarioReport } from '../src/report/html.js';
-import { wilson } from '../src/report/stats.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../src/strategies/builtin.js';
 
@@ -119,14 +118,18 @@ describeBrowser('reports in a real browser', () => {
     await page.goto(index);
     const hrefs = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')));
     expect(hrefs).toEqual(['incident-7178.html', 'control-no-race.html']);
+    // A pass/fail banner for the run and per scenario, and the run's metadata.
+    expect(await page.textContent('#run-verdict')).toMatch(/^PASS2 scenarios, \d+ expectations met$/);
+    expect(await page.locator('.scenario .banner.pass').count()).toBe(2);
+    expect(await page.textContent('.meta')).toMatch(/quotarace \d+\.\d+\.\d+ · \d{4}-\d{2}-\d{2} · quotarace run .*--runs 30/);
 
-    await Promise.all([page.waitForURL('**/incident-7178.html'), page.click('a[href="incident-7178.html"]')]);
+    await Promise.all([page.waitForURL('**/incident-7178.html'), page.click('.banner a[href="incident-7178.html"]')]);
     expect(page.url()).toBe(url(join(tmp, 'incident-7178.html')));
     expect(await page.textContent('h1')).toBe('incident-7178');
 
     await page.goBack();
     expect(page.url()).toBe(index);
-    await Promise.all([page.waitForURL('**/control-no-race.html'), page.click('a[href="control-no-race.html"]')]);
+    await Promise.all([page.waitForURL('**/control-no-race.html'), page.click('.banner a[href="control-no-race.html"]')]);
     expect(await page.textContent('h1')).toBe('control-no-race');
 
     expectClean(w);
@@ -135,81 +138,67 @@ describeBrowser('reports in a real browser', () => {
     await page.close();
   });
 
-  it('incident-7178.html: verdict, scenario, failures with charts, fidelity; no script, no network, no error', async () => {
+  it('incident-7178.html: the headline above the fold at 1400×900, every failure kind, the race zoomed; no label cut; no script, no network', async () => {
     const w = await newWatchedPage();
     const { page } = w;
+    await page.setViewportSize({ width: 1400, height: 900 });
     const doc = url(join(tmp, 'incident-7178.html'));
     await page.goto(doc);
 
-    // Sections, in this order.
     const ids = await page.$$eval('section[id]', (ss) => ss.map((s) => s.id));
-    expect(ids).toEqual(['verdict', 'scenario', 'failures', 'fidelity']);
+    expect(ids).toEqual(['headline', 'failures', 'race', 'quota', 'verdict', 'scenario', 'fidelity']);
 
-    // Verdict: one row per strategy, its quota-correct rate and a 95% interval.
-    const rows = await page.$$eval('#verdict table:first-of-type tr', (trs) =>
-      trs.slice(1).map((tr) => ({ name: tr.querySelector('th')?.textContent ?? '', cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '') })),
+    // The headline: one verdict per strategy, all of it above the fold.
+    const headline = await page.locator('#headline').boundingBox();
+    expect(headline).not.toBeNull();
+    expect(headline!.y + headline!.height).toBeLessThanOrEqual(900);
+    const verdicts = page.locator('#headline .v');
+    expect(await verdicts.evaluateAll((vs) => vs.map((v) => v.getAttribute('data-strategy')))).toEqual(strategiesOf(INCIDENT));
+    const preFix = page.locator('#headline .v[data-strategy="pre-fix"]');
+    expect(await preFix.textContent()).toMatch(/UNSAFE here.*as expected.*Fails in \d+ of 30 runs: the quota ended wrong in \d+/s);
+    // Coloured against the expectations (pre-fix's bug is documented with a maximum): not red.
+    expect(await preFix.getAttribute('class')).toContain('meets');
+    expect(await page.locator('#headline .v[data-strategy="v1.4.2"]').textContent()).toMatch(/SAFE here/);
+    expect(await page.locator('#headline figure svg').count()).toBe(1);
+
+    // No text overflows its box anywhere in the headline, the failure kinds or the race.
+    const overflowing = await page.$$eval('#headline .v > span, #failures td, #race td', (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent?.slice(0, 40)));
+    expect(overflowing).toEqual([]);
+    // Lane labels are whole: each rotated name fits inside its header cell.
+    const cut = await page.$$eval('#race th.lane', (ths) =>
+      ths.filter((th) => { const s = th.querySelector('span')!.getBoundingClientRect(); const b = th.getBoundingClientRect(); return s.height > b.height + 1 || s.top < b.top - 1; }).map((th) => th.textContent),
     );
-    expect(rows.map((r) => r.name)).toEqual(strategiesOf(INCIDENT));
-    expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['pre-fix', 'v1.4.2']));
-    const PCT_CI = /^(\d{1,3}\.\d)% \[(\d{1,3}\.\d)%–(\d{1,3}\.\d)%\]$/;
-    for (const r of rows) {
-      expect(r.cells[0]).toBe(String(RUNS));
-      const m = PCT_CI.exec(r.cells[1]!);
-      expect(m, `quota cell of ${r.name}: ${r.cells[1]}`).not.toBeNull();
-      const [p, lo, hi] = [Number(m![1]), Number(m![2]), Number(m![3])];
-      expect(lo).toBeLessThanOrEqual(p);
-      expect(hi).toBeGreaterThanOrEqual(p);
-      // The interval is Wilson's for the counted successes.
-      const ci = wilson(Math.round((p / 100) * RUNS), RUNS);
-      expect(lo).toBeCloseTo(ci.low * 100, 1);
-      expect(hi).toBeCloseTo(ci.high * 100, 1);
-      // The same rate as the table printed on stdout.
-      const table = run.out.slice(run.out.indexOf('incident-7178  ('), run.out.indexOf('control-no-race  ('));
-      const line = table.split('\n').find((l) => l.startsWith(`${r.name} `));
-      expect(line, `stdout row for ${r.name}`).toBeDefined();
-      expect(line!.split(/\s+/)[2]).toBe(`${m![1]}%`);
-    }
-    expect(rows.find((r) => r.name === 'v1.4.2')!.cells[1]).toMatch(/^100\.0% \[/);
+    expect(cut).toEqual([]);
 
-    // Failures: pre-fix's story, its replay command, its two charts.
-    const articles = page.locator('#failures article.failure');
-    const preFix = articles.filter({ has: page.locator('h3', { hasText: /^pre-fix: / }) });
-    expect(await preFix.count()).toBe(1);
-    const story = preFix.locator('ol.story > li');
-    expect(await story.count()).toBeGreaterThan(3);
-    // The story ends with how the run ended (and, when one broke, which invariant).
-    const lines = await story.allTextContents();
-    expect(lines.some((l) => /^end: /.test(l))).toBe(true);
-    expect(lines.slice(lines.findIndex((l) => /^end: /.test(l))).every((l) => /^(end: |invariant )/.test(l))).toBe(true);
-    const replay = (await preFix.locator('code').filter({ hasText: 'quotarace replay' }).first().textContent()) ?? '';
-    expect(replay).toContain('quotarace replay');
-    const evidence = replay.replace(/^.*quotarace replay /, '');
-    expect(evidence.endsWith('.evidence')).toBe(true);
+    // Every failure kind of pre-fix, each with its run id and replay command.
+    const kinds = page.locator('#failures table.kinds').first().locator('tr');
+    expect(await kinds.count()).toBeGreaterThan(1);
+    const rowsText = await kinds.allTextContents();
+    expect(rowsText.slice(1).every((t) => /random:\d+/.test(t) && /quotarace (replay|trace)/.test(t))).toBe(true);
+    const evidence = (await page.locator('#failures code', { hasText: '.evidence' }).first().textContent())!;
     expect(existsSync(evidence), evidence).toBe(true);
 
-    const swim = preFix.locator('figure.swimlane svg');
-    const quota = preFix.locator('figure.quota svg');
-    expect(await swim.count()).toBe(1);
-    expect(await quota.count()).toBe(1);
-    const points = await swim.locator('.mark-symbol.role-mark path').count();
-    expect(points).toBeGreaterThan(0);
-    // As many marks as the caption says writes and refusals.
-    const caption = (await preFix.locator('p.muted').first().textContent()) ?? '';
-    expect(Number(/shrunk to (\d+) writes and refusals/.exec(caption)?.[1])).toBe(points);
-    expect(await quota.locator('.mark-line.role-mark path').count()).toBeGreaterThan(0);
-    for (const svg of [swim, quota]) {
-      expect(await svg.locator('path').count()).toBeGreaterThan(0);
-      const box = await svg.boundingBox();
-      expect(box).not.toBeNull();
-      expect(box!.width).toBeGreaterThan(0);
-      expect(box!.height).toBeGreaterThan(0);
-    }
-    // Each strategy that failed has an article; v1.4.2 never failed here.
-    expect(await articles.filter({ has: page.locator('h3', { hasText: /^v1\.4\.2: / }) }).count()).toBe(0);
+    // The race: a lane per actor, a mark with hover text per step, Rancher's reset and Harvester's raises marked.
+    const race = page.locator('#race article[data-strategy="pre-fix"]');
+    expect(await race.count()).toBe(1);
+    const marks = race.locator('svg.mark');
+    expect(await marks.count()).toBeGreaterThan(5);
+    const titles = await marks.evaluateAll((ms) => ms.map((m) => m.querySelector('title')?.textContent ?? ''));
+    expect(titles.every((t) => /^\d+\.\d{3}s /.test(t))).toBe(true);
+    expect(await race.locator('tr.reset').count()).toBeGreaterThan(0);
+    expect(await race.locator('tr.raise').count()).toBeGreaterThan(0);
+    expect(await race.locator('th.lane', { hasText: 'cattle-cluster-agent' }).count()).toBe(1);
+    expect(await race.locator('th.lane', { hasText: 'harvester/vm-migration-controller' }).count()).toBe(1);
+    // The state table: spec.hard and status.hard side by side.
+    expect(await race.locator('th', { hasText: 'spec.hard' }).count()).toBe(1);
+    expect(await race.locator('th', { hasText: 'status.hard' }).count()).toBe(1);
+    const story = await race.locator('ol.story > li').allTextContents();
+    expect(story.some((l) => /^end: /.test(l))).toBe(true);
 
-    // Fidelity: a row per modelled rule.
-    expect(await page.locator('#fidelity table tr').count()).toBe(FIDELITY.length + 1);
-    expect(FIDELITY.length).toBeGreaterThan(0);
+    // Quota over time for every key that ended wrong, named unambiguously.
+    const quota = page.locator('#quota figure.quota[data-strategy="pre-fix"]');
+    expect(await quota.count()).toBeGreaterThanOrEqual(1);
+    expect(await quota.first().textContent()).toContain('namespace “default”');
 
     // Self-contained: no script element, no inline handler, nothing fetched.
     expect(await page.$$eval('script', (s) => s.length)).toBe(0);
@@ -218,8 +207,10 @@ describeBrowser('reports in a real browser', () => {
     expect(w.requests).toEqual([doc]);
     expectClean(w);
 
-    await page.screenshot({ path: join(tmp, 'incident-7178.png'), fullPage: true });
-    expect(existsSync(join(tmp, 'incident-7178.png'))).toBe(true);
+    const shots = process.env.QUOTARACE_SCREENSHOTS ?? tmp;
+    await page.screenshot({ path: join(shots, 'incident-7178-fold.png') });
+    await page.screenshot({ path: join(shots, 'incident-7178.png'), fullPage: true });
+    expect(existsSync(join(shots, 'incident-7178-fold.png'))).toBe(true);
     await page.close();
   });
 
@@ -293,7 +284,7 @@ describeBrowser('markup from scenario files is shown, never run', () => {
         scenario: { ...s, name: NAME },
         summary: { ...result.summary, name: NAME },
         bits: result.bits,
-        failures: result.failures.map((f) => ({ ...f, replay: `npx quotarace replay ${f.evidencePath}` })),
+        failures: shownFailures(s, strategies, result, [], (p) => `npx quotarace replay ${p}`),
         expectations: [],
       });
       expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');

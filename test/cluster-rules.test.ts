@@ -768,8 +768,8 @@ describe('Harvester namespace webhook', () => {
     const w = webhookWorld(true);
     const before = w.api.get('Namespace', 'ns1')!;
     const err = refusal(setQuota(w, { ...base, limitsCpu: '12' }));
-    expect(err.message).toContain('namespace ns1 has migrating VMs, can\'t change resource quotas');
-    expect(err.message).toContain('validator.harvesterhci.io/namespace');
+    // harvester pkg/webhook/server/server.go registers the webhook as validator.harvesterhci.io.
+    expect(err.message).toBe('admission webhook "validator.harvesterhci.io" denied the request: namespace ns1 has migrating VMs, can\'t change resource quotas');
     expect(w.api.get('Namespace', 'ns1')).toBe(before);
     // Other namespace edits go through.
     must(w.api.update('user', { ...before, metadata: { ...before.metadata, labels: { team: 'a' } } }));
@@ -778,7 +778,9 @@ describe('Harvester namespace webhook', () => {
   it('refuses a new limitsCpu below status.used and accepts one above it', () => {
     const w = webhookWorld(false);
     const low = refusal(setQuota(w, { ...base, limitsCpu: '4' }));
-    expect(low.message).toContain('new CPU limit 4 is lower than the current used CPU limit 4015m');
+    expect(low.message).toContain(
+      "can't update the resource quota of namespace ns1, error: new CPU limit 4 is lower than the current used CPU limit 4015m",
+    );
     const ok = must(setQuota(w, { ...base, limitsCpu: '12' }));
     expect(parseRancherQuota(ok.metadata.annotations[ANN_RANCHER_QUOTA])!.hard[LIMITS_CPU]).toBe(q('12'));
   });
@@ -791,6 +793,43 @@ describe('Harvester namespace webhook', () => {
     expect(namespaceValidator('v1.4.1').validate(req, viewOf([rq]))).toBe("namespace ns1 has migrating VMs, so you can't change resource quotas");
     expect(namespaceValidator('v1.4.2').validate(req, viewOf([rq]))).toBe("namespace ns1 has migrating VMs, can't change resource quotas");
     expect(namespaceValidator('v1.4.2').validate({ ...req, object: ns }, viewOf([rq]))).toBeUndefined();
+  });
+
+  // harvester v1.4.1 / v1.4.2 pkg/webhook/resources/namespace/validator.go Update and
+  // checkIfNewResourceQuotaIsSufficient (no upstream unit test exists for this validator).
+  describe('checkIfNewResourceQuotaIsSufficient and its wrapping', () => {
+    const ns = namespace('ns1', { [ANN_RANCHER_QUOTA]: rancherQuotaAnnotation(base) });
+    const rq = quota('d', 'ns1', { [LIMITS_CPU]: q('10') }, { [LIMITS_CPU]: q('4015m'), [LIMITS_MEMORY]: q('9Gi') }, { labels: { [LABEL_DEFAULT_RQ]: 'true' } });
+    const ask = (wording: 'v1.4.1' | 'v1.4.2', text: string) =>
+      namespaceValidator(wording).validate(
+        { operation: 'UPDATE', old: ns, object: namespace('ns1', { [ANN_RANCHER_QUOTA]: text }), user: 'user' },
+        viewOf([rq]),
+      );
+    const FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+
+    it('a limit below used: v1.4.1 "cannot update …, error: %s", v1.4.2 "can\'t update …, error: %w"', () => {
+      const low = rancherQuotaAnnotation({ limitsCpu: '10', limitsMemory: '8Gi' });
+      expect(ask('v1.4.1', low)).toBe('cannot update the resource quota of namespace ns1, error: new Memory limit 8Gi is lower than the current used Memory limit 9Gi');
+      expect(ask('v1.4.2', low)).toBe("can't update the resource quota of namespace ns1, error: new Memory limit 8Gi is lower than the current used Memory limit 9Gi");
+      // A limit of 0 is below anything used; one equal to used is accepted.
+      expect(ask('v1.4.2', rancherQuotaAnnotation({ limitsCpu: '0' }))).toContain('new CPU limit 0 is lower than the current used CPU limit 4015m');
+      expect(ask('v1.4.2', rancherQuotaAnnotation({ limitsCpu: '4015m', limitsMemory: '9Gi' }))).toBeUndefined();
+    });
+
+    it('an unparsable limit: v1.4.2 says "invalid LimitsCPU …", v1.4.1 gives the parser\'s error alone', () => {
+      const bad = rancherQuotaAnnotation({ limitsCpu: '10000m invalid' });
+      expect(ask('v1.4.2', bad)).toBe(`can't update the resource quota of namespace ns1, error: invalid LimitsCPU 10000m invalid, error: ${FORMAT}`);
+      expect(ask('v1.4.1', bad)).toBe(`cannot update the resource quota of namespace ns1, error: ${FORMAT}`);
+      expect(ask('v1.4.2', rancherQuotaAnnotation({ limitsMemory: '2Gi x' }))).toContain('error: invalid LimitsMemory 2Gi x, error: ');
+    });
+
+    it('annotation JSON that does not unmarshal: v1.4.2 says "invalid NamespaceResourceQuota …"', () => {
+      expect(ask('v1.4.2', '{"limit":')).toMatch(/^can't update the resource quota of namespace ns1, error: invalid NamespaceResourceQuota \{"limit":, error: /);
+      expect(ask('v1.4.1', '{"limit":{"limitsCpu":4}}')).toMatch(/^cannot update the resource quota of namespace ns1, error: json: cannot unmarshal number/);
+      // Go's encoding/json: no limits at all is allowed; field names match case-insensitively.
+      expect(ask('v1.4.2', '{"limit":{}}')).toBeUndefined();
+      expect(ask('v1.4.2', '{"limit":{"LIMITSCPU":"1"}}')).toContain('new CPU limit 1 is lower');
+    });
   });
 });
 
@@ -845,6 +884,32 @@ describe('strategies as pure reconcilers', () => {
       const w2 = single(r.reconcile('ns1/m1', viewOf([vmimAt('Succeeded'), vm, raised, nsObj])))!;
       expect((w2.object as ResourceQuota).spec.hard).toEqual(base);
     });
+
+    it('at Succeeded, an annotation that does not unmarshal re-queues with an error and writes nothing (GetResourceListFromMigratingVM)', () => {
+      for (const bad of ['{"limits.cpu":"4","limits.memory":"8Gi invalid"}', 'not json']) {
+        const r = r_(vmimAt('Succeeded'), rqOf(base, { [nameKey]: bad }));
+        expect(r !== undefined && isPlan(r) && r.error).toBeTruthy();
+        expect(single(r)).toBeUndefined();
+      }
+      function r_(m: VirtualMachineInstanceMigration, q: ResourceQuota) {
+        return r.reconcile('ns1/m1', viewOf([m, vm, q, nsObj]));
+      }
+    });
+
+    it('at Succeeded, an empty quota keeps its annotation (checkResourceQuotaAndVMI)', () => {
+      const empty = rqOf({ [LIMITS_CPU]: 0 }, { [nameKey]: encodeDelta(vmiDelta(vm, undefined)) });
+      expect(r.reconcile('ns1/m1', viewOf([vmimAt('Succeeded'), vm, empty, nsObj]))).toBeUndefined();
+    });
+
+    it('records and adds only the keys spec.hard has; the delta ignores the cluster ratio (ratio nil)', () => {
+      const cpuOnly = rqOf({ [LIMITS_CPU]: q('30') });
+      const out = single(r.reconcile('ns1/m1', viewOf([vmimAt('Pending'), vm, cpuOnly, nsObj], 3)))!.object as ResourceQuota;
+      expect(out.metadata.annotations[nameKey]).toBe('{"limits.cpu":"4"}');
+      expect(out.spec.hard).toEqual({ [LIMITS_CPU]: q('34') });
+      const both = single(r.reconcile('ns1/m1', viewOf([vmimAt('Pending'), vm, rqOf(base), nsObj], 3)))!.object as ResourceQuota;
+      // 8880039936 bytes = 8671914Ki: Go's canonical BinarySI text.
+      expect(both.metadata.annotations[nameKey]).toBe('{"limits.cpu":"4","limits.memory":"8671914Ki"}');
+    });
   });
 
   describe('v1.4.2', () => {
@@ -891,6 +956,24 @@ describe('strategies as pure reconcilers', () => {
       expect((end.object as ResourceQuota).metadata.annotations).toEqual({});
       expect((end.object as ResourceQuota).spec).toEqual(rq.spec);
       expect(vmimc.reconcile('ns1/m1', viewOf([vmimAt('Failed'), v1, rq, nsObj]))).toBeUndefined();
+    });
+
+    it('vm-migration-controller records only the keys spec.hard has (CalculateScaleResourceQuotaWithVMI)', () => {
+      const v1 = vmi('vm1', 'ns1', 1, '1Gi', 'n1', VM_UID);
+      const memOnly = rqOf({ [LIMITS_MEMORY]: q('60Gi') });
+      const out = single(vmimc.reconcile('ns1/m1', viewOf([vmimAt('Pending'), v1, memOnly, nsObj])))!.object as ResourceQuota;
+      expect(out.metadata.annotations).toEqual({ [uidKey]: '{"limits.memory":"1456469952"}' });
+    });
+
+    it('resourceQuotaController: one unparsable migrating annotation freezes scaling (errSkipScaling); a namespace missing from the cache re-queues', () => {
+      const frozen = rqOf(base, { [uidKey]: d1, [`${ANN_MIGRATING_NAME_PREFIX}old-vm`]: '{"limits.cpu":"x"}' });
+      expect(rqc.reconcile('ns1/default-4tmmk', viewOf([frozen, nsObj]))).toBeUndefined();
+      // The same quota with the bad annotation gone is scaled.
+      const ok = rqOf(base, { [uidKey]: d1 });
+      expect((single(rqc.reconcile('ns1/default-4tmmk', viewOf([ok, nsObj])))!.object as ResourceQuota).spec.hard[LIMITS_CPU]).toBe(q('31'));
+      const r = rqc.reconcile('ns1/default-4tmmk', viewOf([ok]));
+      expect(r !== undefined && isPlan(r) && r.error).toBeTruthy();
+      expect(single(r)).toBeUndefined();
     });
   });
 });

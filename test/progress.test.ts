@@ -39,7 +39,7 @@ describe('Progress', () => {
   });
 
   it('enabled: one line with a bar and a percentage, redrawn in place; clear() erases it', () => {
-    const p = new Progress(true);
+    const p = new Progress(true, () => 0);
     p.update('incident-7178', 1, 4);
     expect(writes).toHaveLength(1);
     const line = writes[0]!;
@@ -71,19 +71,19 @@ describe('Progress', () => {
   });
 
   it('enabled: nothing to draw for an empty total', () => {
-    const p = new Progress(true);
+    const p = new Progress(true, () => 0);
     p.update('x', 0, 0);
     p.clear();
     expect(writes).toEqual([]);
   });
 
   it('a long label is cut so the line keeps its width', () => {
-    const p = new Progress(true);
+    const p = new Progress(true, () => 0);
     p.update('a'.repeat(100), 1, 2);
     p.update('b', 2, 2);
     expect(writes[0]!.length).toBe(writes[1]!.length - 1); // " 50%" vs "100%": only the percentage's digits differ
-    expect(writes[0]).toContain(`${'a'.repeat(40)} [`);
-    expect(writes[0]).not.toContain('a'.repeat(41));
+    expect(writes[0]).toContain(`${'a'.repeat(48)} [`);
+    expect(writes[0]).not.toContain('a'.repeat(49));
   });
 
   it('auto(undefined) is disabled when CI is set, even on a terminal', () => {

@@ -40,8 +40,24 @@ export function badInputExit(e: unknown, io: Io): number | undefined {
 
 export { shellQuote } from '../report/files.js';
 
-export function intArg(name: string, v: unknown, min: number): number | undefined {
+/** An integer flag in [min, max]; anything else (a list, a fraction, NaN, 1e400) is bad input. */
+export function intArg(name: string, v: unknown, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new UsageError(`--${name} expects one integer >= ${min}, got ${Array.isArray(v) ? v.join(' ') : String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new UsageError(`--${name} expects one integer from ${min} to ${max.toLocaleString('en-US')}, got ${Array.isArray(v) ? v.join(' ') : String(v)}`);
+  }
   return v;
 }
+
+/**
+ * The bounds of every numeric input. Seeds stay below 2^48 and runs below 10^9, so that
+ * seed + runs is always an exact integer (below 2^53) and a run id's seed fits its 15 digits.
+ */
+export const LIMITS = {
+  seed: 2 ** 48,
+  runs: 1_000_000_000,
+  depth: 100,
+  maxRuns: 10_000_000,
+  window: 86_400_000,
+  workers: 256,
+} as const;

@@ -1,6 +1,8 @@
 import yargs, { type Argv } from 'yargs';
 import { DEFAULT_CAMPAIGN } from '../explore/campaign.js';
 import { badInputExit, EXIT_BAD_INPUT, EXIT_OK, processIo, UsageError, type Io } from './io.js';
+import { cmdCheck } from './check.js';
+import { commandHelp, isCommand, VERSION } from './help.js';
 import { cmdMerge } from './merge.js';
 import { cmdReplay } from './replay.js';
 import { cmdRun } from './run.js';
@@ -10,7 +12,22 @@ import { cmdTrace } from './trace.js';
 export type { Io } from './io.js';
 export { load } from './plans.js';
 
-/** The command line: parse, then dispatch to one module per command (run, merge, trace, replay, table). */
+/**
+ * A numeric flag: parsed as text, so that `--runs abc` is quoted back as given (not "NaN"),
+ * and a flag without its value is refused. intArg() checks the number.
+ */
+const num = (describe: string, dflt?: number) => ({
+  type: 'string' as const,
+  requiresArg: true,
+  describe,
+  ...(dflt === undefined ? {} : { default: dflt as unknown as string }),
+  coerce: (v: unknown) => {
+    if (Array.isArray(v)) return v; // given twice: intArg says "one integer"
+    return typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v;
+  },
+});
+
+/** The command line: parse, then dispatch to one module per command (run, merge, trace, replay, table, check). */
 function parser(argv: readonly string[]): Argv {
   return yargs([...argv])
     .scriptName('quotarace')
@@ -18,54 +35,70 @@ function parser(argv: readonly string[]): Argv {
     .command('run <scenarios..>', 'run scenarios (files, or folders of .yaml files) against strategies; save shrunk evidence of each distinct failure', (y) =>
       y
         .positional('scenarios', { type: 'string', array: true, demandOption: true, describe: 'scenario files or folders' })
-        .option('runs', { type: 'number', describe: "interleavings per strategy (default: the scenario's runs)" })
-        .option('seed', { type: 'number', describe: "seed of the first run (default: the scenario's seed)" })
+        .option('runs', num("interleavings per strategy (default: the scenario's runs)"))
+        .option('seed', num("seed of the first run (default: the scenario's seed)"))
         .option('strategy', { type: 'string', array: true, nargs: 1, describe: "a strategy to run; repeatable (default: the scenario's, or every built-in)" })
         .option('explore', { choices: ['random', 'pct', 'exhaustive'] as const, default: 'random' as const, describe: 'how interleavings are chosen' })
-        .option('depth', { type: 'number', default: DEFAULT_CAMPAIGN.depth, describe: 'PCT: the bug depth d' })
-        .option('max-runs', { type: 'number', default: DEFAULT_CAMPAIGN.maxRuns, describe: 'exhaustive: stop after this many runs' })
-        .option('window', { type: 'number', describe: `ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window}; 0 with --explore exhaustive)` })
-        .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
+        .option('depth', num('PCT: the bug depth d', DEFAULT_CAMPAIGN.depth))
+        .option('max-runs', num('exhaustive: stop after this many runs', DEFAULT_CAMPAIGN.maxRuns))
+        .option('window', num(`ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window}; 0 with --explore exhaustive)`))
+        .option('workers', num("worker threads (default: the machine's cores)"))
         .option('reports', { type: 'string', default: 'reports', describe: 'where reports and evidence go' })
         .option('evidence', { type: 'boolean', default: true, describe: 'save evidence of failures (--no-evidence: only count)' })
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of tables' })
+        .option('wide', { type: 'boolean', default: false, describe: 'tables with every counter (wider than 120 columns)' })
         .option('junit', { type: 'string', describe: 'also write JUnit XML here (one test case per scenario × strategy × expectation)' })
         .option('shard', { type: 'string', describe: 'i/n: run only this shard\'s share of the runs and write a results file for `merge`' })
         .option('results', { type: 'string', describe: 'with --shard: where the results file goes (default reports/results-shard-i-of-n.json)' })
-        .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, outside CI)' }),
+        .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, outside CI)' })
+        .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
+        .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
     .command('merge <results..>', 'combine shard results into the same totals, reports and gate as one unsharded run', (y) =>
       y
         .positional('results', { type: 'string', array: true, demandOption: true })
-        .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
+        .option('workers', num("worker threads (default: the machine's cores)"))
         .option('reports', { type: 'string', default: 'reports', describe: 'where reports and evidence go' })
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of tables' })
-        .option('junit', { type: 'string', describe: 'also write JUnit XML here' }),
+        .option('wide', { type: 'boolean', default: false, describe: 'tables with every counter (wider than 120 columns)' })
+        .option('junit', { type: 'string', describe: 'also write JUnit XML here' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: 'load this strategy module although it is outside the working tree (the results files name it)' })
+        .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
+        .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
     .command('trace <scenario>', 'print one run as a timeline', (y) =>
       y
         .positional('scenario', { type: 'string', demandOption: true })
         .option('strategy', { type: 'string', demandOption: true, describe: 'strategy name or module path' })
         .option('run', { type: 'string', describe: 'the run id, as listed under failing runs (random:N, pct:dD:N, exhaustive:N:branches)' })
-        .option('seed', { type: 'number', describe: 'shorthand for --run random:N' })
-        .option('window', { type: 'number', describe: `with --seed: ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window})` }),
+        .option('seed', num('shorthand for --run random:N'))
+        .option('window', num(`with --seed: ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window})`))
+        .option('only', { type: 'string', requiresArg: true, describe: 'print only: writes, refusals, notes, or actor=NAME' })
+        .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
+        .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
     .command('replay <evidence>', 're-run a saved failure: print its timeline and explanation; exit 1 if it no longer fails', (y) =>
       y
         .positional('evidence', { type: 'string', demandOption: true })
         .option('scenario', { type: 'string', describe: 'the scenario file, if it moved since the evidence was saved' })
         .option('strategy', { type: 'string', describe: "replay the same interleaving against another strategy (default: the evidence's)" })
-        .option('expect-fixed', { type: 'boolean', default: false, describe: 'for CI: exit 0 if the run no longer fails, 1 if it still does' }),
+        .option('expect-fixed', { type: 'boolean', default: false, describe: 'for CI: exit 0 if the run no longer fails, 1 if it still does' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: 'load this strategy module although it is outside the working tree (the evidence names it)' })
+        .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
+        .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
     .command('table <scenarios..>', 'print the strategies × scenarios table (quota correct / migrations succeeded) as Markdown', (y) =>
       y
         .positional('scenarios', { type: 'string', array: true, demandOption: true })
-        .option('workers', { type: 'number', describe: "worker threads (default: the machine's cores)" })
-        .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' }),
+        .option('workers', num("worker threads (default: the machine's cores)"))
+        .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' })
+        .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
+        .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
-    .demandCommand(1, 'expected a command: run, trace, replay, merge or table')
+    .command('check <strategy>', 'type-check a strategy module against the quotarace types, then load it', (y) => y.positional('strategy', { type: 'string', demandOption: true }))
+    .demandCommand(1, 'expected a command: run, trace, replay, merge, table or check')
     .strict()
-    .help()
+    .help(false)
     .version(false)
     .exitProcess(false);
 }
@@ -75,37 +108,66 @@ const COMMANDS: Record<string, (args: Record<string, unknown>, io: Io) => Promis
   merge: cmdMerge,
   table: cmdTable,
   trace: cmdTrace,
+  check: cmdCheck,
   replay: cmdReplay,
 };
 
 /** `quotarace` command line; returns the exit code (never throws for bad input). */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  // --version and -h/--help are answered before parsing, so a help request never runs anything.
+  const first = argv.find((a) => !a.startsWith('-'));
+  const command = first !== undefined && isCommand(first) ? first : undefined;
+  if (argv.includes('--version') || (argv.length === 1 && argv[0] === '-v')) {
+    io.out(`quotarace ${VERSION}`);
+    return EXIT_OK;
+  }
+  if (argv.length === 0) {
+    io.err('quotarace: expected a command: run, trace, replay, merge, table or check\nSee: quotarace --help');
+    return EXIT_BAD_INPUT;
+  }
+  if (argv.includes('-h') || argv.includes('--help') || (argv[0] === 'help' && argv.length <= 2)) {
+    const which = argv[0] === 'help' ? argv[1] : command;
+    io.out(commandHelp(which !== undefined && isCommand(which) ? which : undefined));
+    return EXIT_OK;
+  }
   let args: Record<string, unknown>;
-  let helpShown = false;
   try {
     args = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      parser(argv).parse([...argv], {}, (err, parsed, output) => {
-        if (output) {
-          helpShown = !err;
-          (err ? io.err : io.out)(output);
-        }
+      parser(argv).parse([...argv], {}, (err, parsed) => {
         if (err) reject(new UsageError(err.message));
         else resolve(parsed as Record<string, unknown>);
       });
     });
   } catch (e) {
-    if (e instanceof UsageError) return EXIT_BAD_INPUT;
+    if (e instanceof UsageError) {
+      // One or two lines: what was wrong, and where the help is; never the whole help.
+      io.err(`quotarace${command ? ` ${command}` : ''}: ${shortUsageError(e.message)}\nSee: quotarace ${command ? `${command} ` : ''}--help`);
+      return EXIT_BAD_INPUT;
+    }
     throw e;
   }
-  if (helpShown) return EXIT_OK;
   try {
     const command = String((args._ as unknown[])[0]);
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
-    return await run(args, io);
+    return await run({ ...args, $argv: [...argv] }, io);
   } catch (e) {
     const code = badInputExit(e, io);
     if (code !== undefined) return code;
     throw e;
   }
+}
+
+/** A process ending while main() has not returned (process.exit in a module, an unsettled promise) must not say 0. */
+export { EXIT_FAILED as EXIT_UNFINISHED } from './io.js';
+
+/** yargs' messages, made one line: "Unknown argument: bogus" → "unknown option --bogus". */
+function shortUsageError(message: string): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message);
+  if (unknown) return `unknown option ${unknown[1]!.split(', ').map((a) => (a.startsWith('-') || /^[a-z][\w-]*$/.test(a) ? `--${a.replace(/^-+/, '')}` : a)).join(', ')}`;
+  const missing = /^Not enough arguments following: (.*)$/.exec(message);
+  if (missing) return `--${missing[1]} needs a value`;
+  const invalid = /^Invalid values?:\s*Argument: (\S+), Given: (.*), Choices: (.*)$/s.exec(message.replace(/\n/g, ' '));
+  if (invalid) return `--${invalid[1]} expects one of ${invalid[3]!.trim()}, got ${invalid[2]!.trim()}`;
+  return message.replace(/\s*\n\s*/g, '; ');
 }

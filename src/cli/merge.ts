@@ -1,29 +1,78 @@
-import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { finishScenario, type StrategyTally } from '../explore/campaign.js';
-import { WorkerPool } from '../explore/pool.js';
 import { emptyTally, mergeTally } from '../explore/tally.js';
-import type { ResultsFile } from '../gate/shard.js';
-import { checkOutputs } from '../report/files.js';
-import { InputError } from '../scenario/errors.js';
-import { resolveStrategy } from '../strategies/loader.js';
-import { intArg, UsageError, type Io } from './io.js';
-import { load, type Plan } from './plans.js';
-import { conclude, publish, type Finished } from './publish.js';
+import { MAX_SHARDS, resultsSchema, type ResultsFile } from '../gate/shard.js';
+import { readInputFile } from '../report/files.js';
+import { InputError, zodIssueMessage } from '../scenario/errors.js';
+import { isStrategyPath } from '../strategies/loader.js';
+import { UsageError, type Io } from './io.js';
+import { load, makePool, resolveCliStrategy, type Plan } from './plans.js';
+import { checkRunOutputs, conclude, publish, type Finished } from './publish.js';
+
+/** Where in a JSON text a field path sits: the line of its key's first occurrence (good enough to find it). */
+function jsonLine(text: string, path: readonly (string | number)[]): number {
+  const key = [...path].reverse().find((p) => typeof p === 'string');
+  if (key === undefined) return 1;
+  const at = text.indexOf(`"${key}"`);
+  return at < 0 ? 1 : text.slice(0, at).split('\n').length;
+}
+
+/** Read and check a results file: a regular file, JSON, the results schema. */
+export function readResults(file: string): ResultsFile {
+  const r = readInputFile(file);
+  if ('error' in r) throw new InputError([{ file, line: 0, col: 0, field: '', message: r.error }]);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(r.text);
+  } catch (e) {
+    throw new InputError([{ file, line: 0, col: 0, field: '', message: `not a results file: not JSON (${describe(e)})` }]);
+  }
+  if (doc === null || typeof doc !== 'object' || (doc as { format?: unknown }).format !== 'quotarace-results-v1') {
+    throw new InputError([{ file, line: 1, col: 1, field: 'format', message: 'expected a quotarace results file (a JSON object with "format": "quotarace-results-v1", written by run --shard)' }]);
+  }
+  const parsed = resultsSchema.safeParse(doc);
+  if (!parsed.success) {
+    throw new InputError(
+      parsed.error.issues.slice(0, 10).map((i) => ({ file, line: jsonLine(r.text, i.path), col: 1, field: i.path.map(String).join('.'), message: zodIssueMessage(i) })),
+    );
+  }
+  return parsed.data as ResultsFile;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0]!.slice(0, 200) : String(e);
+}
+
+/** Is `p` inside the working tree (the current folder)? */
+export function insideWorkingTree(p: string): boolean {
+  const rel = relative(process.cwd(), resolve(p));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`));
+}
+
+/**
+ * A strategy module named by data (a results or evidence file): loading it runs its code,
+ * so it is said out loud, and one outside the working tree needs --allow-module PATH.
+ */
+export function checkModuleFromData(module: string, from: string, allowed: readonly string[], io: Io): void {
+  const abs = resolve(module);
+  const ok = insideWorkingTree(abs) || allowed.some((a) => resolve(a) === abs);
+  if (!ok) {
+    throw new UsageError(`${from} names the strategy module ${abs}, outside the working tree; loading it would run its code. Check it, then pass --allow-module ${abs}`);
+  }
+  io.err(`quotarace: loading the strategy module ${abs} (named in ${from}), in the sandbox`);
+}
+
+export function allowedModules(args: Record<string, unknown>): string[] {
+  const a = args['allow-module'];
+  return a === undefined ? [] : (Array.isArray(a) ? a : [a]).map(String);
+}
 
 /** `quotarace merge`: shard results combined into the same totals, evidence, reports and gate as one unsharded run. */
 export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<number> {
   const files = args.results as string[];
-  const shards: ResultsFile[] = files.map((f) => {
-    let doc: ResultsFile;
-    try {
-      doc = JSON.parse(readFileSync(f, 'utf8')) as ResultsFile;
-    } catch (e) {
-      throw new InputError([{ file: f, line: 0, col: 0, field: '', message: `not a readable results file (${(e as Error).message.split('\n')[0]})` }]);
-    }
-    if (doc.format !== 'quotarace-results-v1') throw new InputError([{ file: f, line: 1, col: 1, field: 'format', message: 'expected a quotarace results file (format "quotarace-results-v1")' }]);
-    return doc;
-  });
+  if (files.length > MAX_SHARDS) throw new UsageError(`at most ${MAX_SHARDS} results files`);
+  const shards: ResultsFile[] = files.map(readResults);
   const count = shards[0]!.shard.count;
   const seen = new Set<number>();
   for (const [i, sh] of shards.entries()) {
@@ -31,44 +80,64 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
     if (seen.has(sh.shard.index)) throw new UsageError(`shard ${sh.shard.index}/${count} is given twice`);
     const sameRun =
       sh.scenarios.length === shards[0]!.scenarios.length &&
+      Boolean(sh.chosen) === Boolean(shards[0]!.chosen) &&
       sh.scenarios.every((x, j) => {
         const y = shards[0]!.scenarios[j]!;
         return x.file === y.file && x.sha256 === y.sha256 && JSON.stringify(x.options) === JSON.stringify(y.options) && JSON.stringify(x.strategies) === JSON.stringify(y.strategies);
       });
-    if (!sameRun) throw new UsageError(`${files[i]} was run with other scenarios, scenario contents or options than ${files[0]}`);
+    if (!sameRun) throw new UsageError(`${files[i]} was run with other scenarios, scenario contents, strategies or options than ${files[0]}`);
     seen.add(sh.shard.index);
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length) throw new UsageError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')}`);
+  if (missing.length) throw new UsageError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.slice(0, 20).map((i) => `${i}/${count}`).join(', ')}${missing.length > 20 ? ` and ${missing.length - 20} more` : ''}`);
   shards.sort((a, b) => a.shard.index - b.shard.index);
-  checkOutputs(String(args.reports), [args.junit as string | undefined]);
-  const workers = intArg('workers', args.workers, 1) ?? availableParallelism();
-  const pool = new WorkerPool(workers);
+  // The shards must tile each scenario's seeds exactly, as `run --shard` cut them.
+  for (const [j, entry] of shards[0]!.scenarios.entries()) {
+    let at = entry.options.seed;
+    for (const sh of shards) {
+      const part = sh.scenarios[j]!;
+      if (part.range.from !== at) throw new UsageError(`the shards' seed ranges of ${entry.file} do not tile [${entry.options.seed}, ${entry.options.seed + entry.options.runs}) (shard ${sh.shard.index} starts at ${part.range.from}, expected ${at})`);
+      at = part.range.to;
+    }
+    if (entry.options.mode !== 'exhaustive' && at !== entry.options.seed + entry.options.runs) throw new UsageError(`the shards' seed ranges of ${entry.file} end at ${at}, expected ${entry.options.seed + entry.options.runs}`);
+  }
+  const allowed = allowedModules(args);
+  for (const ref of new Set(shards[0]!.scenarios.flatMap((e) => e.strategies))) if (isStrategyPath(ref)) checkModuleFromData(ref, files[0]!, allowed, io);
+  const pool = makePool(args);
   const reportsDir = String(args.reports);
   const plans: Plan[] = [];
   const done: Finished[] = [];
   try {
+    const loaded: Array<{ plan: Plan; entry: ResultsFile['scenarios'][number]; i: number }> = [];
     for (const [i, entry] of shards[0]!.scenarios.entries()) {
-      const opts = entry.options;
       const s = load(entry.file);
       if (s.hash !== entry.sha256) throw new UsageError(`${entry.file} changed since the shards ran (sha256 ${s.hash.slice(0, 12)}…, shards have ${entry.sha256.slice(0, 12)}…)`);
-      const plan: Plan = { s, text: readFileSync(entry.file, 'utf8'), strategies: await Promise.all(entry.strategies.map((r) => resolveStrategy(r))), opts };
+      const strategies = [];
+      for (const r of entry.strategies) strategies.push(await resolveCliStrategy(r, process.cwd(), pool));
+      const plan: Plan = { s, text: readFileSync(entry.file, 'utf8'), strategies, opts: entry.options };
+      loaded.push({ plan, entry, i });
+    }
+    // Every output checked before any evidence is shrunk.
+    checkRunOutputs(reportsDir, loaded.map((l) => l.plan), { junit: args.junit as string | undefined }, true);
+    for (const { plan, entry, i } of loaded) {
       plans.push(plan);
-      const tallies = plan.strategies.map((st) => {
+      const tallies: StrategyTally[] = plan.strategies.map((st) => {
         let tally = emptyTally();
         let pilot: StrategyTally['pilot'];
+        let fault: StrategyTally['fault'];
         for (const sh of shards) {
           const part = sh.scenarios[i];
           if (!part || part.file !== entry.file) throw new UsageError(`the shards ran different scenarios (${part?.file ?? 'none'} vs ${entry.file})`);
           const t = part.tallies.find((x) => x.strategy === st.name);
           if (!t) throw new UsageError(`a shard has no results for ${entry.file} / ${st.name}`);
+          fault ??= t.fault;
           tally = mergeTally(tally, t.tally);
           pilot ??= t.pilot; // every shard ran the same pilot
         }
-        return { strategy: st.name, tally, ...(pilot ? { pilot } : {}) };
+        return fault ? { strategy: st.name, tally: emptyTally(), fault } : { strategy: st.name, tally, ...(pilot ? { pilot } : {}) };
       });
-      const result = await finishScenario(s, plan.text, plan.strategies, tallies, opts, pool, reportsDir);
-      done.push(await publish(plan, result, reportsDir, Boolean(args.json), io, false));
+      const result = await finishScenario(plan.s, plan.text, plan.strategies, tallies, plan.opts, pool, reportsDir);
+      done.push(await publish(plan, result, reportsDir, args, io, Boolean(shards[0]!.chosen), loaded.map((l) => l.plan)));
     }
     return conclude(done, plans, args, io);
   } finally {

@@ -1,5 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { DescribeResult } from '../explore/jobs.js';
+import { sandboxLimits, WorkerPool } from '../explore/pool.js';
 import { DEFAULT_CAMPAIGN, type CampaignOptions } from '../explore/campaign.js';
 import type { ExploreMode } from '../explore/jobs.js';
 import { InputError } from '../scenario/errors.js';
@@ -7,8 +10,8 @@ import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../strategies/builtin.js';
-import { resolveStrategy } from '../strategies/loader.js';
-import { intArg } from './io.js';
+import { bundleStrategy, isStrategyPath, resolveStrategy, StrategyLoadError, userStrategyStub } from '../strategies/loader.js';
+import { intArg, LIMITS, UsageError } from './io.js';
 
 /** Scenarios, their strategies and campaign options, from the command line. */
 export function scenarioFiles(paths: readonly string[]): string[] {
@@ -29,11 +32,56 @@ export function scenarioFiles(paths: readonly string[]): string[] {
   return out;
 }
 
+/** The pool every command uses: --workers threads, and the sandbox's limits for user strategies. */
+export function makePool(args: Record<string, unknown>): WorkerPool {
+  const workers = intArg('workers', args.workers, 1, LIMITS.workers) ?? Math.min(LIMITS.workers, availableParallelism());
+  const limits = sandboxLimits({ timeoutS: numArg('strategy-timeout', args['strategy-timeout']), memoryMb: numArg('strategy-memory', args['strategy-memory']) });
+  if (typeof limits === 'string') throw new UsageError(limits);
+  return new WorkerPool(workers, limits);
+}
+
+
+function numArg(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new UsageError(`--${name} expects one number, got ${Array.isArray(v) ? v.join(' ') : String(v)}`);
+  return v;
+}
+
+const described = new Map<string, Strategy>();
+
+/**
+ * A strategy as the command line resolves it: a built-in by its name (trusted, runs in this
+ * thread), or a module path, bundled here and loaded only in a sandboxed worker, which
+ * reports its name and description. A module that cannot compile or is not a strategy is
+ * bad input; one that throws, hangs, exits or runs out of memory while loading is a
+ * strategy fault (reported, exit 1, the other strategies still run).
+ */
+export async function resolveCliStrategy(ref: string, baseDir: string, pool: WorkerPool): Promise<Strategy> {
+  if (!isStrategyPath(ref)) return resolveStrategy(ref);
+  const abs = resolve(baseDir, ref);
+  const known = described.get(abs);
+  if (known) return known;
+  if (!existsSync(abs)) throw new StrategyLoadError(`no strategy module at ${ref}`);
+  const bundle = await bundleStrategy(abs);
+  const [r] = await pool.run<DescribeResult>([{ type: 'describe', strategy: abs, bundle }]);
+  if ('loadError' in r!) throw new StrategyLoadError(r.loadError);
+  const s = 'fault' in r! ? userStrategyStub(abs, ref, '', `while loading ${ref}: ${r.fault.detail}`) : userStrategyStub(abs, r!.name, r!.description);
+  described.set(abs, s);
+  return s;
+}
+
 /** The strategies named on the command line, else the scenario's own, else every built-in. */
-export async function resolveStrategies(scenario: Scenario, names: readonly string[] | undefined): Promise<Strategy[]> {
-  if (names) return Promise.all(names.map((n) => resolveStrategy(n)));
-  if (scenario.strategies) return Promise.all(scenario.strategies.map((r) => resolveStrategy(r)));
-  return [...BUILTIN_STRATEGIES];
+export async function resolveStrategies(scenario: Scenario, names: readonly string[] | undefined, pool: WorkerPool): Promise<Strategy[]> {
+  const list: Strategy[] = [];
+  if (names) for (const n of names) list.push(await resolveCliStrategy(n, process.cwd(), pool));
+  else if (scenario.strategies) for (const r of scenario.strategies) list.push(await resolveCliStrategy(r, dirname(scenario.file), pool));
+  else list.push(...BUILTIN_STRATEGIES);
+  const seen = new Set<string>();
+  for (const s of list) {
+    if (seen.has(s.name)) throw new UsageError(`${scenario.file}: strategy "${s.name}" is given twice${names ? ' (--strategy)' : ' (strategies:)'}; each strategy runs once`);
+    seen.add(s.name);
+  }
+  return list;
 }
 
 export function load(file: string): Scenario {
@@ -47,7 +95,7 @@ export interface Plan {
   readonly opts: CampaignOptions;
 }
 
-export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions): Promise<Plan[]> {
+export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions, pool: WorkerPool): Promise<Plan[]> {
   // Validate every file before running any, so a typo in the last one costs no time.
   const problems: InputError[] = [];
   const loaded: Array<{ s: Scenario; text: string }> = [];
@@ -61,20 +109,27 @@ export async function loadPlans(paths: readonly string[], strategyNames: string[
   }
   if (problems.length) throw new InputError(problems.flatMap((p) => p.problems));
   const plans: Plan[] = [];
-  for (const { s, text } of loaded) plans.push({ s, text, strategies: await resolveStrategies(s, strategyNames), opts: make(s) });
+  // Options first (bad flags are bad input before any module is loaded), then strategies.
+  const opts = loaded.map(({ s }) => make(s));
+  for (const [i, { s, text }] of loaded.entries()) plans.push({ s, text, strategies: await resolveStrategies(s, strategyNames, pool), opts: opts[i]! });
   return plans;
 }
 
 export function campaignOptions(args: Record<string, unknown>, s: Scenario | undefined): CampaignOptions {
   const mode = args.explore as ExploreMode;
+  const runs = intArg('runs', args.runs, 1, LIMITS.runs) ?? s?.runs ?? 100;
+  const seed = intArg('seed', args.seed, 0, LIMITS.seed) ?? s?.seed ?? 1;
+  const where = s ? `${s.file}: ` : '';
+  if (!(Number.isSafeInteger(runs) && runs >= 1 && runs <= LIMITS.runs)) throw new UsageError(`${where}runs ${runs} is out of range: expected 1 to ${LIMITS.runs.toLocaleString('en-US')}`);
+  if (!(Number.isSafeInteger(seed) && seed >= 0 && seed <= LIMITS.seed)) throw new UsageError(`${where}seed ${seed} is out of range: expected 0 to 2^48 (${LIMITS.seed}), so that seed + runs stays exact`);
   return {
     ...DEFAULT_CAMPAIGN,
-    runs: intArg('runs', args.runs, 1) ?? s?.runs ?? 100,
-    seed: intArg('seed', args.seed, 0) ?? s?.seed ?? 1,
+    runs,
+    seed,
     mode,
-    depth: intArg('depth', args.depth, 1)!,
-    maxRuns: intArg('max-runs', args['max-runs'], 1)!,
-    window: intArg('window', args.window, 0) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window),
+    depth: intArg('depth', args.depth, 1, LIMITS.depth)!,
+    maxRuns: intArg('max-runs', args['max-runs'], 1, LIMITS.maxRuns)!,
+    window: intArg('window', args.window, 0, LIMITS.window) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window),
     evidenceLimit: args.evidence === false ? 0 : DEFAULT_CAMPAIGN.evidenceLimit,
   };
 }

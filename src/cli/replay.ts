@@ -1,8 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { resolveStrategy } from '../strategies/loader.js';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { isStrategyPath, resolveStrategy, StrategyLoadError } from '../strategies/loader.js';
+import { readInputFile } from '../report/files.js';
+import { allowedModules, checkModuleFromData } from './merge.js';
+import { runSandboxed } from './sandboxed.js';
 import { failureKind, failed } from '../sim/outcome.js';
-import { parseEvidence } from '../explore/evidence.js';
+import { parseEvidence, type Evidence } from '../explore/evidence.js';
 import { replayRun } from '../explore/shrink.js';
 import { explain } from '../report/explain.js';
 import { formatOutcome } from '../report/outcome.js';
@@ -16,6 +20,22 @@ import { traceHeader } from './trace.js';
 /** `quotarace replay <evidence>` from parsed arguments. */
 export async function cmdReplay(args: Record<string, unknown>, io: Io): Promise<number> {
   if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
+  if (isMainThread) {
+    // Which module will run? Said out loud, refused outside the working tree unless allowed,
+    // and run only in a sandbox (the whole replay is).
+    const file = String(args.evidence);
+    const { ev, scenarioPath } = readEvidence(file, args.scenario as string | undefined);
+    let module: string | undefined;
+    if (args.strategy !== undefined && isStrategyPath(String(args.strategy))) module = resolve(String(args.strategy));
+    else if (args.strategy === undefined && ev.strategyModule) {
+      module = resolve(dirname(scenarioPath), ev.strategyModule);
+      checkModuleFromData(module, file, allowedModules(args), io);
+    }
+    if (module) {
+      if (!existsSync(module)) throw new StrategyLoadError(`no strategy module at ${module}`);
+      return runSandboxed(args, io, [module], `replay of ${file}`);
+    }
+  }
   return replayEvidence(String(args.evidence), { scenario: args.scenario as string | undefined, strategy: args.strategy as string | undefined, expectFixed: Boolean(args['expect-fixed']) }, io);
 }
 
@@ -31,21 +51,22 @@ export interface ReplayOptions {
   readonly expectFixed?: boolean;
 }
 
-export async function replayEvidence(file: string, opts: ReplayOptions, io: Io): Promise<number> {
-  const scenarioOverride = opts.scenario;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new InputError([{ file, line: 0, col: 0, field: '', message: 'cannot read the evidence file' }]);
-  }
-  const ev = parseEvidence(text);
+/** Read, parse and locate an evidence file and its scenario; bad input says where. */
+function readEvidence(file: string, scenarioOverride: string | undefined): { ev: Evidence; scenarioPath: string } {
+  const r = readInputFile(file);
+  if ('error' in r) throw new InputError([{ file, line: 0, col: 0, field: '', message: r.error }]);
+  const ev = parseEvidence(r.text);
   if ('error' in ev) throw new InputError([{ file, line: ev.line, col: 1, field: '', message: ev.error }]);
   const candidates = scenarioOverride ? [scenarioOverride] : [ev.scenarioFile, join(dirname(file), ev.scenarioFile)];
   const scenarioPath = candidates.find((p) => existsSync(p));
   if (!scenarioPath) {
     throw new InputError([{ file, line: 3, col: 1, field: 'scenario-file', message: `the scenario ${ev.scenarioFile} is not there; pass --scenario <file>` }]);
   }
+  return { ev, scenarioPath };
+}
+
+export async function replayEvidence(file: string, opts: ReplayOptions, io: Io): Promise<number> {
+  const { ev, scenarioPath } = readEvidence(file, opts.scenario);
   const scenario = load(scenarioPath);
   if (scenario.hash !== ev.scenarioSha256) {
     throw new InputError([

@@ -1,22 +1,20 @@
-import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tallyScenario } from '../explore/campaign.js';
-import { WorkerPool } from '../explore/pool.js';
 import { summarize, type StrategySummary } from '../explore/tally.js';
 import { MATRIX_END, MATRIX_START, spliceMatrix, strategyMatrix } from '../report/matrix.js';
 import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES } from '../strategies/builtin.js';
-import { EXIT_OK, intArg, UsageError, type Io } from './io.js';
-import { campaignOptions, loadPlans } from './plans.js';
+import { EXIT_OK, UsageError, type Io } from './io.js';
+import { campaignOptions, loadPlans, makePool } from './plans.js';
 
 /** Every built-in strategy (plus the scenario's own modules) on every scenario: the README's table. */
 export async function cmdTable(args: Record<string, unknown>, io: Io): Promise<number> {
-  const plans = await loadPlans(args.scenarios as string[], undefined, (s) => ({ ...campaignOptions({ ...args, explore: 'random' }, s), evidenceLimit: 0 }));
-  const pool = new WorkerPool(intArg('workers', args.workers, 1) ?? availableParallelism());
+  const pool = makePool(args);
   const all = new Map<string, Strategy>();
   for (const b of BUILTIN_STRATEGIES) all.set(b.name, b);
   const columns: Array<{ name: string; runs: number; results: Map<string, StrategySummary | string> }> = [];
   try {
+    const plans = await loadPlans(args.scenarios as string[], undefined, (s) => ({ ...campaignOptions({ ...args, explore: 'random' }, s), evidenceLimit: 0 }), pool);
     for (const p of plans) {
       const strategies = [...BUILTIN_STRATEGIES, ...p.strategies.filter((s) => !BUILTIN_STRATEGIES.includes(s))];
       for (const s of strategies) all.set(s.name, s);

@@ -1,13 +1,17 @@
 import { runPilot } from '../explore/pilot.js';
 import { formatRunId, parseRunId, runById, type RunId } from '../explore/run-id.js';
 import { formatOutcome } from '../report/outcome.js';
-import { Timeline } from '../report/timeline.js';
+import { Timeline, timelineFilter } from '../report/timeline.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 import { StrategyFault } from '../strategies/fault.js';
-import { resolveStrategy } from '../strategies/loader.js';
-import { EXIT_FAILED, EXIT_OK, intArg, UsageError, type Io } from './io.js';
+import { isStrategyPath, resolveStrategy, StrategyLoadError } from '../strategies/loader.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { EXIT_FAILED, EXIT_OK, intArg, LIMITS, UsageError, type Io } from './io.js';
+import { runSandboxed } from './sandboxed.js';
 import { load } from './plans.js';
 
 /** The run a `trace` names: `--run ID`, or `--seed N` (shorthand for random:N, with --window). */
@@ -19,8 +23,8 @@ export function traceRunId(args: Record<string, unknown>): RunId {
     return parseRunId(String(args.run));
   }
   if (args.seed === undefined) throw new UsageError('trace needs --run ID (as listed under failing runs) or --seed N');
-  const seed = intArg('seed', args.seed, 0)!;
-  return { explorer: 'random', seed, window: intArg('window', args.window, 0) ?? DEFAULT_WINDOW_MS };
+  const seed = intArg('seed', args.seed, 0, LIMITS.seed)!;
+  return { explorer: 'random', seed, window: intArg('window', args.window, 0, LIMITS.window) ?? DEFAULT_WINDOW_MS };
 }
 
 /**
@@ -29,8 +33,16 @@ export function traceRunId(args: Record<string, unknown>): RunId {
  */
 export async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<number> {
   const id = traceRunId(args);
+  const only = args.only === undefined ? undefined : timelineFilter(String(args.only));
+  if (args.only !== undefined && (!only || Array.isArray(args.only))) throw new UsageError(`--only expects writes, refusals, notes or actor=NAME, got ${String(args.only)}`);
   const scenario = load(String(args.scenario));
   if (Array.isArray(args.strategy)) throw new UsageError('--strategy expects one strategy name');
+  // A user's module runs only in a sandbox: the whole trace does.
+  if (isMainThread && isStrategyPath(String(args.strategy))) {
+    const abs = resolve(String(args.strategy));
+    if (!existsSync(abs)) throw new StrategyLoadError(`no strategy module at ${String(args.strategy)}`);
+    return runSandboxed(args, io, [abs], `scenario ${scenario.name}, trace of run ${formatRunId(id)}`);
+  }
   const strategy = await resolveStrategy(String(args.strategy));
   const timeline = new Timeline();
   const run = formatRunId(id);
@@ -45,7 +57,9 @@ export async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<n
     }
     throw e;
   }
-  io.out([traceHeader(scenario, strategy.name, `run ${run}  seed ${id.seed}  window ${id.window}ms`), '', timeline.format(), '', formatOutcome(outcome)].join('\n'));
+  const shown = timeline.format(only);
+  const note = only ? [`(--only ${String(args.only)}: ${shown ? shown.split('\n').length : 0} of ${timeline.entries.length} lines)`] : [];
+  io.out([traceHeader(scenario, strategy.name, `run ${run}  seed ${id.seed}  window ${id.window}ms`), ...note, '', shown, '', formatOutcome(outcome)].join('\n'));
   return EXIT_OK;
 }
 

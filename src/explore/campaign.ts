@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { explore } from './exhaustive.js';
-import type { EvidenceJob, EvidenceResult, ExploreMode, FaultResult, JobBase, RunsJob } from './jobs.js';
+import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
-import { strategyRef } from '../strategies/loader.js';
+import { bundleOf, loadFaultOf, strategyRef } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
 import { firstDifference, Timeline } from '../report/timeline.js';
 import { runPilot, type Pilot } from './pilot.js';
@@ -128,30 +128,18 @@ export interface ScenarioResult {
 }
 
 function jobBase(scenario: Scenario, scenarioText: string, strategy: Strategy, pilot: Pilot): JobBase {
-  return { scenarioText, scenarioFile: scenario.file, strategy: strategyRef(strategy), pilot };
+  const ref = strategyRef(strategy);
+  const bundle = bundleOf(ref);
+  return { scenarioText, scenarioFile: scenario.file, strategy: ref, strategyName: strategy.name, scenarioName: scenario.name, ...(bundle ? { bundle } : {}), pilot };
 }
 
-/**
- * Two traced runs of the same seed must print the same timeline: a strategy that reads a
- * clock, Math.random or a global counter is caught before its numbers are believed.
- */
-function checkSameTwice(scenario: Scenario, strategy: Strategy, opts: CampaignOptions): void {
-  const traced = (): Timeline => {
-    const t = new Timeline();
-    runOnce(scenario, strategy, scenario.seed, { window: opts.window, trace: t });
-    return t;
-  };
-  const first = traced();
-  const diff = firstDifference(first.format(), traced().format());
-  if (!diff) return;
-  // Timeline lines are its entries, one each: the differing line's entry knows its step.
-  throw new StrategyFault(
-    strategy.name,
-    `is not deterministic: two runs of the same seed differ from trace line ${diff.line} ("${diff.a.trim().slice(0, 100)}" vs "${diff.b.trim().slice(0, 100)}"); a strategy must be a function of what it reads (no clock, Math.random or state kept between calls)`,
-    scenario.seed,
-    first.entries[diff.line - 1]?.step ?? first.entries.at(-1)?.step,
-    scenario.name,
-  );
+/** The strategy's determinism checks and pilot run: in a sandbox for a user strategy. */
+async function prepareStrategy(scenario: Scenario, scenarioText: string, strategy: Strategy, window: number, pool: WorkerPool): Promise<PrepareResult> {
+  const loadFault = loadFaultOf(strategy);
+  if (loadFault !== undefined) return { fault: new StrategyFault(strategy.name, loadFault, undefined, undefined, scenario.name).toJSON() };
+  const { pilot: _, ...base } = jobBase(scenario, scenarioText, strategy, undefined as unknown as Pilot);
+  const [r] = await pool.run<PrepareResult>([{ ...base, type: 'prepare', window }]);
+  return r!;
 }
 
 /**
@@ -169,21 +157,17 @@ export async function tallyScenario(
 ): Promise<StrategyTally[]> {
   const out: StrategyTally[] = [];
   for (const strategy of strategies) {
-    let pilot: Pilot;
-    try {
-      checkSameTwice(scenario, strategy, opts);
-      pilot = runPilot(scenario, strategy, opts.window);
-    } catch (e) {
-      if (!(e instanceof StrategyFault)) throw e;
-      out.push({ strategy: strategy.name, tally: emptyTally(), fault: e.with({ scenario: scenario.name }).toJSON() });
+    const prepared = await prepareStrategy(scenario, scenarioText, strategy, opts.window, pool);
+    if ('fault' in prepared) {
+      out.push({ strategy: strategy.name, tally: emptyTally(), fault: prepared.fault });
       continue;
     }
+    const pilot = prepared.pilot;
     const base = jobBase(scenario, scenarioText, strategy, pilot);
     if (opts.mode === 'exhaustive') {
-      const r = explore(scenario, strategy, pilot, opts.window, opts.maxRuns, opts.seed);
-      const tally = emptyTally();
-      r.outcomes.forEach((o, i) => addRun(tally, o, formatRunId({ explorer: 'exhaustive', seed: opts.seed, window: opts.window, branches: r.prefixes[i]! })));
-      out.push({ strategy: strategy.name, tally, pilot, exhaustive: { complete: r.complete, runs: r.runs, pruned: r.pruned } });
+      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed }]);
+      if ('fault' in r!) out.push({ strategy: strategy.name, tally: emptyTally(), fault: r.fault });
+      else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
       continue;
     }
     const chunk = Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
@@ -225,7 +209,15 @@ export async function finishScenario(
       results.push({ ...summarize(strategy.name, emptyTally()), exploration: { selector: 'random' }, evidence: [], error: st.fault.message });
       continue;
     }
-    const pilot = st.pilot ?? runPilot(scenario, strategy, opts.window);
+    let pilot = st.pilot;
+    if (!pilot) {
+      const prepared = await prepareStrategy(scenario, scenarioText, strategy, opts.window, pool);
+      if ('fault' in prepared) {
+        results.push({ ...summarize(strategy.name, emptyTally()), exploration: { selector: 'random' }, evidence: [], error: prepared.fault.message });
+        continue;
+      }
+      pilot = prepared.pilot;
+    }
     const base = jobBase(scenario, scenarioText, strategy, pilot);
     const tally = st.tally;
     bits.set(strategy.name, { quota: tally.quotaBits, move: tally.moveBits });

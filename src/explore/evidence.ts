@@ -8,6 +8,10 @@ import { parseRunId } from './run-id.js';
 
 export const EVIDENCE_HEADER = '# quotarace evidence v1';
 
+const MAX_SEED = 2 ** 48;
+const MAX_HORIZON_MS = 7 * 24 * 3600_000;
+const KNOWN_FIELDS = new Set(['scenario', 'scenario-file', 'scenario-sha256', 'strategy', 'strategy-module', 'run', 'seed', 'selector', 'window-ms', 'slots', 'disabled-actions', 'horizon-ms', 'failure', 'also-failing', 'original', 'shrunk', 'determinism', 'trace-sha256', 'choices']);
+
 export interface Evidence {
   readonly scenario: string;
   readonly scenarioFile: string;
@@ -50,15 +54,20 @@ export function encodeChoices(values: readonly number[]): string[] {
   return lines;
 }
 
+/** The most choices an evidence file may hold (a run of the step budget makes fewer). */
+export const MAX_CHOICES = 10_000_000;
+
 export function decodeChoices(lines: readonly string[]): number[] | { error: string; index: number } {
   const out: number[] = [];
   for (const [index, line] of lines.entries()) {
     for (const tok of line.trim().split(/\s+/)) {
       if (!tok) continue;
-      const m = /^(\d+)(?:\*(\d+))?$/.exec(tok);
-      if (!m) return { error: `bad choice token "${tok}"`, index };
+      const m = /^(\d{1,9})(?:\*(\d{1,9}))?$/.exec(tok);
+      if (!m) return { error: `bad choice token "${tok.slice(0, 40)}" (expected a value, or value*count, with at most 9 digits each)`, index };
       const v = Number(m[1]);
       const count = m[2] ? Number(m[2]) : 1;
+      if (count < 1) return { error: `bad choice token "${tok}": a count is at least 1`, index };
+      if (out.length + count > MAX_CHOICES) return { error: `too many choices (more than ${MAX_CHOICES.toLocaleString('en-US')})`, index };
       for (let i = 0; i < count; i++) out.push(v);
     }
   }
@@ -96,7 +105,9 @@ export function formatEvidence(e: Evidence): string {
 }
 
 /** Parse an evidence file; a string is the error (with its line). */
-export function parseEvidence(text: string): Evidence | { error: string; line: number } {
+export function parseEvidence(input: string): Evidence | { error: string; line: number } {
+  // A file committed on Linux and checked out on Windows has CRLF line ends: the same file.
+  const text = input.replace(/\r\n/g, '\n');
   const lines = text.split('\n');
   if (lines[0] !== EVIDENCE_HEADER) return { error: `not a quotarace evidence file (first line should be "${EVIDENCE_HEADER}")`, line: 1 };
   const fields = new Map<string, { value: string; line: number }>();
@@ -113,6 +124,8 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
     }
     const m = /^([a-z0-9-]+): ?(.*)$/.exec(line);
     if (!m) return { error: `expected "field: value", got "${line.slice(0, 40)}"`, line: i + 1 };
+    if (fields.has(m[1]!)) return { error: `${m[1]}: given twice (first on line ${fields.get(m[1]!)!.line})`, line: i + 1 };
+    if (!KNOWN_FIELDS.has(m[1]!)) return { error: `unknown field "${m[1]!.slice(0, 40)}" (expected one of: ${[...KNOWN_FIELDS].join(', ')}, explanation)`, line: i + 1 };
     fields.set(m[1]!, { value: m[2]!, line: i + 1 });
     if (m[1] === 'choices') {
       choiceLines = [];
@@ -129,12 +142,13 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
     const v = need(k);
     if (typeof v !== 'string') return v;
   }
-  const WHOLE = /^\d+$/;
+  const WHOLE = /^\d{1,15}$/;
   const nums = (k: string): number[] | { error: string; line: number } => {
     const f = fields.get(k)!;
     if (f.value === '-') return [];
     const parts = f.value.trim().split(/\s+/);
-    return parts.every((x) => WHOLE.test(x)) ? parts.map(Number) : { error: `${k}: expected whole numbers or "-"`, line: f.line };
+    if (parts.length > 100_000) return { error: `${k}: at most 100,000 numbers`, line: f.line };
+    return parts.every((x) => /^\d{1,9}$/.test(x)) ? parts.map(Number) : { error: `${k}: expected whole numbers (at most 9 digits each) or "-"`, line: f.line };
   };
   const slots = nums('slots');
   if (!Array.isArray(slots)) return slots;
@@ -142,19 +156,25 @@ export function parseEvidence(text: string): Evidence | { error: string; line: n
   if (!Array.isArray(disabled)) return disabled;
   const choices = decodeChoices(choiceLines);
   if (!Array.isArray(choices)) return { error: choices.error, line: choicesAt + 1 + choices.index };
-  const count = Number(fields.get('choices')!.value);
+  const count = /^\d{1,9}$/.test(fields.get('choices')!.value.trim()) ? Number(fields.get('choices')!.value) : Number.NaN;
   if (count !== choices.length) return { error: `choices: the header says ${count}, the list has ${choices.length}`, line: fields.get('choices')!.line };
   const whole = (k: string) => (WHOLE.test(fields.get(k)!.value.trim()) ? Number(fields.get(k)!.value) : Number.NaN);
   const seed = whole('seed');
   const windowMs = whole('window-ms');
-  if (!Number.isInteger(seed) || seed < 0) return { error: 'seed: expected a whole number', line: fields.get('seed')!.line };
-  if (!Number.isInteger(windowMs) || windowMs < 0) return { error: 'window-ms: expected a whole number', line: fields.get('window-ms')!.line };
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) return { error: `seed: expected a whole number from 0 to 2^48 (${MAX_SEED})`, line: fields.get('seed')!.line };
+  if (!Number.isInteger(windowMs) || windowMs < 0 || windowMs > 86_400_000) return { error: 'window-ms: expected a whole number of ms from 0 to 86400000', line: fields.get('window-ms')!.line };
   const horizonMs = whole('horizon-ms');
-  if (!Number.isInteger(horizonMs) || horizonMs <= 0) return { error: 'horizon-ms: expected a whole number above 0', line: fields.get('horizon-ms')!.line };
+  if (!Number.isInteger(horizonMs) || horizonMs <= 0 || horizonMs > MAX_HORIZON_MS) return { error: `horizon-ms: expected a whole number from 1 to ${MAX_HORIZON_MS} (7 days)`, line: fields.get('horizon-ms')!.line };
   const get = (k: string) => fields.get(k)?.value ?? '';
+  if (!/^(random|pct depth=\d{1,3}|exhaustive)$/.test(get('selector'))) return { error: `selector: expected random, pct depth=<d> or exhaustive, got "${get('selector').slice(0, 40)}"`, line: fields.get('selector')!.line };
+  if (!/^[0-9a-f]{64}$/.test(get('scenario-sha256'))) return { error: 'scenario-sha256: expected 64 hex digits', line: fields.get('scenario-sha256')!.line };
+  if (fields.has('trace-sha256') && !/^[0-9a-f]{64}$/.test(get('trace-sha256'))) return { error: 'trace-sha256: expected 64 hex digits', line: fields.get('trace-sha256')!.line };
+  if (!get('strategy') || /[/\\\u0000-\u001f]/.test(get('strategy')) || get('strategy').length > 100) return { error: 'strategy: expected a strategy name (no "/", "\\" or control characters)', line: fields.get('strategy')!.line };
+  if (fields.has('strategy-module') && !/\.(ts|mts|js|mjs)$/.test(get('strategy-module'))) return { error: 'strategy-module: expected a path to a .ts or .js module', line: fields.get('strategy-module')!.line };
   if (fields.has('run')) {
     try {
-      parseRunId(get('run'));
+      const id = parseRunId(get('run'));
+      if (id.seed !== seed) return { error: `run: ${get('run')} has seed ${id.seed}, the file says seed ${seed}`, line: fields.get('run')!.line };
     } catch (e) {
       return { error: `run: ${(e as Error).message}`, line: fields.get('run')!.line };
     }

@@ -8,7 +8,13 @@ import type { Scenario } from '../scenario/model.js';
 import { failureKind, failureSignature, type Metric, type RunOutcome } from '../sim/outcome.js';
 import { runOnce } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
-import { isStrategyPath, resolveStrategy } from '../strategies/loader.js';
+import { isStrategyPath, loadStrategyFile, registerBundle, resolveStrategy, StrategyLoadError } from '../strategies/loader.js';
+import { describeThrown } from '../strategies/runtime.js';
+import { RandomSelector } from '../kernel/choice.js';
+import { beatRun } from './heartbeat.js';
+import { explore } from './exhaustive.js';
+import { runPilot } from './pilot.js';
+import { addRun as addRunToTally } from './tally.js';
 import { dirname, relative, resolve } from 'node:path';
 import { StrategyFault } from '../strategies/fault.js';
 import { formatEvidence } from './evidence.js';
@@ -64,9 +70,44 @@ export function checkDeterminism(spec: RunSpec, sizes: readonly number[]): { det
 export interface JobBase {
   readonly scenarioText: string;
   readonly scenarioFile: string;
+  /** A built-in's name, or a strategy module's absolute path. */
   readonly strategy: string;
+  /** For messages: the strategy's and the scenario's names. */
+  readonly strategyName?: string;
+  readonly scenarioName?: string;
+  /** A strategy module's bundle, made once by the main thread. */
+  readonly bundle?: string;
   /** The strategy's pilot run (slots, PCT's n and k), computed once per scenario. */
   readonly pilot: Pilot;
+}
+
+/** Before a campaign: the determinism checks and the pilot run. */
+export interface PrepareJob extends Omit<JobBase, 'pilot'> {
+  readonly type: 'prepare';
+  readonly window: number;
+}
+
+/** A whole exhaustive exploration (one job: it has no seeds to split). */
+export interface ExhaustiveJob extends JobBase {
+  readonly type: 'exhaustive';
+  readonly window: number;
+  readonly maxRuns: number;
+  readonly seed: number;
+}
+
+/** Load a strategy module in a sandbox: its name and description, or why it is not one. */
+export interface DescribeJob {
+  readonly type: 'describe';
+  readonly strategy: string;
+  readonly bundle?: string;
+}
+
+/** A whole command (trace, replay) of a user strategy, run in a sandbox. */
+export interface CommandJob {
+  readonly type: 'command';
+  readonly argv: readonly string[];
+  /** Strategy modules and their bundles, made by the main thread. */
+  readonly bundles: ReadonlyArray<readonly [string, string]>;
 }
 
 /** The seeds [from, to) of a random or PCT campaign. */
@@ -92,7 +133,42 @@ export interface EvidenceJob extends JobBase {
   readonly shrinkBudget: number;
 }
 
-export type Job = RunsJob | EvidenceJob;
+export type Job = RunsJob | EvidenceJob | PrepareJob | ExhaustiveJob | DescribeJob | CommandJob;
+
+export type DescribeResult = { name: string; description: string } | { loadError: string } | FaultResult;
+export type PrepareResult = { pilot: Pilot } | FaultResult;
+export type ExhaustiveResult = { tally: TallyState; exhaustive: { complete: boolean; runs: number; pruned: number } } | FaultResult;
+export interface CommandResult {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** The run a sandboxed job was at (its `index`th), for naming a worker that had to be stopped. */
+export function jobRunId(job: Job, index: number): string | undefined {
+  switch (job.type) {
+    case 'runs':
+      return index >= 0 ? formatRunId(campaignRunId(job, job.from + index)) : undefined;
+    case 'evidence':
+      return job.run;
+    case 'prepare':
+      return index >= 0 ? `${formatRunId({ explorer: 'random', seed: parseScenarioSeed(job), window: job.window })}, determinism check and pilot` : 'loading the module';
+    case 'exhaustive':
+      return index >= 0 ? `exhaustive interleaving #${index + 1}` : undefined;
+    case 'describe':
+      return 'loading the module';
+    default:
+      return undefined;
+  }
+}
+
+function parseScenarioSeed(job: Omit<JobBase, 'pilot'>): number {
+  try {
+    return scenarioOf(job).seed;
+  } catch {
+    return 0;
+  }
+}
 
 export interface EvidenceResult {
   readonly text: string;
@@ -107,7 +183,7 @@ export interface EvidenceResult {
 
 const scenarios = new Map<string, Scenario>();
 
-function scenarioOf(job: JobBase): Scenario {
+function scenarioOf(job: Omit<JobBase, 'pilot'>): Scenario {
   const key = `${job.scenarioFile}\n${job.scenarioText}`;
   let s = scenarios.get(key);
   if (!s) {
@@ -131,21 +207,126 @@ function selectorLabel(id: RunId): string {
   return id.explorer === 'pct' ? `pct depth=${id.depth}` : id.explorer;
 }
 
-/** A worker's unit of work; also run inline when there is one worker. */
-export async function handleJob(job: Job): Promise<TallyState | EvidenceResult | FaultResult> {
-  const strategy = await resolveStrategy(job.strategy);
+/** A worker's unit of work; also run inline when there is one worker (built-in strategies only). */
+export async function handleJob(job: Job): Promise<unknown> {
+  if (job.type === 'command') return runCommand(job);
+  if (job.type === 'describe') return describeModule(job);
+  const user = isStrategyPath(job.strategy);
   try {
-    return job.type === 'runs' ? runRange(job, strategy) : buildEvidence(job, strategy);
+    beatRun(-1);
+    const strategy = user ? await loadStrategyFile(job.strategy, { bundle: job.bundle }) : await resolveStrategy(job.strategy);
+    switch (job.type) {
+      case 'runs':
+        return runRange(job, strategy);
+      case 'evidence':
+        return buildEvidence(job, strategy);
+      case 'prepare':
+        return await prepare(job, strategy);
+      case 'exhaustive':
+        return exhaustiveJob(job, strategy);
+    }
   } catch (e) {
-    if (e instanceof StrategyFault) return { fault: e.toJSON() };
+    if (e instanceof StrategyFault) return { fault: e.with({ scenario: job.scenarioName }).toJSON() };
+    // A user's module can fail in ways no guard names (a throwing getter read by the runtime): still its fault.
+    if (user) return { fault: new StrategyFault(job.strategyName ?? job.strategy, `failed: ${describeThrown(e)}`, undefined, undefined, job.scenarioName).toJSON() };
     throw e;
   }
+}
+
+async function describeModule(job: DescribeJob): Promise<DescribeResult> {
+  try {
+    const s = await loadStrategyFile(job.strategy, { bundle: job.bundle });
+    return { name: s.name, description: s.description };
+  } catch (e) {
+    if (e instanceof StrategyLoadError) return { loadError: e.message };
+    if (e instanceof StrategyFault) return { fault: e.toJSON() };
+    return { fault: new StrategyFault(job.strategy, `loading the module failed: ${describeThrown(e)}`).toJSON() };
+  }
+}
+
+async function runCommand(job: CommandJob): Promise<CommandResult> {
+  const { main } = await import('../cli/main.js');
+  for (const [path, file] of job.bundles) registerBundle(path, file);
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(job.argv, { out: (t) => out.push(t.endsWith('\n') ? t : t + '\n'), err: (t) => err.push(t.endsWith('\n') ? t : t + '\n') });
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+/**
+ * The determinism checks and the pilot. Two traced runs of the same seed must print the
+ * same timeline; for a user strategy, the same seed must also print the same timeline in
+ * two fresh module instances, one of which ran other seeds first: module-level state
+ * (a counter) or Math.random is caught there, before its numbers are believed.
+ */
+async function prepare(job: PrepareJob, strategy: Strategy): Promise<PrepareResult> {
+  const scenario = scenarioOf(job);
+  beatRun(0);
+  checkSameTwice(scenario, strategy, job.window);
+  if (isStrategyPath(job.strategy)) {
+    const fresh = (n: string): Promise<Strategy> => loadStrategyFile(job.strategy, { bundle: job.bundle, instance: `${n}-${scenario.hash.slice(0, 8)}` });
+    const a = await fresh('a');
+    const b = await fresh('b');
+    const traced = (s: Strategy): Timeline => {
+      const t = new Timeline();
+      runOnce(scenario, s, scenario.seed, { window: job.window, trace: t });
+      return t;
+    };
+    const first = traced(a);
+    for (let k = 1; k <= 3; k++) runOnce(scenario, b, scenario.seed + k, { window: job.window, selector: new RandomSelector(scenario.seed + k) });
+    const second = traced(b);
+    const diff = firstDifference(first.format(), second.format());
+    if (diff) {
+      throw new StrategyFault(
+        strategy.name,
+        `is not deterministic: the same run (seed ${scenario.seed}) printed another trace in a fresh module instance that had run other seeds first, from trace line ${diff.line}:\n  fresh:        ${diff.a}\n  after others: ${diff.b}\n` +
+          `a strategy must be a function of what it reads (no clock, Math.random, or state kept in the module between calls)`,
+        scenario.seed,
+        first.entries[diff.line - 1]?.step ?? first.entries.at(-1)?.step,
+        scenario.name,
+      );
+    }
+  }
+  return { pilot: runPilot(scenario, strategy, job.window) };
+}
+
+/**
+ * Two traced runs of the same seed must print the same timeline: a strategy that reads a
+ * clock, Math.random or a global counter is caught before its numbers are believed.
+ */
+export function checkSameTwice(scenario: Scenario, strategy: Strategy, window: number): void {
+  const traced = (): Timeline => {
+    const t = new Timeline();
+    runOnce(scenario, strategy, scenario.seed, { window, trace: t });
+    return t;
+  };
+  const first = traced();
+  const diff = firstDifference(first.format(), traced().format());
+  if (!diff) return;
+  // Timeline lines are its entries, one each: the differing line's entry knows its step.
+  throw new StrategyFault(
+    strategy.name,
+    `is not deterministic: two runs of the same seed differ from trace line ${diff.line}:\n  first:  ${diff.a}\n  second: ${diff.b}\na strategy must be a function of what it reads (no clock, Math.random or state kept between calls)`,
+    scenario.seed,
+    first.entries[diff.line - 1]?.step ?? first.entries.at(-1)?.step,
+    scenario.name,
+  );
+}
+
+function exhaustiveJob(job: ExhaustiveJob, strategy: Strategy): ExhaustiveResult {
+  const scenario = scenarioOf(job);
+  beatRun(0);
+  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed);
+  const tally = emptyTally();
+  r.outcomes.forEach((o, i) => addRunToTally(tally, o, formatRunId({ explorer: 'exhaustive', seed: job.seed, window: job.window, branches: r.prefixes[i]! })));
+  return { tally, exhaustive: { complete: r.complete, runs: r.runs, pruned: r.pruned } };
 }
 
 function runRange(job: RunsJob, strategy: Strategy): TallyState {
   const scenario = scenarioOf(job);
   const t = emptyTally();
   for (let seed = job.from; seed < job.to; seed++) {
+    beatRun(seed - job.from);
     const id = campaignRunId(job, seed);
     addRun(t, runById(scenario, strategy, id, job.pilot), formatRunId(id));
   }
@@ -158,6 +339,7 @@ function runRange(job: RunsJob, strategy: Strategy): TallyState {
  */
 function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
   const scenario = scenarioOf(job);
+  beatRun(0);
   const id = parseRunId(job.run);
   let values: number[] = [];
   const original = runById(scenario, strategy, id, job.pilot, { inspect: (w) => (values = w.choices.log.values) });

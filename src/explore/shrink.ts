@@ -139,6 +139,11 @@ export function shrink(start: RunSpec, budget = 600, withSettled = false): Shrun
     bestOutcome = cut.outcome;
     bestLog = cut.log;
   }
+  // Never report a longer run: a candidate with fewer non-default choices can take more
+  // steps. When the shrunk run is not shorter, the original is the smaller evidence.
+  if (bestOutcome.steps >= first.outcome.steps) {
+    return { spec: { ...start, values: first.log.values.slice() }, outcome: first.outcome, sizes: first.log.sizes.slice(), candidates };
+  }
   return { spec: best, outcome: bestOutcome, sizes: bestLog.sizes.slice(), candidates };
 }
 

@@ -1,9 +1,12 @@
+import { z } from 'zod';
 import type { CampaignOptions, StrategyTally } from '../explore/campaign.js';
 
 /** A shard's results: its share of every scenario's runs, before evidence. `merge` reads these. */
 export interface ResultsFile {
   readonly format: 'quotarace-results-v1';
   readonly shard: { readonly index: number; readonly count: number };
+  /** Strategies were chosen with --strategy: the gate leaves out expectations of the others, as the unsharded run does. */
+  readonly chosen?: boolean;
   readonly scenarios: ReadonlyArray<{
     readonly file: string;
     readonly sha256: string;
@@ -17,11 +20,11 @@ export interface ResultsFile {
 
 /** "2/5" → { index: 2, count: 5 }. */
 export function parseShard(text: string): { index: number; count: number } | undefined {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(text.trim());
   if (!m) return undefined;
   const index = Number(m[1]);
   const count = Number(m[2]);
-  return count >= 1 && index >= 1 && index <= count ? { index, count } : undefined;
+  return count >= 1 && count <= MAX_SHARDS && index >= 1 && index <= count ? { index, count } : undefined;
 }
 
 /** Shard i of n runs a contiguous share of the seeds; the shares tile [seed, seed + runs). */
@@ -29,3 +32,80 @@ export function shardRange(seed: number, runs: number, shard: { index: number; c
   const i = shard.index - 1;
   return { from: seed + Math.floor((runs * i) / shard.count), to: seed + Math.floor((runs * (i + 1)) / shard.count) };
 }
+
+/** At most this many shards: a matrix wider than this is a typo (and would cost memory, not time). */
+export const MAX_SHARDS = 10_000;
+
+const count = z.number().int('expected a whole number').nonnegative('expected a count >= 0').max(Number.MAX_SAFE_INTEGER);
+const runId = z.string().max(10_000);
+const metric = z.enum(['quota', 'migrations', 'invariants', 'settled']);
+const bits = z.string().regex(/^[01]*$/, 'expected a string of 0s and 1s');
+const tally = z
+  .object({
+    runs: count,
+    quotaOk: count,
+    moved: count,
+    mustMove: count,
+    settled: count,
+    violations: count,
+    rejected: count,
+    conflicts: count,
+    refused: count,
+    restarts: count,
+    drainSum: z.number().nonnegative().finite(),
+    drainMax: z.number().nonnegative().finite(),
+    drainRuns: count,
+    drainUnfinished: count,
+    failing: z.array(runId).max(1000),
+    groups: z.array(z.object({ signature: z.string().max(100_000), runs: count, firstRun: runId, breaks: z.array(metric).max(4) }).strict()).max(100_000),
+    firstBreaking: z.object({ quota: runId, migrations: runId, invariants: runId, settled: runId }).partial().strict(),
+    quotaBits: bits,
+    moveBits: bits,
+  })
+  .strict()
+  .refine((t) => t.quotaOk <= t.runs && t.settled <= t.runs && t.violations <= t.runs && t.moved <= t.mustMove && t.quotaBits.length === t.runs && t.moveBits.length === t.runs, {
+    message: 'inconsistent tally (a count above the number of runs, or per-run bits of another length)',
+  });
+const pilot = z
+  .object({ slots: z.array(count).max(100_000), actors: z.array(z.string().max(1000)).max(100_000), orderChoices: count, steps: count })
+  .strict();
+const fault = z
+  .object({ strategy: z.string(), detail: z.string(), seed: count.optional(), step: count.optional(), scenario: z.string().optional(), run: z.string().optional(), message: z.string() })
+  .strict();
+const options = z
+  .object({
+    runs: z.number().int().min(1).max(1_000_000_000),
+    seed: z.number().int().min(0).max(2 ** 48),
+    mode: z.enum(['random', 'pct', 'exhaustive']),
+    depth: z.number().int().min(1).max(100),
+    maxRuns: z.number().int().min(1).max(10_000_000),
+    window: z.number().int().min(0).max(86_400_000),
+    evidenceLimit: z.number().int().min(0).max(100),
+    shrinkBudget: z.number().int().min(0).max(1_000_000),
+  })
+  .strict();
+
+/** A results file as `merge` accepts it: every field checked, every count a non-negative integer. */
+export const resultsSchema = z
+  .object({
+    format: z.literal('quotarace-results-v1'),
+    shard: z.object({ index: z.number().int().min(1), count: z.number().int().min(1).max(MAX_SHARDS) }).strict().refine((s) => s.index <= s.count, { message: 'expected index <= count' }),
+    chosen: z.boolean().optional(),
+    scenarios: z
+      .array(
+        z
+          .object({
+            file: z.string().min(1).max(4096),
+            sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in hex'),
+            options,
+            strategies: z.array(z.string().min(1).max(4096)).min(1).max(1000),
+            range: z.object({ from: count, to: count }).strict().refine((r) => r.from <= r.to, { message: 'expected from <= to' }),
+            tallies: z
+              .array(z.object({ strategy: z.string().max(4096), tally, fault: fault.optional(), pilot: pilot.optional(), exhaustive: z.object({ complete: z.boolean(), runs: count, pruned: count }).strict().optional() }).strict())
+              .max(1000),
+          })
+          .strict(),
+      )
+      .max(10_000),
+  })
+  .strict();

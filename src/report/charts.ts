@@ -1,6 +1,6 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { ChartData } from './chartdata.js';
+import type { RaceMarker, QuotaSeries } from './race.js';
 
 /**
  * Charts are rendered to SVG here, at report time, by vega itself (vega-lite compiled to
@@ -9,7 +9,8 @@ import type { ChartData } from './chartdata.js';
  * text it draws, so names from scenarios cannot inject markup.
  */
 async function render(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const quiet = { level: () => quiet, error: () => quiet, warn: () => quiet, info: () => quiet, debug: () => quiet };
+  const view = new vega.View(vega.parse(compile(spec, { logger: quiet as never }).spec), { renderer: 'none', logLevel: vega.None });
   try {
     return await view.toSVG();
   } finally {
@@ -17,49 +18,100 @@ async function render(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-const FONT = { config: { font: 'system-ui, sans-serif', view: { stroke: '#ddd' } } } as const;
+const BASE = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  config: { font: 'system-ui, sans-serif', view: { stroke: '#ddd' }, axis: { labelLimit: 400, titleLimit: 600 }, legend: { labelLimit: 400 } },
+} as const;
 
-/** Actors as lanes, each write and refusal as a mark at its simulated time. */
-export function swimlane(data: ChartData): Promise<string> {
-  const actors = [...new Set(data.lanes.map((l) => l.actor))];
-  return render({
-    ...FONT,
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 760,
-    height: Math.max(60, actors.length * 24),
-    data: { values: data.lanes.map((l) => ({ ...l })) },
-    mark: { type: 'point', filled: true, size: 60, opacity: 0.8 },
-    encoding: {
-      x: { field: 't', type: 'quantitative', title: 'simulated time (s)' },
-      y: { field: 'actor', type: 'nominal', title: null, sort: actors },
-      color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['write', 'refused'], range: ['#1f77b4', '#d62728'] } },
-      shape: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['write', 'refused'], range: ['circle', 'cross'] } },
-      tooltip: [{ field: 't' }, { field: 'actor' }, { field: 'text' }],
-    },
-  });
+export const STATUS_COLOURS = { 'meets its expectation': '#2e7d32', 'breaks its expectation': '#c62828', 'no expectation': '#757575' } as const;
+export type ExpectationStatus = keyof typeof STATUS_COLOURS;
+
+export interface HeadlineBar {
+  readonly strategy: string;
+  readonly metric: 'quota correct' | 'VMs moved';
+  readonly value: number;
+  readonly status: ExpectationStatus;
+  readonly bound?: number;
 }
 
-/** spec.hard, status.hard, used and what the user asked for, as steps over time. */
-export function quotaOverTime(data: ChartData): Promise<string> | undefined {
-  const q = data.quota;
-  if (!q) return undefined;
+/** The headline's compact chart: per strategy, quota correct and VMs moved, coloured against the scenario's expectations. */
+export function headlineChart(bars: readonly HeadlineBar[], strategies: readonly string[]): Promise<string> {
+  const values = bars.map((b) => ({ ...b }));
   return render({
-    ...FONT,
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 760,
-    height: 240,
-    data: { values: q.points.map((p) => ({ ...p })) },
-    mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 },
-    encoding: {
-      x: { field: 't', type: 'quantitative', title: 'simulated time (s)' },
-      y: { field: 'value', type: 'quantitative', title: `${q.namespace} ${q.resource} (${q.unit})`, scale: { zero: false } },
-      color: {
-        field: 'series',
-        type: 'nominal',
-        title: null,
-        scale: { domain: ['spec.hard', 'status.hard', 'used', 'user asked'], range: ['#1f77b4', '#9467bd', '#ff7f0e', '#2ca02c'] },
+    ...BASE,
+    width: 260,
+    height: { step: 16 },
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'bar', height: { band: 0.9 } },
+        encoding: {
+          y: { field: 'strategy', type: 'nominal', sort: [...strategies], title: null, axis: { labelFontSize: 12 } },
+          yOffset: { field: 'metric', type: 'nominal', sort: ['quota correct', 'VMs moved'] },
+          x: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '.0%', title: null, tickCount: 5 } },
+          color: { field: 'status', type: 'nominal', title: null, scale: { domain: Object.keys(STATUS_COLOURS), range: Object.values(STATUS_COLOURS) }, legend: null },
+          opacity: { field: 'metric', type: 'nominal', sort: ['quota correct', 'VMs moved'], scale: { domain: ['quota correct', 'VMs moved'], range: [1, 0.45] }, legend: null },
+        },
       },
-      strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['spec.hard', 'status.hard', 'used', 'user asked'], range: [[1, 0], [4, 3], [1, 0], [8, 4]] } },
-    },
-  });
+      {
+        transform: [{ filter: 'isValid(datum.bound)' }],
+        mark: { type: 'tick', color: '#111', thickness: 2, size: 10 },
+        encoding: {
+          y: { field: 'strategy', type: 'nominal', sort: [...strategies] },
+          yOffset: { field: 'metric', type: 'nominal', sort: ['quota correct', 'VMs moved'] },
+          x: { field: 'bound', type: 'quantitative' },
+        },
+      },
+    ],
+  } as TopLevelSpec);
+}
+
+const MARKER_COLOURS: Record<RaceMarker['kind'], string> = {
+  'agent restart': '#6a1b9a',
+  'Rancher reset': '#c62828',
+  'migration start': '#90a4ae',
+  'migration end': '#37474f',
+  'user edit': '#ef6c00',
+};
+
+/**
+ * One namespace's quota key over time: spec.hard (thick, pale), status.hard (thin, dashed,
+ * dark: what admission checks), used, what the user asked for; events as vertical rules.
+ */
+export function quotaChart(q: QuotaSeries, markers: readonly RaceMarker[]): Promise<string> {
+  const kinds = [...new Set(markers.map((m) => m.kind))];
+  return render({
+    ...BASE,
+    width: 1100,
+    height: 230,
+    layer: [
+      {
+        data: { values: markers.map((m) => ({ t: m.t / 1000, event: m.kind, label: m.label })) },
+        mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.8 },
+        encoding: {
+          x: { field: 't', type: 'quantitative' },
+          color: { field: 'event', type: 'nominal', title: 'events', scale: { domain: kinds.length ? kinds : ['agent restart'], range: (kinds.length ? kinds : ['agent restart']).map((k) => MARKER_COLOURS[k as RaceMarker['kind']]) }, legend: { orient: 'right' } },
+          strokeDash: { value: [2, 2] },
+        },
+      },
+      {
+        data: { values: q.points.map((p) => ({ ...p })) },
+        mark: { type: 'line', interpolate: 'step-after' },
+        encoding: {
+          x: { field: 't', type: 'quantitative', title: 'simulated time (s)' },
+          y: { field: 'value', type: 'quantitative', title: `${q.resource} (${q.unit}), namespace “${q.namespace}”`, scale: { zero: false } },
+          stroke: {
+            field: 'series',
+            type: 'nominal',
+            title: 'quota',
+            scale: { domain: ['spec.hard', 'status.hard', 'used', 'user asked'], range: ['#64b5f6', '#0d47a1', '#ff8f00', '#2e7d32'] },
+            legend: { orient: 'right' },
+          },
+          strokeWidth: { field: 'series', type: 'nominal', sort: ['spec.hard', 'status.hard', 'used', 'user asked'], scale: { domain: ['spec.hard', 'status.hard', 'used', 'user asked'], range: [6, 1.8, 2, 2] }, legend: null },
+          strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['spec.hard', 'status.hard', 'used', 'user asked'], range: [[1, 0], [5, 3], [1, 0], [10, 4]] }, legend: null },
+        },
+      },
+    ],
+    resolve: { scale: { color: 'independent', stroke: 'independent' } },
+  } as TopLevelSpec);
 }

@@ -1,6 +1,6 @@
 import { ANN_RANCHER_QUOTA } from '../actors/rancher-quota.js';
 import type { ResourceQuota } from '../cluster/objects.js';
-import { formatQuantity } from '../cluster/quantity.js';
+import { human as formatQuantity } from './units.js';
 import type { ResourceList } from '../cluster/resources.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX, decodeDelta } from '../strategies/harvester-quota.js';

@@ -53,12 +53,27 @@ export class Timeline implements TraceSink {
     this.entries.push({ t, actor, kind: 'note', text: renderEvent(event), step, event });
   }
 
-  /** The timeline as text, one line per entry: time, actor, what happened. */
-  format(): string {
+  /** The timeline as text, one line per entry (or those `keep` keeps): time, actor, what happened. */
+  format(keep?: (e: TimelineEntry) => boolean): string {
     const width = Math.max(12, ...this.entries.map((e) => e.actor.length));
     const mark = { write: 'write  ', refused: 'REFUSED', note: 'note   ' } as const;
-    return this.entries
+    return (keep ? this.entries.filter(keep) : this.entries)
       .map((e) => `${(e.t / 1000).toFixed(3).padStart(9)}s  ${e.actor.padEnd(width)}  ${mark[e.kind]}  ${e.text}`)
       .join('\n');
   }
+}
+
+/**
+ * `trace --only`: writes, refusals, notes, or actor=NAME (the actor's name or a prefix of it
+ * ending at a "/" or "-": actor=harvester keeps harvester/vm-migration-controller).
+ * Undefined for a value that is none of these.
+ */
+export function timelineFilter(only: string): ((e: TimelineEntry) => boolean) | undefined {
+  const kinds: Record<string, TimelineEntry['kind']> = { writes: 'write', write: 'write', refusals: 'refused', refused: 'refused', notes: 'note', note: 'note' };
+  const kind = kinds[only];
+  if (kind) return (e) => e.kind === kind;
+  const m = /^actor=(.+)$/.exec(only);
+  if (!m) return undefined;
+  const name = m[1]!;
+  return (e) => e.actor === name || (e.actor.startsWith(name) && /[/-]/.test(e.actor[name.length] ?? '')) ;
 }

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isStrategyPath } from '../strategies/loader.js';
-import { LineCounter, parseDocument, isMap, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, visit, type Document } from 'yaml';
 import { z, type ZodTypeAny } from 'zod';
 import type { RancherLimit } from '../actors/rancher-quota.js';
 import { parseQuantity } from '../cluster/quantity.js';
 import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../sim/latency.js';
 import { parseDuration } from './duration.js';
-import { InputError, fieldPath, type InputProblem } from './errors.js';
+import { InputError, capList, fieldPath, zodIssueMessage, type InputProblem } from './errors.js';
+import { readInputFile } from '../report/files.js';
 import type { Action, Expectation, ExpectMetric, NamespaceSpec, Scenario, Timing } from './model.js';
-import { scenarioSchema, type ScenarioFile } from './schema.js';
+import { duration, scenarioSchema, type ScenarioFile } from './schema.js';
 
 type Path = (string | number)[];
 
@@ -19,14 +20,20 @@ const DEFAULT_HORIZON = '30m';
 
 /** Read and validate a scenario file; throws InputError listing every problem found. */
 export function loadScenario(file: string, knownStrategy: (name: string) => boolean): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError([{ file, line: 0, col: 0, field: '', message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})` }]);
-  }
-  return parseScenario(text, file, knownStrategy);
+  const r = readInputFile(file);
+  if ('error' in r) throw new InputError([{ file, line: 0, col: 0, field: '', message: r.error }]);
+  return parseScenario(r.text, file, knownStrategy);
 }
+
+/**
+ * Sizes a scenario may have. A run's cost grows with VMs × actions (every action's
+ * controllers list the cluster), so past these a campaign would run for minutes per run:
+ * refused with the limit named, rather than silent.
+ */
+export const SCENARIO_LIMITS = { nodes: 100, vms: 200, namespaces: 50, actions: 100, horizonMs: 7 * 24 * 3600_000, seed: 2 ** 48, runs: 1_000_000_000, strategies: 50 } as const;
+
+/** At most this many YAML aliases are expanded (a "billion laughs" file is refused, not expanded). */
+const MAX_ALIASES = 1000;
 
 export function parseScenario(text: string, file: string, knownStrategy: (name: string) => boolean): Scenario {
   const lc = new LineCounter();
@@ -42,7 +49,19 @@ export function parseScenario(text: string, file: string, knownStrategy: (name: 
   }
   if (problems.length) throw new InputError(problems);
 
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    let pos = { line: 1, col: 1 };
+    visit(doc, {
+      Alias(_k, node) {
+        if (node.range) pos = lc.linePos(node.range[0]);
+        return visit.BREAK;
+      },
+    });
+    throw new InputError([{ file, line: pos.line, col: pos.col, field: '', message: `invalid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} (aliases expand to more than ${MAX_ALIASES} nodes: refused)` }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError([{ file, line: 1, col: 1, field: '', message: 'expected a YAML mapping with name, cluster and actions' }]);
   }
@@ -56,7 +75,7 @@ export function parseScenario(text: string, file: string, knownStrategy: (name: 
         }
       } else {
         const missing = issue.code === 'invalid_type' && issue.received === 'undefined';
-        at(issue.path, missing ? `is required (${issue.message})` : issue.message);
+        at(issue.path, missing ? `is required (${issue.message})` : zodIssueMessage(issue, issue.code === 'invalid_union' ? unionForms(scenarioSchema, issue.path) : undefined));
       }
     }
     throw new InputError(problems);
@@ -77,6 +96,21 @@ function compile(
   const q = (v: string | number) => parseQuantity(v)!;
   const horizonMs = parseDuration(s.horizon ?? DEFAULT_HORIZON)!;
   if (horizonMs <= 0) at(['horizon'], 'expected a horizon above 0s');
+  if (horizonMs > SCENARIO_LIMITS.horizonMs) at(['horizon'], `expected a horizon of at most 168h (7 days of simulated time), got ${s.horizon}`);
+  if (s.seed !== undefined && s.seed > SCENARIO_LIMITS.seed) at(['seed'], `expected a seed from 0 to 2^48 (${SCENARIO_LIMITS.seed}), so that seed + runs stays exact`);
+  if (s.runs !== undefined && s.runs > SCENARIO_LIMITS.runs) at(['runs'], `expected at most ${SCENARIO_LIMITS.runs.toLocaleString('en-US')} runs`);
+  const vmCount = s.cluster.namespaces.reduce((n, ns) => n + ns.vms.length, 0);
+  const tooBig = (path: Path, what: string, n: number, max: number): void => {
+    if (n > max) at(path, `${n} ${what}; quotarace's limit is ${max} (a run's cost grows with the cluster's size, and a campaign runs it hundreds of times)`);
+  };
+  tooBig(['cluster', 'nodes'], 'nodes', s.cluster.nodes.length, SCENARIO_LIMITS.nodes);
+  tooBig(['cluster', 'namespaces'], 'namespaces', s.cluster.namespaces.length, SCENARIO_LIMITS.namespaces);
+  tooBig(['cluster', 'namespaces'], 'VMs in all', vmCount, SCENARIO_LIMITS.vms);
+  tooBig(['actions'], 'actions', s.actions.length, SCENARIO_LIMITS.actions);
+  tooBig(['strategies'], 'strategies', s.strategies?.length ?? 0, SCENARIO_LIMITS.strategies);
+  s.strategies?.forEach((ref, i) => {
+    if (s.strategies!.indexOf(ref) !== i) at(['strategies', i], `"${ref}" is listed twice; each strategy runs once`);
+  });
 
   const nodes = s.cluster.nodes.map((n) => ({ name: n.name, cpu: q(n.cpu), memory: q(n.memory) }));
   const nodeByName = new Map<string, (typeof nodes)[number]>();
@@ -84,7 +118,7 @@ function compile(
     if (nodeByName.has(n.name)) at(['cluster', 'nodes', i, 'name'], `duplicate node "${n.name}"`);
     nodeByName.set(n.name, n);
   });
-  const nodeList = [...nodeByName.keys()].join(', ');
+  const nodeList = capList([...nodeByName.keys()]);
 
   if (s.cluster.rancher && !nodeByName.has(s.cluster.rancher.agentNode)) {
     at(['cluster', 'rancher', 'agentNode'], `unknown node "${s.cluster.rancher.agentNode}" (nodes: ${nodeList})`);
@@ -148,7 +182,7 @@ function compile(
         break;
       case 'editQuota': {
         const e = a.editQuota!;
-        if (!vmsByNs.has(e.namespace)) at([...path, 'editQuota', 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${[...vmsByNs.keys()].join(', ')})`);
+        if (!vmsByNs.has(e.namespace)) at([...path, 'editQuota', 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${capList([...vmsByNs.keys()])})`);
         const quota = normalizeLimit(e.quota);
         if (Object.keys(quota).length === 0) at([...path, 'editQuota', 'quota'], 'expected at least one quota key to change');
         actions.push({ type: 'editQuota', namespace: e.namespace, quota, timing });
@@ -157,7 +191,7 @@ function compile(
       case 'migrate': {
         const [ns, vm] = a.migrate!.split('/') as [string, string];
         if (!vmsByNs.has(ns)) at([...path, 'migrate'], `unknown namespace "${ns}"`);
-        else if (!vmsByNs.get(ns)!.has(vm)) at([...path, 'migrate'], `unknown VM "${vm}" in namespace ${ns} (VMs: ${[...vmsByNs.get(ns)!].join(', ') || 'none'})`);
+        else if (!vmsByNs.get(ns)!.has(vm)) at([...path, 'migrate'], `unknown VM "${vm}" in namespace ${ns} (VMs: ${capList([...vmsByNs.get(ns)!]) || 'none'})`);
         actions.push({ type: 'migrate', namespace: ns, vm, timing });
         break;
       }
@@ -177,7 +211,7 @@ function compile(
   const expect: Expectation[] = [];
   for (const [strategy, metrics] of Object.entries(s.expect ?? {})) {
     const known = s.strategies ? s.strategies.includes(strategy) : knownStrategy(strategy);
-    if (!known && !(s.strategies ?? []).some(isStrategyPath)) at(['expect'], `expectations for "${strategy}", which this scenario does not run (strategies: ${(s.strategies ?? []).join(', ') || 'every built-in'})`, strategy);
+    if (!known && !(s.strategies ?? []).some(isStrategyPath)) at(['expect'], `expectations for "${strategy}", which this scenario does not run (strategies: ${capList(s.strategies ?? []) || 'every built-in'})`, strategy);
     for (const [metric, b] of Object.entries(metrics)) {
       if (b === undefined) continue;
       if (typeof b === 'number') expect.push({ strategy, metric: metric as ExpectMetric, min: b });
@@ -257,4 +291,42 @@ function knownKeys(schema: ZodTypeAny, path: Path): string[] {
   if (!s) return [];
   s = unwrap(s);
   return s instanceof z.ZodObject ? Object.keys(s.shape as object) : [];
+}
+
+/** The forms a union at `path` accepts, in words, for "expected ...". */
+function unionForms(schema: ZodTypeAny, path: Path): string | undefined {
+  const unwrap = (t: ZodTypeAny): ZodTypeAny => {
+    for (;;) {
+      if (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap();
+      else if (t instanceof z.ZodDefault) t = t.removeDefault();
+      else if (t instanceof z.ZodEffects) t = t.innerType();
+      else return t;
+    }
+  };
+  let s: ZodTypeAny | undefined = schema;
+  for (const p of path) {
+    if (!s) return undefined;
+    s = unwrap(s);
+    if (typeof p === 'number' && s instanceof z.ZodArray) s = s.element;
+    else if (typeof p === 'number' && s instanceof z.ZodTuple) s = (s.items as ZodTypeAny[])[p];
+    else if (typeof p === 'string' && s instanceof z.ZodObject) s = (s.shape as Record<string, ZodTypeAny>)[p];
+    else if (typeof p === 'string' && s instanceof z.ZodRecord) s = s.valueSchema as ZodTypeAny;
+    else return undefined;
+  }
+  if (!s) return undefined;
+  s = unwrap(s);
+  if (!(s instanceof z.ZodUnion)) return undefined;
+  const form = (t: ZodTypeAny): string => {
+    t = unwrap(t);
+    if (t instanceof z.ZodTuple) return `[${(t.items as ZodTypeAny[]).map(form).join(', ')}]`;
+    if (t instanceof z.ZodObject) return `{ ${Object.keys(t.shape as object).map((k) => `${k}: ${form((t.shape as Record<string, ZodTypeAny>)[k]!)}`).join(', ')} }`;
+    if (t instanceof z.ZodString) return t === unwrap(duration) || t.description === 'duration' ? 'duration' : 'string';
+    if (t instanceof z.ZodNumber) return 'number';
+    if (t instanceof z.ZodArray) return `[${form(t.element as ZodTypeAny)}, ...]`;
+    if (t instanceof z.ZodLiteral) return JSON.stringify(t.value);
+    if (t instanceof z.ZodEnum) return (t.options as string[]).map((o) => JSON.stringify(o)).join(' | ');
+    return 'value';
+  };
+  const forms = (s.options as ZodTypeAny[]).map(form);
+  return `one of: ${forms.join(' or ')}${forms.some((f) => f.includes('duration')) ? ' (durations such as "50ms", "2s" or "1m30s")' : ''}`;
 }

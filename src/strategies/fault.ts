@@ -10,21 +10,23 @@ export class StrategyFault extends Error {
     readonly seed?: number,
     readonly step?: number,
     readonly scenario?: string,
+    /** The run id (see explore/run-id.ts), when known. */
+    readonly run?: string,
   ) {
     super(detail);
     this.name = 'StrategyFault';
   }
 
   with(where: { seed?: number; step?: number; scenario?: string }): StrategyFault {
-    return new StrategyFault(this.strategy, this.detail, this.seed ?? where.seed, this.step ?? where.step, this.scenario ?? where.scenario);
+    return new StrategyFault(this.strategy, this.detail, this.seed ?? where.seed, this.step ?? where.step, this.scenario ?? where.scenario, this.run);
   }
 
   describe(): string {
-    const where = [this.scenario && `scenario ${this.scenario}`, this.seed !== undefined && `seed ${this.seed}`, this.step !== undefined && `step ${this.step}`].filter(Boolean).join(', ');
+    const where = [this.scenario && `scenario ${this.scenario}`, this.run && `run ${this.run}`, this.seed !== undefined && `seed ${this.seed}`, this.step !== undefined && `step ${this.step}`].filter(Boolean).join(', ');
     return `strategy ${this.strategy}${where ? ` (${where})` : ''}: ${this.detail}`;
   }
 
-  toJSON(): { strategy: string; detail: string; seed?: number; step?: number; scenario?: string; message: string } {
-    return { strategy: this.strategy, detail: this.detail, seed: this.seed, step: this.step, scenario: this.scenario, message: this.describe() };
+  toJSON(): { strategy: string; detail: string; seed?: number; step?: number; scenario?: string; run?: string; message: string } {
+    return { strategy: this.strategy, detail: this.detail, seed: this.seed, step: this.step, scenario: this.scenario, run: this.run, message: this.describe() };
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { KINDS } from '../cluster/objects.js';
 import type { Strategy } from './api.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from './builtin.js';
+import { StrategyFault } from './fault.js';
+import { isUntrusted, markUntrusted } from './trust.js';
 
 export class StrategyLoadError extends Error {}
 
@@ -36,10 +38,54 @@ const shape = z
 
 const loaded = new Map<string, Strategy>();
 const refs = new WeakMap<Strategy, string>();
+/** Strategy module path → its bundle (an .mjs file in the cache folder). */
+const bundles = new Map<string, string>();
+/** Stand-ins, in the main thread, for strategies that only ever run in a sandbox. */
+const stubs = new WeakMap<Strategy, { fault?: string }>();
 
 /** How a worker finds a strategy again: a built-in's name, or the module's absolute path. */
 export function strategyRef(s: Strategy): string {
   return refs.get(s) ?? s.name;
+}
+
+/** A module's bundle file, when it was bundled in this thread. */
+export function bundleOf(ref: string): string | undefined {
+  return bundles.get(ref);
+}
+
+/** A bundle made by another thread (the main thread bundles; sandboxed workers import). */
+export function registerBundle(path: string, file: string): void {
+  bundles.set(path, file);
+}
+
+/** A strategy loaded from a module (a path), as opposed to a built-in resolved by name. */
+export function isUserStrategy(s: Strategy): boolean {
+  return isUntrusted(s) || stubs.has(s);
+}
+
+/**
+ * The main thread's stand-in for a user strategy: its name and description, as a sandboxed
+ * worker read them; it never runs here (no reconcilers). `fault`: loading it already failed.
+ */
+export function userStrategyStub(path: string, name: string, description: string, fault?: string): Strategy {
+  const s: Strategy = { name, description, reconcilers: [], webhooks: [] };
+  stubs.set(s, fault === undefined ? {} : { fault });
+  refs.set(s, path);
+  return s;
+}
+
+/** What went wrong when the module was loaded in its sandbox (it threw, hung, exited...). */
+export function loadFaultOf(s: Strategy): string | undefined {
+  return stubs.get(s)?.fault;
+}
+
+/** Names become folder names (reports/<scenario>/<strategy>/): no separators, no control characters, no "." or "..". */
+export function unsafeName(name: string): string | undefined {
+  if (name.length > 100) return `is ${name.length} characters long; at most 100`;
+  // eslint-disable-next-line no-control-regex
+  if (/[/\\\u0000-\u001f\u007f]/.test(name)) return `"${JSON.stringify(name).slice(1, -1).slice(0, 60)}" contains a "/", "\\" or a control character; a name is used as a folder name`;
+  if (name === '.' || name === '..' || name.trim() !== name || name === '') return `"${name}" cannot be used as a folder name`;
+  return undefined;
 }
 
 /** The package's own entry point, which strategy modules import as "quotarace". */
@@ -49,14 +95,20 @@ function packageEntry(): string {
 }
 
 /**
- * Load a strategy module (TypeScript or JavaScript) without a build step: esbuild bundles it
- * (its own relative imports included, "quotarace" pointing at this package) into one ES
- * module in a cache folder keyed by the content hash, which Node imports. The default
- * export must have the Strategy shape (defineStrategy).
+ * Bundle a strategy module (TypeScript or JavaScript) without a build step: esbuild bundles
+ * it (its own relative imports included, "quotarace" pointing at this package) into one ES
+ * module in a cache folder keyed by the content hash. A compile error is bad input.
  */
-export async function loadStrategyFile(path: string): Promise<Strategy> {
-  const cached = loaded.get(path);
-  if (cached) return cached;
+export async function bundleStrategy(path: string): Promise<string> {
+  const done = bundles.get(path);
+  if (done) return done;
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new StrategyLoadError(`no strategy module at ${path}`);
+  }
+  if (!st.isFile()) throw new StrategyLoadError(`${path}: not a regular file`);
   const { build } = await import('esbuild');
   let code: string;
   try {
@@ -88,26 +140,72 @@ export async function loadStrategyFile(path: string): Promise<Strategy> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${createHash('sha256').update(path).update(code).digest('hex').slice(0, 16)}.mjs`);
   if (!existsSync(file) || readFileSync(file, 'utf8') !== code) writeFileSync(file, code);
+  bundles.set(path, file);
+  return file;
+}
+
+/** Read a default export once, into a plain object: a Proxy or a getter is asked once, here. */
+function snapshot(d: unknown): unknown {
+  if (d === null || typeof d !== 'object') return d;
+  const o = d as Record<string, unknown>;
+  const list = (v: unknown): unknown => (Array.isArray(v) ? Array.from(v, (x) => (x !== null && typeof x === 'object' ? { ...(x as object) } : x)) : v);
+  return { ...o, name: o.name, description: o.description, reconcilers: list(o.reconcilers), webhooks: list(o.webhooks), agentQuotaSync: o.agentQuotaSync };
+}
+
+/**
+ * Load a strategy module in this thread (what a sandboxed worker does; the command line
+ * never runs a user's module in its own thread). `instance` imports a fresh module
+ * instance (its own module-level state), for the determinism check.
+ */
+export async function loadStrategyFile(path: string, opts: { bundle?: string; instance?: string } = {}): Promise<Strategy> {
+  const cached = opts.instance === undefined ? loaded.get(path) : undefined;
+  if (cached) return cached;
+  const file = opts.bundle ?? (await bundleStrategy(path));
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = (await import(pathToFileURL(file).href + (opts.instance === undefined ? '' : `?instance=${encodeURIComponent(opts.instance)}`))) as { default?: unknown };
   } catch (e) {
-    throw new StrategyLoadError(`${path}: loading the strategy module threw: ${(e as Error).message}`);
+    throw new StrategyFault(path, `loading the module threw: ${describeThrown(e)}`);
   }
-  if (mod.default === undefined) {
-    throw new StrategyLoadError(`${path}: the module has no default export; end it with: export default defineStrategy({ name, description, reconcilers, webhooks })`);
+  let raw: unknown;
+  try {
+    if (mod.default === undefined) {
+      throw new StrategyLoadError(`${path}: the module has no default export; end it with: export default defineStrategy({ name, description, reconcilers, webhooks })`);
+    }
+    raw = snapshot(mod.default);
+  } catch (e) {
+    if (e instanceof StrategyLoadError) throw e;
+    throw new StrategyLoadError(`${path}: the default export is not a strategy (reading it threw: ${describeThrown(e)}); export default defineStrategy({ name, description, reconcilers, webhooks })`);
   }
-  const s = shape.safeParse(mod.default);
+  const s = shape.safeParse(raw);
   if (!s.success) {
     const i = s.error.issues[0]!;
     throw new StrategyLoadError(
       `${path}: the default export is not a strategy (${i.path.join('.') || 'default export'}: ${i.message}); export default defineStrategy({ name, description, reconcilers, webhooks })`,
     );
   }
-  const strategy = mod.default as Strategy;
-  loaded.set(path, strategy);
+  const strategy = Object.freeze(raw) as Strategy;
+  const bad = unsafeName(strategy.name);
+  if (bad) throw new StrategyLoadError(`${path}: strategy name ${bad}`);
+  if (builtinStrategy(strategy.name)) throw new StrategyLoadError(`${path}: the strategy is named "${strategy.name}", the name of a built-in strategy; give it a name of its own`);
+  markUntrusted(strategy);
+  if (opts.instance === undefined) loaded.set(path, strategy);
   refs.set(strategy, path);
   return strategy;
+}
+
+/** A thrown value in words, whatever it is (an Error, a string, an object whose toString throws). */
+function describeThrown(e: unknown): string {
+  try {
+    if (e instanceof Error) return String(e.message);
+  } catch {
+    // a throwing getter on an Error
+  }
+  try {
+    return String(e);
+  } catch {
+    return Object.prototype.toString.call(e);
+  }
 }
 
 /**
@@ -120,7 +218,7 @@ export async function resolveStrategy(ref: string, baseDir: string = process.cwd
   if (isStrategyPath(ref)) {
     const abs = resolve(baseDir, ref);
     if (!existsSync(abs)) throw new StrategyLoadError(`no strategy module at ${ref}`);
-    return loadStrategyFile(abs);
+    return loadStrategyFile(abs, { bundle: bundleOf(abs) });
   }
   const s = builtinStrategy(ref);
   if (!s) throw new StrategyLoadError(`unknown strategy "${ref}" (built-in: ${BUILTIN_STRATEGIES.map((b) => b.name).join(', ')}; or a path to a .ts/.js module)`);

@@ -10,6 +10,8 @@ import { describeChange } from '../report/describe.js';
 import type { World } from '../sim/world.js';
 import type { ReconcilerDef, Strategy, View } from './api.js';
 import { BUILTIN_STRATEGIES } from './builtin.js';
+import { beat, heartbeatActive } from '../explore/heartbeat.js';
+import { isUntrusted } from './trust.js';
 import { StrategyFault } from './fault.js';
 import { invalidWrite } from './validate-write.js';
 
@@ -36,7 +38,10 @@ export function installStrategy(world: World, strategy: Strategy): void {
 
   // Built-in strategies are this package's code, covered by its tests: their writes skip
   // the shape check that guards against a user strategy's bugs (it is the costliest step).
-  const trusted = BUILTIN_STRATEGIES.includes(strategy);
+  // Trusted by construction: resolved by a built-in's name, never loaded from a module.
+  const trusted = BUILTIN_STRATEGIES.includes(strategy) && !isUntrusted(strategy);
+  // In a sandbox, every step is a heartbeat for the watchdog (see explore/heartbeat.ts).
+  if (!trusted && heartbeatActive()) world.observe({ afterStep: () => beat(world.kernel.steps) });
   for (const def of strategy.reconcilers) startReconciler(world, cache, view, def, strategy.name, trusted);
 
   for (const wh of strategy.webhooks) {

@@ -1,18 +1,19 @@
 import { keyOf } from '../cluster/objects.js';
-import { defineStrategy, type View, type Write } from './api.js';
+import { ANN_RANCHER_QUOTA } from '../actors/rancher-quota.js';
+import { defineStrategy, type Plan, type View, type Write } from './api.js';
 import {
   ANN_MIGRATING_NAME_PREFIX,
   ANN_MIGRATING_UID_PREFIX,
   ANN_SKIP_AUTOSCALING,
   defaultQuota,
   encodeDelta,
+  harvesterBase,
   hardWithDeltas,
   isEmptyQuota,
   limitsDiffer,
-  migratingDeltas,
+  migratingDeltasStrict,
   namespaceValidator,
-  rancherBase,
-  vmiDelta,
+  scaleDelta,
   withAnnotations,
 } from './harvester-quota.js';
 
@@ -31,6 +32,10 @@ import {
  * the namespace annotation (read from cache) and a non-empty quota,
  * spec.hard = base + Σ migrating deltas for limits.cpu and limits.memory where the base is
  * non-zero (CalculateNewResourceQuotaFromBaseDelta), written only if different.
+ * scaleResourceQuotaOnDemand's errSkipScaling (empty annotation, empty quota, an unparsable
+ * limit, an unparsable migrating annotation) is "no write, no requeue" (undefined); its other
+ * errors (the annotation's JSON does not unmarshal, the namespace is not in the cache) are
+ * returned and re-queue the quota with the rate limiter (a plan with `error`).
  */
 export function vmimReconcile(key: string, view: View): Write | undefined {
   const vmim = view.get('VirtualMachineInstanceMigration', key);
@@ -51,19 +56,28 @@ export function vmimReconcile(key: string, view: View): Write | undefined {
   if (phase !== 'Pending') return undefined;
   // v1.4.2's scaleResourceQuotaWithVMI has no skip check (only the quota controller has; the
   // VMIM-side check came after v1.4.2), so a skipped quota still gets the annotation.
-  if (isEmptyQuota(rq)) return undefined;
-  if (a[nameKey] !== undefined || a[uidKey] !== undefined) return undefined;
+  // isNamespaceManagedByResourceQuota is "any quota in the namespace" (ResourceList.Cpu()
+  // never returns nil), implied by the default-labelled quota found above.
+  if (isEmptyQuota(rq)) return undefined; // CalculateScaleResourceQuotaWithVMI → checkResourceQuotaAndVMI
+  if (a[nameKey] !== undefined || a[uidKey] !== undefined) return undefined; // ContainsMigratingVM
   const ratio = view.settings.additionalGuestMemoryOverheadRatio;
-  return { verb: 'update', object: withAnnotations(rq, { ...a, [uidKey]: encodeDelta(vmiDelta(vmi, ratio)) }) };
+  return { verb: 'update', object: withAnnotations(rq, { ...a, [uidKey]: encodeDelta(scaleDelta(rq, vmi, ratio)) }) };
 }
 
-export function quotaReconcile(key: string, view: View): Write | undefined {
+/** resourcequota_controller.go OnResourceQuotaChanged → scaleResourceQuotaOnDemand (harvester v1.4.2). */
+export function quotaReconcile(key: string, view: View): Write | Plan | undefined {
   const rq = view.get('ResourceQuota', key);
   if (!rq || rq.metadata.labels['resourcequota.management.cattle.io/default-resource-quota'] !== 'true') return undefined;
   if (rq.metadata.annotations[ANN_SKIP_AUTOSCALING] === 'true') return undefined;
-  const base = rancherBase(view.get('Namespace', rq.metadata.namespace));
-  if (!base || isEmptyQuota(rq)) return undefined;
-  const hard = hardWithDeltas(base, migratingDeltas(rq), { onto: rq.spec.hard });
+  const ns = view.get('Namespace', rq.metadata.namespace);
+  if (!ns) return { error: `can't find resourcequota ${key} related namespace` };
+  const base = harvesterBase(rq, ns.metadata.annotations[ANN_RANCHER_QUOTA]);
+  if (base === 'skip') return undefined;
+  if ('error' in base) return { error: base.error };
+  // getResourceListFromMigratingVMs: one annotation that does not unmarshal ⇒ errSkipScaling.
+  const deltas = migratingDeltasStrict(rq);
+  if (!deltas) return undefined;
+  const hard = hardWithDeltas(base.base, deltas, { onto: rq.spec.hard });
   return limitsDiffer(hard, rq.spec.hard) ? { verb: 'update', object: { ...rq, spec: { hard } } } : undefined;
 }
 

@@ -7,7 +7,7 @@ import { KINDS, type KObject } from '../cluster/objects.js';
  * Checked before the write reaches the API server so that a strategy bug is reported as
  * the strategy's, not as a confusing failure elsewhere.
  */
-const milli = z.number().int('must be a whole number of milli-units').nonnegative('must not be negative');
+const milli = z.number().int('must be a whole number of milli-units').nonnegative('must not be negative').max(Number.MAX_SAFE_INTEGER, 'must be a safe integer (at most 2^53 - 1 milli-units)');
 const strings = z.record(z.string(), z.string({ invalid_type_error: 'values must be strings' }));
 
 const meta = z
@@ -31,8 +31,17 @@ const quota = z
 
 const anyObject = z.object({ kind: z.enum(KINDS as [string, ...string[]]), metadata: meta }).passthrough();
 
+/** Objects the cluster's own components write (kubelet, scheduler, KubeVirt): never a strategy's. */
+const NOT_A_STRATEGYS = new Set(['Pod', 'Node', 'VirtualMachineInstance']);
+
 export function invalidWrite(o: unknown): string | undefined {
-  const base = anyObject.safeParse(o);
+  let base;
+  try {
+    base = anyObject.safeParse(o);
+  } catch (e) {
+    return `reading the object threw (${e instanceof Error ? e.message : 'a non-Error'})`;
+  }
+  if (base.success && NOT_A_STRATEGYS.has((o as KObject).kind)) return `kind: a strategy may not write a ${(o as KObject).kind} (${[...NOT_A_STRATEGYS].join(', ')} are written by the kubelet, the scheduler and KubeVirt)`;
   if (!base.success) return describe(base.error);
   if ((o as KObject).kind === 'ResourceQuota') {
     const q = quota.safeParse(o);

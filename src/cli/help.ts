@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+
+/** The package's version, from its package.json (dist/cli/help.js and src/cli/help.ts are both two levels down). */
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+const COMMANDS = ['run', 'trace', 'replay', 'merge', 'table', 'check'] as const;
+export type Command = (typeof COMMANDS)[number];
+export const isCommand = (s: string): s is Command => (COMMANDS as readonly string[]).includes(s);
+
+const OVERVIEW = `quotarace ${VERSION}: a discrete-event race simulator for Harvester/Rancher ResourceQuota strategies
+
+Usage: quotarace <command> [options]
+
+Commands:
+  run <scenario.yaml|folder...>   run scenarios against strategies; tables, reports/, evidence of failures
+  trace <scenario.yaml>           print one run as a timeline (--strategy NAME --run ID)
+  replay <file.evidence>          re-run a saved failure; exit 1 once it no longer fails
+  merge <results.json...>         combine the results of --shard runs into one run's totals and reports
+  table <scenario.yaml|folder...> the strategies × scenarios Markdown table (README)
+  check <strategy.ts>             type-check a strategy module against quotarace's types, then load it
+
+Options: -h, --help (also after a command: quotarace run --help), --version
+Exit codes: 0 ok, 1 an expectation failed (or a replayed failure is fixed), 2 bad input`;
+
+const HELP: Record<Command, string> = {
+  run: `Usage: quotarace run <scenario.yaml|folder...> [options]
+
+Runs every scenario (a file, or each .yaml of a folder) against its strategies, prints a
+table per scenario, writes reports/<scenario>.html, reports/index.html and evidence files.
+
+  --runs N            interleavings per strategy (default: the scenario's runs)
+  --seed S            seed of the first run (default: the scenario's seed)
+  --strategy NAME     a built-in strategy or a .ts/.js module path; repeat for several
+  --explore MODE      random (default), pct or exhaustive
+  --depth D           pct: the bug depth (default 3)
+  --max-runs N        exhaustive: stop after N runs (default 10000)
+  --window MS         events this close count as concurrent (default 25; 0 for exhaustive)
+  --workers N         worker threads (default: the machine's cores)
+  --reports DIR       where reports and evidence go (default reports)
+  --no-evidence       count failures without saving evidence
+  --json              one JSON document instead of the tables
+  --wide              tables with every counter (wider than 120 columns)
+  --junit FILE        also write JUnit XML
+  --shard i/n         run one shard's share of the seeds; combine with quotarace merge
+  --results FILE      with --shard: where the results file goes
+  --[no-]progress     progress bar on stderr (default: on a terminal, outside CI)
+  --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
+  --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
+  trace: `Usage: quotarace trace <scenario.yaml> --strategy NAME (--run ID | --seed N [--window MS]) [--only WHAT]
+
+Prints one run as a timeline: one line per write, refusal or note, then the verdict.
+
+  --strategy NAME     a built-in strategy or a .ts/.js module path
+  --run ID            a run id as the tables, JSON and evidence list it (random:20, pct:d3:104, ...)
+  --seed N            shorthand for --run random:N
+  --window MS         with --seed: the concurrency window (default 25)
+  --only WHAT         writes, refusals, notes, or actor=NAME (a prefix: actor=harvester)
+  --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
+  --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
+  replay: `Usage: quotarace replay <file.evidence> [--strategy NAME] [--scenario FILE] [--expect-fixed]
+
+Re-runs a saved failure; prints its timeline and explanation. Exits 0 while it still fails,
+1 once it no longer does.
+
+  --strategy NAME     replay the same interleaving against another strategy (name or module path)
+  --scenario FILE     the scenario file, if it moved since the evidence was saved
+  --expect-fixed      invert the exit code: 0 if the run no longer fails (for CI)
+  --allow-module PATH load this strategy module although it is outside the working tree
+  --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
+  --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
+  merge: `Usage: quotarace merge <results.json...> [--json] [--wide] [--junit FILE] [--reports DIR] [--workers N]
+
+Combines every shard's results file (quotarace run --shard i/n) into the same totals,
+evidence, reports and gate as one unsharded run.
+
+  --allow-module PATH load this strategy module although it is outside the working tree
+  --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
+  --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
+  table: `Usage: quotarace table <scenario.yaml|folder...> [--update README.md] [--workers N]
+
+Prints the strategies × scenarios table (quota correct / migrations succeeded) as Markdown;
+--update replaces the generated table between its markers in that file.`,
+  check: `Usage: quotarace check <strategy.ts>
+
+Type-checks a strategy module against the quotarace package's types (strict), then loads it
+and checks its default export is a strategy. Exit 0 if both pass, 2 otherwise.`,
+};
+
+export function commandHelp(command: Command | undefined): string {
+  return command ? HELP[command] : OVERVIEW;
+}
