@@ -34,7 +34,7 @@ export function startKubeVirt(world: World): void {
     workers: THREADS,
     reconcile: (key) => migrationReconcile(key),
   });
-  const migrationReconcile = migrationReconciler(cache, migrations.expectations, () => world.now);
+  const migrationReconcile = migrationReconciler(cache, migrations.expectations, () => world.now, () => world.settings.additionalGuestMemoryOverheadRatio);
   const evacuations: Reconciler = new Reconciler(world, {
     actor: VIRT_CONTROLLER,
     label: 'evacuation-controller',

@@ -1,27 +1,34 @@
-import { Informer } from '../cluster/informer.js';
 import type { Pod } from '../cluster/objects.js';
 import { objKey } from '../cluster/objects.js';
-import { LassoRateLimiter } from '../cluster/ratelimit.js';
-import { Reconciler } from '../cluster/reconciler.js';
 import { pickNode } from '../cluster/scheduler.js';
 import type { Process } from '../kernel/kernel.js';
 import type { World } from '../sim/world.js';
-import { rancherQuotaSync, type QuotaDerivation } from './rancher-quota-sync.js';
 
 export const AGENT = 'cattle-cluster-agent';
 export const AGENT_NAMESPACE = 'cattle-system';
 const REPLICASET = 'replicaset-controller';
+const DEPLOYMENT = 'deployment-controller';
+const LABEL_HASH = 'pod-template-hash';
 
-export function agentPod(nodeName: string): Pod {
+/**
+ * Rancher's cluster-agent Deployment (rancher v2.10.3 pkg/systemtemplate/template.go):
+ * annotated management.cattle.io/scale-available "2", which pkg/controllers/dashboard/
+ * scaleavailable/scale.go turns into replicas = min(2, nodes) (at least 1).
+ */
+export function defaultAgentReplicas(nodes: number): number {
+  return Math.max(1, Math.min(2, nodes));
+}
+
+export function agentPod(nodeName: string, hash = 1): Pod {
   return {
     kind: 'Pod',
     metadata: {
       name: '',
-      generateName: `${AGENT}-`,
+      generateName: `${AGENT}-${hash}-`,
       namespace: AGENT_NAMESPACE,
       uid: '',
       resourceVersion: 0,
-      labels: { app: AGENT },
+      labels: { app: AGENT, [LABEL_HASH]: String(hash) },
       annotations: {},
     },
     spec: { nodeName, limits: {}, requests: {} },
@@ -30,97 +37,122 @@ export function agentPod(nodeName: string): Pod {
 }
 
 /**
- * Rancher's cluster agent with its Deployment: when the agent pod is deleted (drain,
- * restart), the ReplicaSet creates a replacement, the scheduler places it on a node that is
- * not cordoned, and the new process starts with cold caches. This is a script (a process
- * with a position); the quota sync it runs is a reconciler (rancher-quota-sync.ts):
- * - registered on Namespaces only (register.go registerDeferred: resourceQuotaSyncController);
- *   it never watches ResourceQuotas, so a change to a quota is not reverted until the next
- *   Namespace event or agent start;
- * - on start the Namespace informer's initial LIST enqueues every namespace;
- * - norman/lasso queue (LassoRateLimiter); the lasso resync (600 min) is beyond any horizon.
- * Project defaults are taken to cover exactly the keys the namespace sets.
+ * The cluster agent's pods and the tunnel they hold to the Rancher server. Each agent pod,
+ * once its process has started (agentStart after the pod runs), holds one tunnel session;
+ * Rancher reaches the cluster while at least one session is up (remotedialer: any session
+ * serves; pkg/controllers/management/clusterconnected only marks the cluster disconnected
+ * when none is). A deleted agent pod (drain, restart) is replaced by its ReplicaSet; a
+ * rollout (new pod-template-hash) replaces the pods one by one, as a RollingUpdate with
+ * maxSurge 25% and maxUnavailable 25% does for 1 or 2 replicas (surge 1, unavailable 0): a
+ * new pod is created, and once it runs, an old one is deleted. The server learns of a lost
+ * or regained tunnel through `onTunnel`. This is a script: pods, sessions and the rollout
+ * are its state.
  */
-export class RancherAgent {
-  /** Whether an agent process is up: Rancher reaches the cluster only through it. */
-  connected = false;
-  private generation = 0;
-  private stopProcess: (() => void) | undefined;
-  /** Where the replacement script is: '' (none), 'create', 'start', 'boot'. */
-  private stage = '';
-  private readonly rsStream = REPLICASET;
+export class AgentDeployment {
+  /** Agent pods whose process holds a tunnel session. */
+  private readonly sessions = new Set<string>();
+  /** Agent pods of the Deployment's current template and their state: 'starting' or 'up'. */
+  private readonly pods = new Map<string, { hash: number; stage: string }>();
+  private hash = 1;
+  private rollingOut = false;
+  private readonly stream = REPLICASET;
 
   constructor(
     private readonly world: World,
-    private podKey: string,
-    private readonly derive?: QuotaDerivation,
+    readonly replicas: number,
+    private readonly onTunnel: (up: boolean) => void,
   ) {
-    world.registerState('script', AGENT, () => `${this.connected}:${this.podKey}:${this.stage}:${this.generation}`);
+    world.registerState('script', AGENT, () => `${this.hash}:${this.rollingOut}|${[...this.pods].map(([k, p]) => `${k}:${p.hash}:${p.stage}`).sort().join(',')}|${[...this.sessions].sort().join(',')}`);
     world.api.watch('Pod', (old, cur) => {
-      if (old && !cur && objKey(old) === this.podKey) this.onPodDeleted();
+      if (old && !cur && this.pods.has(objKey(old))) this.onPodDeleted(objKey(old));
     });
   }
 
-  /** The agent that is already running when the run begins: warm caches, nothing to reconcile. */
-  startWarm(): void {
-    this.boot(false);
+  /** Whether Rancher reaches the cluster. */
+  get connected(): boolean {
+    return this.sessions.size > 0;
   }
 
-  private onPodDeleted(): void {
-    this.world.recorder.counters.agentRestarts++;
-    this.stopProcess?.();
-    this.stopProcess = undefined;
-    this.connected = false;
-    this.world.recorder.event(AGENT, { type: 'agent-stopped' });
-    this.world.kernel.spawn(this.replace(), 0, REPLICASET);
-  }
-
-  private *replace(): Process {
-    const api = this.world.api;
-    this.stage = 'create';
-    yield this.world.draw('apiCall', this.rsStream);
-    const r = api.create(REPLICASET, agentPod(''));
-    this.stage = '';
-    if (!r.ok) return;
-    const key = objKey(r.obj);
-    this.podKey = key;
-    this.stage = 'start';
-    yield this.world.draw('podStart', this.rsStream);
-    this.stage = '';
-    const pod = api.get('Pod', key);
-    if (!pod) return;
-    const node = pickNode(api, pod);
-    if (!node) return;
-    api.update('kubelet', { ...pod, spec: { ...pod.spec, nodeName: node }, status: { phase: 'Running' } });
-    this.stage = 'boot';
-    yield this.world.draw('agentStart', this.rsStream);
-    this.stage = '';
-    if (this.podKey === key && api.get('Pod', key)) this.boot(true);
-  }
-
-  private boot(cold: boolean): void {
-    const world = this.world;
-    const name = this.generation === 0 ? AGENT : `${AGENT}#${this.generation}`;
-    this.generation++;
-    const cache = new Informer(world, name, ['Namespace', 'ResourceQuota']);
-    const ctl = new Reconciler(world, {
-      actor: AGENT,
-      label: `${name}/resourceQuotaSyncController`,
-      apiStream: `${name}/api`,
-      limiter: new LassoRateLimiter(),
-      reconcile: rancherQuotaSync(cache, () => world.now, this.derive),
-    });
-    cache.on('Namespace', (_old, cur) => {
-      if (cur) ctl.enqueue(objKey(cur));
-    });
-    if (cold) {
-      world.recorder.event(AGENT, { type: 'agent-started' });
-      cache.replayList();
+  /** The agent pods that run before the run begins (created by the caller): already connected. */
+  adoptRunning(podKeys: readonly string[]): void {
+    for (const k of podKeys) {
+      this.pods.set(k, { hash: this.hash, stage: 'up' });
+      this.sessions.add(k);
     }
-    this.connected = true;
-    this.stopProcess = () => {
-      cache.stop();
-      ctl.stop();
-    };
+  }
+
+  /** The agent's pods now. */
+  podKeys(): string[] {
+    return [...this.pods.keys()].sort();
+  }
+
+  /** A Deployment rollout (kubectl rollout restart, an upgrade): every pod replaced by one of the new template. */
+  rollout(): void {
+    if (this.rollingOut) return;
+    this.rollingOut = true;
+    this.hash++;
+    this.world.kernel.spawn(this.rollingUpdate(), 0, DEPLOYMENT);
+  }
+
+  private *rollingUpdate(): Process {
+    const hash = this.hash;
+    for (;;) {
+      const old = [...this.pods].filter(([, p]) => p.hash !== hash).map(([k]) => k).sort();
+      if (old.length === 0) break;
+      // maxSurge 1: a new pod first; maxUnavailable 0: an old one goes only once it runs.
+      const key = yield* this.startPod(hash);
+      if (key === undefined) break;
+      const victim = [...this.pods].filter(([, p]) => p.hash !== hash).map(([k]) => k).sort()[0];
+      if (victim === undefined) break;
+      yield this.world.draw('apiCall', this.stream);
+      if (this.world.api.get('Pod', victim)) this.world.api.delete(DEPLOYMENT, 'Pod', victim);
+    }
+    this.rollingOut = false;
+  }
+
+  private onPodDeleted(key: string): void {
+    const p = this.pods.get(key)!;
+    this.pods.delete(key);
+    this.world.recorder.counters.agentRestarts++;
+    const wasUp = this.connected;
+    this.sessions.delete(key);
+    this.world.recorder.event(AGENT, { type: 'agent-stopped' });
+    if (wasUp && !this.connected) this.onTunnel(false);
+    // The ReplicaSet of the current template replaces its pod; an old template's is being scaled down.
+    if (p.hash === this.hash) this.world.kernel.spawn(this.replace(p.hash), 0, REPLICASET);
+  }
+
+  private *replace(hash: number): Process {
+    yield* this.startPod(hash);
+  }
+
+  /** Create an agent pod, schedule it, run it, start its process: the pod's key once it runs (or undefined). */
+  private *startPod(hash: number): Process<string | undefined> {
+    const api = this.world.api;
+    yield this.world.draw('apiCall', this.stream);
+    const r = api.create(REPLICASET, agentPod('', hash));
+    if (!r.ok) return undefined;
+    const key = objKey(r.obj);
+    this.pods.set(key, { hash, stage: 'starting' });
+    yield this.world.draw('podStart', this.stream);
+    const pod = api.get('Pod', key);
+    if (!pod) return undefined;
+    const node = pickNode(api, pod);
+    if (!node) return undefined;
+    api.update('kubelet', { ...pod, spec: { ...pod.spec, nodeName: node }, status: { phase: 'Running' } });
+    this.world.kernel.spawn(this.connect(key), 0, AGENT);
+    return key;
+  }
+
+  /** The agent process starts and opens its tunnel session. */
+  private *connect(key: string): Process {
+    yield this.world.draw('agentStart', `${this.stream}/${key}`);
+    const p = this.pods.get(key);
+    if (!p || !this.world.api.get('Pod', key)) return;
+    p.stage = 'up';
+    const wasUp = this.connected;
+    this.sessions.add(key);
+    this.world.recorder.event(AGENT, { type: 'agent-started' });
+    if (!wasUp) this.onTunnel(true);
   }
 }

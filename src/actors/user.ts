@@ -5,7 +5,6 @@ import { parseQuantity } from '../cluster/quantity.js';
 import type { Process } from '../kernel/kernel.js';
 import type { World } from '../sim/world.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, parseRancherQuota, rancherQuotaAnnotation, type RancherLimit } from './rancher-quota.js';
-import type { RancherAgent } from './rancher-agent.js';
 
 export const USER = 'user';
 
@@ -25,8 +24,8 @@ export class Intent {
 
 /**
  * A person editing a namespace's quota through Rancher's UI. The UI reads the namespace,
- * changes the annotation and writes it back (through the cluster agent's tunnel, so not while
- * the agent is down); a conflict is retried at once, as the UI re-reads; a refusal (Harvester's
+ * changes the annotation and writes it back (through the cluster agents' tunnel, so not while
+ * no agent is connected; with one of two agents down the other carries it); a conflict is retried at once, as the UI re-reads; a refusal (Harvester's
  * namespace webhook, or no agent) is retried a little later, until accepted or the run ends.
  * Several edits of one namespace collapse into the latest wish, as a person would re-enter it.
  * Without Rancher the user edits the ResourceQuota's spec.hard directly (kubectl edit).
@@ -40,7 +39,8 @@ export class User {
   constructor(
     private readonly world: World,
     private readonly intent: Intent,
-    private readonly agent: RancherAgent | undefined,
+    /** Rancher, through which the user edits; undefined for a cluster not imported into Rancher. */
+    private readonly rancher: { readonly connected: boolean } | undefined,
   ) {
     world.registerState('script', USER, () => `${JSON.stringify([...this.desired])}|${[...this.editing].map(([ns, at]) => `${ns}:${at}`).join(',')}`);
   }
@@ -67,7 +67,7 @@ export class User {
       this.editing.set(namespace, 'send');
       yield w.draw('apiCall', this.rng);
       const limit = this.desired.get(namespace)!;
-      const r = this.agent ? this.writeAnnotation(namespace, limit) : this.writeQuota(namespace, limit);
+      const r = this.rancher ? this.writeAnnotation(namespace, limit) : this.writeQuota(namespace, limit);
       if (r === 'ok') break;
       if (r === 'conflict') continue;
       w.recorder.counters.editsRefused++;
@@ -79,7 +79,7 @@ export class User {
 
   private writeAnnotation(namespace: string, limit: RancherLimit): 'ok' | 'conflict' | 'refused' {
     const w = this.world;
-    if (!this.agent!.connected) {
+    if (!this.rancher!.connected) {
       w.recorder.event(USER, { type: 'edit-agent-down', namespace });
       return 'refused';
     }

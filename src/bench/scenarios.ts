@@ -22,8 +22,10 @@ export function scaledIncident(vms: number, nodes: number): Scenario {
     name: `scaled-${vms}-vms-${nodes}-nodes`,
     description: '',
     nodes: nodeSpecs,
-    rancher: { agentNode: 'node-1' },
-    namespaces: [{ name: 'default', quota: { limitsCpu: String(cpu), limitsMemory: `${Math.ceil((vms * 9) / 0.9)}Gi` }, vms: vmSpecs }],
+    // Both agent replicas on the drained node, as in the #7178 incident: the drain drops the tunnel.
+    rancher: { agentNodes: ['node-1', 'node-1'] },
+    harvester: { overheadRatioText: '1.5', overheadRatio: 1.5 },
+    namespaces: [{ name: 'default', quota: { limitsCpu: String(cpu), limitsMemory: `${Math.ceil((vms * 9) / 0.9)}Gi` }, vms: vmSpecs, pods: [] }],
     actions: [{ type: 'drain', node: 'node-1', timing: { at: 0 } }],
     strategies: undefined,
     runs: 1,

@@ -16,9 +16,13 @@ export class Informer {
   private readonly caches = new Map<Kind, Map<string, KObject>>();
   private readonly nextFree = new Map<Kind, number>();
   /** Per kind, the watch events on their way, in order: what the cache will hold next. */
-  private readonly inTransit = new Map<Kind, Array<{ at: number; old: KObject | undefined; cur: KObject | undefined }>>();
+  private inTransit = new Map<Kind, Array<{ at: number; old: KObject | undefined; cur: KObject | undefined }>>();
   private readonly handlers = new Map<Kind, EventHandler[]>();
-  private readonly unwatch: Array<() => void> = [];
+  private unwatch: Array<() => void> = [];
+  /** Bumped when the watches break: deliveries sent before are lost. */
+  private epoch = 0;
+  /** False while the watches are broken (the connection to the API server is lost). */
+  private watching = true;
   private readonly lag: string;
   private readonly actor: string;
   /** Per kind, the kernel chain of its deliveries (a watch stream is ordered). */
@@ -32,6 +36,8 @@ export class Informer {
     readonly process: string,
     kinds: readonly Kind[],
     private readonly lagName: LatencyName = 'cacheLag',
+    /** A second latency every delivery and LIST pays (a tunnel between the process and the API server). */
+    private readonly extraLag?: LatencyName,
   ) {
     this.lag = `${process}/cache`;
     this.actor = `${process} cache`;
@@ -40,9 +46,55 @@ export class Informer {
       this.chains.set(kind, world.kernel.chainId(`${process}/${kind}`));
       // The initial LIST: the cache starts as the API server's state at this instant.
       this.caches.set(kind, new Map(world.api.snapshot(kind)));
-      this.unwatch.push(world.api.watch(kind, (old, cur) => this.onWatch(kind, old, cur)));
     }
+    this.watchAll();
     world.registerState('informer', process, () => this.stateKey());
+  }
+
+  private watchAll(): void {
+    for (const kind of this.caches.keys()) this.unwatch.push(this.world.api.watch(kind, (old, cur) => this.onWatch(kind, old, cur)));
+  }
+
+  /**
+   * The connection to the API server is lost: every watch breaks and events on their way
+   * are lost; the cache keeps what it had (reads still answer, from an ever staler cache).
+   */
+  disconnect(): void {
+    if (!this.watching) return;
+    this.watching = false;
+    for (const u of this.unwatch) u();
+    this.unwatch = [];
+    this.epoch++;
+    this.inTransit = new Map();
+    this.nextFree.clear();
+  }
+
+  /**
+   * The connection is back: the reflectors LIST again (after a round trip) and watch from
+   * there. client-go's Replace delivers every listed object to the handlers as an update of
+   * what the cache held (also when nothing changed), as an add if it is new, and a delete
+   * for what is gone.
+   */
+  relist(): void {
+    if (this.watching || !this.alive) return;
+    const k = this.world.kernel;
+    let delay = this.world.draw('apiCall', this.lag);
+    if (this.extraLag) delay += this.world.draw(this.extraLag, this.lag);
+    const epoch = ++this.epoch;
+    k.schedule(delay, () => {
+      if (!this.alive || this.epoch !== epoch || this.watching) return;
+      this.watching = true;
+      this.watchAll();
+      for (const [kind, cache] of this.caches) {
+        const fresh = this.world.api.snapshot(kind);
+        const hs = this.handlers.get(kind) ?? [];
+        const old = new Map(cache);
+        cache.clear();
+        for (const [key, o] of fresh) cache.set(key, o);
+        for (const [key, o] of fresh) for (const h of hs) h(old.get(key), o);
+        for (const [key, o] of old) if (!fresh.has(key)) for (const h of hs) h(o, undefined);
+      }
+    }, { actor: this.actor, chain: this.chains.values().next().value ?? 0 });
   }
 
   on(kind: Kind, handler: EventHandler): void {
@@ -81,7 +133,7 @@ export class Informer {
   stateKey(): string {
     if (!this.alive) return '';
     const now = this.world.now;
-    let s = '';
+    let s = this.watching ? '' : `disconnected@${this.epoch}`;
     for (const [kind, cache] of this.caches) {
       s += `|${kind}`;
       for (const [k, o] of cache) s += `,${k}@${o.metadata.resourceVersion}`;
@@ -102,14 +154,17 @@ export class Informer {
 
   private onWatch(kind: Kind, old: KObject | undefined, cur: KObject | undefined): void {
     const k = this.world.kernel;
-    const at = Math.max(this.nextFree.get(kind) ?? 0, k.now + this.world.draw(this.lagName, this.lag));
+    let lag = this.world.draw(this.lagName, this.lag);
+    if (this.extraLag) lag += this.world.draw(this.extraLag, this.lag);
+    const at = Math.max(this.nextFree.get(kind) ?? 0, k.now + lag);
     this.nextFree.set(kind, at);
     let moving = this.inTransit.get(kind);
     if (!moving) this.inTransit.set(kind, (moving = []));
     moving.push({ at, old, cur });
+    const epoch = this.epoch;
     k.schedule(at - k.now, () => {
       moving.shift();
-      if (!this.alive) return;
+      if (!this.alive || epoch !== this.epoch) return;
       const cache = this.caches.get(kind)!;
       if (cur) cache.set(objKey(cur), cur);
       else if (old) cache.delete(objKey(old));

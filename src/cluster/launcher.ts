@@ -8,8 +8,9 @@ const MI = 2 ** 20;
 /**
  * Harvester's overcommit defaults (harvester pkg/settings, overcommit-config
  * {"cpu":1600,"memory":150}) as its VM mutator applies them
- * (pkg/webhook/resources/virtualmachine/mutator.go generateCPUPatch / generateMemoryPatch):
- * request = limit * 100 / ratio, memory truncated to whole MiB.
+ * (pkg/webhook/resources/virtualmachine/mutator.go patchResourceOvercommit, which computes the
+ * CPU request inline, and generateMemoryPatch): request = limit * 100 / ratio, memory
+ * truncated to whole MiB.
  */
 export function harvesterRequests(cpuCores: number, memoryLimit: number): { cpu: number; memory: number } {
   const cpu = Math.floor((cpuCores * 1000 * 100) / 1600);
@@ -34,7 +35,14 @@ export function memoryOverheadBytes(vcpus: number, memoryRequestBytes: number, r
   return overhead;
 }
 
-/** Harvester's default additional-guest-memory-overhead-ratio (pkg/settings/settings_helper.go), synced to KubeVirt's CR. */
+/**
+ * Harvester's default additional-guest-memory-overhead-ratio, "1.5" (harvester v1.4.x
+ * pkg/settings/settings_helper.go AdditionalGuestMemoryOverheadRatioDefault; valid 1.0–10.0,
+ * "" or "0" clear it). Harvester's setting controller copies it into the KubeVirt CR
+ * (pkg/controller/master/setting/additional_guest_memory_overhead.go), and KubeVirt renders
+ * every virt-launcher pod with it (pkg/virt-controller/services/template.go, GetMemoryOverhead).
+ */
+export const DEFAULT_OVERHEAD_RATIO_TEXT = '1.5';
 export const DEFAULT_OVERHEAD_RATIO = 1.5;
 
 /**
@@ -59,7 +67,7 @@ export interface VmSize {
  */
 const rendered = new WeakMap<VmSize, { limits: ResourceList; requests: ResourceList }>();
 
-export function launcherPodResources(vm: VmSize, ratio = DEFAULT_OVERHEAD_RATIO): { limits: ResourceList; requests: ResourceList } {
+export function launcherPodResources(vm: VmSize, ratio: number | undefined): { limits: ResourceList; requests: ResourceList } {
   // A VMI's spec is immutable, so its pods' resources are rendered once per spec.
   if (ratio === DEFAULT_OVERHEAD_RATIO) {
     const hit = rendered.get(vm);
@@ -71,7 +79,7 @@ export function launcherPodResources(vm: VmSize, ratio = DEFAULT_OVERHEAD_RATIO)
   return renderResources(vm, ratio);
 }
 
-function renderResources(vm: VmSize, ratio: number): { limits: ResourceList; requests: ResourceList } {
+function renderResources(vm: VmSize, ratio: number | undefined): { limits: ResourceList; requests: ResourceList } {
   const overhead = memoryOverheadBytes(vm.cpu, vm.memoryRequest / B, ratio) * B;
   const reqCpu = Math.floor((vm.cpu * 1000 * 100) / 1600) + CONSOLE_LOG.requestsCpu;
   const reqMem = vm.memoryRequest + overhead + CONSOLE_LOG.requestsMemory;

@@ -1,4 +1,5 @@
 import type { Process } from '../kernel/kernel.js';
+import type { LatencyName } from '../sim/latency.js';
 import type { World } from '../sim/world.js';
 import type { ApiResult } from './apiserver.js';
 import type { KObject } from './objects.js';
@@ -50,6 +51,10 @@ export interface ReconcilerOptions {
   readonly label?: string;
   /** The stream API latencies are drawn from; default: actor + "/api". */
   readonly apiStream?: string;
+  /** A second latency each request pays (a tunnel to the API server). */
+  readonly extraLatency?: LatencyName;
+  /** Why requests cannot reach the API server now (undefined when they can): they fail with 503. */
+  readonly available?: () => string | undefined;
   readonly limiter: RateLimiter;
   /** Concurrent workers (MaxConcurrentReconciles / threadiness). */
   readonly workers?: number;
@@ -159,7 +164,7 @@ export class Reconciler {
     for (let i = 0; i < writes.length; i++) {
       const w = writes[i]!;
       f.next = i;
-      const latency = this.world.draw('apiCall', this.apiStream);
+      const latency = this.requestLatency();
       f.due = this.world.now + latency;
       yield latency;
       if (w.event) this.world.recorder.event(this.opts.actor, w.event);
@@ -172,7 +177,7 @@ export class Reconciler {
         f.writes = orElse.writes;
         for (let j = 0; j < orElse.writes.length; j++) {
           f.next = j;
-          const l = this.world.draw('apiCall', this.apiStream);
+          const l = this.requestLatency();
           f.due = this.world.now + l;
           yield l;
           this.perform(orElse.writes[j]!);
@@ -187,9 +192,17 @@ export class Reconciler {
     return undefined;
   }
 
+  /** The latency of one request: an API round trip, plus the tunnel's when there is one. */
+  private requestLatency(): number {
+    const l = this.world.draw('apiCall', this.apiStream);
+    return this.opts.extraLatency ? l + this.world.draw(this.opts.extraLatency, this.apiStream) : l;
+  }
+
   private perform(w: Write): ApiResult<KObject> {
     const api = this.world.api;
     const actor = this.opts.actor;
+    const down = this.opts.available?.();
+    if (down !== undefined) return api.refuse(actor, w.verb, w.object.kind, objKey(w.object), { code: 503, reason: 'Unavailable', message: down });
     switch (w.verb) {
       case 'create':
         return api.create(actor, w.object);

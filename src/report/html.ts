@@ -333,7 +333,7 @@ ${expectations}</section>`;
 function scenarioSection(r: ScenarioReport): string {
   const sc = r.scenario;
   const s = r.summary;
-  const nodes = sc.nodes.map((n) => `<tr><td>${esc(n.name)}</td><td class="num">${n.cpu / 1000}</td><td class="num">${esc(formatQuantity(n.memory, 'memory'))}</td><td>${sc.rancher?.agentNode === n.name ? 'cattle-cluster-agent' : ''}</td></tr>`).join('');
+  const nodes = sc.nodes.map((n) => `<tr><td>${esc(n.name)}</td><td class="num">${n.cpu / 1000}</td><td class="num">${esc(formatQuantity(n.memory, 'memory'))}</td><td>${(() => { const k = sc.rancher?.agentNodes.filter((a) => a === n.name).length ?? 0; return k === 0 ? '' : k === 1 ? 'cattle-cluster-agent' : `cattle-cluster-agent ×${k}`; })()}</td></tr>`).join('');
   const ns = sc.namespaces
     .map(
       (n) =>

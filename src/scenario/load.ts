@@ -5,6 +5,8 @@ import { isStrategyPath } from '../strategies/loader.js';
 import { LineCounter, parseDocument, isMap, isNode, visit, type Document } from 'yaml';
 import { z, type ZodTypeAny } from 'zod';
 import type { RancherLimit } from '../actors/rancher-quota.js';
+import { defaultAgentReplicas } from '../actors/rancher-agent.js';
+import { DEFAULT_OVERHEAD_RATIO_TEXT } from '../cluster/launcher.js';
 import { parseQuantity } from '../cluster/quantity.js';
 import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../sim/latency.js';
 import { parseDuration } from './duration.js';
@@ -120,9 +122,33 @@ function compile(
   });
   const nodeList = capList([...nodeByName.keys()]);
 
-  if (s.cluster.rancher && !nodeByName.has(s.cluster.rancher.agentNode)) {
-    at(['cluster', 'rancher', 'agentNode'], `unknown node "${s.cluster.rancher.agentNode}" (nodes: ${nodeList})`);
+  let rancher: Scenario['rancher'];
+  const r = s.cluster.rancher;
+  if (r) {
+    // scale-available "2": min(2, nodes) replicas unless the scenario says; the first on
+    // agentNode, the others spread over the other nodes in name order (the scheduler's spreading;
+    // Rancher's template requires no anti-affinity, so agentNodes can also put them together).
+    const replicas = r.agentNodes?.length ?? r.agentReplicas ?? defaultAgentReplicas(nodes.length);
+    if (r.agentNodes && r.agentReplicas !== undefined && r.agentReplicas !== r.agentNodes.length) {
+      at(['cluster', 'rancher', 'agentReplicas'], `agentNodes lists ${r.agentNodes.length} node(s), one per replica, but agentReplicas is ${r.agentReplicas}`);
+    }
+    if (r.agentNode !== undefined && r.agentNodes !== undefined) at(['cluster', 'rancher', 'agentNodes'], 'expected agentNode (the first replica\'s node) or agentNodes (one node per replica), not both');
+    if (r.agentNode === undefined && r.agentNodes === undefined) at(['cluster', 'rancher'], 'expected agentNode: <node> (where the cluster agent runs) or agentNodes: [<node>, ...] (one per replica)');
+    const first = r.agentNode ?? r.agentNodes?.[0] ?? '';
+    const others = nodes.map((n) => n.name).filter((n) => n !== first).sort();
+    const agentNodes = r.agentNodes ?? Array.from({ length: replicas }, (_, i) => (i === 0 ? first : others[(i - 1) % Math.max(1, others.length)] ?? first));
+    agentNodes.forEach((n, i) => {
+      if (!nodeByName.has(n)) at(r.agentNodes ? ['cluster', 'rancher', 'agentNodes', i] : ['cluster', 'rancher', 'agentNode'], `unknown node "${n}" (nodes: ${nodeList})`);
+    });
+    rancher = { agentNodes };
   }
+
+  const ratioText = s.cluster.harvester?.additionalGuestMemoryOverheadRatio ?? DEFAULT_OVERHEAD_RATIO_TEXT;
+  const ratioValue = Number(ratioText.trim());
+  const harvester: Scenario['harvester'] = {
+    overheadRatioText: ratioText,
+    overheadRatio: ratioText.trim() === '' || ratioValue === 0 ? undefined : ratioValue,
+  };
 
   const namespaces: NamespaceSpec[] = [];
   const vmsByNs = new Map<string, Set<string>>();
@@ -146,15 +172,23 @@ function compile(
       }
       return { name: vm.name, node: vm.node, cpu, memory, evictionStrategy: vm.evictionStrategy ?? ('LiveMigrate' as const) };
     });
-    namespaces.push({ name: ns.name, quota, vms });
+    const podNames = new Set<string>();
+    const pods = ns.pods.map((p, j) => {
+      const path: Path = ['cluster', 'namespaces', i, 'pods', j];
+      if (podNames.has(p.name)) at([...path, 'name'], `duplicate pod "${p.name}" in namespace ${ns.name}`);
+      podNames.add(p.name);
+      if (!nodeByName.has(p.node)) at([...path, 'node'], `unknown node "${p.node}" (nodes: ${nodeList})`);
+      return { name: p.name, node: p.node, cpu: q(p.cpu), memory: q(p.memory) };
+    });
+    namespaces.push({ name: ns.name, quota, vms, pods });
   });
 
   const actions: Action[] = [];
   s.actions.forEach((a, i) => {
     const path: Path = ['actions', i];
-    const kinds = (['drain', 'restartAgent', 'editQuota', 'migrate'] as const).filter((k) => a[k] !== undefined);
+    const kinds = (['drain', 'restartAgent', 'rolloutAgent', 'editQuota', 'editQuotaSpec', 'migrate'] as const).filter((k) => a[k] !== undefined);
     if (kinds.length !== 1) {
-      at(path, kinds.length === 0 ? 'expected one of drain, restartAgent, editQuota, migrate' : `expected one action per entry, got ${kinds.join(' and ')}`);
+      at(path, kinds.length === 0 ? 'expected one of drain, restartAgent, rolloutAgent, editQuota, editQuotaSpec, migrate' : `expected one action per entry, got ${kinds.join(' and ')}`);
       return;
     }
     let timing: Timing | undefined;
@@ -176,10 +210,25 @@ function compile(
         if (!nodeByName.has(a.drain!)) at([...path, 'drain'], `unknown node "${a.drain}" (nodes: ${nodeList})`);
         actions.push({ type: 'drain', node: a.drain!, timing });
         break;
-      case 'restartAgent':
+      case 'restartAgent': {
         if (!s.cluster.rancher) at([...path, 'restartAgent'], 'there is no cluster agent: add cluster.rancher to import the cluster into Rancher');
-        actions.push({ type: 'restartAgent', timing });
+        const pods = a.restartAgent!.pods;
+        if (rancher && pods !== undefined && pods > rancher.agentNodes.length) at([...path, 'restartAgent', 'pods'], `the agent has ${rancher.agentNodes.length} replica(s), so at most ${rancher.agentNodes.length} pod(s) to delete`);
+        actions.push({ type: 'restartAgent', pods, timing });
         break;
+      }
+      case 'rolloutAgent':
+        if (!s.cluster.rancher) at([...path, 'rolloutAgent'], 'there is no cluster agent: add cluster.rancher to import the cluster into Rancher');
+        actions.push({ type: 'rolloutAgent', timing });
+        break;
+      case 'editQuotaSpec': {
+        const e = a.editQuotaSpec!;
+        if (!vmsByNs.has(e.namespace)) at([...path, 'editQuotaSpec', 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${capList([...vmsByNs.keys()])})`);
+        const quota = normalizeLimit(e.quota);
+        if (Object.keys(quota).length === 0) at([...path, 'editQuotaSpec', 'quota'], 'expected at least one quota key to change');
+        actions.push({ type: 'editQuotaSpec', namespace: e.namespace, quota, timing });
+        break;
+      }
       case 'editQuota': {
         const e = a.editQuota!;
         if (!vmsByNs.has(e.namespace)) at([...path, 'editQuota', 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${capList([...vmsByNs.keys()])})`);
@@ -238,7 +287,8 @@ function compile(
     name: s.name,
     description: s.description ?? '',
     nodes,
-    rancher: s.cluster.rancher,
+    rancher,
+    harvester,
     namespaces,
     actions,
     strategies,

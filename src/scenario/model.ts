@@ -9,7 +9,10 @@ export interface Scenario {
   readonly name: string;
   readonly description: string;
   readonly nodes: readonly NodeSpec[];
-  readonly rancher: { readonly agentNode: string } | undefined;
+  /** Imported into Rancher: the cluster agent's pods, one node per replica. */
+  readonly rancher: { readonly agentNodes: readonly string[] } | undefined;
+  /** Harvester settings. */
+  readonly harvester: HarvesterSettings;
   readonly namespaces: readonly NamespaceSpec[];
   readonly actions: readonly Action[];
   /** Undefined: every built-in strategy. */
@@ -31,6 +34,13 @@ export interface Expectation {
   readonly max?: number;
 }
 
+export interface HarvesterSettings {
+  /** additional-guest-memory-overhead-ratio as written ("1.5"; "" or "0" clear it). */
+  readonly overheadRatioText: string;
+  /** The ratio KubeVirt renders launcher pods with; undefined when cleared (KubeVirt's own 1.0). */
+  readonly overheadRatio: number | undefined;
+}
+
 export interface NodeSpec {
   readonly name: string;
   readonly cpu: number;
@@ -42,6 +52,16 @@ export interface NamespaceSpec {
   /** Rancher's limit, as the user wrote it ({ limitsCpu: "12" }). */
   readonly quota: RancherLimit;
   readonly vms: readonly VmSpec[];
+  /** Pods that are not VMs, counting against the quota (limits equal requests). */
+  readonly pods: readonly PodSpec[];
+}
+
+export interface PodSpec {
+  readonly name: string;
+  readonly node: string;
+  /** Milli-units. */
+  readonly cpu: number;
+  readonly memory: number;
 }
 
 export interface VmSpec {
@@ -58,7 +78,10 @@ export type Timing = { readonly at: number } | { readonly between: readonly [num
 
 export type ActionBody =
   | { readonly type: 'drain'; readonly node: string }
-  | { readonly type: 'restartAgent' }
+  /** Delete agent pods: every one (undefined), or this many. */
+  | { readonly type: 'restartAgent'; readonly pods: number | undefined }
+  | { readonly type: 'rolloutAgent' }
+  | { readonly type: 'editQuotaSpec'; readonly namespace: string; readonly quota: RancherLimit }
   | { readonly type: 'editQuota'; readonly namespace: string; readonly quota: RancherLimit }
   | { readonly type: 'migrate'; readonly namespace: string; readonly vm: string };
 

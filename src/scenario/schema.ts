@@ -55,11 +55,29 @@ export const vmSchema = z
   })
   .strict();
 
+const podSchema = z
+  .object({
+    name: name('a pod name'),
+    node: z.string({ required_error: 'node is required' }),
+    cpu: quantity,
+    memory: quantity,
+  })
+  .strict();
+
+/** Harvester's string form: "1.5"; "", "0" or "0.0" clear the setting (KubeVirt's own overhead). */
+const overheadRatio = z
+  .string({ invalid_type_error: 'expected the setting as Harvester writes it, a string such as "1.5" ("" or "0" to clear it)' })
+  .refine((v) => /^\s*$/.test(v) || /^0(\.0*)?$/.test(v.trim()) || (/^\d+(\.\d+)?$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 10), (v) => ({
+    message: `expected a ratio from "1.0" to "10.0" (Harvester's valid range), or "" / "0" to clear it, got ${JSON.stringify(v)}`,
+  }));
+
 const actionSchema = z
   .object({
     drain: z.string().optional(),
-    restartAgent: z.object({}).strict().optional(),
+    restartAgent: z.object({ pods: z.number().int('expected a whole number of agent pods').min(1, 'expected at least 1 agent pod').optional() }).strict().optional(),
+    rolloutAgent: z.object({}).strict().optional(),
     editQuota: z.object({ namespace: z.string(), quota }).strict().optional(),
+    editQuotaSpec: z.object({ namespace: z.string(), quota }).strict().optional(),
     migrate: z.string().regex(/^[^/]+\/[^/]+$/, 'expected "namespace/vm"').optional(),
     at: duration.optional(),
     between: z.tuple([duration, duration]).optional(),
@@ -91,9 +109,17 @@ export const scenarioSchema = z
         nodes: z
           .array(z.object({ name: name('a node name'), cpu: vcpus, memory: quantity }).strict())
           .min(2, 'expected at least 2 nodes (a migration needs somewhere to go)'),
-        rancher: z.object({ agentNode: z.string() }).strict().optional(),
+        rancher: z
+          .object({
+            agentNode: z.string().optional(),
+            agentNodes: z.array(z.string()).min(1, 'expected at least one node').optional(),
+            agentReplicas: z.number().int('expected a whole number of replicas').min(1, 'expected at least 1 replica').max(10, 'expected at most 10 replicas').optional(),
+          })
+          .strict()
+          .optional(),
+        harvester: z.object({ additionalGuestMemoryOverheadRatio: overheadRatio.optional() }).strict().optional(),
         namespaces: z
-          .array(z.object({ name: name('a namespace name'), quota, vms: z.array(vmSchema).default([]) }).strict())
+          .array(z.object({ name: name('a namespace name'), quota, vms: z.array(vmSchema).default([]), pods: z.array(podSchema).default([]) }).strict())
           .min(1, 'expected at least one namespace'),
       })
       .strict(),

@@ -10,10 +10,14 @@ export type SimEvent =
   | { readonly type: 'action-timed'; readonly action: string; readonly atMs: number; readonly fromMs: number; readonly toMs: number }
   /** A `between` action placed right after the k-th API write of its window. */
   | { readonly type: 'action-after-write'; readonly action: string; readonly write: number; readonly fromMs: number; readonly toMs: number }
-  /** The cluster agent's pod was deleted: its process stopped and Rancher lost the cluster. */
+  /** A cluster agent pod was deleted: its tunnel session closed. */
   | { readonly type: 'agent-stopped' }
-  /** A new cluster agent process started cold and lists every namespace. */
+  /** A cluster agent process started and opened its tunnel session. */
   | { readonly type: 'agent-started' }
+  /** No agent holds a session any more: the Rancher server lost the cluster. */
+  | { readonly type: 'tunnel-lost' }
+  /** An agent session is back: the Rancher server re-lists the cluster and re-syncs every namespace. */
+  | { readonly type: 'tunnel-back' }
   /** Rancher's quota sync replaces a default quota's spec.hard with the namespace annotation's. */
   | { readonly type: 'quota-reset'; readonly namespace: string; readonly quota: string; readonly readRv: number }
   /** The user wants a namespace's quota to be this (Rancher's annotation text). */
@@ -39,9 +43,13 @@ export function renderEvent(e: SimEvent): string {
     case 'action-after-write':
       return `${e.action} right after API write ${e.write} of [${e.fromMs / 1000}s, ${e.toMs / 1000}s] (at the window's end if it has fewer)`;
     case 'agent-stopped':
-      return 'agent pod deleted: process stopped, Rancher disconnected';
+      return 'agent pod deleted: its tunnel session closed';
     case 'agent-started':
-      return 'agent started: listing every namespace';
+      return 'agent process started: tunnel session open';
+    case 'tunnel-lost':
+      return 'no cluster agent connected: Rancher lost the cluster (watches broken, requests fail)';
+    case 'tunnel-back':
+      return 'a cluster agent connected: Rancher re-lists the cluster and re-syncs every namespace';
     case 'quota-reset':
       return `Updating default resource quota for namespace ${e.namespace} (read ${e.quota} rv ${e.readRv})`;
     case 'edit-wanted':

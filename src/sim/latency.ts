@@ -33,6 +33,12 @@ export interface Latencies {
   agentStart: Range;
   /** A person whose edit was refused tries again after this. */
   userRetry: Range;
+  /**
+   * The Rancher server ↔ cluster-agent tunnel (remotedialer over a websocket), one way, added
+   * to every request and watch event of Rancher's controllers for the cluster. Not measured
+   * anywhere we could read: a plausible order of magnitude for a Rancher server near the cluster.
+   */
+  tunnel: Range;
 }
 
 export const DEFAULT_LATENCIES: Latencies = {
@@ -46,6 +52,7 @@ export const DEFAULT_LATENCIES: Latencies = {
   sourceCompletion: { min: 2_000, max: 30_000 },
   agentStart: { min: 5_000, max: 30_000 },
   userRetry: { min: 15_000, max: 90_000 },
+  tunnel: { min: 1, max: 20 },
 };
 
 export type LatencyName = keyof Latencies;

@@ -1,16 +1,18 @@
-import { agentPod, AGENT_NAMESPACE, RancherAgent } from '../actors/rancher-agent.js';
+import { AgentDeployment, agentPod } from '../actors/rancher-agent.js';
+import { RancherServer } from '../actors/rancher-server.js';
 import { DRAIN, DrainLog, drainNode } from '../actors/drain.js';
 import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt, vmiPdb } from '../actors/kubevirt.js';
 import { startDisruptionController } from '../actors/disruption-controller.js';
 import { startQuotaController } from '../actors/quota-controller.js';
-import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, rancherQuotaAnnotation } from '../actors/rancher-quota.js';
+import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, rancherQuotaAnnotation, type RancherLimit } from '../actors/rancher-quota.js';
 import { Intent, User } from '../actors/user.js';
 import { EvictionApi } from '../cluster/eviction.js';
 import { harvesterRequests } from '../cluster/launcher.js';
-import type { Namespace, Node, ResourceQuota, VirtualMachineInstance } from '../cluster/objects.js';
+import type { Namespace, Node, Pod, ResourceQuota, VirtualMachineInstance } from '../cluster/objects.js';
 import { keyOf, objKey, podCountsForQuota } from '../cluster/objects.js';
 import { installQuotaAdmission } from '../cluster/quota-admission.js';
-import { RANCHER_KEYS, type RancherKey } from '../cluster/resources.js';
+import { LIMITS_CPU, LIMITS_MEMORY, RANCHER_KEYS, REQUESTS_CPU, REQUESTS_MEMORY, type RancherKey } from '../cluster/resources.js';
+import type { Process } from '../kernel/kernel.js';
 import { parseQuantity } from '../cluster/quantity.js';
 import { launcherPodUsage } from '../cluster/usage.js';
 import type { Action, Scenario } from '../scenario/model.js';
@@ -25,6 +27,25 @@ import { InvariantChecker } from './invariants.js';
 import { RandomSelector, type Selector } from '../kernel/choice.js';
 
 const SETUP = 'setup';
+/** An administrator with kubectl (editQuotaSpec). */
+const ADMIN = 'admin';
+
+/**
+ * `kubectl edit resourcequota`: spec.hard's keys set to the given values, read-modify-write
+ * against the live object, retried on a conflict; Rancher's sync is not involved and puts the
+ * annotation's values back at its next sync of the namespace (the #7178 write-up's Test 1).
+ */
+function* editQuotaSpec(world: World, namespace: string, limit: RancherLimit): Process {
+  for (;;) {
+    yield world.draw('apiCall', ADMIN);
+    const rq = world.api.list('ResourceQuota', namespace).find((q) => q.metadata.labels[LABEL_DEFAULT_RQ] !== undefined) ?? world.api.list('ResourceQuota', namespace)[0];
+    if (!rq) return;
+    const hard: Record<string, number> = { ...rq.spec.hard };
+    for (const k of Object.keys(limit) as RancherKey[]) hard[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
+    const r = world.api.update(ADMIN, { ...rq, spec: { hard } });
+    if (r.ok || r.err.reason !== 'Conflict') return;
+  }
+}
 const OPERATOR = 'operator';
 
 /** Events this close (ms) to the earliest ready one are concurrent: the selector orders them. */
@@ -77,6 +98,7 @@ export interface RunOptions {
 
 export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, opts: RunOptions = {}): RunOutcome {
   const world = new World(String(seed), scenario.latencies, opts.trace, opts.selector ?? new RandomSelector(seed), opts.window ?? DEFAULT_WINDOW_MS);
+  world.settings = Object.freeze({ additionalGuestMemoryOverheadRatio: scenario.harvester.overheadRatio });
   const api = world.api;
   const intent = new Intent();
   const homes = new Map<string, string>();
@@ -104,7 +126,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
         status: { nodeName: vm.node },
       } satisfies VirtualMachineInstance);
       if (r.ok) {
-        api.create(SETUP, launcherPod(r.obj, vm.node));
+        api.create(SETUP, launcherPod(r.obj, vm.node, world.settings.additionalGuestMemoryOverheadRatio));
         // KubeVirt's disruption-budget controller keeps a PDB for every LiveMigrate VMI.
         // Its status as the disruption controller has already written it: one healthy pod of one.
         if (vm.evictionStrategy === 'LiveMigrate') {
@@ -112,6 +134,15 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
         }
       }
       homes.set(keyOf({ namespace: ns.name, name: vm.name }), vm.node);
+    }
+    for (const p of ns.pods) {
+      const res = { [LIMITS_CPU]: p.cpu, [LIMITS_MEMORY]: p.memory, [REQUESTS_CPU]: p.cpu, [REQUESTS_MEMORY]: p.memory };
+      api.create(SETUP, {
+        kind: 'Pod',
+        metadata: meta(p.name, ns.name),
+        spec: { nodeName: p.node, limits: res, requests: res },
+        status: { phase: 'Running' },
+      } satisfies Pod);
     }
     const hard: Record<string, number> = {};
     for (const k of Object.keys(ns.quota) as RancherKey[]) hard[RANCHER_KEYS[k]] = parseQuantity(ns.quota[k]!)!;
@@ -132,10 +163,18 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
     };
     api.create(SETUP, rq);
   }
-  let agent: RancherAgent | undefined;
+  // Rancher: the cluster agent's pods (already connected) and the server's user controllers.
+  let agents: AgentDeployment | undefined;
+  let rancher: RancherServer | undefined;
   if (scenario.rancher) {
-    const r = api.create(SETUP, agentPod(scenario.rancher.agentNode));
-    if (r.ok) agent = new RancherAgent(world, objKey(r.obj), guardAgentSync(strategy));
+    const server = (rancher = new RancherServer(world, guardAgentSync(strategy)));
+    agents = new AgentDeployment(world, scenario.rancher.agentNodes.length, (up) => server.tunnel(up));
+    const keys: string[] = [];
+    for (const node of scenario.rancher.agentNodes) {
+      const r = api.create(SETUP, agentPod(node));
+      if (r.ok) keys.push(objKey(r.obj));
+    }
+    agents.adoptRunning(keys);
   }
 
   // ---- the actors ----
@@ -146,8 +185,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   installEvictionWebhook(world, eviction);
   startKubeVirt(world);
   installStrategy(world, strategy);
-  agent?.startWarm();
-  const user = new User(world, intent, agent);
+  const user = new User(world, intent, rancher);
   const drains = new DrainLog();
   const mustMove = new Set<string>();
 
@@ -226,9 +264,13 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
         return () => world.kernel.spawn(drainNode(world, eviction, a.node, drains), 0, DRAIN);
       case 'restartAgent':
         return () => {
-          const pod = api.list('Pod', AGENT_NAMESPACE).find((p) => p.metadata.labels.app === 'cattle-cluster-agent');
-          if (pod) api.delete(OPERATOR, 'Pod', objKey(pod));
+          const pods = agents!.podKeys();
+          for (const key of pods.slice(0, a.pods ?? pods.length)) api.delete(OPERATOR, 'Pod', key);
         };
+      case 'rolloutAgent':
+        return () => agents!.rollout();
+      case 'editQuotaSpec':
+        return () => world.kernel.spawn(editQuotaSpec(world, a.namespace, a.quota), 0, ADMIN);
       case 'editQuota':
         return () => user.edit(a.namespace, a.quota);
       case 'migrate': {
@@ -298,7 +340,11 @@ export function describeAction(a: Action): string {
     case 'drain':
       return `drain ${a.node}`;
     case 'restartAgent':
-      return 'restart the cluster agent';
+      return a.pods === undefined ? 'restart the cluster agent (every pod)' : `delete ${a.pods} cluster agent pod${a.pods === 1 ? '' : 's'}`;
+    case 'rolloutAgent':
+      return "roll out the cluster agent's Deployment";
+    case 'editQuotaSpec':
+      return `administrator edits ResourceQuota spec.hard of ${a.namespace} to ${rancherQuotaAnnotation(a.quota)}`;
     case 'editQuota':
       return `user edits quota of ${a.namespace} to ${rancherQuotaAnnotation(a.quota)}`;
     case 'migrate':

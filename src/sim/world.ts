@@ -1,4 +1,5 @@
 import { ApiServer } from '../cluster/apiserver.js';
+import { DEFAULT_OVERHEAD_RATIO } from '../cluster/launcher.js';
 import { Kernel } from '../kernel/kernel.js';
 import { Choices, RandomSelector, type Selector } from '../kernel/choice.js';
 import { RngStreams } from '../kernel/rng.js';
@@ -36,6 +37,8 @@ export class World {
   readonly api: ApiServer;
   /** Every scheduling, latency and timing choice of the run, logged. */
   readonly choices: Choices;
+  /** The cluster's settings (a scenario's cluster.harvester): read-only for everyone. */
+  settings: Readonly<{ additionalGuestMemoryOverheadRatio: number | undefined }> = Object.freeze({ additionalGuestMemoryOverheadRatio: DEFAULT_OVERHEAD_RATIO });
   /** Every stateful component's part of the state key (see {@link StatePart}). */
   readonly state: StatePart[] = [];
   private readonly observers: StepObserver[] = [];

@@ -26,8 +26,11 @@ export interface View {
   readonly now: number;
   get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined;
   list<K extends Kind>(kind: K, namespace?: string): ObjectOf<K>[];
-  /** Harvester settings the strategies read. */
-  readonly settings: Readonly<{ additionalGuestMemoryOverheadRatio: number }>;
+  /**
+   * Harvester settings the strategies read: additional-guest-memory-overhead-ratio as a number
+   * (GetAdditionalGuestMemoryOverheadRatioWithoutError), undefined when the setting is cleared.
+   */
+  readonly settings: Readonly<{ additionalGuestMemoryOverheadRatio: number | undefined }>;
 }
 
 export interface ReconcilerDef {

@@ -1,6 +1,5 @@
 import type { ApiError } from '../cluster/apiserver.js';
 import { Informer } from '../cluster/informer.js';
-import { DEFAULT_OVERHEAD_RATIO } from '../cluster/launcher.js';
 import type { KObject } from '../cluster/objects.js';
 import { KINDS, objKey } from '../cluster/objects.js';
 import { isPlan, writesOf, type ReconcileResult, type Write } from '../cluster/plan.js';
@@ -26,7 +25,7 @@ export const HARVESTER = 'harvester';
  */
 export function installStrategy(world: World, strategy: Strategy): void {
   const cache = new Informer(world, HARVESTER, KINDS);
-  const settings = Object.freeze({ additionalGuestMemoryOverheadRatio: DEFAULT_OVERHEAD_RATIO });
+  const settings = world.settings;
   const view: View = {
     get now() {
       return world.now;

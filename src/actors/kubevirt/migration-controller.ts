@@ -88,7 +88,7 @@ const status = (vmim: Vmim, change: Partial<Vmim['status']>): PlannedWrite => ({
  *   it); Running → Succeeded when virt-handler has marked the VMI's migration completed:
  *   one controller pass after the VMI, as in the real controller.
  */
-export function migrationReconciler(cache: Informer, expectations: Expectations, now: () => number): (key: string) => ControllerPlan | undefined {
+export function migrationReconciler(cache: Informer, expectations: Expectations, now: () => number, ratio: () => number | undefined): (key: string) => ControllerPlan | undefined {
   return (key) => {
     const vmim = cache.get('VirtualMachineInstanceMigration', key);
     if (!vmim || migrationFinished(vmim.status.phase)) return undefined;
@@ -142,7 +142,7 @@ export function migrationReconciler(cache: Informer, expectations: Expectations,
     }
     const create: PlannedWrite = {
       verb: 'create',
-      object: launcherPod(vmi, '', vmim.metadata.uid),
+      object: launcherPod(vmi, '', ratio(), vmim.metadata.uid),
       expect: key,
       ...(vmim.status.rejectedByResourceQuota
         ? {}

@@ -3,14 +3,14 @@ import type { Pod, VirtualMachineInstance, VirtualMachineInstanceMigration as Vm
 import { LABEL_APP, LABEL_CREATED_BY, LABEL_MIGRATION_UID, LABEL_VM_NAME } from './names.js';
 
 /** A virt-launcher pod for a VMI (pkg/virt-controller/services/template.go renderLaunchManifest). */
-export function launcherPod(vmi: VirtualMachineInstance, nodeName: string, migrationUid?: string): Pod {
+export function launcherPod(vmi: VirtualMachineInstance, nodeName: string, ratio: number | undefined, migrationUid?: string): Pod {
   const labels: Record<string, string> = {
     [LABEL_APP]: 'virt-launcher',
     [LABEL_CREATED_BY]: vmi.metadata.uid,
     [LABEL_VM_NAME]: vmi.metadata.name,
   };
   if (migrationUid) labels[LABEL_MIGRATION_UID] = migrationUid;
-  const res = launcherPodResources(vmi.spec);
+  const res = launcherPodResources(vmi.spec, ratio);
   return {
     kind: 'Pod',
     metadata: {
