@@ -1,8 +1,10 @@
 import { isPlan, type ReconcileResult } from '../src/cluster/plan.js';
 import { describe, expect, it } from 'vitest';
-import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt } from '../src/actors/kubevirt.js';
+import { vmiPdb, installEvictionWebhook, launcherPod, newMigration, startKubeVirt } from '../src/actors/kubevirt.js';
 import { startQuotaController } from '../src/actors/quota-controller.js';
-import { agentPod, AGENT_NAMESPACE, RancherAgent } from '../src/actors/rancher-agent.js';
+import { AgentDeployment, agentPod, AGENT_NAMESPACE } from '../src/actors/rancher-agent.js';
+import { RancherServer } from '../src/actors/rancher-server.js';
+import { startDisruptionController } from '../src/actors/disruption-controller.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, parseRancherQuota, rancherQuotaAnnotation } from '../src/actors/rancher-quota.js';
 import type { ApiError, ApiResult } from '../src/cluster/apiserver.js';
 import { EvictionApi } from '../src/cluster/eviction.js';
@@ -228,26 +230,26 @@ describe('ResourceQuota admission', () => {
   it('checks status.hard, not spec.hard: a raised spec alone still refuses; once status.hard follows, the pod is admitted', () => {
     const hard = { [LIMITS_CPU]: q('26'), [LIMITS_MEMORY]: q('60Gi') };
     const w = admissionWorld(quota('default-q', 'ns1', hard, { [LIMITS_CPU]: q('24'), [LIMITS_MEMORY]: 0 }));
-    expect(refusal(w.api.create('virt-controller', launcherPod(vm4, ''))).code).toBe(403);
+    expect(refusal(w.api.create('virt-controller', launcherPod(vm4, '', 1.5))).code).toBe(403);
 
     const cur = w.api.get('ResourceQuota', 'ns1/default-q')!;
     must(w.api.update('rancher', { ...cur, spec: { hard: { ...hard, [LIMITS_CPU]: q('30') } } }));
     w.kernel.run(w.now + APISERVER_LAG);
-    const stillRefused = refusal(w.api.create('virt-controller', launcherPod(vm4, '')));
+    const stillRefused = refusal(w.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     expect(stillRefused.message).toContain('exceeded quota: default-q');
     expect(stillRefused.message).toContain('limited: limits.cpu=26');
 
     const raised = w.api.get('ResourceQuota', 'ns1/default-q')!;
     must(w.api.updateStatus('kube-controller-manager', { ...raised, status: { ...raised.status, hard: raised.spec.hard } }));
     w.kernel.run(w.now + APISERVER_LAG);
-    const pod = must(w.api.create('virt-controller', launcherPod(vm4, '')));
+    const pod = must(w.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     expect(w.api.get('Pod', objKey(pod))).toBeDefined();
   });
 
   it('refuses with the exact text shape, listing only the exceeded resources (the #7178 log line)', () => {
     const hard = { [LIMITS_CPU]: q('26'), [LIMITS_MEMORY]: q('60Gi') };
     const w = admissionWorld(quota('default-4tmmk', 'ns1', hard, { [LIMITS_CPU]: q('28505m'), [LIMITS_MEMORY]: q('10Gi') }));
-    const err = refusal(w.api.create('virt-controller', launcherPod(vm4, '')));
+    const err = refusal(w.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     expect(err.code).toBe(403);
     expect(err.reason).toBe('Forbidden');
     // The apiserver generates the name before admission runs, so the message carries the generated
@@ -261,7 +263,7 @@ describe('ResourceQuota admission', () => {
 
     // Both over: both listed, sorted by key.
     const w2 = admissionWorld(quota('default-4tmmk', 'ns1', hard, { [LIMITS_CPU]: q('28505m'), [LIMITS_MEMORY]: q('59Gi') }));
-    const err2 = refusal(w2.api.create('virt-controller', launcherPod(vm4, '')));
+    const err2 = refusal(w2.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     expect(err2.message).toMatch(
       /exceeded quota: default-4tmmk, requested: limits\.cpu=4015m,limits\.memory=[0-9]+(Ki|Mi|Gi)?, used: limits\.cpu=28505m,limits\.memory=59Gi, limited: limits\.cpu=26,limits\.memory=60Gi$/,
     );
@@ -271,7 +273,7 @@ describe('ResourceQuota admission', () => {
     const hard = { [LIMITS_CPU]: q('30'), [LIMITS_MEMORY]: q('60Gi'), [PODS]: q('10') };
     const w = admissionWorld(quota('q', 'ns1', hard, { [LIMITS_CPU]: q('2'), [LIMITS_MEMORY]: q('1Gi'), [PODS]: q('1') }));
     const before = w.api.get('ResourceQuota', 'ns1/q')!;
-    const pod = must(w.api.create('virt-controller', launcherPod(vm4, '')));
+    const pod = must(w.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     const after = w.api.get('ResourceQuota', 'ns1/q')!;
     expect(after.status.used[LIMITS_CPU]).toBe(q('2') + q('4015m'));
     expect(after.status.used[LIMITS_MEMORY]).toBe(q('1Gi') + pod.spec.limits[LIMITS_MEMORY]!);
@@ -284,7 +286,7 @@ describe('ResourceQuota admission', () => {
     // A refused pod charges nothing.
     const small = admissionWorld(quota('q', 'ns1', { [LIMITS_CPU]: q('1') }, { [LIMITS_CPU]: 0 }));
     const rv = small.api.resourceVersion;
-    refusal(small.api.create('virt-controller', launcherPod(vm4, '')));
+    refusal(small.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     expect(small.api.get('ResourceQuota', 'ns1/q')!.status.used[LIMITS_CPU]).toBe(0);
     expect(small.api.resourceVersion).toBe(rv);
   });
@@ -292,7 +294,7 @@ describe('ResourceQuota admission', () => {
   it('lets spec.hard and status.hard be lowered below used; existing pods stay, new ones are refused', () => {
     const hard = { [LIMITS_CPU]: q('30'), [LIMITS_MEMORY]: q('60Gi') };
     const w = admissionWorld(quota('q', 'ns1', hard, { [LIMITS_CPU]: 0, [LIMITS_MEMORY]: 0 }));
-    const pod = must(w.api.create('virt-controller', launcherPod(vm4, '')));
+    const pod = must(w.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     const cur = w.api.get('ResourceQuota', 'ns1/q')!;
     const lowered = { ...hard, [LIMITS_CPU]: q('1') };
     const s = must(w.api.update('user', { ...cur, spec: { hard: lowered } }));
@@ -302,19 +304,19 @@ describe('ResourceQuota admission', () => {
     expect(w.api.get('Pod', objKey(pod))).toBe(pod);
     w.kernel.run(w.now + APISERVER_LAG);
     const tiny = vmi('tiny', 'ns1', 1, '64Mi', '');
-    expect(refusal(w.api.create('virt-controller', launcherPod(tiny, ''))).message).toContain('limited: limits.cpu=1');
+    expect(refusal(w.api.create('virt-controller', launcherPod(tiny, '', 1.5))).message).toContain('limited: limits.cpu=1');
   });
 
   it('masks: a pod that does not use the over-limit resource is still admitted', () => {
     const hard = { [LIMITS_CPU]: q('30'), 'requests.storage': q('10Gi') };
     const w = admissionWorld(quota('q', 'ns1', hard, { [LIMITS_CPU]: 0, 'requests.storage': q('20Gi') }));
-    must(w.api.create('virt-controller', launcherPod(vm4, '')));
+    must(w.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     const after = w.api.get('ResourceQuota', 'ns1/q')!;
     expect(after.status.used['requests.storage']).toBe(q('20Gi'));
     expect(after.status.used[LIMITS_CPU]).toBe(q('4015m'));
     // ... while the same quota over on a resource the pod does use refuses it.
     const w2 = admissionWorld(quota('q', 'ns1', hard, { [LIMITS_CPU]: q('30'), 'requests.storage': q('20Gi') }));
-    const err = refusal(w2.api.create('virt-controller', launcherPod(vm4, '')));
+    const err = refusal(w2.api.create('virt-controller', launcherPod(vm4, '', 1.5)));
     expect(err.message).toContain('requested: limits.cpu=4015m, used: limits.cpu=30, limited: limits.cpu=30');
   });
 });
@@ -327,8 +329,8 @@ describe('kube-controller-manager quota controller', () => {
 
   function qcWorld() {
     const w = newWorld();
-    const p1 = must(w.api.create(SETUP, launcherPod(vm1, 'n1')));
-    const p2 = must(w.api.create(SETUP, launcherPod(vmi('vm2', 'ns1', 1, '1Gi', 'n1'), 'n1')));
+    const p1 = must(w.api.create(SETUP, launcherPod(vm1, 'n1', 1.5)));
+    const p2 = must(w.api.create(SETUP, launcherPod(vmi('vm2', 'ns1', 1, '1Gi', 'n1'), 'n1', 1.5)));
     // 1 vCPU launcher = 1015m limits.cpu (1 core + the 15m console-log container).
     const used = { [LIMITS_CPU]: q('2030m'), [PODS]: q('2') };
     must(w.api.create(SETUP, quota('q', 'ns1', { [LIMITS_CPU]: q('10'), [PODS]: q('10') }, used)));
@@ -360,7 +362,7 @@ describe('kube-controller-manager quota controller', () => {
     const { w } = qcWorld();
     const wrong = { [LIMITS_CPU]: q('7777m'), [PODS]: q('1') };
     must(w.api.updateStatus('someone', { ...rq(w), status: { hard: rq(w).status.hard, used: wrong } }));
-    must(w.api.create(SETUP, launcherPod(vmi('vm3', 'ns1', 1, '1Gi', 'n1'), 'n1')));
+    must(w.api.create(SETUP, launcherPod(vmi('vm3', 'ns1', 1, '1Gi', 'n1'), 'n1', 1.5)));
     w.kernel.run(w.now + 60_000); // well inside the 5 min full resync
     expect(rq(w).status.used).toEqual(wrong);
 
@@ -504,9 +506,10 @@ describe('Rancher cluster agent', () => {
   const base = { limitsCpu: '30', limitsMemory: '60Gi' };
   const uidKey = `${ANN_MIGRATING_UID_PREFIX}94ec5ca6-6f24-402c-8b48-2690976e2f0c`;
 
-  function agentWorld(lat: Partial<Latencies> = {}) {
+  function agentWorld(lat: Partial<Latencies> = {}, agentNodes: readonly string[] = ['n1']) {
     const w = newWorld(lat);
     must(w.api.create(SETUP, node('n1')));
+    must(w.api.create(SETUP, node('n2')));
     must(w.api.create(SETUP, namespace('ns1', { [ANN_RANCHER_QUOTA]: rancherQuotaAnnotation(base) })));
     const hard = parseRancherQuota(rancherQuotaAnnotation(base))!.hard;
     const rq = must(
@@ -514,10 +517,11 @@ describe('Rancher cluster agent', () => {
         ...quota('', 'ns1', hard, { [LIMITS_CPU]: 0, [LIMITS_MEMORY]: 0 }, { generateName: 'default-', labels: { [LABEL_DEFAULT_RQ]: 'true' } }),
       }),
     );
-    const pod = must(w.api.create(SETUP, agentPod('n1')));
-    const agent = new RancherAgent(w, objKey(pod));
-    agent.startWarm();
-    return { w, agent, rqKey: objKey(rq), pod, hard };
+    const server = new RancherServer(w, undefined);
+    const agent = new AgentDeployment(w, agentNodes.length, (up) => server.tunnel(up));
+    const pods = agentNodes.map((n) => must(w.api.create(SETUP, agentPod(n))));
+    agent.adoptRunning(pods.map(objKey));
+    return { w, agent, server, rqKey: objKey(rq), pod: pods[0]!, pods, hard };
   }
 
   /** What Harvester (pre-fix) does at Pending: raise spec.hard and add its annotation. */
@@ -543,12 +547,13 @@ describe('Rancher cluster agent', () => {
     must(w.api.update('user', { ...ns, metadata: { ...ns.metadata, labels: { touched: 'yes' } } }));
     w.kernel.run(w.now + 2_000);
     expect(w.api.get('ResourceQuota', rqKey)!.spec.hard).toEqual(hard);
+    expect(w.api.get('ResourceQuota', rqKey)!.metadata.resourceVersion).toBeGreaterThan(raised.metadata.resourceVersion);
   });
 
-  it('after its pod is deleted, a new agent starts after podStart+agentStart and replaces spec.hard, keeping Harvester annotations', () => {
+  it('after its only pod is deleted, Rancher loses the cluster; when the new agent connects (podStart + agentStart) it re-lists and replaces spec.hard, keeping Harvester annotations', () => {
     const podStart = 5_000;
     const agentStart = 7_000;
-    const { w, agent, rqKey, pod, hard } = agentWorld({
+    const { w, agent, server, rqKey, pod, hard } = agentWorld({
       podStart: { min: podStart, max: podStart },
       agentStart: { min: agentStart, max: agentStart },
     });
@@ -557,13 +562,15 @@ describe('Rancher cluster agent', () => {
     const t0 = w.now;
     must(w.api.delete('operator', 'Pod', objKey(pod)));
     expect(agent.connected).toBe(false);
+    expect(server.connected).toBe(false);
     expect(w.recorder.counters.agentRestarts).toBe(1);
 
     w.kernel.run(t0 + podStart + agentStart - 1);
     expect(w.api.get('ResourceQuota', rqKey)).toBe(raised);
     expect(agent.connected).toBe(false);
 
-    const slack = DEFAULT_LATENCIES.apiCall.max * 2 + DEFAULT_LATENCIES.reconcile.max;
+    const l = DEFAULT_LATENCIES;
+    const slack = l.apiCall.max * 4 + l.reconcile.max + l.tunnel.max * 4 + l.cacheLag.max;
     w.kernel.run(t0 + podStart + agentStart + slack);
     expect(agent.connected).toBe(true);
     const reset = w.api.get('ResourceQuota', rqKey)!;
@@ -576,7 +583,54 @@ describe('Rancher cluster agent', () => {
     expect(agents).toHaveLength(1);
     expect(objKey(agents[0]!)).not.toBe(objKey(pod));
     expect(agents[0]!.status.phase).toBe('Running');
-    expect(agents[0]!.spec.nodeName).toBe('n1');
+  });
+
+  it('with two agent replicas, losing one keeps the tunnel: no re-list, no reset; losing both resets', () => {
+    const { w, agent, server, rqKey, pods, hard } = agentWorld({}, ['n1', 'n2']);
+    const raised = harvesterRaise(w, rqKey);
+    w.kernel.run(w.now + 1_000);
+    must(w.api.delete('operator', 'Pod', objKey(pods[0]!)));
+    expect(agent.connected).toBe(true);
+    expect(server.connected).toBe(true);
+    w.kernel.run(w.now + 5 * 60_000);
+    expect(w.api.get('ResourceQuota', rqKey)).toBe(raised);
+
+    for (const k of agent.podKeys()) must(w.api.delete('operator', 'Pod', k));
+    expect(server.connected).toBe(false);
+    w.kernel.run(w.now + 5 * 60_000);
+    expect(server.connected).toBe(true);
+    expect(w.api.get('ResourceQuota', rqKey)!.spec.hard).toEqual(hard);
+  });
+
+  it("Rancher's writes fail while no agent is connected (503), and its watches miss what happens meanwhile until the re-list", () => {
+    const podStart = 5_000;
+    const agentStart = 7_000;
+    const { w, server, rqKey, pod, hard } = agentWorld({ podStart: { min: podStart, max: podStart }, agentStart: { min: agentStart, max: agentStart } });
+    must(w.api.delete('operator', 'Pod', objKey(pod)));
+    // A namespace event while Rancher is blind: it is only seen through the re-list.
+    harvesterRaise(w, rqKey);
+    const ns = w.api.get('Namespace', 'ns1')!;
+    must(w.api.update('user', { ...ns, metadata: { ...ns.metadata, labels: { touched: 'yes' } } }));
+    w.kernel.run(w.now + podStart);
+    expect(server.connected).toBe(false);
+    expect(w.api.get('ResourceQuota', rqKey)!.spec.hard[LIMITS_CPU]).toBe(q('34'));
+    w.kernel.run(w.now + agentStart + 2_000);
+    expect(server.connected).toBe(true);
+    expect(w.api.get('ResourceQuota', rqKey)!.spec.hard).toEqual(hard);
+  });
+
+  it('a rollout replaces every agent pod with one of the new template, one at a time (surge 1, unavailable 0)', () => {
+    const { w, agent, pods } = agentWorld({}, ['n1', 'n2']);
+    agent.rollout();
+    let minPods = Infinity;
+    w.observe({ afterStep: () => (minPods = Math.min(minPods, w.api.list('Pod', AGENT_NAMESPACE).filter((p) => p.status.phase === 'Running').length)) });
+    w.kernel.run(w.now + 5 * 60_000);
+    const now = w.api.list('Pod', AGENT_NAMESPACE);
+    expect(now).toHaveLength(2);
+    for (const p of now) expect(pods.map(objKey)).not.toContain(objKey(p));
+    for (const p of now) expect(p.metadata.labels['pod-template-hash']).toBe('2');
+    expect(minPods).toBeGreaterThanOrEqual(2);
+    expect(w.recorder.counters.agentRestarts).toBe(2);
   });
 });
 
@@ -586,23 +640,36 @@ describe('Eviction with KubeVirt’s eviction webhook', () => {
   function evictionWorld() {
     const w = newWorld();
     const v = must(w.api.create(SETUP, vmi('vm1', 'ns1', 1, '1Gi', 'n1')));
-    const pod = must(w.api.create(SETUP, launcherPod(v, 'n1')));
+    const pod = must(w.api.create(SETUP, launcherPod(v, 'n1', 1.5)));
     const eviction = new EvictionApi(w.api);
     installEvictionWebhook(w, eviction);
     return { w, eviction, pod };
   }
 
-  it('evicting a LiveMigrate virt-launcher marks the VMI for evacuation and answers 429; a second eviction is "in progress"', () => {
+  it('KubeVirt 1.3: the first eviction marks the VMI for evacuation (429); later ones are left to the VMI\'s PDB, which refuses while it allows no disruption', () => {
     const { w, eviction, pod } = evictionWorld();
     const first = refusal(eviction.evict('drain', objKey(pod)));
     expect(first).toEqual({ code: 429, reason: 'TooManyRequests', message: 'Eviction triggered evacuation of VMI "ns1/vm1"' });
     expect(w.api.get('VirtualMachineInstance', 'ns1/vm1')!.status.evacuationNodeName).toBe('n1');
     expect(w.api.get('Pod', objKey(pod))).toBeDefined();
 
+    // No "Evacuation in progress" (KubeVirt 1.5): the webhook lets it through, the PDB decides.
+    const v = w.api.get('VirtualMachineInstance', 'ns1/vm1')!;
+    const pdb = must(w.api.create(SETUP, { ...vmiPdb(v), status: { observedGeneration: 1, expectedPods: 1, currentHealthy: 1, desiredHealthy: 1, disruptionsAllowed: 0 } }));
     const second = refusal(eviction.evict('drain', objKey(pod)));
-    expect(second.code).toBe(429);
-    expect(second.message).toBe('Evacuation in progress: Eviction triggered evacuation of VMI "ns1/vm1"');
+    expect(second).toEqual({ code: 429, reason: 'TooManyRequests', message: "Cannot evict pod as it would violate the pod's disruption budget." });
     expect(w.api.get('Pod', objKey(pod))).toBeDefined();
+    // A PDB whose spec changed and was not yet seen by the disruption controller refuses too.
+    must(w.api.updateStatus('kube-controller-manager', { ...w.api.get('PodDisruptionBudget', objKey(pdb))!, status: { ...pdb.status, disruptionsAllowed: 1 } }));
+    must(w.api.update('virt-controller', { ...w.api.get('PodDisruptionBudget', objKey(pdb))!, spec: { ...pdb.spec, minAvailable: 2 } }));
+    expect(w.api.get('PodDisruptionBudget', objKey(pdb))!.metadata.generation).toBe(2);
+    expect(refusal(eviction.evict('drain', objKey(pod))).code).toBe(429);
+    // One that allows a disruption lets the pod go, and counts it.
+    const cur = w.api.get('PodDisruptionBudget', objKey(pdb))!;
+    must(w.api.updateStatus('kube-controller-manager', { ...cur, status: { ...cur.status, observedGeneration: 2, disruptionsAllowed: 1 } }));
+    must(eviction.evict('drain', objKey(pod)));
+    expect(w.api.get('Pod', objKey(pod))).toBeUndefined();
+    expect(w.api.get('PodDisruptionBudget', objKey(pdb))!.status.disruptionsAllowed).toBe(0);
   });
 
   it('a Succeeded pod is deleted at once; a VMI without LiveMigrate lets its pod go', () => {
@@ -614,7 +681,7 @@ describe('Eviction with KubeVirt’s eviction webhook', () => {
 
     const plain = must(w.api.create(SETUP, { ...vmi('vm2', 'ns1', 1, '1Gi', 'n1') }));
     must(w.api.update(SETUP, { ...plain, spec: { ...plain.spec, evictionStrategy: 'None' } }));
-    const p2 = must(w.api.create(SETUP, launcherPod(w.api.get('VirtualMachineInstance', 'ns1/vm2')!, 'n1')));
+    const p2 = must(w.api.create(SETUP, launcherPod(w.api.get('VirtualMachineInstance', 'ns1/vm2')!, 'n1', 1.5)));
     must(eviction.evict('drain', objKey(p2)));
     expect(w.api.get('Pod', objKey(p2))).toBeUndefined();
   });
@@ -625,17 +692,24 @@ describe('Eviction with KubeVirt’s eviction webhook', () => {
 describe('KubeVirt migration and evacuation', () => {
   const T = 300_000;
 
+  /** The PDB KubeVirt keeps for a LiveMigrate VMI, as the disruption controller has synced it. */
+  function protectedByPdb(w: World, v: VirtualMachineInstance): void {
+    must(w.api.create(SETUP, { ...vmiPdb(v), status: { observedGeneration: 1, expectedPods: 1, currentHealthy: 1, desiredHealthy: 1, disruptionsAllowed: 0 } }));
+  }
+
   function migrationWorld(seed: string) {
     const w = newWorld({}, seed);
     must(w.api.create(SETUP, node('n1')));
     must(w.api.create(SETUP, node('n2')));
     const v = must(w.api.create(SETUP, vmi('vm1', 'ns1', 1, '1Gi', 'n1')));
-    const src = must(w.api.create(SETUP, launcherPod(v, 'n1')));
+    const src = must(w.api.create(SETUP, launcherPod(v, 'n1', 1.5)));
+    protectedByPdb(w, v);
     // The quota fits exactly the source pod: no room for the target.
     const used = { [LIMITS_CPU]: src.spec.limits[LIMITS_CPU]!, [LIMITS_MEMORY]: src.spec.limits[LIMITS_MEMORY]! };
     must(w.api.create(SETUP, quota('q', 'ns1', used, used)));
     installQuotaAdmission(w);
     startQuotaController(w);
+    startDisruptionController(w);
     startKubeVirt(w);
     const vmim = must(w.api.create('operator', newMigration(v, 'vm1-migration-')));
     return { w, vmimKey: objKey(vmim), used };
@@ -681,9 +755,11 @@ describe('KubeVirt migration and evacuation', () => {
     const pods: Pod[] = [];
     for (let i = 0; i < vms; i++) {
       const v = must(w.api.create(SETUP, vmi(`vm${i}`, 'ns1', 1, '1Gi', 'n1')));
-      pods.push(must(w.api.create(SETUP, launcherPod(v, 'n1'))));
+      pods.push(must(w.api.create(SETUP, launcherPod(v, 'n1', 1.5))));
+      protectedByPdb(w, v);
     }
     installQuotaAdmission(w);
+    startDisruptionController(w);
     const eviction = new EvictionApi(w.api);
     installEvictionWebhook(w, eviction);
     startKubeVirt(w);
@@ -989,9 +1065,12 @@ describe('KubeVirt launcher sizing', () => {
   });
 
   it('a 4-vCPU pod asks limits.cpu = 4015m (#7178), a 1-vCPU pod 1015m', () => {
-    const r4 = launcherPodResources(vmi('a', 'ns1', 4, '8Gi', '').spec);
+    const r4 = launcherPodResources(vmi('a', 'ns1', 4, '8Gi', '').spec, 1.5);
     expect(r4.limits[LIMITS_CPU]).toBe(q('4015m'));
-    expect(launcherPodResources(vmi('b', 'ns1', 1, '1Gi', '').spec).limits[LIMITS_CPU]).toBe(q('1015m'));
+    expect(launcherPodResources(vmi('b', 'ns1', 1, '1Gi', '').spec, 1.5).limits[LIMITS_CPU]).toBe(q('1015m'));
+    // With the overhead-ratio setting cleared, KubeVirt's own overhead: the #7178 pod's 8940039936.
+    expect(launcherPodResources(vmi('a', 'ns1', 4, '8Gi', '').spec, undefined).limits[LIMITS_MEMORY]).toBe(q('8940039936'));
+    expect(launcherPodResources(vmi('a', 'ns1', 4, '8Gi', '').spec, 1.5).limits[LIMITS_MEMORY]).toBeGreaterThan(q('8940039936'));
     // The pod's memory limit covers the VM, its overhead and the console-log container.
     expect(r4.limits[LIMITS_MEMORY]!).toBeGreaterThan(vmiDelta(vmi('a', 'ns1', 4, '8Gi', ''), 1.5)[LIMITS_MEMORY]!);
   });

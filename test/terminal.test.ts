@@ -49,7 +49,7 @@ describe('terminal output', () => {
   it('the default table fits 120 columns; --wide shows the counters', () => {
     const st = {
       name: 'v1.4.2-watch-namespaces', runs: 20000, quotaCorrect: 0.5, migrationsSucceeded: 0.9, vmsMoved: 9, vmsToMove: 10, invariantViolations: 0.1, settled: 1,
-      targetPodsRejectedByQuota: 183.9, conflicts: 27.04, editsRefused: 0, agentRestarts: 1, drainSeconds: { mean: 187.2, max: 200 }, drainsUnfinished: 0,
+      targetPodsRejectedByQuota: 183.9, conflicts: 27.04, editsRefused: 0, editsRefusedForGood: 0, agentRestarts: 1, drainSeconds: { mean: 187.2, max: 200 }, drainsUnfinished: 0,
       failingRuns: ['random:1', 'random:2', 'random:3', 'random:4', 'random:5'], failures: [{ signature: 'x', runs: 10000, firstRun: 'random:1', breaks: ['quota' as const] }],
       firstBreaking: {}, exploration: { selector: 'random' as const }, evidence: [],
     };

@@ -20,7 +20,8 @@ const parsed = new Map<string, { limit: RancherLimit; hard: ResourceList }>();
 
 /**
  * The annotation parsed into Rancher's limit and the ResourceQuota spec.hard it derives
- * (deriveRequestedResourceQuota → convertResourceListToLimit). Annotation texts are few
+ * (deriveRequestedResourceQuota → completeQuota → convertResourceLimitResourceQuotaSpec; convertResourceListToLimit is
+ * the reverse direction). Annotation texts are few
  * and immutable, so each is parsed once.
  */
 export function parseRancherQuota(text: string | undefined): { limit: RancherLimit; hard: ResourceList } | undefined {

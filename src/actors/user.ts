@@ -13,13 +13,31 @@ export const USER = 'user';
  * key the user set. The outcome compares spec.hard against this at the end of the run.
  */
 export class Intent {
+  /** The latest wish per namespace, accepted or not. */
   readonly wanted = new Map<string, Record<string, number>>();
+  /** The latest wish the API server accepted (the initial quota until an edit goes through). */
+  readonly accepted = new Map<string, Record<string, number>>();
 
   set(namespace: string, limit: RancherLimit): void {
-    const cur = { ...(this.wanted.get(namespace) ?? {}) };
-    for (const k of Object.keys(limit) as RancherKey[]) cur[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
-    this.wanted.set(namespace, cur);
+    this.wanted.set(namespace, merge(this.wanted.get(namespace), limit));
   }
+
+  /** The cluster's quota as the run begins: wished and accepted. */
+  initial(namespace: string, limit: RancherLimit): void {
+    this.set(namespace, limit);
+    this.accepted.set(namespace, merge(this.accepted.get(namespace), limit));
+  }
+
+  /** An edit went through. */
+  accept(namespace: string, limit: RancherLimit): void {
+    this.accepted.set(namespace, merge(this.accepted.get(namespace), limit));
+  }
+}
+
+function merge(base: Record<string, number> | undefined, limit: RancherLimit): Record<string, number> {
+  const cur = { ...(base ?? {}) };
+  for (const k of Object.keys(limit) as RancherKey[]) cur[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
+  return cur;
 }
 
 /**
@@ -68,7 +86,10 @@ export class User {
       yield w.draw('apiCall', this.rng);
       const limit = this.desired.get(namespace)!;
       const r = this.rancher ? this.writeAnnotation(namespace, limit) : this.writeQuota(namespace, limit);
-      if (r === 'ok') break;
+      if (r === 'ok') {
+        this.intent.accept(namespace, limit);
+        break;
+      }
       if (r === 'conflict') continue;
       w.recorder.counters.editsRefused++;
       this.editing.set(namespace, 'retry');

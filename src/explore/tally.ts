@@ -22,6 +22,8 @@ export interface StrategySummary {
   targetPodsRejectedByQuota: number;
   conflicts: number;
   editsRefused: number;
+  /** Per run: quota keys whose latest wish was refused for good as below what is used (not counted as wrong). */
+  editsRefusedForGood: number;
   agentRestarts: number;
   /** Drain time in seconds over the runs where every drain finished; null if none did. */
   drainSeconds: { mean: number; max: number } | null;
@@ -60,6 +62,8 @@ export interface TallyState {
   rejected: number;
   conflicts: number;
   refused: number;
+  /** Wishes still refused at the end because they ask for less than the namespace uses (judged against the last accepted one). */
+  refusedForGood: number;
   restarts: number;
   drainSum: number;
   drainMax: number;
@@ -88,6 +92,7 @@ export function emptyTally(): TallyState {
     rejected: 0,
     conflicts: 0,
     refused: 0,
+    refusedForGood: 0,
     restarts: 0,
     drainSum: 0,
     drainMax: 0,
@@ -115,6 +120,7 @@ export function addRun(t: TallyState, o: RunOutcome, runId: string): void {
   t.rejected += c.targetPodsRejectedByQuota;
   t.conflicts += c.conflicts;
   t.refused += c.editsRefused;
+  for (const q of o.quota) if (q.refusedWish !== undefined) t.refusedForGood++;
   t.restarts += c.agentRestarts;
   if (c.drainMs >= 0) {
     t.drainRuns++;
@@ -154,6 +160,7 @@ export function mergeTally(a: TallyState, b: TallyState): TallyState {
     rejected: a.rejected + b.rejected,
     conflicts: a.conflicts + b.conflicts,
     refused: a.refused + b.refused,
+    refusedForGood: a.refusedForGood + b.refusedForGood,
     restarts: a.restarts + b.restarts,
     drainSum: a.drainSum + b.drainSum,
     drainMax: Math.max(a.drainMax, b.drainMax),
@@ -183,6 +190,7 @@ export function summarize(name: string, t: TallyState): StrategySummary {
     targetPodsRejectedByQuota: t.rejected / n,
     conflicts: t.conflicts / n,
     editsRefused: t.refused / n,
+    editsRefusedForGood: t.refusedForGood / n,
     agentRestarts: t.restarts / n,
     drainSeconds: t.drainRuns ? { mean: t.drainSum / t.drainRuns / 1000, max: t.drainMax / 1000 } : null,
     drainsUnfinished: t.drainUnfinished,

@@ -51,6 +51,7 @@ const tally = z
     rejected: count,
     conflicts: count,
     refused: count,
+    refusedForGood: count,
     restarts: count,
     drainSum: z.number().nonnegative().finite(),
     drainMax: z.number().nonnegative().finite(),

@@ -1,3 +1,4 @@
+import { isRancherActor } from '../actors/rancher-server.js';
 import { ANN_RANCHER_QUOTA } from '../actors/rancher-quota.js';
 import type { ResourceQuota } from '../cluster/objects.js';
 import { human as formatQuantity } from './units.js';
@@ -41,8 +42,12 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
   for (const e of entries) {
     if (e.kind === 'note') {
       const ev = e.event;
-      if (ev?.type === 'agent-stopped') out.push(`${t(e.t)} the cluster agent's pod was deleted; Rancher lost its connection to the cluster`);
-      else if (ev?.type === 'agent-started') agentStarted = true;
+      if (ev?.type === 'agent-stopped') out.push(`${t(e.t)} a cluster agent pod was deleted`);
+      else if (ev?.type === 'tunnel-lost') out.push(`${t(e.t)} no cluster agent is connected: Rancher lost the cluster`);
+      else if (ev?.type === 'tunnel-back') {
+        agentStarted = true;
+        out.push(`${t(e.t)} a cluster agent is connected again: Rancher re-lists the cluster and re-syncs every namespace`);
+      }
       else if (ev?.type === 'action-at' || ev?.type === 'action-timed' || ev?.type === 'action-after-write') out.push(`${t(e.t)} scenario: ${e.text}`);
       else if (ev?.type === 'stale-read') out.push(`${t(e.t)} ${e.actor} ${e.text.replace(/^read stale /, 'decided from a stale ')}`);
       continue;
@@ -100,10 +105,10 @@ function quotaWrite(e: TimelineEntry, old: ResourceQuota, cur: ResourceQuota, ui
   const removed = Object.keys(old.metadata.annotations).filter((k) => cur.metadata.annotations[k] === undefined && annotationVm(k, uidNames));
   const hard = hardChanges(old.spec.hard, cur.spec.hard);
   const when = t(e.t);
-  if (e.actor.startsWith('cattle-cluster-agent') && hard) {
+  if (isRancherActor(e.actor) && hard) {
     const held = Object.keys(old.metadata.annotations).filter((k) => annotationVm(k, uidNames));
     const lost = held.length ? `; Harvester's ${held.map((k) => `${deltaText(old.metadata.annotations[k]!)} for ${annotationVm(k, uidNames)}`).join(', ')} lost` : '';
-    return `${when} cattle-cluster-agent${agentStarted ? ' (restarted)' : ''} reset ${hard} to the namespace annotation${lost}`;
+    return `${when} Rancher${agentStarted ? ' (after re-listing)' : ''} reset ${hard} to the namespace annotation${lost}`;
   }
   if (e.actor.startsWith('harvester/')) {
     if (added.length && hard) return `${when} Harvester raised ${hard} for ${added.map((k) => annotationVm(k, uidNames)).join(', ')}'s migration`;

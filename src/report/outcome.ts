@@ -17,7 +17,8 @@ export function formatOutcome(o: RunOutcome): string {
   for (const c of o.quota) {
     const actual = c.actual === undefined ? 'missing' : formatQuantity(c.actual, c.resource);
     const mark = c.actual === c.wanted ? 'ok ' : 'BAD';
-    lines.push(`  ${mark} ${c.namespace} ${c.resource}: wanted ${formatQuantity(c.wanted, c.resource)}, spec.hard ${actual}`);
+    const refused = c.refusedWish === undefined ? '' : ` (the user's later ${formatQuantity(c.refusedWish, c.resource)} is below what the namespace uses: refused for good, rightly)`;
+    lines.push(`  ${mark} ${c.namespace} ${c.resource}: wanted ${formatQuantity(c.wanted, c.resource)}, spec.hard ${actual}${refused}`);
   }
   lines.push(`migrations ${o.moved}/${o.mustMove} moved${o.stuck.length ? `; not moved: ${o.stuck.join(', ')}` : ''}`);
   if (o.violation) {

@@ -1,3 +1,4 @@
+import { isRancherActor } from '../actors/rancher-server.js';
 import { parseRancherQuota } from '../actors/rancher-quota.js';
 import type { ResourceQuota } from '../cluster/objects.js';
 import { isByteResource, parseQuantity } from '../cluster/quantity.js';
@@ -150,11 +151,11 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
     let score = 0;
     const ev = e.event;
     if (e.kind === 'note' && ev) {
-      if (ev.type === 'agent-stopped' || ev.type === 'agent-started') {
+      if (ev.type === 'agent-stopped' || ev.type === 'agent-started' || ev.type === 'tunnel-lost' || ev.type === 'tunnel-back') {
         tag = 'agent';
-        label = ev.type === 'agent-stopped' ? 'agent stopped' : 'agent started';
-        score = 3;
-        if (ev.type === 'agent-started') markers.push({ t: e.t, kind: 'agent restart', label: 'agent restarted' });
+        label = { 'agent-stopped': 'agent stopped', 'agent-started': 'agent started', 'tunnel-lost': 'Rancher lost the cluster', 'tunnel-back': 'Rancher re-lists' }[ev.type];
+        score = ev.type === 'tunnel-back' || ev.type === 'tunnel-lost' ? 4 : 3;
+        if (ev.type === 'tunnel-back') markers.push({ t: e.t, kind: 'agent restart', label: 'Rancher re-lists' });
       } else if (ev.type === 'edit-wanted') {
         tag = 'edit';
         label = 'user wants';
@@ -208,7 +209,7 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
         const removed = o ? Object.keys(o.metadata.annotations).filter((k) => cur.metadata.annotations[k] === undefined && annotationVm(k, uidNames)) : [];
         const specChanged = o !== undefined && JSON.stringify(o.spec.hard) !== JSON.stringify(cur.spec.hard);
         const raised = o !== undefined && Object.keys(cur.spec.hard).some((k) => (cur.spec.hard[k] ?? 0) > (o.spec.hard[k] ?? 0));
-        if (e.actor.startsWith('cattle-cluster-agent') && specChanged) {
+        if (isRancherActor(e.actor) && specChanged) {
           tag = 'reset';
           label = 'Rancher reset';
           score = 4;

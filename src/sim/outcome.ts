@@ -10,6 +10,11 @@ export interface QuotaCheck {
   readonly wanted: number;
   /** spec.hard at the end; undefined if the key or the quota is gone. */
   readonly actual: number | undefined;
+  /**
+   * The user's latest wish for this key when it was never accepted and is below what the
+   * namespace uses (a legitimate, lasting refusal): `wanted` is then the last accepted value.
+   */
+  readonly refusedWish?: number;
 }
 
 /** What one run ended as. */
@@ -106,12 +111,21 @@ export function judge(
   violation: Violation | undefined,
   ended: EndReason,
 ): RunOutcome {
+  // What is the right quota? The user's latest wish, except a wish that was never accepted
+  // because it asks for less than the namespace uses: Harvester's webhook refuses it for good,
+  // rightly (checkIfNewResourceQuotaIsSufficient), so the quota is judged against the last
+  // accepted wish and the refused one is reported beside it. Any other unaccepted wish (refused
+  // while migrations run, or while no agent is connected) still counts: the user was kept from
+  // a legitimate change.
   const quota: QuotaCheck[] = [];
   for (const [ns, wanted] of intent.wanted) {
     const quotas = world.api.list('ResourceQuota', ns);
     const rq = quotas.find((q) => q.metadata.labels[LABEL_DEFAULT_RQ] === 'true') ?? quotas[0];
+    const accepted = intent.accepted.get(ns) ?? {};
     for (const [resource, value] of Object.entries(wanted)) {
-      quota.push({ namespace: ns, resource, wanted: value, actual: rq?.spec.hard[resource] });
+      const used = rq?.status.used[resource];
+      const lasting = accepted[resource] !== value && used !== undefined && value < used && accepted[resource] !== undefined;
+      quota.push(lasting ? { namespace: ns, resource, wanted: accepted[resource]!, actual: rq?.spec.hard[resource], refusedWish: value } : { namespace: ns, resource, wanted: value, actual: rq?.spec.hard[resource] });
     }
   }
   let moved = 0;

@@ -116,7 +116,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   for (const ns of scenario.namespaces) {
     const annotations: Record<string, string> = scenario.rancher ? { [ANN_RANCHER_QUOTA]: rancherQuotaAnnotation(ns.quota) } : {};
     api.create(SETUP, { kind: 'Namespace', metadata: { ...meta(ns.name, ''), annotations } } satisfies Namespace);
-    intent.set(ns.name, ns.quota);
+    intent.initial(ns.name, ns.quota);
     for (const vm of ns.vms) {
       const req = harvesterRequests(vm.cpu, vm.memory);
       const r = api.create(SETUP, {

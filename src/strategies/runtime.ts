@@ -15,6 +15,8 @@ import { StrategyFault } from './fault.js';
 import { invalidWrite } from './validate-write.js';
 
 export const HARVESTER = 'harvester';
+/** Harvester's controller manager runs every wrangler controller with 10 workers (main.go --threadiness, THREADINESS, default 10; v1.4.1 and v1.4.2). */
+const HARVESTER_THREADINESS = 10;
 
 /**
  * Runs a strategy inside the simulated cluster as Harvester's controller manager and
@@ -174,7 +176,7 @@ function startReconciler(world: World, cache: Informer, view: View, def: Reconci
     }
   };
 
-  const ctl = new Reconciler(world, { actor, limiter: new LassoRateLimiter(), reconcile, beforeWrite });
+  const ctl = new Reconciler(world, { actor, limiter: new LassoRateLimiter(), workers: HARVESTER_THREADINESS, reconcile, beforeWrite });
   const keyFn = def.keys;
   const keys = keyFn
     ? (o: KObject): readonly string[] => guarded(strategyName, `reconciler ${def.name} keys()`, undefined, view, (v) => keyFn(o, v))
