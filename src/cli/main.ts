@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { DEFAULT_CAMPAIGN } from '../explore/campaign.js';
 import { badInputExit, EXIT_BAD_INPUT, EXIT_OK, processIo, UsageError, type Io } from './io.js';
+import { cmdK8sJob, k8sJobOptions } from './k8s-job.js';
 import { cmdMerge } from './merge.js';
 import { cmdReplay } from './replay.js';
 import { cmdRun } from './run.js';
@@ -42,6 +43,7 @@ function parser(argv: readonly string[]): Argv {
         .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of tables' })
         .option('junit', { type: 'string', describe: 'also write JUnit XML here' }),
     )
+    .command('k8s-job <scenarios..>', 'print a Kubernetes Indexed Job that runs the campaign in --shards pods, and the Job that merges them', k8sJobOptions)
     .command('trace <scenario>', 'print one run as a timeline', (y) =>
       y
         .positional('scenario', { type: 'string', demandOption: true })
@@ -73,6 +75,7 @@ function parser(argv: readonly string[]): Argv {
 const COMMANDS: Record<string, (args: Record<string, unknown>, io: Io) => Promise<number>> = {
   run: cmdRun,
   merge: cmdMerge,
+  'k8s-job': cmdK8sJob,
   table: cmdTable,
   trace: cmdTrace,
   replay: cmdReplay,
