@@ -9,7 +9,7 @@ export const VERSION: string = (() => {
   }
 })();
 
-const COMMANDS = ['run', 'trace', 'replay', 'merge', 'table', 'check'] as const;
+const COMMANDS = ['run', 'trace', 'replay', 'merge', 'table', 'check', 'k8s-job'] as const;
 export type Command = (typeof COMMANDS)[number];
 export const isCommand = (s: string): s is Command => (COMMANDS as readonly string[]).includes(s);
 
@@ -24,11 +24,12 @@ Commands:
   merge <results.json...>         combine the results of --shard runs into one run's totals and reports
   table <scenario.yaml|folder...> the strategies × scenarios Markdown table (README)
   check <strategy.ts>             type-check a strategy module against quotarace's types, then load it
+  k8s-job <scenario...>           print a Kubernetes Indexed Job that runs a campaign in --shards pods, and its merge Job
 
 Options: -h, --help (also after a command: quotarace run --help), --version
 Exit codes: 0 ok, 1 an expectation failed (or a replayed failure is fixed), 2 bad input`;
 
-const HELP: Record<Command, string> = {
+const HELP: Record<Exclude<Command, "k8s-job">, string> = {
   run: `Usage: quotarace run <scenario.yaml|folder...> [options]
 
 Runs every scenario (a file, or each .yaml of a folder) against its strategies, prints a
@@ -92,6 +93,21 @@ Type-checks a strategy module against the quotarace package's types (strict), th
 and checks its default export is a strategy. Exit 0 if both pass, 2 otherwise.`,
 };
 
+const K8S_JOB_HELP = `Usage: quotarace k8s-job <scenario.yaml|folder...> --shards N --image IMAGE --results-pvc NAME [options]
+
+Prints (never applies) a Kubernetes Indexed Job whose pod i runs quotarace run --shard i+1/N and
+writes its results file to the PersistentVolumeClaim, and a second Job that merges them into one
+run's totals, reports and gate. Apply the first, wait for it, then the second (see the comments).
+
+  --shards N          pods, one shard each (1 to 1000)
+  --image IMAGE       a container image with quotarace on its PATH and the scenarios
+  --results-pvc NAME  the PersistentVolumeClaim for results files and reports (required)
+  --name NAME         the Job's name (default quotarace; the merge Job is NAME-merge)
+  --parallelism P     pods running at once (default: --shards)
+  --workdir DIR       the container's working directory
+  --runs, --seed, --strategy, --explore, --depth, --window, --workers   passed to every shard`;
+
 export function commandHelp(command: Command | undefined): string {
+  if (command === 'k8s-job') return K8S_JOB_HELP;
   return command ? HELP[command] : OVERVIEW;
 }

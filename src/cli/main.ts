@@ -3,6 +3,7 @@ import { DEFAULT_CAMPAIGN } from '../explore/campaign.js';
 import { badInputExit, EXIT_BAD_INPUT, EXIT_OK, processIo, UsageError, type Io } from './io.js';
 import { cmdCheck } from './check.js';
 import { commandHelp, isCommand, VERSION } from './help.js';
+import { cmdK8sJob, k8sJobOptions } from './k8s-job.js';
 import { cmdMerge } from './merge.js';
 import { cmdReplay } from './replay.js';
 import { cmdRun } from './run.js';
@@ -66,6 +67,7 @@ function parser(argv: readonly string[]): Argv {
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
+    .command('k8s-job <scenarios..>', 'print a Kubernetes Indexed Job that runs the campaign in --shards pods, and the Job that merges them', k8sJobOptions)
     .command('trace <scenario>', 'print one run as a timeline', (y) =>
       y
         .positional('scenario', { type: 'string', demandOption: true })
@@ -96,7 +98,7 @@ function parser(argv: readonly string[]): Argv {
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
     .command('check <strategy>', 'type-check a strategy module against the quotarace types, then load it', (y) => y.positional('strategy', { type: 'string', demandOption: true }))
-    .demandCommand(1, 'expected a command: run, trace, replay, merge, table or check')
+    .demandCommand(1, 'expected a command: run, trace, replay, merge, table, check, k8s-job or hunt')
     .strict()
     .help(false)
     .version(false)
@@ -106,6 +108,7 @@ function parser(argv: readonly string[]): Argv {
 const COMMANDS: Record<string, (args: Record<string, unknown>, io: Io) => Promise<number>> = {
   run: cmdRun,
   merge: cmdMerge,
+  'k8s-job': cmdK8sJob,
   table: cmdTable,
   trace: cmdTrace,
   check: cmdCheck,
@@ -122,7 +125,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return EXIT_OK;
   }
   if (argv.length === 0) {
-    io.err('quotarace: expected a command: run, trace, replay, merge, table or check\nSee: quotarace --help');
+    io.err('quotarace: expected a command: run, trace, replay, merge, table, check, k8s-job or hunt\nSee: quotarace --help');
     return EXIT_BAD_INPUT;
   }
   if (argv.includes('-h') || argv.includes('--help') || (argv[0] === 'help' && argv.length <= 2)) {
