@@ -17,8 +17,10 @@ export interface SearchOptions {
   readonly budgetRuns: number;
   /** Stop after this many distinct failure kinds. */
   readonly kinds: number;
-  /** Count only failure kinds containing this text (e.g. "quota-below-user-value"). */
-  readonly want?: string;
+  /** Count only failure kinds containing every one of these texts (e.g. "quota-below-user-value"). */
+  readonly want?: readonly string[];
+  /** Called once, when the first failure is found (wall-clock measurements; never decides anything). */
+  readonly onFirst?: () => void;
   /** Wall-clock stop (ms, on `now`'s clock), checked only between generations. */
   readonly deadline?: number;
   readonly now?: () => number;
@@ -96,11 +98,12 @@ export async function search(o: SearchOptions, pool: WorkerPool): Promise<Search
       runs += r.runs;
       const index = scenarios + j;
       for (const k of kindsOf(r.tally)) {
-        if (o.want !== undefined && !k.kind.includes(o.want)) continue;
+        if (o.want !== undefined && !o.want.every((w) => k.kind.includes(w))) continue;
         if (!found.some((f) => f.kind === k.kind) && found.length < o.kinds) found.push({ kind: k.kind, genome: genomes[j]!, run: k.run, runs: k.runs, scenario: index, generation: generations, runsSpent: 0 });
       }
       archive.push({ g: genomes[j]!, score: r.tally.groups.length ? 1_000_000 : closeness(r.tally), i: index });
     });
+    if (found.length && found.every((f) => f.runsSpent === 0)) o.onFirst?.();
     for (const f of found) if (f.runsSpent === 0) (f as { runsSpent: number }).runsSpent = runs;
     archive.sort((x, y) => y.score - x.score || x.i - y.i);
     archive.length = Math.min(archive.length, ARCHIVE);
