@@ -60,7 +60,7 @@ export function describeSpace(s: Space, off: ReadonlySet<Knob>): string[] {
     `quota headroom cpu ${s.quota.headroomCpu.join(', ')}; memory ${s.quota.headroomMemory.join(', ')}`,
     `Rancher import p=${s.rancher.imported}, agent on any node` + (off.has('agentReplicas') ? '' : `, agent replicas ${range(s.rancher.agentReplicas)}`) + (off.has('agentNodes') ? '' : ', agent node list'),
     off.has('overheadRatio') ? 'overhead ratio: the default 1.5 only' : `overhead ratio ${s.overheadRatio.join(', ')}`,
-    `actions ${range(s.actions.count)} of ${kinds.join(', ')}; times ${s.actions.times.join(', ')}, a window with p=${s.actions.windows}; quota edits by ${s.actions.editCpu.join(', ')} CPU`,
+    s.actions.count[1] === 0 ? 'no actions' : `actions ${range(s.actions.count)} of ${kinds.join(', ')}; times ${s.actions.times.join(', ')}, a window with p=${s.actions.windows}; quota edits by ${s.actions.editCpu.join(', ')} CPU`,
     `per scenario ${s.campaign.runs} interleavings × ${s.campaign.explorers.join(' + ')}, ${s.campaign.batch} scenarios per generation, horizon ${s.horizon}`,
   ];
   const missing = OPTIONAL_KNOBS.filter((k) => off.has(k));
