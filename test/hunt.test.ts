@@ -8,7 +8,6 @@ import { load } from '../src/cli/plans.js';
 import { runPlain } from '../src/explore/campaign.js';
 import { WorkerPool } from '../src/explore/pool.js';
 import { accepts, unsupportedKnobs } from '../src/hunt/capabilities.js';
-import { kindsOf } from '../src/hunt/kind.js';
 import { candidateText, search, type SearchOptions } from '../src/hunt/search.js';
 import { DEFAULT_SPACE } from '../src/hunt/space.js';
 import { parseSpace } from '../src/hunt/space-file.js';
@@ -116,9 +115,6 @@ describe('quotarace hunt', () => {
     expect(accepts({ name: 'x', cluster: { nodes: [{ name: 'a', cpu: 1, memory: '1Gi' }, { name: 'b', cpu: 1, memory: '1Gi' }], namespaces: [{ name: 'n', quota: { limitsCpu: '1' } }] } })).toBe(true);
     expect(accepts({ name: 'x', bogus: 1 })).toBe(false);
     const off = unsupportedKnobs();
-    // Every generated scenario loads, whichever knobs this version accepts.
-    const o = { ...opts(1), off };
-    void o;
     for (const k of off) expect(['overheadRatio', 'agentReplicas', 'agentNodes', 'pods', 'editQuotaSpec', 'rolloutAgent']).toContain(k);
   });
 });
@@ -129,4 +125,3 @@ function writeScenario(name: string, text: string): string {
   return f;
 }
 
-void kindsOf;
