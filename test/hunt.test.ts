@@ -12,6 +12,10 @@ import { candidateText, search, type SearchOptions } from '../src/hunt/search.js
 import { DEFAULT_SPACE } from '../src/hunt/space.js';
 import { parseSpace } from '../src/hunt/space-file.js';
 import { InputError } from '../src/scenario/errors.js';
+import { parseScenario } from '../src/scenario/load.js';
+import { Rng } from '../src/kernel/rng.js';
+import { randomGenome } from '../src/hunt/generate.js';
+import { mutate } from '../src/hunt/mutate.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -115,6 +119,13 @@ describe('quotarace hunt', () => {
     expect(accepts({ name: 'x', cluster: { nodes: [{ name: 'a', cpu: 1, memory: '1Gi' }, { name: 'b', cpu: 1, memory: '1Gi' }], namespaces: [{ name: 'n', quota: { limitsCpu: '1' } }] } })).toBe(true);
     expect(accepts({ name: 'x', bogus: 1 })).toBe(false);
     const off = unsupportedKnobs();
+    // Every generated scenario and mutant loads through the real loader, whichever knobs this version accepts.
+    const rng = new Rng('hunt-test');
+    let g = randomGenome(rng, DEFAULT_SPACE, off, 1);
+    for (let i = 0; i < 200; i++) {
+      g = i % 2 ? mutate(rng, g, DEFAULT_SPACE, off, i) : randomGenome(rng, DEFAULT_SPACE, off, i);
+      expect(() => parseScenario(candidateText(g, { name: 'gen', off, space: DEFAULT_SPACE }), 'gen.yaml', () => true)).not.toThrow();
+    }
     for (const k of off) expect(['overheadRatio', 'agentReplicas', 'agentNodes', 'pods', 'editQuotaSpec', 'rolloutAgent']).toContain(k);
   });
 });
