@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { DEFAULT_CAMPAIGN } from '../explore/campaign.js';
 import { shellQuote } from '../report/files.js';
 import { EXIT_OK, intArg, UsageError, type Io } from './io.js';
-import { campaignOptions, loadPlans } from './plans.js';
+import { campaignOptions, loadPlans, makePool } from './plans.js';
 
 /** Where the results volume is mounted in every pod. */
 export const RESULTS_MOUNT = '/results';
@@ -65,13 +65,20 @@ export async function cmdK8sJob(args: Record<string, unknown>, io: Io): Promise<
         'Give a PersistentVolumeClaim that every pod can mount (ReadWriteMany, or ReadWriteOnce with --parallelism 1 or on a single node).',
     );
   if (!NAME.test(pvc)) throw new UsageError(`--results-pvc expects a PersistentVolumeClaim name, got "${pvc}"`);
-  intArg('workers', args.workers, 1);
-  const parallelism = intArg('parallelism', args.parallelism, 1) ?? shards;
+  intArg('workers', args.workers, 1, 256);
+  const parallelism = intArg('parallelism', args.parallelism, 1, MAX_SHARDS) ?? shards;
   if (parallelism > shards) throw new UsageError(`--parallelism expects 1 to --shards (${shards}), got ${parallelism}`);
   const scenarios = args.scenarios as string[];
   // Validate scenarios, strategies and options here, before anything reaches a cluster: the
   // pods run the same files from the image.
-  const plans = await loadPlans(scenarios, args.strategy as string[] | undefined, (s) => campaignOptions(args, s));
+  // Strategy modules are loaded (and so checked) in the sandbox, as `run` would.
+  const pool = makePool({ ...args, workers: 1 });
+  let plans;
+  try {
+    plans = await loadPlans(scenarios, args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool);
+  } finally {
+    await pool.close();
+  }
   if (plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--explore exhaustive has no seeds to split into shards; run it in one process');
 
   const options: string[] = [];
