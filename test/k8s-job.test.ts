@@ -152,7 +152,7 @@ describe('quotarace k8s-job', () => {
       [['--shards', '2', ...base, '--explore', 'exhaustive'], '--explore exhaustive has no seeds to split'],
       [['--shards', '2', ...base, '--parallelism', '3'], '--parallelism expects 1 to --shards (2), got 3'],
       [['--shards', '2', ...base, '--name', 'Not_A_Name'], '--name expects a Kubernetes name'],
-      [['--shards', '2', ...base, '--runs', '0'], '--runs expects one integer >= 1'],
+      [['--shards', '2', ...base, '--runs', '0'], '--runs expects one integer from 1 to'],
       [['--shards', '2', 'scenarios/no-such.yaml', '--image', 'img', '--results-pvc', 'pvc'], 'no such file or folder'],
     ];
     for (const [argv, message] of cases) {
