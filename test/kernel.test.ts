@@ -376,3 +376,101 @@ describe('kernel: processes, park and wake', () => {
     expect(k.pending()).toHaveLength(0);
   });
 });
+
+/**
+ * The kernel before it chose in place: pop every event of the window, keep the first of each
+ * chain and group, let the chooser pick, push the rest back. The kernel must offer exactly
+ * the same candidates in the same order and run exactly the same sequence.
+ */
+class ReferenceKernel {
+  now = 0;
+  private seq = 0;
+  private readonly heap: Scheduled[] = [];
+  constructor(readonly window: number, readonly chooser: OrderChooser) {}
+  schedule(delay: number, fire: () => void, opts: { actor: string; chain?: number; commutes?: number }): void {
+    this.heap.push({ time: this.now + (delay > 0 ? delay : 0), seq: this.seq++, background: false, actor: opts.actor, chain: opts.chain ?? 0, commutes: opts.commutes ?? 0, fire });
+  }
+  private popMin(): Scheduled | undefined {
+    let best = -1;
+    for (let i = 0; i < this.heap.length; i++) {
+      const e = this.heap[i]!;
+      const b = this.heap[best] ?? undefined;
+      if (!b || e.time < b.time || (e.time === b.time && e.seq < b.seq)) best = i;
+    }
+    return best < 0 ? undefined : this.heap.splice(best, 1)[0];
+  }
+  step(): boolean {
+    const first = this.popMin();
+    if (!first) return false;
+    const window: Scheduled[] = [first];
+    for (;;) {
+      const e = this.popMin();
+      if (!e) break;
+      if (e.time > first.time + this.window) {
+        this.heap.push(e);
+        break;
+      }
+      window.push(e);
+    }
+    const ready: Scheduled[] = [];
+    for (const e of window) {
+      const blocked = ready.some((r) => (e.chain !== 0 && r.chain === e.chain) || (e.commutes !== 0 && r.commutes === e.commutes));
+      if (!blocked) ready.push(e);
+    }
+    const chosen = ready.length > 1 ? (ready[this.chooser.order(ready)] ?? first) : first;
+    for (const e of window) if (e !== chosen) this.heap.push(e);
+    if (chosen.time > this.now) this.now = chosen.time;
+    chosen.fire();
+    return true;
+  }
+}
+
+describe('kernel: choosing in place', () => {
+  it('offers the same candidates in the same order and runs the same sequence as gathering and re-pushing the window', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      let s = trial * 7919 + 1;
+      const rand = (n: number): number => {
+        s = (s * 1103515245 + 12345) % 2 ** 31;
+        return s % n;
+      };
+      const window = rand(4) * 5;
+      const plan = Array.from({ length: 400 }, () => ({ delay: rand(40) - 3, chain: rand(3) === 0 ? 1 + rand(4) : 0, commutes: rand(3) === 0 ? 1 + rand(3) : 0, children: 1 + rand(2) }));
+      const runWith = (make: (c: OrderChooser) => { schedule: (d: number, f: () => void, o: { actor: string; chain?: number; commutes?: number }) => void; step: () => boolean; now: number }) => {
+        const offered: string[] = [];
+        let picks = trial;
+        const chooser: OrderChooser = {
+          order(ready) {
+            offered.push(ready.map((e) => e.actor).join(','));
+            picks = (picks * 31 + 7) % 1009;
+            return picks % (ready.length + 1); // sometimes out of range: the earliest runs
+          },
+        };
+        const k = make(chooser);
+        const fired: string[] = [];
+        let next = 0;
+        const add = (): void => {
+          if (next >= plan.length) return;
+          const i = next++;
+          const p = plan[i]!;
+          k.schedule(p.delay, () => {
+            fired.push(`${i}@${k.now}`);
+            for (let c = 0; c < p.children; c++) add();
+          }, { actor: `e${i}`, chain: p.chain, commutes: p.commutes });
+        };
+        for (let i = 0; i < 5; i++) add();
+        while (k.step());
+        return { offered, fired };
+      };
+      const ours = runWith((c) => {
+        const k = new Kernel();
+        k.window = window;
+        k.chooser = c;
+        return k;
+      });
+      const ref = runWith((c) => new ReferenceKernel(window, c));
+      expect(ours.fired.length).toBeGreaterThan(50);
+      expect(ours.offered.length).toBeGreaterThan(5);
+      expect(ours).toEqual(ref);
+    }
+  });
+});

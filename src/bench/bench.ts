@@ -8,7 +8,7 @@ import { runPilot } from '../explore/pilot.js';
 import { WorkerPool } from '../explore/pool.js';
 import { tallyScenario, DEFAULT_CAMPAIGN, type CampaignOptions } from '../explore/campaign.js';
 import { Kernel } from '../kernel/kernel.js';
-import { RandomSelector } from '../kernel/choice.js';
+import { RandomSelector, withoutChoiceLog } from '../kernel/choice.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import { runOnce } from '../sim/run.js';
@@ -23,6 +23,8 @@ import { scaledIncident } from './scenarios.js';
 const REPS = 5;
 const INCIDENT = 'scenarios/1-incident-7178.yaml';
 const STRATEGY = 'pre-fix';
+/** Exhaustive exploration of the incident stops after this many runs (explored + pruned). */
+const EXHAUSTIVE_CAP = 400;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -39,7 +41,8 @@ function runSerial(scenario: Scenario, runs: number, slots: readonly number[]): 
   const strategy = builtinStrategy(STRATEGY)!;
   let events = 0;
   const t0 = performance.now();
-  for (let s = 1; s <= runs; s++) events += runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window: 25, slots }).steps;
+  // As a campaign tallies a run: no choice log (nothing replays it).
+  for (let s = 1; s <= runs; s++) events += runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window: 25, slots, inspect: withoutChoiceLog }).steps;
   return [(performance.now() - t0) / 1000, events];
 }
 
@@ -110,24 +113,67 @@ function floorEventsPerSecond(scenario: Scenario, slots: readonly number[]): { e
   return { eps: events / median(times), events };
 }
 
-/** Wall seconds for `n` processes each running `runs` incident runs at once. */
-async function processes(n: number, runs: number): Promise<number> {
+/**
+ * The kernel alone where it chooses: about 13 pending events, a 25 ms window, some events
+ * on two chains, a chooser picking at random (the incident's shape: 3.5 events in a
+ * window, a choice on every other step). Returns steps per second.
+ */
+function kernelChoosing(steps: number): number {
+  const k = new Kernel();
+  k.window = 25;
+  let s = 1;
+  const rand = (n: number): number => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % n;
+  };
+  k.chooser = { order: (ready) => rand(ready.length) };
+  let left = steps;
+  const chains = [0, 0, 0, k.chainId('a'), k.chainId('b')];
+  const fire = (): void => {
+    if (left-- > 0) k.schedule(rand(60), fire, { actor: 'x', chain: chains[rand(5)]! });
+  };
+  for (let i = 0; i < 13; i++) fire();
   const t0 = performance.now();
-  await Promise.all(
+  while (k.step());
+  return k.steps / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * `n` processes each running `runs` incident runs at once, nothing shared. Each times its own
+ * runs after a warm-up (like the pool's figure, which excludes starting the workers); the
+ * result is their summed interleavings/s.
+ */
+async function processes(n: number, runs: number): Promise<number> {
+  const secs = await Promise.all(
     Array.from({ length: n }, () =>
-      new Promise<void>((resolve, reject) => {
+      new Promise<number>((resolve, reject) => {
         const p = spawn(process.execPath, [fileURLToPath(new URL('./serial.js', import.meta.url)), String(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
         p.on('error', reject);
-        p.on('exit', () => resolve());
+        p.on('exit', () => resolve(Number(out)));
       }),
     ),
   );
-  return (performance.now() - t0) / 1000;
+  return secs.reduce((sum, s) => sum + runs / s, 0);
+}
+
+/** A target's line: met or not, with the measured ratio against the target. */
+interface Target {
+  name: string;
+  measured: string;
+  met: boolean;
+}
+const targets: Target[] = [];
+function target(name: string, met: boolean, measured: string): string {
+  targets.push({ name, measured, met });
+  return `${met ? 'met' : 'NOT MET'}: ${measured}`;
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const cores = availableParallelism();
-  console.log(`quotarace bench: npm run bench · node ${process.version} · ${cores} cores · ${REPS} repetitions per figure, medians`);
+  console.log(`quotarace bench: npm run bench · node ${process.version} · ${cores} cores (${process.platform}/${process.arch}) · ${REPS} repetitions per figure, medians`);
   const { scenario, text } = load();
   const pilot = runPilot(scenario, builtinStrategy(STRATEGY)!, 25);
 
@@ -150,21 +196,30 @@ async function main(): Promise<void> {
   console.log(`  pool, ${cores} workers:  ${fmt(median(wAll))} interleavings/s  (${fmt(median(wAll) / median(w1), 2)}× one worker)`);
 
   // The machine's own ceiling: the same work in separate processes, one alone, then `cores` at once.
-  const ceiling: number[] = [];
+  const alone: number[] = [];
+  const together: number[] = [];
   for (let r = 0; r < 3; r++) {
-    const one = await processes(1, 300);
-    const all = await processes(cores, 300);
-    ceiling.push((cores * 300) / all / (300 / one));
+    alone.push(await processes(1, 300));
+    together.push(await processes(cores, 300));
   }
-  console.log(`  ${cores} separate processes: ${fmt(median(ceiling), 2)}× one process (nothing shared: the most any pool can get from this machine)`);
+  const procAll = median(together);
+  console.log(`  ${cores} separate processes: ${fmt(procAll)} interleavings/s (${fmt(procAll / median(alone), 2)}× one process: nothing shared, the most any pool can get from this machine)`);
+  const poolShare = median(wAll) / procAll;
+  console.log(`  pool of ${cores} vs ${cores} processes: ${fmt(100 * poolShare)}%  ` + target(`pool of ${cores} workers ≥ 90% of ${cores} separate processes`, poolShare >= 0.9, `${fmt(100 * poolShare)}% (${fmt(median(wAll))} vs ${fmt(procAll)} interleavings/s)`));
 
   // 3. The bare-kernel floor.
   const floor = floorEventsPerSecond(scenario, pilot.slots);
-  console.log(`  bare kernel:      ${fmt(floor.eps)} events/s for the same ${fmt(floor.events)}-event sequence; the model costs ${fmt(floor.eps / eps1, 1)}× the floor`);
+  const floorRatio = floor.eps / eps1;
+  console.log(`  bare kernel:      ${fmt(floor.eps)} events/s for the same ${fmt(floor.events)}-event sequence; the model costs ${fmt(floorRatio, 1)}× the floor`);
+  const kc: number[] = [];
+  for (let r = 0; r < REPS; r++) kc.push(kernelChoosing(500_000));
+  console.log(`  kernel choosing:  ${fmt(median(kc))} steps/s (the kernel alone with a 25 ms window and a chooser)`);
+  console.log(`  model vs floor:   ` + target('the model within 5× of the bare-kernel floor', floorRatio <= 5, `${fmt(floorRatio, 1)}× (target ≤ 5×)`));
 
   // 4. Scaling with the scenario's size.
   console.log('\nscaling (pre-fix, drain of node-1, 90% quota), ms per interleaving and events per interleaving:');
   let base = 0;
+  const perEvent = new Map<number, number>();
   for (const [vms, nodes] of [
     [4, 2],
     [16, 8],
@@ -178,8 +233,12 @@ async function main(): Promise<void> {
     const ms = median(reps.map(([s]) => (s * 1000) / runs));
     const ev = median(reps.map(([, e]) => e / runs));
     if (!base) base = ms;
+    perEvent.set(vms, (ms * 1000) / ev);
     console.log(`  ${String(vms).padStart(2)} VMs, ${String(nodes).padStart(2)} nodes: ${fmt(ms, 2)} ms, ${fmt(ev)} events (${fmt(ms / base, 1)}× the 4-VM cost, ${fmt((ms * 1000) / ev, 2)} µs/event)`);
   }
+
+  const perEventRatio = perEvent.get(64)! / perEvent.get(16)!;
+  console.log(`  per event, 64 VMs vs 16 VMs: ` + target('per-event cost at 64 VMs within 1.5× of 16 VMs', perEventRatio <= 1.5, `${fmt(perEventRatio, 2)}× (${fmt(perEvent.get(64)!, 2)} vs ${fmt(perEvent.get(16)!, 2)} µs; target ≤ 1.5×)`));
 
   // 5. Memory: results are aggregated as they stream, so 10× the runs must not need 10× the memory.
   const peak = async (runs: number): Promise<number> => {
@@ -215,6 +274,25 @@ async function main(): Promise<void> {
     summary = `${res.complete ? 'complete' : 'incomplete'}: ${res.runs} interleavings, ${res.failures.length} failures, ${res.pruned} pruned`;
   }
   console.log(`exhaustive tiny-agent-restart (${STRATEGY}): ${fmt(median(times), 2)} s (${summary})`);
+
+  // 7. Exhaustive exploration of the incident for v1.4.2, capped so the bench stays bounded.
+  {
+    const strategy = builtinStrategy('v1.4.2')!;
+    const t0 = performance.now();
+    const res = explore(scenario, strategy, runPilot(scenario, strategy, 0), 0, EXHAUSTIVE_CAP, scenario.seed);
+    const secs = (performance.now() - t0) / 1000;
+    const state = res.complete
+      ? `complete: ${res.runs} interleavings, ${res.failures.length} failures, ${res.pruned} pruned`
+      : `incomplete at the cap of ${EXHAUSTIVE_CAP} runs + pruned: ${res.runs} interleavings, ${res.pruned} pruned, ${res.failures.length} failures, ${fmt(secs / (res.runs + res.pruned), 2)} s per run`;
+    console.log(
+      `exhaustive incident-7178 (v1.4.2): ${fmt(secs, 1)} s (${state})  ` +
+        target('exhaustive incident-7178 complete for v1.4.2 in under 60 s', res.complete && secs < 60, res.complete ? `${fmt(secs, 1)} s (target < 60 s)` : `incomplete after ${fmt(secs, 1)} s at the cap of ${EXHAUSTIVE_CAP}`),
+    );
+  }
+
+  console.log('\ntargets:');
+  for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT MET'}  ${t.name}: ${t.measured}`);
+  console.log(`bench took ${fmt((performance.now() - started) / 1000)} s`);
 }
 
 void main();

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { RandomSelector } from '../kernel/choice.js';
+import { RandomSelector, withoutChoiceLog } from '../kernel/choice.js';
 import { runPilot } from '../explore/pilot.js';
 import { loadScenario } from '../scenario/load.js';
 import { runOnce } from '../sim/run.js';
@@ -17,5 +17,5 @@ const strategy = builtinStrategy('pre-fix')!;
 const slots = runPilot(scenario, strategy, 25).slots;
 for (let s = 1; s <= 20; s++) runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window: 25, slots });
 const t0 = performance.now();
-for (let s = 1; s <= runs; s++) runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window: 25, slots });
+for (let s = 1; s <= runs; s++) runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window: 25, slots, inspect: withoutChoiceLog });
 process.stdout.write(String((performance.now() - t0) / 1000));

@@ -9,7 +9,7 @@ export const VERSION: string = (() => {
   }
 })();
 
-const COMMANDS = ['run', 'trace', 'replay', 'merge', 'table', 'check'] as const;
+const COMMANDS = ['run', 'trace', 'replay', 'merge', 'table', 'check', 'k8s-job', 'hunt'] as const;
 export type Command = (typeof COMMANDS)[number];
 export const isCommand = (s: string): s is Command => (COMMANDS as readonly string[]).includes(s);
 
@@ -24,11 +24,13 @@ Commands:
   merge <results.json...>         combine the results of --shard runs into one run's totals and reports
   table <scenario.yaml|folder...> the strategies × scenarios Markdown table (README)
   check <strategy.ts>             type-check a strategy module against quotarace's types, then load it
+  k8s-job <scenario...>           print a Kubernetes Indexed Job that runs a campaign in --shards pods, and its merge Job
+  hunt --strategy NAME            search the scenario space for the smallest scenario that breaks a strategy
 
 Options: -h, --help (also after a command: quotarace run --help), --version
 Exit codes: 0 ok, 1 an expectation failed (or a replayed failure is fixed), 2 bad input`;
 
-const HELP: Record<Command, string> = {
+const HELP: Record<Exclude<Command, "k8s-job">, string> = {
   run: `Usage: quotarace run <scenario.yaml|folder...> [options]
 
 Runs every scenario (a file, or each .yaml of a folder) against its strategies, prints a
@@ -90,8 +92,43 @@ Prints the strategies × scenarios table (quota correct / migrations succeeded) 
 
 Type-checks a strategy module against the quotarace package's types (strict), then loads it
 and checks its default export is a strategy. Exit 0 if both pass, 2 otherwise.`,
+  hunt: `Usage: quotarace hunt --strategy NAME [--budget N|10m] [--seed N] [--space space.yaml] [--out DIR] [--workers N]
+
+Searches the scenario space for the smallest scenario in which the strategy fails: each
+generated scenario gets a short campaign of interleavings (random and PCT); scenarios that
+came close to failing are mutated further. The first failure is shrunk (scenario, then
+interleaving) and written to DIR as a scenario file, its evidence and its HTML report.
+Exit 1 when a failure was found, 0 when nothing failed within the budget.
+
+  --strategy NAME     the strategy on trial: a built-in or a .ts/.js module path
+  --budget N|DUR      interleavings to spend (default 20000; deterministic), or wall time
+                      such as 10m (stops between generations; see README "hunt")
+  --seed N            the search seed (default 1): same seed, same result, any --workers
+  --space FILE        a YAML space file narrowing or widening the default space
+  --out DIR           where the results go (default reports/hunt)
+  --kinds N           keep searching until N distinct failure kinds (default 1)
+  --kind TEXT         count only failure kinds containing TEXT; repeat for all of several
+  --shrink N          scenario candidates the shrinker may try (default 200)
+  --workers N         worker threads (default: the machine's cores)
+  --[no-]progress     progress on stderr (default: on a terminal, outside CI)`,
 };
 
+const K8S_JOB_HELP = `Usage: quotarace k8s-job <scenario.yaml|folder...> --shards N --image IMAGE --results-pvc NAME [options]
+
+Prints (never applies) a Kubernetes Indexed Job whose pod i runs quotarace run --shard i+1/N and
+writes its results file to the PersistentVolumeClaim, and a second Job that merges them into one
+run's totals, reports and gate. Apply the first, wait for it, then the second (see the comments).
+
+  --shards N          pods, one shard each (1 to 1000)
+  --image IMAGE       a container image with quotarace on its PATH and the scenarios
+  --results-pvc NAME  the PersistentVolumeClaim for results files and reports (required)
+  --name NAME         the Job's name (default quotarace; the merge Job is NAME-merge)
+  --parallelism P     pods running at once (default: --shards)
+  --workdir DIR       the container's working directory
+  --runs, --seed, --strategy, --explore, --depth, --window, --workers   passed to every shard`;
+
+
 export function commandHelp(command: Command | undefined): string {
+  if (command === 'k8s-job') return K8S_JOB_HELP;
   return command ? HELP[command] : OVERVIEW;
 }

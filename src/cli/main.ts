@@ -3,6 +3,8 @@ import { DEFAULT_CAMPAIGN } from '../explore/campaign.js';
 import { badInputExit, EXIT_BAD_INPUT, EXIT_OK, processIo, UsageError, type Io } from './io.js';
 import { cmdCheck } from './check.js';
 import { commandHelp, isCommand, VERSION } from './help.js';
+import { cmdK8sJob, k8sJobOptions } from './k8s-job.js';
+import { cmdHunt } from './hunt.js';
 import { cmdMerge } from './merge.js';
 import { cmdReplay } from './replay.js';
 import { cmdRun } from './run.js';
@@ -66,6 +68,7 @@ function parser(argv: readonly string[]): Argv {
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
+    .command('k8s-job <scenarios..>', 'print a Kubernetes Indexed Job that runs the campaign in --shards pods, and the Job that merges them', k8sJobOptions)
     .command('trace <scenario>', 'print one run as a timeline', (y) =>
       y
         .positional('scenario', { type: 'string', demandOption: true })
@@ -95,8 +98,23 @@ function parser(argv: readonly string[]): Argv {
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
+    .command('hunt', 'search the scenario space for the smallest scenario that breaks a strategy', (y) =>
+      y
+        .option('strategy', { type: 'string', demandOption: true, describe: 'the strategy on trial: a built-in name or a module path' })
+        .option('budget', { type: 'string', requiresArg: true, describe: 'interleavings to spend (default 20000), or wall time (10m)' })
+        .option('seed', num('the search seed (default 1)'))
+        .option('space', { type: 'string', requiresArg: true, describe: 'a space file narrowing or widening the default space' })
+        .option('out', { type: 'string', requiresArg: true, describe: 'where the scenario, evidence and report go (default reports/hunt)' })
+        .option('workers', num("worker threads (default: the machine's cores)"))
+        .option('kinds', num('stop after this many distinct failure kinds (default 1)'))
+        .option('kind', { type: 'string', array: true, nargs: 1, describe: 'count only failure kinds containing this text; repeat: all of them' })
+        .option('shrink', num('scenario candidates the shrinker may try (default 200)'))
+        .option('progress', { type: 'boolean', describe: 'progress on stderr (default: on a terminal, outside CI)' })
+        .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
+        .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
+    )
     .command('check <strategy>', 'type-check a strategy module against the quotarace types, then load it', (y) => y.positional('strategy', { type: 'string', demandOption: true }))
-    .demandCommand(1, 'expected a command: run, trace, replay, merge, table or check')
+    .demandCommand(1, 'expected a command: run, trace, replay, merge, table, check, k8s-job or hunt')
     .strict()
     .help(false)
     .version(false)
@@ -106,10 +124,12 @@ function parser(argv: readonly string[]): Argv {
 const COMMANDS: Record<string, (args: Record<string, unknown>, io: Io) => Promise<number>> = {
   run: cmdRun,
   merge: cmdMerge,
+  'k8s-job': cmdK8sJob,
   table: cmdTable,
   trace: cmdTrace,
   check: cmdCheck,
   replay: cmdReplay,
+  hunt: cmdHunt,
 };
 
 /** `quotarace` command line; returns the exit code (never throws for bad input). */
@@ -122,7 +142,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return EXIT_OK;
   }
   if (argv.length === 0) {
-    io.err('quotarace: expected a command: run, trace, replay, merge, table or check\nSee: quotarace --help');
+    io.err('quotarace: expected a command: run, trace, replay, merge, table, check, k8s-job or hunt\nSee: quotarace --help');
     return EXIT_BAD_INPUT;
   }
   if (argv.includes('-h') || argv.includes('--help') || (argv[0] === 'help' && argv.length <= 2)) {

@@ -12,6 +12,7 @@ import { runPilot, type Pilot } from './pilot.js';
 import type { WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
 import { DEFAULT_WINDOW_MS, runOnce } from '../sim/run.js';
+import { withoutChoiceLog } from '../kernel/choice.js';
 
 export type { StrategySummary } from './tally.js';
 
@@ -321,7 +322,7 @@ export function runPlain(scenario: Scenario, strategies: readonly Strategy[], ru
     const t = emptyTally();
     for (let s = seed; s < seed + runs; s++) {
       const id = { explorer: 'random', seed: s, window } as const;
-      addRun(t, runById(scenario, strategy, id, pilot), formatRunId(id));
+      addRun(t, runById(scenario, strategy, id, pilot, { inspect: withoutChoiceLog }), formatRunId(id));
     }
     return summarize(strategy.name, t);
   });

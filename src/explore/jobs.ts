@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ReplaySelector } from '../kernel/choice.js';
+import { ReplaySelector, withoutChoiceLog } from '../kernel/choice.js';
 import { firstDifference, Timeline } from '../report/timeline.js';
 import { explain } from '../report/explain.js';
 import { chartData, type ChartData } from '../report/chartdata.js';
@@ -328,7 +328,7 @@ function runRange(job: RunsJob, strategy: Strategy): TallyState {
   for (let seed = job.from; seed < job.to; seed++) {
     beatRun(seed - job.from);
     const id = campaignRunId(job, seed);
-    addRun(t, runById(scenario, strategy, id, job.pilot), formatRunId(id));
+    addRun(t, runById(scenario, strategy, id, job.pilot, { inspect: withoutChoiceLog }), formatRunId(id));
   }
   return t;
 }

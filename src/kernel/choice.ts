@@ -32,10 +32,19 @@ export class Divergence extends Error {
 /** Routes a run's choices to a selector and logs them. */
 export class Choices implements OrderChooser {
   readonly log: ChoiceLog = { values: [], sizes: [], kinds: [] };
+  /** Choices made (with more than one option), logged or not. */
+  count = 0;
+  /**
+   * Whether choices go to {@link log}. A run that is only tallied is never replayed, so it
+   * turns this off ({@link withoutChoiceLog}); the log then holds only the choices made before.
+   */
+  recording = true;
 
   constructor(readonly selector: Selector) {}
 
   private record(kind: ChoiceKind, n: number, v: number): number {
+    this.count++;
+    if (!this.recording) return v;
     this.log.values.push(v);
     this.log.sizes.push(n);
     this.log.kinds.push(kind);
@@ -69,6 +78,14 @@ export class Choices implements OrderChooser {
     }
     return out;
   }
+}
+
+/**
+ * For a run whose choices are never replayed (a tallied run): pass as the run's `inspect`
+ * option, so the run's choices are made as always but not logged.
+ */
+export function withoutChoiceLog(world: { readonly choices: Choices }): void {
+  world.choices.recording = false;
 }
 
 /** Uniform choices from named seeded streams: one actor drawing more does not shift another's draws. */

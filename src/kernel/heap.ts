@@ -58,6 +58,66 @@ export class EventHeap {
     a[i] = e;
   }
 
+  /**
+   * Heap positions of every event due at or before `limit`, appended to `out` (heap order,
+   * not sorted). Visits only those events and their direct children: a subtree whose root is
+   * due later holds nothing earlier.
+   */
+  within(limit: number, out: number[]): void {
+    const a = this.items;
+    const n = a.length;
+    if (n === 0 || a[0]!.time > limit) return;
+    out.push(0);
+    // `out` doubles as the work list: every position in it has its children checked once.
+    for (let k = out.length - 1; k < out.length; k++) {
+      const l = 2 * out[k]! + 1;
+      if (l < n && a[l]!.time <= limit) out.push(l);
+      if (l + 1 < n && a[l + 1]!.time <= limit) out.push(l + 1);
+    }
+  }
+
+  /** The event at heap position `i` (from {@link within}). */
+  at(i: number): Scheduled {
+    return this.items[i]!;
+  }
+
+  /** Is an event other than the earliest due at or before `limit`? (The second earliest is a child of the root.) */
+  hasSecondWithin(limit: number): boolean {
+    const a = this.items;
+    return (a.length > 1 && a[1]!.time <= limit) || (a.length > 2 && a[2]!.time <= limit);
+  }
+
+  /** Remove and return the event at heap position `i`. */
+  removeAt(i: number): Scheduled {
+    const a = this.items;
+    const e = a[i]!;
+    const last = a.pop()!;
+    if (i === a.length) return e; // it was the last
+    // Put the last event in the hole, then restore the order up or down from there.
+    let j = i;
+    while (j > 0) {
+      const parent = (j - 1) >> 1;
+      const p = a[parent]!;
+      if (!before(last, p)) break;
+      a[j] = p;
+      j = parent;
+    }
+    if (j === i) {
+      const n = a.length;
+      for (;;) {
+        const l = 2 * j + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const child = r < n && before(a[r]!, a[l]!) ? r : l;
+        if (!before(a[child]!, last)) break;
+        a[j] = a[child]!;
+        j = child;
+      }
+    }
+    a[j] = last;
+    return e;
+  }
+
   pop(): Scheduled | undefined {
     const a = this.items;
     const top = a[0];

@@ -54,8 +54,10 @@ export class Kernel {
   private readonly heap = new EventHeap();
   private seq = 0;
   private foreground = 0;
+  /** Scratch for {@link choose}: heap positions in the window, the candidates and their positions. */
+  private readonly positions: number[] = [];
   private readonly ready: Scheduled[] = [];
-  private readonly held: Scheduled[] = [];
+  private readonly readyPos: number[] = [];
   private readonly chains = new Map<string, number>();
   private readonly groups = new Map<string, number>();
 
@@ -94,6 +96,7 @@ export class Kernel {
   /** Start a process; its first step runs after `delay`. Its steps are labelled `actor`. */
   spawn(proc: Process<unknown>, delay = 0, actor?: string): Wake {
     const label = actor ?? this.current;
+    const opts: ScheduleOptions = { actor: label };
     let parked = false;
     const resume = (): void => {
       const r = proc.next();
@@ -101,14 +104,14 @@ export class Kernel {
       if (r.value === PARK) {
         parked = true;
         this.parked++;
-      } else this.schedule(r.value, resume, { actor: label });
+      } else this.schedule(r.value, resume, opts);
     };
-    this.schedule(delay, resume, { actor: label });
+    this.schedule(delay, resume, opts);
     return (d: number): void => {
       if (!parked) return;
       parked = false;
       this.parked--;
-      this.schedule(d, resume, { actor: label });
+      this.schedule(d, resume, opts);
     };
   }
 
@@ -122,13 +125,12 @@ export class Kernel {
 
   /** Run the next event. Returns false when nothing is left. */
   step(): boolean {
-    let e = this.heap.pop();
+    const heap = this.heap;
+    let e = heap.peek();
     if (!e) return false;
-    if (this.chooser) {
-      // Fast path: nothing else is ready, so there is no choice to make.
-      const next = this.heap.peek();
-      if (next && next.time <= e.time + this.window) e = this.choose(e);
-    }
+    // Fast path: nothing else is ready, so there is no choice to make.
+    if (this.chooser && heap.hasSecondWithin(e.time + this.window)) e = this.choose(e.time + this.window);
+    else heap.pop();
     if (!e.background) this.foreground--;
     if (e.time > this.now) this.now = e.time;
     this.steps++;
@@ -139,42 +141,60 @@ export class Kernel {
   }
 
   /**
-   * Gather the events ready with `first`, let the chooser pick one, put the rest back.
-   * One candidate per chain and one per commuting group: the earliest of each.
+   * Let the chooser pick among the events due by `limit` and take the pick off the heap; the
+   * rest stay where they are. The candidates, in time order: one per chain and one per
+   * commuting group, the earliest of each (an event is left out when an earlier candidate
+   * shares its chain or its group). Nothing is popped and pushed back: the events within
+   * the window are found in place and only their positions are sorted.
    */
-  private choose(first: Scheduled): Scheduled {
+  private choose(limit: number): Scheduled {
+    const heap = this.heap;
+    const pos = this.positions;
     const ready = this.ready;
-    const held = this.held;
+    const readyPos = this.readyPos;
+    pos.length = 0;
     ready.length = 0;
-    held.length = 0;
-    ready.push(first);
-    const limit = first.time + this.window;
-    for (;;) {
-      const next = this.heap.peek();
-      if (!next || next.time > limit) break;
-      this.heap.pop();
+    readyPos.length = 0;
+    heap.within(limit, pos);
+    // Time order (time, then seq); the window holds a handful of events, so insertion sort.
+    for (let i = 1; i < pos.length; i++) {
+      const p = pos[i]!;
+      const e = heap.at(p);
+      let j = i - 1;
+      for (; j >= 0; j--) {
+        const q = heap.at(pos[j]!);
+        if (q.time < e.time || (q.time === e.time && q.seq < e.seq)) break;
+        pos[j + 1] = pos[j]!;
+      }
+      pos[j + 1] = p;
+    }
+    for (let i = 0; i < pos.length; i++) {
+      const p = pos[i]!;
+      const next = heap.at(p);
       const chain = next.chain;
       const group = next.commutes;
       let blocked = false;
       if (chain !== 0 || group !== 0) {
-        for (const r of ready) {
+        for (let j = 0; j < ready.length; j++) {
+          const r = ready[j]!;
           if ((chain !== 0 && r.chain === chain) || (group !== 0 && r.commutes === group)) {
             blocked = true;
             break;
           }
         }
       }
-      if (blocked) held.push(next);
-      else ready.push(next);
+      if (!blocked) {
+        ready.push(next);
+        readyPos.push(p);
+      }
     }
-    let chosen = first;
+    let i = 0;
     if (ready.length > 1) {
-      const i = this.chooser!.order(ready);
-      chosen = ready[i] ?? first;
+      i = this.chooser!.order(ready);
+      if (ready[i] === undefined) i = 0;
     }
-    for (const r of ready) if (r !== chosen) this.heap.push(r);
-    for (const h of held) this.heap.push(h);
-    return chosen;
+    // The chooser has seen the candidates; positions are only valid until the heap changes.
+    return heap.removeAt(readyPos[i]!);
   }
 
   /**

@@ -1,0 +1,190 @@
+import { Document, isMap, isScalar, visit } from 'yaml';
+import { harvesterRequests, launcherPodResources } from '../cluster/launcher.js';
+import { parseQuantity } from '../cluster/quantity.js';
+import { LIMITS_CPU, LIMITS_MEMORY } from '../cluster/resources.js';
+import { parseDuration } from '../scenario/duration.js';
+import type { Knob } from './space.js';
+
+/**
+ * A generated scenario, in the hunt's own terms (indexes instead of names, headroom instead
+ * of quota values), so that mutation and shrinking cannot break a reference. toScenario()
+ * turns it into a scenario file's object, which the real loader then validates.
+ */
+export interface VmGene { cpu: number; memory: string; node: number; liveMigrate: boolean }
+export interface PodGene { node: number; cpu: string; memory: string }
+export interface NsGene { vms: VmGene[]; pods: PodGene[]; headroomCpu: string; headroomMemory: string }
+export type ActGene =
+  | { kind: 'drain'; node: number }
+  | { kind: 'restartAgent' }
+  | { kind: 'rolloutAgent' }
+  | { kind: 'editQuota' | 'editQuotaSpec'; ns: number; cpu: string }
+  | { kind: 'migrate'; ns: number; vm: number };
+export interface TimedGene { act: ActGene; at: string; to?: string }
+export interface RancherGene { node: number; replicas: number; nodes: number[] }
+export interface Genome {
+  seed: number;
+  nodes: { cpu: number; memory: string }[];
+  rancher: RancherGene | null;
+  ratio: string | null;
+  namespaces: NsGene[];
+  actions: TimedGene[];
+}
+
+export const NS_NAMES = ['web', 'db', 'app', 'ci', 'ml'] as const;
+const B = 1000;
+const MI = 2 ** 20;
+
+export const nodeName = (i: number) => `node-${i + 1}`;
+export const nsName = (i: number) => NS_NAMES[i] ?? `ns-${i + 1}`;
+export const vmName = (ns: number, i: number) => `${nsName(ns)}-${i}`;
+
+export function clone(g: Genome): Genome {
+  return JSON.parse(JSON.stringify(g)) as Genome;
+}
+
+/** Drop what refers to something gone; keep the genome loadable. Mutates and returns g. */
+export function repair(g: Genome): Genome {
+  const n = g.nodes.length;
+  for (const ns of g.namespaces) {
+    for (const v of ns.vms) if (v.node >= n) v.node = n - 1;
+    for (const p of ns.pods) if (p.node >= n) p.node = n - 1;
+  }
+  if (g.rancher) {
+    if (g.rancher.node >= n) g.rancher.node = 0;
+    g.rancher.nodes = [...new Set(g.rancher.nodes.filter((x) => x < n))].sort((a, b) => a - b);
+    if (g.rancher.replicas < 1) g.rancher.replicas = 1;
+  }
+  g.actions = g.actions.filter(({ act }) => {
+    switch (act.kind) {
+      case 'drain':
+        return act.node < n;
+      case 'restartAgent':
+      case 'rolloutAgent':
+        return g.rancher !== null;
+      case 'editQuota':
+      case 'editQuotaSpec':
+        return act.ns < g.namespaces.length;
+      case 'migrate':
+        return act.ns < g.namespaces.length && act.vm < g.namespaces[act.ns]!.vms.length;
+    }
+  });
+  return g;
+}
+
+/** One VM's virt-launcher pod limits (what the quota counts), at the overhead ratio. */
+function launcherLimits(v: VmGene, ratio: number): { cpu: number; memory: number } {
+  const memoryLimit = parseQuantity(v.memory)!;
+  const r = launcherPodResources({ cpu: v.cpu, memoryLimit, memoryRequest: harvesterRequests(v.cpu, memoryLimit).memory }, ratio);
+  return { cpu: r.limits[LIMITS_CPU]!, memory: r.limits[LIMITS_MEMORY]! };
+}
+
+/** Bytes (milli-units) as a quota value: whole Mi or Gi when exact, else bytes. */
+function memQuantity(milli: number): string {
+  const bytes = Math.ceil(milli / B);
+  if (bytes % (1024 * MI) === 0) return `${bytes / (1024 * MI)}Gi`;
+  if (bytes % MI === 0) return `${bytes / MI}Mi`;
+  return String(bytes);
+}
+
+function cpuQuantity(milli: number): string {
+  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+}
+
+/** The namespace's starting quota: what its pods use, plus the headroom. */
+export function nsQuota(g: Genome, i: number, off: ReadonlySet<Knob>): { cpu: number; memory: number } {
+  const ns = g.namespaces[i]!;
+  const ratio = g.ratio !== null && !off.has('overheadRatio') ? Number(g.ratio) : 1.5;
+  let cpu = parseQuantity(ns.headroomCpu)!;
+  let memory = parseQuantity(ns.headroomMemory)!;
+  for (const v of ns.vms) {
+    const l = launcherLimits(v, ratio);
+    cpu += l.cpu;
+    memory += l.memory;
+  }
+  if (!off.has('pods')) {
+    for (const p of ns.pods) {
+      cpu += parseQuantity(p.cpu)!;
+      memory += parseQuantity(p.memory)!;
+    }
+  }
+  return { cpu, memory };
+}
+
+/** The scenario file's object (see README "Scenario format"). */
+export function toScenario(g: Genome, name: string, off: ReadonlySet<Knob>, extra: { description?: string; strategies?: string[]; runs?: number; horizon: string; expect?: Record<string, unknown> }): Record<string, unknown> {
+  const cluster: Record<string, unknown> = {
+    nodes: g.nodes.map((nd, i) => ({ name: nodeName(i), cpu: nd.cpu, memory: nd.memory })),
+  };
+  if (g.ratio !== null && !off.has('overheadRatio')) cluster.harvester = { additionalGuestMemoryOverheadRatio: g.ratio };
+  if (g.rancher) {
+    const r: Record<string, unknown> = { agentNode: nodeName(g.rancher.node) };
+    if (!off.has('agentReplicas') && g.rancher.replicas !== 1) r.agentReplicas = g.rancher.replicas;
+    if (!off.has('agentNodes') && g.rancher.nodes.length) r.agentNodes = g.rancher.nodes.map(nodeName);
+    cluster.rancher = r;
+  }
+  cluster.namespaces = g.namespaces.map((ns, i) => {
+    const q = nsQuota(g, i, off);
+    const out: Record<string, unknown> = {
+      name: nsName(i),
+      quota: { limitsCpu: cpuQuantity(q.cpu), limitsMemory: memQuantity(q.memory) },
+      vms: ns.vms.map((v, j) => ({ name: vmName(i, j), node: nodeName(v.node), cpu: v.cpu, memory: v.memory, ...(v.liveMigrate ? {} : { evictionStrategy: 'None' }) })),
+    };
+    if (!off.has('pods') && ns.pods.length) out.pods = ns.pods.map((p, j) => ({ name: `${nsName(i)}-pod-${j}`, node: nodeName(p.node), cpu: p.cpu, memory: p.memory }));
+    return out;
+  });
+  const actions = g.actions.map(({ act, at, to }) => {
+    const timing = to !== undefined && to !== at ? { between: [at, to] } : { at };
+    switch (act.kind) {
+      case 'drain':
+        return { drain: nodeName(act.node), ...timing };
+      case 'restartAgent':
+        return { restartAgent: {}, ...timing };
+      case 'rolloutAgent':
+        return { rolloutAgent: {}, ...timing };
+      case 'migrate':
+        return { migrate: `${nsName(act.ns)}/${vmName(act.ns, act.vm)}`, ...timing };
+      case 'editQuota':
+      case 'editQuotaSpec': {
+        // A user lowers the quota at most to what is in use: below it, Harvester's webhook
+        // refuses the edit for good, which is the webhook doing its job, not a race.
+        const base = nsQuota(g, act.ns, off).cpu;
+        const used = base - parseQuantity(g.namespaces[act.ns]!.headroomCpu)!;
+        const q = Math.max(used, base + parseQuantity(act.cpu.replace(/^-/, ''))! * (act.cpu.startsWith('-') ? -1 : 1));
+        return { [act.kind]: { namespace: nsName(act.ns), quota: { limitsCpu: cpuQuantity(Math.max(1, q)) } }, ...timing };
+      }
+    }
+  });
+  return {
+    name,
+    ...(extra.description ? { description: extra.description } : {}),
+    cluster,
+    actions,
+    ...(extra.strategies ? { strategies: extra.strategies } : {}),
+    runs: extra.runs ?? 100,
+    seed: g.seed,
+    horizon: extra.horizon,
+    ...(extra.expect ? { expect: extra.expect } : {}),
+  };
+}
+
+/** YAML as people write scenarios: small maps and lists of scalars on one line. */
+export function toYaml(obj: Record<string, unknown>, header = ''): string {
+  const doc = new Document(obj);
+  visit(doc, {
+    Map(_k, node) {
+      if (node.items.length <= 6 && node.items.every((p) => isScalar(p.value) || (isMap(p.value) && p.value.items.length === 0))) node.flow = true;
+    },
+    Seq(_k, node) {
+      if (node.items.every((x) => isScalar(x))) node.flow = true;
+    },
+  });
+  return header + doc.toString({ lineWidth: 0, flowCollectionPadding: true });
+}
+
+/** Size of a genome, for "smaller": VMs, actions, namespaces, nodes, window length. */
+export function size(g: Genome): number[] {
+  const vms = g.namespaces.reduce((n, ns) => n + ns.vms.length, 0);
+  const pods = g.namespaces.reduce((n, ns) => n + ns.pods.length, 0);
+  const windows = g.actions.reduce((n, a) => n + (a.to !== undefined ? parseDuration(a.to)! - parseDuration(a.at)! : 0), 0);
+  return [vms, g.actions.length, g.namespaces.length, g.nodes.length, pods, windows];
+}

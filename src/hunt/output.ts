@@ -1,0 +1,96 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { DEFAULT_CAMPAIGN, finishScenario, tallyScenario } from '../explore/campaign.js';
+import { parseRunId } from '../explore/run-id.js';
+import type { WorkerPool } from '../explore/pool.js';
+import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
+import { REPORT_MARKER } from '../report/html.js';
+import { isStrategyPath, strategyRef } from '../strategies/loader.js';
+import type { Strategy } from '../strategies/api.js';
+import { load, type Plan } from '../cli/plans.js';
+import { publish, type Finished } from '../cli/publish.js';
+import type { Io } from '../cli/io.js';
+import { toScenario, toYaml, type Genome } from './genome.js';
+import type { Knob, Space } from './space.js';
+
+/** The first line of every scenario file the hunt writes: it never overwrites a file without it. */
+export const HUNT_MARKER = '# quotarace hunt:';
+
+/** A scenario name from the strategy's and the seed's: lowercase letters, digits and dashes. */
+export function huntName(strategy: string, seed: number): string {
+  const s = strategy.toLowerCase().replace(/\.(ts|mts|js|mjs)$/, '').replace(/^.*[/\\]/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'strategy';
+  return `hunt-${s.slice(0, 40)}-seed-${seed}`;
+}
+
+/** The hunt's outputs at fixed paths: refused before any simulation if quotarace did not write them. */
+export function checkHuntOutputs(out: string, name: string): void {
+  checkOutputs(out, []);
+  mustStartWith(join(out, `${name}.yaml`), HUNT_MARKER);
+  mustStartWith(join(out, `${name}.html`), REPORT_MARKER);
+}
+
+function mustStartWith(path: string, marker: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isFile()) throw new OutputError(`${path}: exists and is not a regular file; not writing there`);
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(marker.length);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > 0 && !buf.subarray(0, n).toString('utf8').startsWith(marker)) throw new NotOurFile(`${path} exists and was not written by quotarace; not overwriting it (checked before the hunt)`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The `expect:` bounds that the found failure kind breaks for the strategy. */
+export function expectFor(kind: string): Record<string, unknown> {
+  const e: Record<string, unknown> = {};
+  if (kind.includes('quota ')) e.quotaCorrect = 1;
+  if (kind.includes('stuck')) e.migrationsSucceeded = 1;
+  if (kind.includes('invariant ')) e.invariantViolations = { max: 0 };
+  return e;
+}
+
+export interface Written {
+  readonly file: string;
+  readonly finished: Finished;
+  readonly command: string;
+}
+
+/**
+ * Write the shrunk scenario as a real scenario file (loaded back through the scenario
+ * loader), then run it through `quotarace run`'s own path: the campaign, the evidence
+ * shrinker on the interleaving, evidence files and the HTML report, in `out`.
+ */
+export async function writeFound(
+  g: Genome,
+  found: { kind: string; run: string },
+  o: { strategy: Strategy; space: Space; off: ReadonlySet<Knob>; name: string; out: string; searched: string; seed: number },
+  pool: WorkerPool,
+  io: Io,
+  args: Record<string, unknown>,
+): Promise<Written> {
+  const file = join(o.out, `${o.name}.yaml`);
+  const ref = strategyRef(o.strategy);
+  const strategyEntry = isStrategyPath(ref) ? relative(dirname(file), ref) || ref : o.strategy.name;
+  const mode = parseRunId(found.run).explorer === 'pct' ? 'pct' : 'random';
+  const command = `quotarace run ${file}${mode === 'pct' ? ' --explore pct' : ''}`;
+  const description =
+    `Found by quotarace hunt --strategy ${o.strategy.name} --seed ${o.seed}, then shrunk: ${o.strategy.name} fails with "${found.kind}" ` +
+    `(run ${found.run} of this scenario's ${mode} campaign; \`${command}\` shows it). ${o.searched}`;
+  const obj = toScenario(g, o.name, o.off, { description, strategies: [strategyEntry], runs: o.space.campaign.runs, horizon: o.space.horizon, expect: { [o.strategy.name]: expectFor(found.kind) } });
+  const text = toYaml(obj, `${HUNT_MARKER} the smallest scenario found in which ${o.strategy.name} fails (${found.kind}).\n# The expect: lines fail for ${o.strategy.name}: they state what a fix must achieve.\n`);
+  writeFileAtomic(file, text, HUNT_MARKER);
+  const s = load(file);
+  const plan: Plan = { s, text, strategies: [o.strategy], opts: { ...DEFAULT_CAMPAIGN, runs: s.runs, seed: s.seed, mode } };
+  const range = { from: s.seed, to: s.seed + s.runs };
+  const tallies = await tallyScenario(s, text, plan.strategies, plan.opts, pool, range);
+  const result = await finishScenario(s, text, plan.strategies, tallies, plan.opts, pool, o.out);
+  const finished = await publish(plan, result, o.out, args, io, false);
+  return { file, finished, command };
+}

@@ -1,0 +1,113 @@
+import { Rng } from '../kernel/rng.js';
+import type { WorkerPool } from '../explore/pool.js';
+import type { Strategy } from '../strategies/api.js';
+import { evaluateBatch } from './evaluate.js';
+import { randomGenome } from './generate.js';
+import { toScenario, toYaml, type Genome } from './genome.js';
+import { closeness, kindsOf } from './kind.js';
+import { mutate } from './mutate.js';
+import type { Knob, Space } from './space.js';
+
+export interface SearchOptions {
+  readonly strategy: Strategy;
+  readonly space: Space;
+  readonly off: ReadonlySet<Knob>;
+  readonly seed: number;
+  /** Interleavings to spend at most (checked before each generation). */
+  readonly budgetRuns: number;
+  /** Stop after this many distinct failure kinds. */
+  readonly kinds: number;
+  /** Count only failure kinds containing every one of these texts (e.g. "quota-below-user-value"). */
+  readonly want?: readonly string[];
+  /** Called once, when the first failure is found (wall-clock measurements; never decides anything). */
+  readonly onFirst?: () => void;
+  /** Wall-clock stop (ms, on `now`'s clock), checked only between generations. */
+  readonly deadline?: number;
+  readonly now?: () => number;
+  /** The scenario name and (virtual) file every candidate is parsed as. */
+  readonly name: string;
+  readonly file: string;
+  readonly progress?: (p: { scenarios: number; runs: number; kinds: readonly string[] }) => void;
+}
+
+export interface Found {
+  readonly kind: string;
+  readonly genome: Genome;
+  /** The first run of this kind in the scenario's campaign. */
+  readonly run: string;
+  readonly runs: number;
+  /** Which generated scenario (0-based) and generation found it. */
+  readonly scenario: number;
+  readonly generation: number;
+  /** Interleavings spent when it was found (this generation included). */
+  readonly runsSpent: number;
+}
+
+export interface SearchResult {
+  readonly found: Found[];
+  readonly scenarios: number;
+  readonly runs: number;
+  readonly generations: number;
+  readonly stoppedBy: 'kinds' | 'budget' | 'time';
+}
+
+/** The archive of scenarios that came closest to failing, parents of the next generation. */
+const ARCHIVE = 16;
+/** A new scenario is a mutant of the archive with this probability (else fresh, swarm-drawn). */
+const MUTATE_P = 0.6;
+
+export function candidateText(g: Genome, o: Pick<SearchOptions, 'name' | 'off' | 'space'>): string {
+  return toYaml(toScenario(g, o.name, o.off, { horizon: o.space.horizon, runs: o.space.campaign.runs }));
+}
+
+/**
+ * The hunt's search. Generations of `batch` scenarios: fresh ones (swarm testing) and
+ * mutants of the archive's closest calls (feedback). Every draw comes from one seeded
+ * stream, and a generation is evaluated whole, in a fixed order, before the next is drawn:
+ * so the scenarios tried, and what is found, depend only on the seed and the space, never
+ * on the number of workers. A wall-clock deadline only decides how many generations of that
+ * same sequence are run.
+ */
+export async function search(o: SearchOptions, pool: WorkerPool): Promise<SearchResult> {
+  const rng = new Rng(`hunt/${o.seed}`);
+  const archive: Array<{ g: Genome; score: number; i: number }> = [];
+  const found: Found[] = [];
+  const perScenario = o.space.campaign.runs * o.space.campaign.explorers.length;
+  let scenarios = 0;
+  let runs = 0;
+  let generations = 0;
+  const now = o.now ?? (() => Date.now());
+  for (;;) {
+    if (found.length >= o.kinds) return { found, scenarios, runs, generations, stoppedBy: 'kinds' };
+    if (runs + perScenario > o.budgetRuns) return { found, scenarios, runs, generations, stoppedBy: 'budget' };
+    if (o.deadline !== undefined && now() >= o.deadline) return { found, scenarios, runs, generations, stoppedBy: 'time' };
+    const batch = Math.max(1, Math.min(o.space.campaign.batch, Math.floor((o.budgetRuns - runs) / perScenario)));
+    const genomes: Genome[] = [];
+    for (let j = 0; j < batch; j++) {
+      const seed = 1 + (scenarios + j) * o.space.campaign.runs;
+      if (archive.length && rng.float() < MUTATE_P) {
+        // Tournament of two: the closer call is the parent.
+        const a = archive[Math.floor(rng.float() * archive.length)]!;
+        const b = archive[Math.floor(rng.float() * archive.length)]!;
+        genomes.push(mutate(rng, (a.score >= b.score ? a : b).g, o.space, o.off, seed));
+      } else genomes.push(randomGenome(rng, o.space, o.off, seed));
+    }
+    const results = await evaluateBatch(genomes.map((g) => candidateText(g, o)), o.file, o.strategy, o.space.campaign, pool);
+    generations++;
+    results.forEach((r, j) => {
+      runs += r.runs;
+      const index = scenarios + j;
+      for (const k of kindsOf(r.tally)) {
+        if (o.want !== undefined && !o.want.every((w) => k.kind.includes(w))) continue;
+        if (!found.some((f) => f.kind === k.kind) && found.length < o.kinds) found.push({ kind: k.kind, genome: genomes[j]!, run: k.run, runs: k.runs, scenario: index, generation: generations, runsSpent: 0 });
+      }
+      archive.push({ g: genomes[j]!, score: r.tally.groups.length ? 1_000_000 : closeness(r.tally), i: index });
+    });
+    if (found.length && found.every((f) => f.runsSpent === 0)) o.onFirst?.();
+    for (const f of found) if (f.runsSpent === 0) (f as { runsSpent: number }).runsSpent = runs;
+    archive.sort((x, y) => y.score - x.score || x.i - y.i);
+    archive.length = Math.min(archive.length, ARCHIVE);
+    scenarios += batch;
+    o.progress?.({ scenarios, runs, kinds: found.map((f) => f.kind) });
+  }
+}

@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { load } from '../src/cli/plans.js';
+import { runPlain } from '../src/explore/campaign.js';
+import { WorkerPool } from '../src/explore/pool.js';
+import { accepts, unsupportedKnobs } from '../src/hunt/capabilities.js';
+import { candidateText, search, type SearchOptions } from '../src/hunt/search.js';
+import { DEFAULT_SPACE } from '../src/hunt/space.js';
+import { parseSpace } from '../src/hunt/space-file.js';
+import { InputError } from '../src/scenario/errors.js';
+import { parseScenario } from '../src/scenario/load.js';
+import { Rng } from '../src/kernel/rng.js';
+import { randomGenome } from '../src/hunt/generate.js';
+import { mutate } from '../src/hunt/mutate.js';
+import { builtinStrategy } from '../src/strategies/builtin.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT = mkdtempSync(join(tmpdir(), 'quotarace-hunt-'));
+const DRIFT = ['quota limits.cpu', 'quota-below-user-value'];
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['hunt', ...argv, '--workers', '1', '--no-progress'], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const pools: WorkerPool[] = [];
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
+
+function opts(seed: number): SearchOptions {
+  return { strategy: builtinStrategy('pre-fix')!, space: DEFAULT_SPACE, off: unsupportedKnobs(), seed, budgetRuns: 1_000, kinds: 1, want: DRIFT, name: 'hunt-test', file: join(OUT, 'hunt-test.yaml') };
+}
+
+describe('quotarace hunt', () => {
+  it('finds the #7178 quota drift of pre-fix from the default space, shrunk to at most 3 VMs, as a valid scenario that fails', async () => {
+    const out = join(OUT, 'found');
+    const r = await cli('--strategy', 'pre-fix', '--seed', '1', '--budget', '1000', '--kind', DRIFT[0]!, '--kind', DRIFT[1]!, '--shrink', '80', '--out', out);
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/hunt pre-fix: "quota limits\.cpu[^"]*quota-below-user-value" after \d+ scenarios/);
+    const file = join(out, 'hunt-pre-fix-seed-1.yaml');
+    // A real scenario file: the loader accepts it, and its own campaign fails the same way.
+    const s = load(file);
+    const vms = s.namespaces.reduce((n, ns) => n + ns.vms.length, 0);
+    expect(vms).toBeGreaterThan(0);
+    expect(vms).toBeLessThanOrEqual(3);
+    expect(s.expect.filter((e) => e.strategy === 'pre-fix').map((e) => e.metric)).toContain('quotaCorrect');
+    expect(s.description).toContain('pre-fix fails');
+    const [summary] = runPlain(s, [builtinStrategy('pre-fix')!], s.runs, s.seed);
+    expect(summary!.quotaCorrect).toBeLessThan(1);
+    expect(summary!.failures.some((f) => DRIFT.every((d) => f.signature.replace(/\b[a-z0-9-]+\/(limits)/g, '$1').includes(d)))).toBe(true);
+    // Evidence and the report, through the same path as `quotarace run`.
+    expect(readdirSync(join(out, 'hunt-pre-fix-seed-1', 'pre-fix')).some((f) => f.endsWith('.evidence'))).toBe(true);
+    expect(readFileSync(join(out, 'hunt-pre-fix-seed-1.html'), 'utf8')).toContain('<!-- quotarace report');
+    expect(r.out).toContain('The space searched:');
+  });
+
+  it('is deterministic: the same seed finds the same scenario, whatever the number of workers', async () => {
+    const one = new WorkerPool(1);
+    pools.push(one);
+    const a = await search(opts(3), one);
+    const b = await search(opts(3), one);
+    expect(a.found.length).toBe(1);
+    expect(candidateText(a.found[0]!.genome, opts(3))).toBe(candidateText(b.found[0]!.genome, opts(3)));
+    expect([a.scenarios, a.runs, a.found[0]!.run]).toEqual([b.scenarios, b.runs, b.found[0]!.run]);
+    // Worker threads run the built code (dist/): in `npm test`, which builds first.
+    if (existsSync(join(ROOT, 'dist', 'explore', 'worker.js'))) {
+      const two = new WorkerPool(2);
+      pools.push(two);
+      const c = await search(opts(3), two);
+      expect(candidateText(c.found[0]!.genome, opts(3))).toBe(candidateText(a.found[0]!.genome, opts(3)));
+      expect([c.scenarios, c.runs, c.found[0]!.run]).toEqual([a.scenarios, a.runs, a.found[0]!.run]);
+    }
+    // The found scenario really fails that way.
+    const s = load(writeScenario('det', candidateText(a.found[0]!.genome, opts(3))));
+    const [sum] = runPlain(s, [builtinStrategy('pre-fix')!], DEFAULT_SPACE.campaign.runs, s.seed);
+    expect(sum!.failures.length).toBeGreaterThan(0);
+  });
+
+  it('says what was searched and exits 0 when nothing fails within the budget', async () => {
+    const space = writeScenario('calm-space', 'quota: { headroomCpu: ["16"], headroomMemory: [64Gi] }\nactions: { count: [0, 0] }\ncampaign: { runs: 2, batch: 4 }\n');
+    const r = await cli('--strategy', 'v1.4.2', '--budget', '24', '--space', space, '--out', join(OUT, 'calm'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('nothing failed');
+    expect(r.out).toMatch(/Searched 6 scenarios \(2 generations\), 24 interleavings, seed 1/);
+    expect(r.out).toContain('quota headroom cpu 16; memory 64Gi');
+  });
+
+  it('refuses a bad space file with its line and column, and a bad budget, exit 2', async () => {
+    const bad = writeScenario('bad-space', 'nodes:\n  count: [2, 5]\n  cpus: [8]\nquota: { headroomCpu: [lots] }\n');
+    const r = await cli('--strategy', 'pre-fix', '--space', bad, '--out', join(OUT, 'bad'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${bad}:3:3: nodes.cpus: unknown key "cpus"`);
+    expect(r.err).toMatch(/:4:\d+: quota\.headroomCpu\[0\]: expected a Kubernetes quantity/);
+    expect(r.err).not.toMatch(/^\s+at\s/m);
+    const b = await cli('--strategy', 'pre-fix', '--budget', '10 parsecs');
+    expect(b.code).toBe(2);
+    expect(b.err).toContain('--budget expects');
+    expect(() => parseSpace('campaign: { runs: 0 }\n', 'x.yaml')).toThrow(InputError);
+  });
+
+  it('never overwrites a file it did not write', async () => {
+    const dir = join(OUT, 'foreign');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hunt-pre-fix-seed-1.yaml'), 'name: mine\n');
+    const r = await cli('--strategy', 'pre-fix', '--out', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('was not written by quotarace');
+    expect(readFileSync(join(dir, 'hunt-pre-fix-seed-1.yaml'), 'utf8')).toBe('name: mine\n');
+  });
+
+  it('probes the scenario loader for optional knobs and generates only what it accepts', () => {
+    expect(accepts({ name: 'x', cluster: { nodes: [{ name: 'a', cpu: 1, memory: '1Gi' }, { name: 'b', cpu: 1, memory: '1Gi' }], namespaces: [{ name: 'n', quota: { limitsCpu: '1' } }] } })).toBe(true);
+    expect(accepts({ name: 'x', bogus: 1 })).toBe(false);
+    const off = unsupportedKnobs();
+    // Every generated scenario and mutant loads through the real loader, whichever knobs this version accepts.
+    const rng = new Rng('hunt-test');
+    let g = randomGenome(rng, DEFAULT_SPACE, off, 1);
+    for (let i = 0; i < 200; i++) {
+      g = i % 2 ? mutate(rng, g, DEFAULT_SPACE, off, i) : randomGenome(rng, DEFAULT_SPACE, off, i);
+      expect(() => parseScenario(candidateText(g, { name: 'gen', off, space: DEFAULT_SPACE }), 'gen.yaml', () => true)).not.toThrow();
+    }
+    for (const k of off) expect(['overheadRatio', 'agentReplicas', 'agentNodes', 'pods', 'editQuotaSpec', 'rolloutAgent']).toContain(k);
+  });
+});
+
+function writeScenario(name: string, text: string): string {
+  const f = join(OUT, `${name}.yaml`);
+  writeFileSync(f, text);
+  return f;
+}
+
