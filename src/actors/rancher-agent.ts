@@ -56,13 +56,15 @@ export class AgentDeployment {
   private hash = 1;
   private rollingOut = false;
   private readonly stream = REPLICASET;
+  /** Pods created so far: each draws its latencies from a stream of its own. */
+  private created = 0;
 
   constructor(
     private readonly world: World,
     readonly replicas: number,
     private readonly onTunnel: (up: boolean) => void,
   ) {
-    world.registerState('script', AGENT, () => `${this.hash}:${this.rollingOut}|${[...this.pods].map(([k, p]) => `${k}:${p.hash}:${p.stage}`).sort().join(',')}|${[...this.sessions].sort().join(',')}`);
+    world.registerState("script", AGENT, () => `${this.hash}:${this.rollingOut}:${this.created}|${[...this.pods].map(([k, p]) => `${k}:${p.hash}:${p.stage}`).sort().join(',')}|${[...this.sessions].sort().join(',')}`);
     world.api.watch('Pod', (old, cur) => {
       if (old && !cur && this.pods.has(objKey(old))) this.onPodDeleted(objKey(old));
     });
@@ -129,12 +131,13 @@ export class AgentDeployment {
   /** Create an agent pod, schedule it, run it, start its process: the pod's key once it runs (or undefined). */
   private *startPod(hash: number): Process<string | undefined> {
     const api = this.world.api;
-    yield this.world.draw('apiCall', this.stream);
+    const stream = `${this.stream}/${++this.created}`;
+    yield this.world.draw('apiCall', stream);
     const r = api.create(REPLICASET, agentPod('', hash));
     if (!r.ok) return undefined;
     const key = objKey(r.obj);
     this.pods.set(key, { hash, stage: 'starting' });
-    yield this.world.draw('podStart', this.stream);
+    yield this.world.draw('podStart', stream);
     const pod = api.get('Pod', key);
     if (!pod) return undefined;
     const node = pickNode(api, pod);

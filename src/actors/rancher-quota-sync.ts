@@ -47,7 +47,9 @@ export function rancherQuotaSync(cache: Informer, now: () => number, derive: Quo
         ...ns.metadata,
         annotations: {
           ...ns.metadata.annotations,
-          [ANN_CATTLE_STATUS]: JSON.stringify({ Conditions: [{ Type: 'ResourceQuotaValidated', Status: 'True', LastUpdateTime: now() + 1000 }] }),
+          // SetNamespaceCondition(ns, time.Second, ...): the time, one second ahead, in RFC 3339 (whole seconds):
+          // the same condition set again within the second is the same annotation, a no-op update.
+          [ANN_CATTLE_STATUS]: JSON.stringify({ Conditions: [{ Type: 'ResourceQuotaValidated', Status: 'True', LastUpdateTime: Math.floor((now() + 1000) / 1000) }] }),
         },
       },
     };

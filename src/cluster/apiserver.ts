@@ -204,6 +204,9 @@ export class ApiServer {
   }
 
   private store<T extends KObject>(verb: Verb, actor: string, old: T | undefined, obj: T): T {
+    // An update that changes nothing is not written: no new resourceVersion, no watch event
+    // (GuaranteedUpdate compares the new object with the stored one and returns it unchanged).
+    if (old && sameContent(old, obj)) return old;
     const stored = freeze({ ...obj, metadata: { ...obj.metadata, resourceVersion: ++this.rv } } as T, true);
     this.stores.get(obj.kind)!.set(objKey(stored), stored);
     this.observer?.written(actor, verb, old, stored);
@@ -222,6 +225,27 @@ export class ApiServer {
     this.observer?.refused(actor, verb, kind, key, err);
     return { ok: false, err };
   }
+}
+
+/** Whether two versions of an object differ only in their resourceVersion. */
+function sameContent(a: KObject, b: KObject): boolean {
+  if (a.kind !== b.kind) return false;
+  const am = a.metadata;
+  const bm = b.metadata;
+  if (am.name !== bm.name || am.namespace !== bm.namespace || am.uid !== bm.uid || am.generation !== bm.generation || am.creationTimestamp !== bm.creationTimestamp) return false;
+  if (!sameJson(am.labels, bm.labels) || !sameJson(am.annotations, bm.annotations)) return false;
+  const ax = a as unknown as { spec?: unknown; status?: unknown };
+  const bx = b as unknown as { spec?: unknown; status?: unknown };
+  return sameJson(ax.spec, bx.spec) && sameJson(ax.status, bx.status);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ak = Object.keys(a);
+  if (ak.length !== Object.keys(b).length) return false;
+  for (const k of ak) if (!sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
 }
 
 /** apierrors.NewConflict with OptimisticLockErrorMsg. */

@@ -49,7 +49,7 @@ export interface ReconcilerOptions {
   readonly actor: string;
   /** The workers' label (what PCT prioritises) and reconcile-latency stream; default: actor. */
   readonly label?: string;
-  /** The stream API latencies are drawn from; default: actor + "/api". */
+  /** The stream API latencies are drawn from; default: label + "/api". */
   readonly apiStream?: string;
   /** A second latency each request pays (a tunnel to the API server). */
   readonly extraLatency?: LatencyName;
@@ -98,7 +98,8 @@ export class Reconciler {
   ) {
     this.label = opts.label ?? opts.actor;
     this.workStream = `${this.label}/work`;
-    this.apiStream = opts.apiStream ?? `${opts.actor}/api`;
+    // Each controller draws its own latencies, also two controllers of one process.
+    this.apiStream = opts.apiStream ?? `${this.label}/api`;
     this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick());
     world.registerState('reconciler', this.label, () => (this.alive ? this.stateKey() : ''));
   }

@@ -8,6 +8,21 @@ import type { World } from '../sim/world.js';
 import type { Strategy } from '../strategies/api.js';
 import type { Pilot } from './pilot.js';
 
+/**
+ * The latency an exhaustive run uses for a draw among n: the middle of the range, moved by a
+ * fixed amount per stream (within the middle half). One value for every stream would make
+ * unrelated actors act at exactly the same instant (every controller reacting to one write
+ * after the same cache lag and the same reconcile time), an artefact of fixing latencies
+ * that multiplies the orders to explore without adding any the real system has.
+ */
+function fixedDraw(n: number, stream: string): number {
+  if (n <= 2) return n >> 1;
+  let h = 2166136261;
+  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 16777619);
+  const spread = Math.max(1, n >> 1);
+  return Math.min(n - 1, (n >> 2) + ((h >>> 0) % spread));
+}
+
 /** Thrown to cut a run short at a state whose every continuation was already explored. */
 class Pruned extends Error {}
 
@@ -36,8 +51,8 @@ class ExhaustiveSelector implements Selector {
     private readonly keyOf: (w: World) => string = stateKey,
   ) {}
 
-  choose(kind: ChoiceKind, n: number): number {
-    if (kind === 'draw') return n >> 1;
+  choose(kind: ChoiceKind, n: number, stream: string): number {
+    if (kind === 'draw') return fixedDraw(n, stream);
     if (kind === 'mode') return 1;
     const i = this.points.length;
     const state = createHash('sha1').update(this.keyOf(this.world!)).digest('base64');
