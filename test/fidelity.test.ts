@@ -205,3 +205,13 @@ horizon: 5m
     expect(cpu.refusedWish).toBe(1_000);
   });
 });
+
+describe('the fidelity table', () => {
+  it('README.md carries exactly the table every report prints (src/report/fidelity.ts)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { fidelityMarkdown, FIDELITY } = await import('../src/report/fidelity.js');
+    expect(readFileSync(new URL('../README.md', import.meta.url), 'utf8')).toContain(fidelityMarkdown());
+    // Every row names a source with a version or an issue, or says UNVERIFIED.
+    for (const [rule, , source] of FIDELITY) expect(source, rule).toMatch(/v\d|#\d|UNVERIFIED|same file|test\//);
+  });
+});

@@ -131,7 +131,8 @@ describe('a valid scenario', () => {
       { name: 'node-1', cpu: 4000, memory: 8 * Gi * 1000 },
       { name: 'node-2', cpu: 16000, memory: 65536 * Mi * 1000 },
     ]);
-    expect(s.rancher).toEqual({ agentNode: 'node-2' });
+    expect(s.rancher).toEqual({ agentNodes: ['node-2', 'node-1'] });
+    expect(s.harvester).toEqual({ overheadRatioText: '1.5', overheadRatio: 1.5 });
     expect(s.namespaces).toHaveLength(2);
     const web = s.namespaces[0]!;
     expect(web.name).toBe('web');
@@ -142,7 +143,7 @@ describe('a valid scenario', () => {
       { name: 'vm-1', node: 'node-1', cpu: 2, memory: 4 * Gi * 1000, evictionStrategy: 'LiveMigrate' },
       { name: 'vm-2', node: 'node-2', cpu: 1, memory: 512 * Mi * 1000, evictionStrategy: 'None' },
     ]);
-    expect(s.namespaces[1]).toEqual({ name: 'empty', quota: { requestsCpu: '1' }, vms: [] });
+    expect(s.namespaces[1]).toEqual({ name: 'empty', quota: { requestsCpu: '1' }, vms: [], pods: [] });
     expect(s.actions).toEqual([
       { type: 'migrate', namespace: 'web', vm: 'vm-1', timing: { at: 90_000 } },
       { type: 'restartAgent', timing: { between: [90_000, 120_000] } },
@@ -198,7 +199,7 @@ describe('unknown keys', () => {
     expect(p.line).toBe(15);
     expect(p.col).toBe(5);
     expect(p.message).toContain('unknown key "drian"');
-    expect(p.message).toMatch(/expected one of: drain, restartAgent, editQuota, migrate, at, between/);
+    expect(p.message).toMatch(/expected one of: drain, restartAgent, rolloutAgent, editQuota, editQuotaSpec, migrate, at, between/);
   });
 
   it('a typo in a quota key (in a flow mapping) points at the key', () => {
@@ -443,7 +444,7 @@ describe('actions', () => {
     const text = scenarioText({ actions: ['  - migrate: web/vm-1', '    at: 10s', '  - at: 20s'].join('\n') });
     const p = onlyProblem(text, 'actions[1]');
     expect(p).toMatchObject(posOf(text, 'at: 20s'));
-    expect(p.message).toMatch(/expected one of drain, restartAgent, editQuota, migrate/);
+    expect(p.message).toMatch(/expected one of drain, restartAgent, rolloutAgent, editQuota, editQuotaSpec, migrate/);
   });
 
   it('an action with no timing', () => {

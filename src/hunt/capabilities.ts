@@ -26,7 +26,7 @@ function base(): Record<string, any> {
 const PROBES: Record<Knob, (s: Record<string, any>) => void> = {
   overheadRatio: (s) => (s.cluster.harvester = { additionalGuestMemoryOverheadRatio: '1.5' }),
   agentReplicas: (s) => (s.cluster.rancher.agentReplicas = 2),
-  agentNodes: (s) => (s.cluster.rancher.agentNodes = ['node-1', 'node-2']),
+  agentNodes: (s) => (s.cluster.rancher = { agentNodes: ['node-1', 'node-2'] }),
   pods: (s) => (s.cluster.namespaces[0].pods = [{ name: 'app', node: 'node-2', cpu: '100m', memory: '128Mi' }]),
   editQuotaSpec: (s) => s.actions.push({ editQuotaSpec: { namespace: 'web', quota: { limitsCpu: '5' } }, at: '0s' }),
   rolloutAgent: (s) => s.actions.push({ rolloutAgent: {}, at: '0s' }),

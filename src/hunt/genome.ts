@@ -117,9 +117,11 @@ export function toScenario(g: Genome, name: string, off: ReadonlySet<Knob>, extr
   };
   if (g.ratio !== null && !off.has('overheadRatio')) cluster.harvester = { additionalGuestMemoryOverheadRatio: g.ratio };
   if (g.rancher) {
-    const r: Record<string, unknown> = { agentNode: nodeName(g.rancher.node) };
-    if (!off.has('agentReplicas') && g.rancher.replicas !== 1) r.agentReplicas = g.rancher.replicas;
-    if (!off.has('agentNodes') && g.rancher.nodes.length) r.agentNodes = g.rancher.nodes.map(nodeName);
+    // agentNodes (one node per replica) replaces agentNode and agentReplicas.
+    const r: Record<string, unknown> =
+      !off.has('agentNodes') && g.rancher.nodes.length
+        ? { agentNodes: g.rancher.nodes.map(nodeName) }
+        : { agentNode: nodeName(g.rancher.node), ...(!off.has('agentReplicas') ? { agentReplicas: g.rancher.replicas } : {}) };
     cluster.rancher = r;
   }
   cluster.namespaces = g.namespaces.map((ns, i) => {

@@ -11,7 +11,7 @@ import { quotaReconcile, vmimReconcile } from './v1.4.2.js';
  * its namespace cache, but it is registered only on ResourceQuota events (register.go:
  * rqs.OnChange). When Rancher's agent writes a user's new base into spec.hard, Harvester's
  * quota event can arrive before its namespace cache has the new annotation, and it writes
- * the old base back (seed 4 of edit-during-migration shows it). What heals this in v1.4.2 is
+ * the old base back (seed 69 of edit-during-migration shows it). What heals this in v1.4.2 is
  * Rancher: its condition write on the namespace makes it sync the namespace once more and
  * rewrite the new base. Enqueueing the namespace's default quota on every Namespace event
  * heals it from Harvester's side, without depending on that Rancher behaviour (which a
