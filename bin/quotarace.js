@@ -2,6 +2,13 @@
 // Failure unless main() completes: a strategy's process.exit(), a never-settling promise or a
 // crash can end the process early, and none of them may look like success to a CI gate.
 process.exitCode = 1;
+// A reader that stops early (`quotarace trace ... | head`) closes the pipe: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e && e.code === 'EPIPE') process.exit(process.exitCode ?? 1);
+    throw e;
+  });
+}
 const { main } = await import('../dist/cli/main.js');
 main(process.argv.slice(2)).then(
   (code) => {

@@ -187,7 +187,9 @@ describeBrowser('reports in a real browser', () => {
     expect(titles.every((t) => /^\d+\.\d{3}s /.test(t))).toBe(true);
     expect(await race.locator('tr.reset').count()).toBeGreaterThan(0);
     expect(await race.locator('tr.raise').count()).toBeGreaterThan(0);
-    expect(await race.locator('th.lane', { hasText: 'cattle-cluster-agent' }).count()).toBe(1);
+    expect(await race.locator('th.lane', { hasText: /^rancher$/ }).count()).toBe(1);
+    // Cache deliveries: when Harvester's and Rancher's caches saw the quota (stale reads are made of them).
+    expect(titles.some((t) => /(harvester|rancher)'s cache receives ResourceQuota /.test(t))).toBe(true);
     expect(await race.locator('th.lane', { hasText: 'harvester/vm-migration-controller' }).count()).toBe(1);
     // The state table: spec.hard and status.hard side by side.
     expect(await race.locator('th', { hasText: 'spec.hard' }).count()).toBe(1);

@@ -26,7 +26,7 @@ class SameSpaceRandom implements Selector {
   }
   choose(kind: ChoiceKind, n: number): number {
     if (kind === 'draw') return n >> 1;
-    if (kind === 'mode') return 1;
+    if (kind === 'placement') return 1;
     return Math.floor(this.rng.float() * n);
   }
 }

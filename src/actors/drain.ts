@@ -41,7 +41,7 @@ export class DrainLog {
  */
 export function* drainNode(world: World, eviction: EvictionApi, node: string, log: DrainLog): Process {
   const api = world.api;
-  const rng = `${DRAIN}/${node}`;
+  const stream = `${DRAIN}/${node}`;
   /** Per pod of the node: where its eviction loop is. */
   const positions = new Map<string, { at: string; since: number }>();
   const position = (podKey: string, at: string): void => void positions.set(podKey, { at, since: world.now });
@@ -51,13 +51,13 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     return `${stage}|${[...positions].map(([k, p]) => `${k}:${p.at}${p.at === 'parked' ? `@${p.since - now}` : ''}`).sort().join(',')}`;
   });
   log.started(world.now);
-  yield world.draw('apiCall', rng);
+  yield world.draw('apiCall', stream);
   for (;;) {
     const n = api.get('Node', node);
     if (!n) return;
     const r = api.update(DRAIN, { ...n, spec: { unschedulable: true } });
     if (r.ok) break;
-    yield world.draw('apiCall', rng);
+    yield world.draw('apiCall', stream);
   }
   stage = 'evict';
   const pods = api.list('Pod').filter((p) => p.spec.nodeName === node);
@@ -95,7 +95,7 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     ];
     function* loop(): Process {
       for (;;) {
-        yield world.draw('apiCall', rng);
+        yield world.draw('apiCall', stream);
         lastAttempt = world.now;
         const r = eviction.evict(DRAIN, podKey);
         if (r.ok || r.err.code === 404) break;

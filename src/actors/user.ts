@@ -52,7 +52,7 @@ export class User {
   private readonly desired = new Map<string, RancherLimit>();
   /** Namespaces with an edit under way, and where each is: sending it, or waiting to retry. */
   private readonly editing = new Map<string, 'send' | 'retry'>();
-  private readonly rng = USER;
+  private readonly stream = USER;
 
   constructor(
     private readonly world: World,
@@ -67,7 +67,7 @@ export class User {
     const merged = { ...(this.desired.get(namespace) ?? this.current(namespace)), ...limit };
     this.desired.set(namespace, merged);
     this.intent.set(namespace, limit);
-    this.world.recorder.event(USER, { type: 'edit-wanted', namespace, annotation: rancherQuotaAnnotation(merged) });
+    if (this.world.recorder.tracing) this.world.recorder.event(USER, { type: 'edit-wanted', namespace, annotation: rancherQuotaAnnotation(merged) });
     if (!this.editing.has(namespace)) {
       this.editing.set(namespace, 'send');
       this.world.kernel.spawn(this.loop(namespace), 0, USER);
@@ -83,7 +83,7 @@ export class User {
     const w = this.world;
     for (;;) {
       this.editing.set(namespace, 'send');
-      yield w.draw('apiCall', this.rng);
+      yield w.draw('apiCall', this.stream);
       const limit = this.desired.get(namespace)!;
       const r = this.rancher ? this.writeAnnotation(namespace, limit) : this.writeQuota(namespace, limit);
       if (r === 'ok') {
@@ -93,7 +93,7 @@ export class User {
       if (r === 'conflict') continue;
       w.recorder.counters.editsRefused++;
       this.editing.set(namespace, 'retry');
-      yield w.draw('userRetry', this.rng);
+      yield w.draw('userRetry', this.stream);
     }
     this.editing.delete(namespace);
   }

@@ -85,7 +85,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       breaks: pick.breaks,
       why,
       explanation: explain(timeline.entries, outcome, timeline.uidNames),
-      race: raceData(scenario, timeline.entries, outcome, timeline.uidNames),
+      race: raceData(scenario, timeline.entries, outcome, timeline.uidNames, timeline.deliveries),
       replay: replayOf(pick.path),
     });
   }

@@ -168,6 +168,7 @@ export class Informer {
       const cache = this.caches.get(kind)!;
       if (cur) cache.set(objKey(cur), cur);
       else if (old) cache.delete(objKey(old));
+      if (this.world.recorder.tracing) this.world.recorder.delivered(this.process, kind, objKey((cur ?? old)!), cur?.metadata.resourceVersion);
       const hs = this.handlers.get(kind);
       if (hs) for (const h of hs) h(old, cur);
     }, { actor: this.actor, chain: this.chains.get(kind), commutes: this.commutes });

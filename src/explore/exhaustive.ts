@@ -53,7 +53,7 @@ class ExhaustiveSelector implements Selector {
 
   choose(kind: ChoiceKind, n: number, stream: string): number {
     if (kind === 'draw') return fixedDraw(n, stream);
-    if (kind === 'mode') return 1;
+    if (kind === 'placement') return 1;
     const i = this.points.length;
     const state = createHash('sha1').update(this.keyOf(this.world!)).digest('base64');
     if (i >= this.prefix.length && this.explored.has(state)) throw new Pruned();

@@ -5,11 +5,11 @@ import { Rng } from './rng.js';
 /**
  * Every nondeterministic choice of a run goes through one Selector (fast-check's
  * scheduler idea): which ready event runs ('order'), a latency or a shuffle ('draw'), how
- * and when a `between` action happens ('mode', 'timing'). The answer is an index in [0, n); 0 is the
+ * and how and when a `between` action happens ('placement', 'timing'). The answer is an index in [0, n); 0 is the
  * default (time order, the shortest latency, the window's start). The log of answers is
  * the run: replaying it gives the same run.
  */
-export type ChoiceKind = 'order' | 'draw' | 'mode' | 'timing';
+export type ChoiceKind = 'order' | 'draw' | 'placement' | 'timing';
 
 export interface Selector {
   readonly name: string;

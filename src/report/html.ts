@@ -245,17 +245,19 @@ function raceTable(f: FailureDetail): string {
   const span = 2 + lanes.length + 1 + STATE_COLS.length;
   for (const s of d.steps) {
     if (s.index > prevIndex + 1) {
-      const skipped = s.index - prevIndex - 1;
+      const skipped = s.kind === 'delivery' ? 0 : s.index - prevIndex - 1;
       rows.push(`<tr class="gap"><td colspan="${span}">… ${plural(skipped, 'timeline line')} not shown (${((s.t - prevT) / 1000).toFixed(3)} s) …</td></tr>`);
     }
-    prevIndex = s.index;
+    if (s.kind !== 'delivery') prevIndex = s.index;
     prevT = s.t;
-    const colour = s.kind === 'refused' ? '#c62828' : s.kind === 'note' ? '#9e9e9e' : s.tag === 'reset' ? '#c62828' : s.tag === 'raise' ? '#1565c0' : s.tag === 'restore' ? '#6a1b9a' : s.tag === 'edit' ? '#ef6c00' : '#455a64';
+    const colour = s.kind === 'refused' ? '#c62828' : s.kind === 'note' ? '#9e9e9e' : s.kind === 'delivery' ? '#00838f' : s.tag === 'reset' ? '#c62828' : s.tag === 'raise' ? '#1565c0' : s.tag === 'restore' ? '#6a1b9a' : s.tag === 'edit' ? '#ef6c00' : '#455a64';
     const shape =
       s.kind === 'refused'
         ? `<path d="M3 3L11 11M11 3L3 11" stroke="${colour}" stroke-width="2.4"/>`
         : s.kind === 'note'
           ? `<rect x="3" y="3" width="8" height="8" fill="none" stroke="${colour}" stroke-width="1.6"/>`
+          : s.kind === 'delivery'
+            ? `<circle cx="7" cy="7" r="4.2" fill="none" stroke="${colour}" stroke-width="1.8"/>`
           : `<circle cx="7" cy="7" r="5" fill="${colour}"/>`;
     const title = `${(s.t / 1000).toFixed(3)}s ${s.actor} ${s.kind === 'refused' ? 'REFUSED' : s.kind}: ${s.text}`;
     const cells = lanes.map((a) => (a === s.actor ? `<td class="lane"><svg class="mark" width="14" height="14" viewBox="0 0 14 14"><title>${esc(title)}</title>${shape}</svg></td>` : '<td class="lane"></td>')).join('');
@@ -273,7 +275,7 @@ async function raceSection(r: ScenarioReport): Promise<string> {
     parts.push(`<article class="failure" data-strategy="${esc(f.strategy)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
 <p class="muted">${esc(unitOf(r.summary))} <code>${esc(f.run ?? '')}</code>${f.why ? ` (${esc(f.why)})` : ''}; ${plural(f.runs, unitOf(r.summary))} failed this way. Replay it: <code>${esc(f.replay)}</code></p>
 <details open><summary>The story in words</summary><ol class="story">${f.explanation.map((l) => `<li>${esc(l)}</li>`).join('')}</ol></details>
-<figure class="seq">${raceTable(f)}<figcaption>${d.steps.length} of the shrunk run's ${d.total} timeline lines: the ones that move namespace “${esc(d.namespace)}”'s quota or mark the story (Rancher's reset in red, Harvester's raises in blue and restores in purple, the user in orange); ● write, ✕ refusal, □ what an actor said; hover a mark for its full text. Right: the quota after each step (yellow: changed since the row above). Times to the millisecond, one row per step. Informer cache deliveries are kernel steps without a trace line; the step numbers show where they fell.</figcaption></figure>
+<figure class="seq">${raceTable(f)}<figcaption>${d.steps.length} of the shrunk run's ${d.total} timeline lines: the ones that move namespace “${esc(d.namespace)}”'s quota or mark the story (Rancher's reset in red, Harvester's raises in blue and restores in purple, the user in orange); ● write, ✕ refusal, □ what an actor said, ○ Harvester's or Rancher's cache receiving this namespace's quota or namespace (what they decide from: a write read before its delivery is a stale read); hover a mark for its full text. Right: the quota after each step (yellow: changed since the row above). Times to the millisecond, one row per step.</figcaption></figure>
 </article>`);
   }
   return `<section id="race"><h2>The race, zoomed</h2>${parts.join('\n')}</section>`;

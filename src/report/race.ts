@@ -27,7 +27,7 @@ export interface RaceStep {
   readonly step: number;
   readonly t: number;
   readonly actor: string;
-  readonly kind: 'write' | 'refused' | 'note';
+  readonly kind: 'write' | 'refused' | 'note' | 'delivery';
   readonly text: string;
   readonly tag?: RaceTag;
   /** A short label for the mark: "reset", "raise vm-2", ... */
@@ -84,7 +84,20 @@ const short = (k: string) => k.replace(/^limits\./, '').replace(/^requests\./, '
  * namespace and key that ended wrong; and the events to mark on it. Built from the typed
  * timeline, never from message wording.
  */
-export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], outcome: RunOutcome, uidNames: ReadonlyMap<string, string>): RaceData {
+/** A cache delivery, as the timeline keeps them apart from its lines. */
+export interface Delivery {
+  readonly t: number;
+  readonly step: number;
+  readonly cache: string;
+  readonly kind: string;
+  readonly key: string;
+  readonly rv: number | undefined;
+}
+
+/** The caches whose view of the quota decides the race: Harvester's controllers and Rancher's sync. */
+const DECISIVE_CACHES = /^(harvester|rancher)$/;
+
+export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], outcome: RunOutcome, uidNames: ReadonlyMap<string, string>, deliveries: readonly Delivery[] = []): RaceData {
   const wrong = outcome.quota.filter((c) => c.actual !== c.wanted);
   const namespace = wrong[0]?.namespace ?? outcome.quota[0]?.namespace ?? scenario.namespaces[0]?.name ?? '';
   const keys = [...new Set(outcome.quota.filter((c) => c.namespace === namespace).map((c) => c.resource))];
@@ -128,6 +141,7 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
   const markers: RaceMarker[] = [];
   const refusedVm = new Set<string>();
   let prev = stateOf();
+  const stateOf0 = prev;
   const series = new Map<string, Array<{ t: number; series: string; value: number }>>();
   const push = (ns: string, t: number, name: string, l: Readonly<Record<string, number>> | undefined) => {
     if (!l) return;
@@ -258,15 +272,35 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
     candidates.push({ index, step: e.step, t: e.t, actor: e.actor, kind: e.kind, text: e.text, ...(tag ? { tag } : {}), label, state, changed, score });
   });
 
+  // When Harvester's and Rancher's caches saw the failing namespace's quota and namespace:
+  // the stale reads the race is made of. A delivery changes no API state: it shows the quota
+  // as the last line before it left it.
+  const merged: Array<RaceStep & { score: number }> = [];
+  let c = 0;
+  let last: QuotaState = stateOf0;
+  for (const d of deliveries) {
+    if (!DECISIVE_CACHES.test(d.cache)) continue;
+    const ofNs = (d.kind === 'ResourceQuota' && d.key.startsWith(`${namespace}/`)) || (d.kind === 'Namespace' && d.key === namespace);
+    if (!ofNs) continue;
+    while (c < candidates.length && candidates[c]!.step <= d.step) {
+      last = candidates[c]!.state;
+      merged.push(candidates[c++]!);
+    }
+    merged.push({ index: merged.length ? merged[merged.length - 1]!.index : -1, step: d.step, t: d.t, actor: `${d.cache} cache`, kind: 'delivery', text: `${d.cache}'s cache receives ${d.kind} ${d.key}${d.rv === undefined ? ' (deleted)' : ` rv ${d.rv}`}`, label: `${d.cache} sees ${d.kind === 'ResourceQuota' ? 'quota' : 'namespace'}${d.rv === undefined ? '' : ` rv ${d.rv}`}`, state: last, changed: [], score: 2 });
+  }
+  while (c < candidates.length) merged.push(candidates[c++]!);
+  candidates.length = 0;
+  candidates.push(...merged);
+
   // The zoom: every step that changed the failing namespace's quota or marks the story first,
   // then the rest nearest to them, at most MAX_STEPS; in timeline order.
-  const keep = new Set<number>();
+  const keep = new Set<RaceStep>();
   const byScore = [...candidates].sort((a, b) => b.score - a.score || (b.changed.length ? 1 : 0) - (a.changed.length ? 1 : 0) || a.index - b.index);
-  for (const c of byScore) {
+  for (const s of byScore) {
     if (keep.size >= MAX_STEPS) break;
-    keep.add(c.index);
+    keep.add(s);
   }
-  const steps = candidates.filter((c) => keep.has(c.index)).map(({ score: _s, ...rest }) => rest);
+  const steps = candidates.filter((s) => keep.has(s)).map(({ score: _s, ...rest }) => rest);
   // Recompute "changed" against the previous shown row, so a row's highlight is what moved since the row above.
   const shown: RaceStep[] = [];
   steps.forEach((s, i) => {

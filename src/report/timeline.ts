@@ -35,6 +35,11 @@ export function firstDifference(a: string, b: string): { line: number; a: string
 /** Collects a run's timeline: every write, every refusal, and what actors said they read. */
 export class Timeline implements TraceSink {
   readonly entries: TimelineEntry[] = [];
+  /**
+   * Informer cache deliveries, kept apart from the entries: they are not trace lines (the
+   * trace and its hash stay as they are), but the report's race diagram marks them.
+   */
+  readonly deliveries: Array<{ t: number; step: number; cache: string; kind: Kind; key: string; rv: number | undefined }> = [];
   /** VMI UID → name, for explaining UID-keyed annotations. */
   readonly uidNames = new Map<string, string>();
 
@@ -47,6 +52,10 @@ export class Timeline implements TraceSink {
 
   refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError, step = 0): void {
     this.entries.push({ t, actor, kind: 'refused', step, text: `${verb} ${RESOURCE[kind]} ${key} → ${err.code} ${err.reason}: ${err.message}`, err, target: { kind, key } });
+  }
+
+  delivered(t: number, cache: string, kind: Kind, key: string, rv: number | undefined, step = 0): void {
+    this.deliveries.push({ t, step, cache, kind, key, rv });
   }
 
   event(t: number, actor: string, event: SimEvent, step = 0): void {

@@ -148,7 +148,7 @@ export function judge(
     endMs: world.now,
     steps: world.kernel.steps,
     violation,
-    choiceCount: world.choices.log.values.length,
+    choiceCount: world.choices.count,
     fingerprint: fingerprint(world),
   };
 }

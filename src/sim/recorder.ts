@@ -22,6 +22,8 @@ export interface TraceSink {
   write(t: number, actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined, step?: number): void;
   refused(t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError, step?: number): void;
   event(t: number, actor: string, event: SimEvent, step?: number): void;
+  /** An informer cache received a watch event (only for sinks that show deliveries). */
+  delivered?(t: number, cache: string, kind: Kind, key: string, rv: number | undefined, step?: number): void;
 }
 
 /** Counts what the outcome needs and forwards to an optional trace. */
@@ -47,6 +49,10 @@ export class Recorder implements ApiObserver {
   /** Whether anything listens to events: callers skip building costly ones otherwise. */
   get tracing(): boolean {
     return this.trace !== undefined;
+  }
+
+  delivered(cache: string, kind: Kind, key: string, rv: number | undefined): void {
+    this.trace?.delivered?.(this.clock.now, cache, kind, key, rv, this.clock.steps);
   }
 
   event(actor: string, event: SimEvent): void {

@@ -234,8 +234,9 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
     }
     const [lo, hi] = a.timing.between;
     const slots = opts.slots?.[i] ?? 0;
-    const mode = slots > 0 ? world.choices.choose('mode', 2, 'actions') : 0;
-    if (mode === 0) {
+    // Placement: uniform in time (0), or right after one of the window's API writes (1).
+    const placement = slots > 0 ? world.choices.choose('placement', 2, 'actions') : 0;
+    if (placement === 0) {
       const t = lo + world.choices.choose('timing', hi - lo + 1, 'actions');
       world.recorder.event('scenario', { type: 'action-timed', action, atMs: t, fromMs: lo, toMs: hi });
       Object.assign(state, { at: 'due', due: t });
