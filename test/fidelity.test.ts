@@ -215,3 +215,55 @@ describe('the fidelity table', () => {
     for (const [rule, , source] of FIDELITY) expect(source, rule).toMatch(/v\d|#\d|UNVERIFIED|same file|test\//);
   });
 });
+
+describe('API server and Rancher details', () => {
+  it('an update that changes nothing is not written: no new resourceVersion, no watch event', async () => {
+    const { World } = await import('../src/sim/world.js');
+    const { DEFAULT_LATENCIES } = await import('../src/sim/latency.js');
+    const w = new World('s', DEFAULT_LATENCIES, undefined);
+    const created = w.api.create('t', { kind: 'Namespace', metadata: { name: 'ns', namespace: '', uid: '', resourceVersion: 0, labels: {}, annotations: { a: '1' } } });
+    if (!created.ok) throw new Error('create');
+    let events = 0;
+    w.api.watch('Namespace', () => events++);
+    const same = w.api.update('t', { ...created.obj, metadata: { ...created.obj.metadata, annotations: { a: '1' } } });
+    expect(same.ok && same.obj.metadata.resourceVersion).toBe(created.obj.metadata.resourceVersion);
+    expect(events).toBe(0);
+    const changed = w.api.update('t', { ...created.obj, metadata: { ...created.obj.metadata, annotations: { a: '2' } } });
+    expect(changed.ok && changed.obj.metadata.resourceVersion).toBeGreaterThan(created.obj.metadata.resourceVersion);
+    expect(events).toBe(1);
+  });
+
+  it("a user's quota edit in one namespace makes Rancher re-sync its sibling namespaces (the project's UsedLimit changes)", () => {
+    const { t } = traced(`
+name: siblings
+cluster:
+  nodes:
+    - { name: n1, cpu: 16, memory: 64Gi }
+    - { name: n2, cpu: 16, memory: 64Gi }
+  rancher: { agentNode: n2 }
+  namespaces:
+    - name: web
+      quota: { limitsCpu: "20", limitsMemory: 40Gi }
+    - name: db
+      quota: { limitsCpu: "10", limitsMemory: 20Gi }
+actions:
+  - editQuotaSpec: { namespace: db, quota: { limitsCpu: "15" } }
+    at: 1s
+  - editQuota: { namespace: web, quota: { limitsCpu: "21" } }
+    at: 10s
+horizon: 2m
+`, 'pre-fix');
+    const db = cpuOf(t, 'db');
+    expect(db.map(([a, v]) => [a, v])).toEqual([
+      ['admin', 15_000],
+      ['rancher', 10_000],
+    ]);
+    expect(db[1]![2]).toBeGreaterThan(10_000);
+  });
+});
+
+function cpuOf(t: Timeline, ns: string) {
+  return writesOf(t, 'ResourceQuota')
+    .filter((e) => e.cur!.metadata.namespace === ns && e.old && (e.cur as { spec: { hard: Record<string, number> } }).spec.hard[LIMITS_CPU] !== (e.old as { spec: { hard: Record<string, number> } }).spec.hard[LIMITS_CPU])
+    .map((e) => [e.actor, (e.cur as { spec: { hard: Record<string, number> } }).spec.hard[LIMITS_CPU], e.t] as const);
+}
