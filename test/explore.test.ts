@@ -108,7 +108,7 @@ describe('PCT vs random on a rare ordering (8-edit-during-migration, pre-fix: a 
     const runsToFailure = (make: (seed: number) => Selector, base: number): number => {
       for (let i = 0; i < CAP; i++) {
         const seed = base + i;
-        const o = runOnce(scenario, preFix, seed, { selector: make(seed), window: 25, slots: pilot.slots });
+        const o = runOnce(scenario, preFix, seed, { selector: make(seed), window: 25, windowWrites: pilot.windowWrites });
         if (o.moved < o.mustMove) return i + 1;
       }
       return CAP;
@@ -208,7 +208,7 @@ describe('evidence files and quotarace replay', () => {
     expect(scenario.hash).toBe(ev.scenarioSha256);
     const timeline = new Timeline();
     const { outcome } = replayRun(
-      { scenario, strategy: preFix, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
+      { scenario, strategy: preFix, seed: ev.seed, window: ev.windowMs, windowWrites: ev.windowWrites, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
       { strict: false },
       timeline,
     );
@@ -282,12 +282,12 @@ describe('shrinking the #7178 incident', () => {
     const scenario = load('1-incident-7178.yaml');
     const pilot = runPilot(scenario, preFix, 25);
     let log: ChoiceLog | undefined;
-    const original = runOnce(scenario, preFix, 1, { selector: new RandomSelector(1), window: 25, slots: pilot.slots, inspect: (w) => (log = w.choices.log) });
+    const original = runOnce(scenario, preFix, 1, { selector: new RandomSelector(1), window: 25, windowWrites: pilot.windowWrites, inspect: (w) => (log = w.choices.log) });
     expect(failed(original)).toBe(true);
     const kind = failureKind(original);
     expect(log!.values.length).toBe(original.choiceCount);
 
-    const result = shrink({ scenario, strategy: preFix, seed: 1, window: 25, slots: pilot.slots, disabled: new Set(), values: log!.values });
+    const result = shrink({ scenario, strategy: preFix, seed: 1, window: 25, windowWrites: pilot.windowWrites, disabled: new Set(), values: log!.values });
     console.log(`shrink: steps ${original.steps} → ${result.outcome.steps}, choices ${log!.values.length} → ${result.spec.values.length}, ${result.candidates} candidates (failure "${kind}")`);
     expect(failed(result.outcome)).toBe(true);
     expect(failureKind(result.outcome)).toBe(kind);
@@ -297,7 +297,7 @@ describe('shrinking the #7178 incident', () => {
     const strict = runOnce(scenario, preFix, 1, {
       selector: new ReplaySelector({ values: result.spec.values, sizes: result.sizes }, true),
       window: result.spec.window,
-      slots: result.spec.slots,
+      windowWrites: result.spec.windowWrites,
       disabled: result.spec.disabled,
       horizonMs: result.spec.horizonMs,
     });
@@ -346,9 +346,9 @@ describe('determinism self-check', () => {
     const pilot = runPilot(scenario, strategy, 25);
     let log: ChoiceLog | undefined;
     const timeline = new Timeline();
-    runOnce(scenario, strategy, 3, { selector: new RandomSelector(3), window: 25, slots: pilot.slots, trace: timeline, inspect: (w) => (log = w.choices.log) });
+    runOnce(scenario, strategy, 3, { selector: new RandomSelector(3), window: 25, windowWrites: pilot.windowWrites, trace: timeline, inspect: (w) => (log = w.choices.log) });
     const writes = timeline.entries.filter((e) => e.kind === 'write' && e.actor === `harvester/toggler`).length;
-    return { spec: { scenario, strategy, seed: 3, window: 25, slots: pilot.slots, disabled: new Set(), values: log!.values }, sizes: log!.sizes, writes };
+    return { spec: { scenario, strategy, seed: 3, window: 25, windowWrites: pilot.windowWrites, disabled: new Set(), values: log!.values }, sizes: log!.sizes, writes };
   }
 
   it('catches a strategy that keeps state across runs (module-level counter)', () => {
@@ -442,23 +442,23 @@ describe('window actions are placed between API writes (8-edit-during-migration,
   it('the default exploration lands the edit between the VMIM and Harvester\'s raise; uniform timing rarely does', () => {
     const scenario = load('8-edit-during-migration.yaml');
     const pilot = runPilot(scenario, preFix, 25);
-    expect(pilot.slots.some((s) => s > 0)).toBe(true);
-    const tally = (slots: readonly number[] | undefined) => {
+    expect(pilot.windowWrites.some((s) => s > 0)).toBe(true);
+    const tally = (windowWrites: readonly number[] | undefined) => {
       const count: Record<Where, number> = { before: 0, between: 0, after: 0, unknown: 0 };
       const gaps: number[] = [];
       for (let seed = 1; seed <= 300; seed++) {
         const timeline = new Timeline();
-        runOnce(scenario, preFix, seed, { selector: new RandomSelector(seed), window: 25, ...(slots ? { slots } : {}), trace: timeline });
+        runOnce(scenario, preFix, seed, { selector: new RandomSelector(seed), window: 25, ...(windowWrites ? { windowWrites } : {}), trace: timeline });
         const p = classify(timeline.entries);
         count[p.where]++;
         if (p.where === 'between') gaps.push(p.gapMs);
       }
       return { count, gaps };
     };
-    const slotted = tally(pilot.slots);
+    const slotted = tally(pilot.windowWrites);
     const uniform = tally(undefined);
-    console.log(`edit accepted between VMIM creation and Harvester's raise: slots ${slotted.count.between}/300, uniform ${uniform.count.between}/300`);
-    console.log(`slots: ${JSON.stringify(slotted.count)}, gaps ms ${JSON.stringify(slotted.gaps)}; uniform: ${JSON.stringify(uniform.count)}`);
+    console.log(`edit accepted between VMIM creation and Harvester's raise: windowWrites ${slotted.count.between}/300, uniform ${uniform.count.between}/300`);
+    console.log(`windowWrites: ${JSON.stringify(slotted.count)}, gaps ms ${JSON.stringify(slotted.gaps)}; uniform: ${JSON.stringify(uniform.count)}`);
     expect(slotted.count.unknown).toBe(0);
     expect(slotted.count.between).toBeGreaterThan(0);
     expect(slotted.count.before).toBeGreaterThan(0);
@@ -478,7 +478,7 @@ describe('evidence format', () => {
     seed: 42,
     selector: 'pct depth=3',
     windowMs: 25,
-    slots: [0, 17, 3],
+    windowWrites: [0, 17, 3],
     disabledActions: [1, 2],
     horizonMs: 123_456,
     failure: 'quota web/limits.cpu; stuck web/web-0',
@@ -504,7 +504,7 @@ describe('evidence format', () => {
     const p = parseEvidence(text);
     expect(p).toEqual(e);
     // And with empty lists.
-    const empty: Evidence = { ...base, slots: [], disabledActions: [], choices: [], explanation: [] };
+    const empty: Evidence = { ...base, windowWrites: [], disabledActions: [], choices: [], explanation: [] };
     expect(parseEvidence(formatEvidence(empty))).toEqual(empty);
   });
 
@@ -580,7 +580,7 @@ describe('invariants are checked after every step', () => {
     for (const strategy of BUILTIN_STRATEGIES) {
       const pilot = runPilot(scenario, strategy, 25);
       for (let seed = 1; seed <= 30; seed++) {
-        const o = runOnce(scenario, strategy, seed, { selector: new RandomSelector(seed), window: 25, slots: pilot.slots });
+        const o = runOnce(scenario, strategy, seed, { selector: new RandomSelector(seed), window: 25, windowWrites: pilot.windowWrites });
         expect(o.violation, `${strategy.name} seed ${seed}`).toBeUndefined();
         expect(failed(o), `${strategy.name} seed ${seed}`).toBe(false);
       }

@@ -36,7 +36,7 @@ describe('replay contract: a strict replay of a logged random run prints the sam
     for (const strategy of strategiesOf(scenario.strategies)) {
       it(`${file} × ${strategy.name}`, () => {
         const window = DEFAULT_WINDOW_MS;
-        const slots = runPilot(scenario, strategy, window).slots;
+        const windowWrites = runPilot(scenario, strategy, window).windowWrites;
         let choices = 0;
         for (const seed of SEEDS) {
           const original = new Timeline();
@@ -45,7 +45,7 @@ describe('replay contract: a strict replay of a logged random run prints the sam
           const outcome = runOnce(scenario, strategy, seed, {
             selector: new RandomSelector(seed * 7919 + 13),
             window,
-            slots,
+            windowWrites,
             trace: original,
             inspect: (w) => (log = w.choices.log),
           });
@@ -54,7 +54,7 @@ describe('replay contract: a strict replay of a logged random run prints the sam
           choices += values.length;
           const again = new Timeline();
           const replayed = replayRun(
-            { scenario, strategy, seed, window, slots, disabled: new Set(), values },
+            { scenario, strategy, seed, window, windowWrites, disabled: new Set(), values },
             { strict: true, sizes },
             again,
           );

@@ -49,7 +49,7 @@ function compute(strategyName: string, keyOf: (w: World) => string) {
   const reached = new Set(r.outcomes.map((o) => o.fingerprint));
   const missed: number[] = [];
   for (let i = 0; i < RANDOM_RUNS; i++) {
-    const o = runOnce(scenario, strategy, scenario.seed, { selector: new SameSpaceRandom(i), window: 0, slots: pilot.slots });
+    const o = runOnce(scenario, strategy, scenario.seed, { selector: new SameSpaceRandom(i), window: 0, windowWrites: pilot.windowWrites });
     if (!reached.has(o.fingerprint)) missed.push(i);
   }
   return { result: r, reached, missed };

@@ -146,7 +146,7 @@ describe('the alternative designs win and lose where their rationale says', () =
     for (const name of ['v1.4.2', 'v1.4.2-watch-namespaces']) {
       const st = by(name);
       const t = new Timeline();
-      const o = runOnce(s, st, 69, { selector: new RandomSelector(69), window: 25, slots: runPilot(s, st, 25).slots, trace: t });
+      const o = runOnce(s, st, 69, { selector: new RandomSelector(69), window: 25, windowWrites: runPilot(s, st, 25).windowWrites, trace: t });
       const staleWrite = t.entries.findIndex(
         (e) => e.kind === 'write' && e.actor === 'harvester/resourceQuotaController' && e.old?.kind === 'ResourceQuota' && e.old.spec.hard['limits.cpu'] === 7000 && e.cur?.kind === 'ResourceQuota' && e.cur.spec.hard['limits.cpu'] === 6000,
       );

@@ -37,12 +37,12 @@ function load(): { scenario: Scenario; text: string } {
 }
 
 /** Runs `runs` seeds in this thread; returns [seconds, events]. */
-function runSerial(scenario: Scenario, runs: number, slots: readonly number[]): [number, number] {
+function runSerial(scenario: Scenario, runs: number, windowWrites: readonly number[]): [number, number] {
   const strategy = builtinStrategy(STRATEGY)!;
   let events = 0;
   const t0 = performance.now();
   // As a campaign tallies a run: no choice log (nothing replays it).
-  for (let s = 1; s <= runs; s++) events += runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window: 25, slots, inspect: withoutChoiceLog }).steps;
+  for (let s = 1; s <= runs; s++) events += runOnce(scenario, strategy, s, { selector: new RandomSelector(s), window: 25, windowWrites, inspect: withoutChoiceLog }).steps;
   return [(performance.now() - t0) / 1000, events];
 }
 
@@ -64,7 +64,7 @@ async function throughput(scenario: Scenario, text: string, workers: number, run
  * who scheduled what after how long; replaying it fires the same events in the same order
  * with no model behind them: no objects, no copies, no caches.
  */
-function floorEventsPerSecond(scenario: Scenario, slots: readonly number[]): { eps: number; events: number } {
+function floorEventsPerSecond(scenario: Scenario, windowWrites: readonly number[]): { eps: number; events: number } {
   const strategy = builtinStrategy(STRATEGY)!;
   const children: number[][] = [[]];
   const delays: number[] = [0];
@@ -91,7 +91,7 @@ function floorEventsPerSecond(scenario: Scenario, slots: readonly number[]): { e
     origSchedule.call(this, delay, wrapped, opts);
   };
   try {
-    runOnce(scenario, strategy, 1, { selector: new RandomSelector(1), window: 25, slots });
+    runOnce(scenario, strategy, 1, { selector: new RandomSelector(1), window: 25, windowWrites });
   } finally {
     proto.schedule = origSchedule;
     proto.step = origStep;
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
 
   // 1. One thread: interleavings/s and events/s.
   const serial: Array<[number, number]> = [];
-  for (let r = 0; r < REPS; r++) serial.push(runSerial(scenario, 200, pilot.slots));
+  for (let r = 0; r < REPS; r++) serial.push(runSerial(scenario, 200, pilot.windowWrites));
   const ips1 = median(serial.map(([s]) => 200 / s));
   const eps1 = median(serial.map(([s, e]) => e / s));
   console.log(`\nincident-7178, ${STRATEGY}, random exploration`);
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   console.log(`  pool of ${cores} vs ${cores} processes: ${fmt(100 * poolShare)}%  ` + target(`pool of ${cores} workers ≥ 90% of ${cores} separate processes`, poolShare >= 0.9, `${fmt(100 * poolShare)}% (${fmt(median(wAll))} vs ${fmt(procAll)} interleavings/s)`));
 
   // 3. The bare-kernel floor.
-  const floor = floorEventsPerSecond(scenario, pilot.slots);
+  const floor = floorEventsPerSecond(scenario, pilot.windowWrites);
   const floorRatio = floor.eps / eps1;
   console.log(`  bare kernel:      ${fmt(floor.eps)} events/s for the same ${fmt(floor.events)}-event sequence; the model costs ${fmt(floorRatio, 1)}× the floor`);
   const kc: number[] = [];
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
     const pl = runPilot(sc, builtinStrategy(STRATEGY)!, 25);
     const runs = vms >= 64 ? 10 : 40;
     const reps: Array<[number, number]> = [];
-    for (let r = 0; r < REPS; r++) reps.push(runSerial(sc, runs, pl.slots));
+    for (let r = 0; r < REPS; r++) reps.push(runSerial(sc, runs, pl.windowWrites));
     const ms = median(reps.map(([s]) => (s * 1000) / runs));
     const ev = median(reps.map(([, e]) => e / runs));
     if (!base) base = ms;

@@ -72,7 +72,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
     if (!ev || 'error' in ev) continue;
     const timeline = new Timeline();
     const { outcome } = replayRun(
-      { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
+      { scenario, strategy, seed: ev.seed, window: ev.windowMs, windowWrites: ev.windowWrites, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
       { strict: false },
       timeline,
     );

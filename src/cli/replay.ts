@@ -84,7 +84,7 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
   const otherStrategy = strategy.name !== ev.strategy;
   const horizonMs = otherStrategy ? scenario.horizonMs : ev.horizonMs;
   const { outcome } = replayRun(
-    { scenario, strategy, seed: ev.seed, window: ev.windowMs, slots: ev.slots, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs },
+    { scenario, strategy, seed: ev.seed, window: ev.windowMs, windowWrites: ev.windowWrites, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs },
     { strict: false },
     timeline,
   );

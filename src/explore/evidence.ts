@@ -25,7 +25,8 @@ export interface Evidence {
   /** How the original run was explored: "random", "pct depth=3", "exhaustive". */
   readonly selector: string;
   readonly windowMs: number;
-  readonly slots: readonly number[];
+  /** Per action, the API writes counted inside its `between` window (the file's `slots:` line). */
+  readonly windowWrites: readonly number[];
   readonly disabledActions: readonly number[];
   /** The horizon the shrunk run stops at, in ms. */
   readonly horizonMs: number;
@@ -87,7 +88,7 @@ export function formatEvidence(e: Evidence): string {
     `seed: ${e.seed}`,
     `selector: ${e.selector}`,
     `window-ms: ${e.windowMs}`,
-    `slots: ${list(e.slots)}`,
+    `slots: ${list(e.windowWrites)}`,
     `disabled-actions: ${list(e.disabledActions)}`,
     `horizon-ms: ${e.horizonMs}`,
     `failure: ${e.failure}`,
@@ -150,8 +151,8 @@ export function parseEvidence(input: string): Evidence | { error: string; line: 
     if (parts.length > 100_000) return { error: `${k}: at most 100,000 numbers`, line: f.line };
     return parts.every((x) => /^\d{1,9}$/.test(x)) ? parts.map(Number) : { error: `${k}: expected whole numbers (at most 9 digits each) or "-"`, line: f.line };
   };
-  const slots = nums('slots');
-  if (!Array.isArray(slots)) return slots;
+  const windowWrites = nums('slots');
+  if (!Array.isArray(windowWrites)) return windowWrites;
   const disabled = nums('disabled-actions');
   if (!Array.isArray(disabled)) return disabled;
   const choices = decodeChoices(choiceLines);
@@ -189,7 +190,7 @@ export function parseEvidence(input: string): Evidence | { error: string; line: 
     seed,
     selector: get('selector'),
     windowMs,
-    slots,
+    windowWrites,
     disabledActions: disabled,
     horizonMs,
     failure: get('failure'),

@@ -112,7 +112,7 @@ export function explore(
     const sel = new ExhaustiveSelector(prefix, explored, keyOf);
     let outcome: RunOutcome | undefined;
     try {
-      outcome = runOnce(scenario, strategy, seed, { selector: sel, window, slots: pilot.slots, inspect: (w) => (sel.world = w) });
+      outcome = runOnce(scenario, strategy, seed, { selector: sel, window, windowWrites: pilot.windowWrites, inspect: (w) => (sel.world = w) });
     } catch (e) {
       if (!(e instanceof Pruned)) throw e;
     }

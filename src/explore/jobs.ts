@@ -43,7 +43,7 @@ export function checkDeterminism(spec: RunSpec, sizes: readonly number[]): { det
     const outcome = runOnce(spec.scenario, spec.strategy, spec.seed, {
       selector: new ReplaySelector({ values: spec.values, sizes }, true),
       window: spec.window,
-      slots: spec.slots,
+      windowWrites: spec.windowWrites,
       disabled: spec.disabled,
       horizonMs: spec.horizonMs,
       trace: timeline,
@@ -77,7 +77,7 @@ export interface JobBase {
   readonly scenarioName?: string;
   /** A strategy module's bundle, made once by the main thread. */
   readonly bundle?: string;
-  /** The strategy's pilot run (slots, PCT's n and k), computed once per scenario. */
+  /** The strategy's pilot run (windowWrites, PCT's n and k), computed once per scenario. */
   readonly pilot: Pilot;
 }
 
@@ -343,7 +343,7 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
   const id = parseRunId(job.run);
   let values: number[] = [];
   const original = runById(scenario, strategy, id, job.pilot, { inspect: (w) => (values = w.choices.log.values) });
-  const start: RunSpec = { scenario, strategy, seed: id.seed, window: id.window, slots: job.pilot.slots, disabled: new Set(), values };
+  const start: RunSpec = { scenario, strategy, seed: id.seed, window: id.window, windowWrites: job.pilot.windowWrites, disabled: new Set(), values };
   const withSettled = job.metric === 'settled';
   const shrunk = shrink(start, job.shrinkBudget, withSettled);
 
@@ -363,7 +363,7 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
     seed: id.seed,
     selector: selectorLabel(id),
     windowMs: id.window,
-    slots: job.pilot.slots,
+    windowWrites: job.pilot.windowWrites,
     disabledActions: [...shrunk.spec.disabled].sort((x, y) => x - y),
     horizonMs: shrunk.spec.horizonMs ?? scenario.horizonMs,
     failure: signatureOf(final.outcome, withSettled),

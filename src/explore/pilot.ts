@@ -8,7 +8,7 @@ import type { Strategy } from '../strategies/api.js';
 /** What one reference run says about a scenario's size: what exploration is tuned by. */
 export interface Pilot {
   /** Per action: API writes that fell inside its `between` window (0 for `at` actions). */
-  readonly slots: readonly number[];
+  readonly windowWrites: readonly number[];
   /** Actors that took part in a scheduling choice (PCT's n). */
   readonly actors: readonly string[];
   /** Scheduling choices (PCT's k). */
@@ -52,5 +52,5 @@ export function runPilot(scenario: Scenario, strategy: Strategy, window: number)
       });
     },
   });
-  return { slots: counts, actors: [...obs.actors].sort(), orderChoices: obs.orderChoices, steps: outcome.steps };
+  return { windowWrites: counts, actors: [...obs.actors].sort(), orderChoices: obs.orderChoices, steps: outcome.steps };
 }

@@ -9,7 +9,7 @@ import type { Pilot } from './pilot.js';
 /**
  * A run id names one run completely, given the scenario and the strategy: the explorer and
  * its parameters, the seed, the concurrency window when it is not the explorer's default,
- * and for exhaustive runs the branch choices. What else a run depends on (the slots and
+ * and for exhaustive runs the branch choices. What else a run depends on (the windowWrites and
  * PCT's n and k) comes from the strategy's pilot run, which is a function of the scenario,
  * the strategy and the window.
  *
@@ -129,10 +129,10 @@ export function selectorFor(id: RunId, pilot: Pick<Pilot, 'actors' | 'orderChoic
 }
 
 /**
- * Run a named run: its selector, its window, the pilot's slots, and its seed (which also
+ * Run a named run: its selector, its window, the pilot's windowWrites, and its seed (which also
  * names the apiserver's generated names and uids). `extra` adds tracing or inspection.
  */
-export function runById(scenario: Scenario, strategy: Strategy, id: RunId, pilot: Pilot, extra: Omit<RunOptions, 'selector' | 'window' | 'slots'> = {}): RunOutcome {
+export function runById(scenario: Scenario, strategy: Strategy, id: RunId, pilot: Pilot, extra: Omit<RunOptions, 'selector' | 'window' | 'windowWrites'> = {}): RunOutcome {
   const selector = selectorFor(id, pilot);
   const attach = attachWorld(selector);
   const inspect = extra.inspect;
@@ -140,7 +140,7 @@ export function runById(scenario: Scenario, strategy: Strategy, id: RunId, pilot
     ...extra,
     selector,
     window: id.window,
-    slots: pilot.slots,
+    windowWrites: pilot.windowWrites,
     inspect: attach || inspect ? (w) => (attach?.(w), inspect?.(w)) : undefined,
   });
 }

@@ -11,7 +11,7 @@ export interface RunSpec {
   readonly strategy: Strategy;
   readonly seed: number;
   readonly window: number;
-  readonly slots: readonly number[];
+  readonly windowWrites: readonly number[];
   readonly disabled: ReadonlySet<number>;
   readonly values: readonly number[];
   /** A shorter horizon than the scenario's, found by shrinking. */
@@ -30,7 +30,7 @@ export function replayRun(spec: RunSpec, mode: { strict: false } | { strict: tru
   const outcome = runOnce(spec.scenario, spec.strategy, spec.seed, {
     selector,
     window: spec.window,
-    slots: spec.slots,
+    windowWrites: spec.windowWrites,
     disabled: spec.disabled,
     horizonMs: spec.horizonMs,
     trace,

@@ -68,7 +68,7 @@ const tally = z
     message: 'inconsistent tally (a count above the number of runs, or per-run bits of another length)',
   });
 const pilot = z
-  .object({ slots: z.array(count).max(100_000), actors: z.array(z.string().max(1000)).max(100_000), orderChoices: count, steps: count })
+  .object({ windowWrites: z.array(count).max(100_000), actors: z.array(z.string().max(1000)).max(100_000), orderChoices: count, steps: count })
   .strict();
 const fault = z
   .object({ strategy: z.string(), detail: z.string(), seed: count.optional(), step: count.optional(), scenario: z.string().optional(), run: z.string().optional(), message: z.string() })

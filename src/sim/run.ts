@@ -85,7 +85,7 @@ export interface RunOptions {
    * chosen write of the window, so a write lands between two events milliseconds apart as
    * often as anywhere else (see README "Exploration").
    */
-  readonly slots?: readonly number[];
+  readonly windowWrites?: readonly number[];
   /** Steps after which a run is a strategy fault (a strategy that never lets the run settle). */
   readonly stepBudget?: number;
   /** Stop here instead of the scenario's horizon (shrinking). */
@@ -200,7 +200,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
     return actionState.map((a) => (a.at === 'due' ? `due+${a.due - now}` : a.at)).join(',') + '|' + slotWatches.map((w) => `${w.k}:${w.seen}:${w.fired}`).join(',');
   });
   world.observe({
-    // Window slots count API writes: an action placed "after write k" lands between two
+    // Window windowWrites count API writes: an action placed "after write k" lands between two
     // writes however close in time they are.
     afterStep() {
       if (!clock.wrote) return;
@@ -233,9 +233,9 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
       return;
     }
     const [lo, hi] = a.timing.between;
-    const slots = opts.slots?.[i] ?? 0;
+    const windowWrites = opts.windowWrites?.[i] ?? 0;
     // Placement: uniform in time (0), or right after one of the window's API writes (1).
-    const placement = slots > 0 ? world.choices.choose('placement', 2, 'actions') : 0;
+    const placement = windowWrites > 0 ? world.choices.choose('placement', 2, 'actions') : 0;
     if (placement === 0) {
       const t = lo + world.choices.choose('timing', hi - lo + 1, 'actions');
       world.recorder.event('scenario', { type: 'action-timed', action, atMs: t, fromMs: lo, toMs: hi });
@@ -243,7 +243,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
       world.kernel.schedule(t, fire, { actor: 'scenario' });
       return;
     }
-    const k = world.choices.choose('timing', slots + 1, 'actions');
+    const k = world.choices.choose('timing', windowWrites + 1, 'actions');
     world.recorder.event('scenario', { type: 'action-after-write', action, write: k, fromMs: lo, toMs: hi });
     state.at = `slot${slotWatches.length}`;
     const w: SlotWatch = { lo, k, seen: 0, fired: false, fire };
