@@ -16,6 +16,8 @@ export interface ApiError {
   readonly code: number;
   readonly reason: ErrorReason;
   readonly message: string;
+  /** A refusal by ResourceQuota admission ("exceeded quota"), known without reading the message. */
+  readonly exceededQuota?: boolean;
 }
 
 export type ApiResult<T> = { ok: true; obj: T } | { ok: false; err: ApiError };

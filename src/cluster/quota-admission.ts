@@ -50,9 +50,8 @@ export function installQuotaAdmission(world: World): void {
       const charged: ResourceQuota[] = [];
       for (const q of quotas) {
         const verdict = check(q, usage);
-        if (typeof verdict === 'string') {
-          return { code: 403, reason: 'Forbidden', message: `pods "${podName}" is forbidden: ${verdict}` };
-        }
+        if (typeof verdict === 'function') return refusal(podName, verdict);
+        if (typeof verdict === 'string') return { code: 403, reason: 'Forbidden', message: `pods "${podName}" is forbidden: ${verdict}` };
         if (verdict) charged.push(verdict);
       }
       lastError = undefined;
@@ -71,17 +70,40 @@ export function installQuotaAdmission(world: World): void {
 }
 
 /**
- * Refusal texts by quota version and pod usage: a Pending migration retries against the same
- * quota many times, and the text (sorted, formatted quantities) is the same every time.
+ * A quota refusal whose text (sorted, formatted quantities) is written only when someone reads
+ * it (a trace, a controller matching it): a Pending migration is refused hundreds of times per
+ * run, and most refusals are only counted.
  */
-const refusals = new WeakMap<ResourceQuota, WeakMap<ResourceList, string>>();
+function refusal(podName: string, text: () => string): ApiError {
+  let message: string | undefined;
+  return {
+    code: 403,
+    reason: 'Forbidden',
+    exceededQuota: true,
+    get message() {
+      return (message ??= `pods "${podName}" is forbidden: ${text()}`);
+    },
+  };
+}
 
-/** CheckRequest for one quota: an error text, the quota with its new usage, or undefined if untouched. */
-function check(q: ResourceQuota, usage: ResourceList): string | ResourceQuota | undefined {
+/**
+ * Refusal texts by quota version and pod usage: a Pending migration retries against the same
+ * quota many times, and the text is the same every time.
+ */
+const refusals = new WeakMap<ResourceQuota, WeakMap<ResourceList, string | LazyText>>();
+
+/** An "exceeded quota" text, written when read. */
+type LazyText = () => string;
+
+/**
+ * CheckRequest for one quota: an error text (or, for "exceeded quota", a function that writes
+ * it), the quota with its new usage, or undefined if untouched.
+ */
+function check(q: ResourceQuota, usage: ResourceList): string | LazyText | ResourceQuota | undefined {
   const known = refusals.get(q)?.get(usage);
   if (known !== undefined) return known;
   const r = checkFresh(q, usage);
-  if (typeof r === 'string') {
+  if (typeof r === 'string' || typeof r === 'function') {
     let m = refusals.get(q);
     if (!m) refusals.set(q, (m = new WeakMap()));
     m.set(usage, r);
@@ -89,33 +111,38 @@ function check(q: ResourceQuota, usage: ResourceList): string | ResourceQuota | 
   return r;
 }
 
-function checkFresh(q: ResourceQuota, usage: ResourceList): string | ResourceQuota | undefined {
+function checkFresh(q: ResourceQuota, usage: ResourceList): string | LazyText | ResourceQuota | undefined {
   const hard = q.status.hard;
   const used = q.status.used;
-  const requested: Record<string, number> = {};
   let any = false;
-  const missing: string[] = [];
+  let missing: string[] | undefined;
   for (const k in hard) {
-    if (used[k] === undefined) missing.push(k);
-    if (usage[k] !== undefined) {
-      requested[k] = usage[k]!;
-      any = true;
-    }
+    if (used[k] === undefined) (missing ??= []).push(k);
+    if (usage[k] !== undefined) any = true;
   }
   const name = q.metadata.name;
-  if (missing.length > 0) return `status unknown for quota: ${name}, resources: ${missing.sort().join(',')}`;
+  if (missing) return `status unknown for quota: ${name}, resources: ${missing.sort().join(',')}`;
   if (!any) return undefined;
-  const exceeded: string[] = [];
+  let exceeded = false;
+  for (const k in hard) {
+    const u = usage[k];
+    if (u !== undefined && (used[k] ?? 0) + u > hard[k]!) {
+      exceeded = true;
+      break;
+    }
+  }
+  if (exceeded) {
+    let text: string | undefined;
+    return () => {
+      if (text !== undefined) return text;
+      const keys = Object.keys(hard).filter((k) => usage[k] !== undefined && (used[k] ?? 0) + usage[k]! > hard[k]!);
+      const pick = (l: ResourceList) => Object.fromEntries(keys.map((k) => [k, l[k] ?? 0]));
+      const requested = pick(usage);
+      return (text = `exceeded quota: ${name}, requested: ${prettyPrint(requested)}, used: ${prettyPrint(pick(used))}, limited: ${prettyPrint(pick(hard))}`);
+    };
+  }
   const newUsed: Record<string, number> = { ...used };
-  for (const k in requested) {
-    const v = (used[k] ?? 0) + requested[k]!;
-    newUsed[k] = v;
-    if (v > hard[k]!) exceeded.push(k);
-  }
-  if (exceeded.length > 0) {
-    const pick = (l: ResourceList) => Object.fromEntries(exceeded.map((k) => [k, l[k] ?? 0]));
-    return `exceeded quota: ${name}, requested: ${prettyPrint(pick(requested))}, used: ${prettyPrint(pick(used))}, limited: ${prettyPrint(pick(hard))}`;
-  }
+  for (const k in hard) if (usage[k] !== undefined) newUsed[k] = (used[k] ?? 0) + usage[k]!;
   return { ...q, status: { hard, used: newUsed } };
 }
 

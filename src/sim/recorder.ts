@@ -42,7 +42,7 @@ export class Recorder implements ApiObserver {
   refused(actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
     if (err.reason === 'Conflict') this.counters.conflicts++;
     // A migration target pod (virt-controller's only pod creation) refused by ResourceQuota admission.
-    else if (verb === 'create' && kind === 'Pod' && actor === 'virt-controller' && err.message.includes('exceeded quota')) this.counters.targetPodsRejectedByQuota++;
+    else if (err.exceededQuota && verb === 'create' && actor === 'virt-controller') this.counters.targetPodsRejectedByQuota++;
     this.trace?.refused(this.clock.now, actor, verb, kind, key, err, this.clock.steps);
   }
 
