@@ -1,6 +1,6 @@
 import type { Informer } from '../../cluster/informer.js';
 import type { PodDisruptionBudget, VirtualMachineInstance, VirtualMachineInstanceMigration as Vmim } from '../../cluster/objects.js';
-import { keyOf, migrationFinished, migrationRunning, objKey, podCountsForQuota, selects } from '../../cluster/objects.js';
+import { keyOf, migrationFinished, migrationRunning, podCountsForQuota, selects } from '../../cluster/objects.js';
 import type { ControllerPlan, PlannedWrite } from '../../cluster/plan.js';
 import type { Expectations } from '../../cluster/reconciler.js';
 import {
@@ -111,17 +111,24 @@ export function migrationReconciler(cache: Informer, expectations: Expectations,
     }
     if (expectations.count > 0) return { requeueAfter: WAIT_REQUEUE_MS };
     if (activePods(cache, vmi) > 1) return { requeueAfter: WAIT_REQUEUE_MS };
-    // findRunningMigrations: unfinished migrations that run or have a target pod.
-    const withTarget = new Set<string>();
-    for (const p of cache.list('Pod')) {
-      const uid = p.metadata.labels[LABEL_MIGRATION_UID];
-      if (uid) withTarget.add(uid);
-    }
+    // findRunningMigrations: unfinished migrations that run or have a target pod. (No creation
+    // is pending here: expectations.count is 0, so every migration's expectations are met.)
+    let withTarget: Set<string> | undefined;
+    const hasTarget = (uid: string): boolean => {
+      if (!withTarget) {
+        withTarget = new Set();
+        for (const p of cache.list('Pod')) {
+          const u = p.metadata.labels[LABEL_MIGRATION_UID];
+          if (u) withTarget.add(u);
+        }
+      }
+      return withTarget.has(uid);
+    };
     let running = 0;
     let outbound = 0;
     for (const m of cache.list('VirtualMachineInstanceMigration')) {
       if (migrationFinished(m.status.phase)) continue;
-      if (migrationRunning(m.status.phase) || withTarget.has(m.metadata.uid) || !expectations.satisfied(objKey(m))) {
+      if (migrationRunning(m.status.phase) || hasTarget(m.metadata.uid)) {
         running++;
         if (m.status.sourceNode === vmi.status.nodeName) outbound++;
       }
