@@ -26,7 +26,7 @@ async function cli(...argv: string[]) {
 function scenarioWith(strategies: string[], extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'quotarace-strat-'));
   mkdirSync(join(dir, 'strategies'));
-  for (const f of ['throws', 'invalid-write', 'nondeterministic', 'runaway', 'broken-syntax', 'not-a-strategy', 'mutates']) {
+  for (const f of ['throws', 'invalid-write', 'nondeterministic', 'runaway', 'broken-syntax', 'not-a-strategy', 'mutates', 'late-counter']) {
     copyFileSync(join(FIX, `${f}.ts`), join(dir, 'strategies', `${f}.ts`));
   }
   const text = readFileSync('scenarios/3-agent-restart-during-migration.yaml', 'utf8')
@@ -64,6 +64,15 @@ describe('user-written strategies', () => {
     const [fixed, broken] = doc.scenarios[0]!.strategies;
     expect(fixed!.quotaCorrect).toBe(1);
     expect(broken!.error).toContain('mutated ResourceQuota');
+  });
+
+  it('module state that shows only after many runs is caught: each chunk\'s last run is run again in a fresh module instance', async () => {
+    const file = scenarioWith(['v1.4.2', './strategies/late-counter.ts']);
+    const r = await cli('run', file, '--runs', '40', '--json', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(/ERROR strategy late-counter \(scenario agent-restart-during-migration, (run|seed) [^)]*\): is not deterministic: run random:\d+ ended differently in a fresh module instance/);
+    const doc = JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; error?: string }> }> };
+    expect(doc.scenarios[0]!.strategies[0]!.quotaCorrect).toBe(1);
   });
 
   it('--strategy accepts a module path, and trace runs it', async () => {

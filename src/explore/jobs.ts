@@ -216,8 +216,11 @@ export async function handleJob(job: Job): Promise<unknown> {
     beatRun(-1);
     const strategy = user ? await loadStrategyFile(job.strategy, { bundle: job.bundle }) : await resolveStrategy(job.strategy);
     switch (job.type) {
-      case 'runs':
-        return runRange(job, strategy);
+      case 'runs': {
+        const { tally, last } = runRange(job, strategy);
+        if (user && last) await sameInFreshInstance(job, last);
+        return tally;
+      }
       case 'evidence':
         return buildEvidence(job, strategy);
       case 'prepare':
@@ -322,15 +325,42 @@ function exhaustiveJob(job: ExhaustiveJob, strategy: Strategy): ExhaustiveResult
   return { tally, exhaustive: { complete: r.complete, runs: r.runs, pruned: r.pruned } };
 }
 
-function runRange(job: RunsJob, strategy: Strategy): TallyState {
+function runRange(job: RunsJob, strategy: Strategy): { tally: TallyState; last?: { seed: number; outcome: RunOutcome } } {
   const scenario = scenarioOf(job);
   const t = emptyTally();
+  let last: { seed: number; outcome: RunOutcome } | undefined;
   for (let seed = job.from; seed < job.to; seed++) {
     beatRun(seed - job.from);
     const id = campaignRunId(job, seed);
-    addRun(t, runById(scenario, strategy, id, job.pilot, { inspect: withoutChoiceLog }), formatRunId(id));
+    const outcome = runById(scenario, strategy, id, job.pilot, { inspect: withoutChoiceLog });
+    addRun(t, outcome, formatRunId(id));
+    last = { seed, outcome };
   }
-  return t;
+  return { tally: t, ...(last ? { last } : {}) };
+}
+
+/**
+ * A user strategy's chunk ran in a module instance that had run other chunks before it (as
+ * many as this worker was given, which depends on --workers). Its last run is run again in a
+ * fresh instance of the module: state kept in the module between runs (a counter that grows
+ * over hundreds of runs, which the checks before the campaign can miss) shows as a different
+ * end, and the campaign stops with the strategy's fault instead of printing numbers that
+ * depend on the number of workers.
+ */
+async function sameInFreshInstance(job: RunsJob, last: { seed: number; outcome: RunOutcome }): Promise<void> {
+  const scenario = scenarioOf(job);
+  const fresh = await loadStrategyFile(job.strategy, { bundle: job.bundle, instance: `chunk-${job.from}-${scenario.hash.slice(0, 8)}` });
+  const id = campaignRunId(job, last.seed);
+  const again = runById(scenario, fresh, id, job.pilot, { inspect: withoutChoiceLog });
+  if (again.fingerprint === last.outcome.fingerprint && again.steps === last.outcome.steps) return;
+  throw new StrategyFault(
+    fresh.name,
+    `is not deterministic: run ${formatRunId(id)} ended differently in a fresh module instance (${again.steps} steps) than after the other runs of its chunk (${last.outcome.steps} steps); ` +
+      'a strategy must be a function of what it reads (no clock, Math.random, or state kept in the module between calls)',
+    last.seed,
+    undefined,
+    scenario.name,
+  );
 }
 
 /**
