@@ -375,12 +375,35 @@ describe('GITHUB_STEP_SUMMARY', () => {
       const cells = (l: string) => l.split(/(?<!\\)\|/).length;
       for (const row of rows) expect(cells(row)).toBe(cells(lines[header]!));
 
+      // The verdict comes first, as the terminal's last line says it.
+      expect(once).toMatch(/^### quotarace\n\n\*\*✅ 2 scenarios, \d+ expectations met\*\*\n/);
+
       const r2 = await cli('run', ...files, '--runs', '3', '--reports', dir('summary-reports'), '--workers', '1');
       expect(r2.code).toBe(0);
       const twice = readFileSync(summary, 'utf8');
       expect(twice.startsWith(once)).toBe(true);
       expect(twice).toBe(once + once);
       expect(twice.split('\n').filter((l) => l.startsWith('| scenario | strategy |'))).toHaveLength(2);
+    } finally {
+      if (before === undefined) delete process.env.GITHUB_STEP_SUMMARY;
+      else process.env.GITHUB_STEP_SUMMARY = before;
+    }
+  });
+});
+
+describe('GITHUB_STEP_SUMMARY of a failed gate', () => {
+  it('says so first, and names for each failed expectation a run that breaks it, its evidence and the replay command', async () => {
+    const summary = join(dir('summary-failed'), 'step-summary.md');
+    const before = process.env.GITHUB_STEP_SUMMARY;
+    process.env.GITHUB_STEP_SUMMARY = summary;
+    try {
+      const file = join(dir('summary-failed-scenario'), 'fails.yaml');
+      writeFileSync(file, readFileSync(INCIDENT, 'utf8').replace(/\nexpect:[\s\S]*$/, '\nstrategies: [pre-fix]\nexpect:\n  pre-fix: { quotaCorrect: 1 }\n'));
+      const r = await cli('run', file, '--runs', '4', '--reports', dir('summary-failed-reports'), '--workers', '1');
+      expect(r.code).toBe(1);
+      const text = readFileSync(summary, 'utf8');
+      expect(text).toMatch(/^### quotarace\n\n\*\*❌ 1 of 1 expectations not met\*\*\n/);
+      expect(text).toMatch(/- incident-7178 \/ pre-fix: .*run `random:\d+`, evidence `[^`]+\.evidence` \(replay: `npx quotarace replay [^`]+\.evidence`\)/);
     } finally {
       if (before === undefined) delete process.env.GITHUB_STEP_SUMMARY;
       else process.env.GITHUB_STEP_SUMMARY = before;

@@ -3,16 +3,35 @@ import type { ExpectationOutcome } from '../report/html.js';
 
 const md = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
 
-/** The Markdown table appended to $GITHUB_STEP_SUMMARY. */
+/**
+ * The Markdown appended to $GITHUB_STEP_SUMMARY: the verdict first (as the terminal's last
+ * line and the report's banner say it), then one row per scenario × strategy, and for every
+ * failed expectation the run that breaks it, its evidence and the command that replays it.
+ */
 export function stepSummary(results: ReadonlyArray<{ summary: ScenarioSummary; expectations: readonly ExpectationOutcome[] }>): string {
-  const lines = ['### quotarace', '', '| scenario | strategy | runs | quota correct | migrations ok | expectations |', '|---|---|---:|---:|---:|---|'];
+  const all = results.flatMap((r) => r.expectations);
+  const failed = all.filter((e) => !e.passed);
+  const errors = results.flatMap((r) => r.summary.strategies.filter((s) => s.error).map((s) => `${r.summary.name} / ${s.name}`));
+  const verdict =
+    failed.length || errors.length
+      ? `❌ ${failed.length} of ${all.length} expectations not met${errors.length ? `, ${errors.length} strateg${errors.length === 1 ? 'y' : 'ies'} errored` : ''}`
+      : `✅ ${results.length} scenario${results.length === 1 ? '' : 's'}, ${all.length} expectation${all.length === 1 ? '' : 's'} met`;
+  const lines = ['### quotarace', '', `**${verdict}**`, '', '| scenario | strategy | runs | quota correct | migrations ok | expectations |', '|---|---|---:|---:|---:|---|'];
   for (const r of results) {
     for (const st of r.summary.strategies) {
       const exp = r.expectations.filter((e) => e.strategy === st.name);
-      const failed = exp.filter((e) => !e.passed);
-      const verdict = exp.length === 0 ? '–' : failed.length ? `❌ ${failed.map((e) => md(e.message.split(';')[0]!)).join('; ')}` : `✅ ${exp.length} passed`;
-      lines.push(`| ${md(r.summary.name)} | ${md(st.name)} | ${st.runs} | ${(st.quotaCorrect * 100).toFixed(1)}% | ${(st.migrationsSucceeded * 100).toFixed(1)}% | ${verdict} |`);
+      const bad = exp.filter((e) => !e.passed);
+      const verdictCell = st.error ? '⚠️ error' : exp.length === 0 ? '–' : bad.length ? `❌ ${bad.map((e) => md(e.name)).join('; ')}` : `✅ ${exp.length} passed`;
+      lines.push(`| ${md(r.summary.name)} | ${md(st.name)} | ${st.runs} | ${(st.quotaCorrect * 100).toFixed(1)}% | ${(st.migrationsSucceeded * 100).toFixed(1)}% | ${verdictCell} |`);
     }
   }
+  if (failed.length) {
+    lines.push('', 'Failed expectations, each with a run that breaks it:', '');
+    for (const e of failed) {
+      const where = e.run ? ` run \`${e.run}\`${e.evidence ? `, evidence \`${e.evidence}\` (replay: \`npx quotarace replay ${e.evidence}\`)` : ''}` : '';
+      lines.push(`- ${md(e.scenario)} / ${md(e.strategy)}: ${md(e.message)}.${where}`);
+    }
+  }
+  if (errors.length) lines.push('', ...errors.map((x) => `- ⚠️ ${md(x)}: the strategy errored (see the job's log)`));
   return lines.join('\n') + '\n\n';
 }
