@@ -10,6 +10,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCENARIOS = join(ROOT, 'scenarios');
 const EDIT = join(SCENARIOS, '8-edit-during-migration.yaml');
 const TINY = join(SCENARIOS, '7-tiny-agent-restart.yaml');
+const INVARIANT_ONLY = join(ROOT, 'test', 'fixtures', 'first-failure-invariant-only.yaml');
 const KEEPS_QUOTA = join(ROOT, 'test', 'fixtures', 'first-failure-keeps-quota.yaml');
 const REPORTS = mkdtempSync(join(tmpdir(), 'quotarace-runid-'));
 
@@ -167,5 +168,24 @@ describe('failures per metric', () => {
     expect(replay.out).toContain(`run ${gate.run}`);
     // The trace of the quoted run id ends with a wrong quota too.
     expect((await cli('trace', KEEPS_QUOTA, '--strategy', 'pre-fix', '--run', gate.run!)).out).toContain('quota WRONG');
+  });
+
+  it('a scenario whose first failing run breaks only an invariant: the quotaCorrect gate quotes a later run whose quota is wrong, and its evidence replays to a wrong quota', async () => {
+    const reports = join(REPORTS, 'per-metric-invariant');
+    const r = await cli('run', INVARIANT_ONLY, '--json', '--workers', '1', '--reports', reports);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.out) as RunJson;
+    const st = doc.scenarios[0]!.strategies[0]!;
+    expect(st.failingRuns[0]).toBe('random:1');
+    const first = await cli('trace', INVARIANT_ONLY, '--strategy', 'pre-fix', '--run', 'random:1');
+    expect(first.out).toContain('quota CORRECT');
+    expect(first.out).toContain('migrations 1/1 moved');
+    expect(first.out).toMatch(/invariant quota-below-user-value BROKEN/);
+    const gate = doc.scenarios[0]!.expectations.find((e) => e.metric === 'quotaCorrect')!;
+    expect(gate.pass).toBe(false);
+    expect(gate.run).not.toBe('random:1');
+    expect(gate.evidence).toBeTruthy();
+    const replay = await cli('replay', gate.evidence!);
+    expect(replay.out).toContain('quota WRONG');
   });
 });
