@@ -267,3 +267,32 @@ function cpuOf(t: Timeline, ns: string) {
     .filter((e) => e.cur!.metadata.namespace === ns && e.old && (e.cur as { spec: { hard: Record<string, number> } }).spec.hard[LIMITS_CPU] !== (e.old as { spec: { hard: Record<string, number> } }).spec.hard[LIMITS_CPU])
     .map((e) => [e.actor, (e.cur as { spec: { hard: Record<string, number> } }).spec.hard[LIMITS_CPU], e.t] as const);
 }
+
+describe('editing through Rancher with two agents', () => {
+  it('with one of two agents down, the user\'s edit goes through the other; with both down it waits for one', () => {
+    const base = `
+name: edit-one-agent-down
+cluster:
+  nodes:
+    - { name: n1, cpu: 16, memory: 64Gi }
+    - { name: n2, cpu: 16, memory: 64Gi }
+  rancher: { agentNodes: [n1, n2] }
+  namespaces:
+    - name: web
+      quota: { limitsCpu: "20", limitsMemory: 40Gi }
+actions:
+  - restartAgent: { pods: PODS }
+    at: 1s
+  - editQuota: { namespace: web, quota: { limitsCpu: "22" } }
+    at: 2s
+horizon: 5m
+`;
+    const one = traced(base.replace('PODS', '1'), 'v1.4.2');
+    expect(one.o.counters.editsRefused).toBe(0);
+    expect(one.o.quotaCorrect).toBe(true);
+    const both = traced(base.replace('PODS', '2'), 'v1.4.2');
+    expect(both.o.counters.editsRefused).toBeGreaterThan(0);
+    expect(both.t.entries.some((e) => e.event?.type === 'edit-agent-down')).toBe(true);
+    expect(both.o.quotaCorrect).toBe(true);
+  });
+});
