@@ -52,11 +52,11 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
     ['never-settles', /ERROR strategy \S*never-settles\.ts \(scenario agent-restart-during-migration\): while loading .*made no progress/],
     ['alloc', /ERROR strategy alloc \(scenario agent-restart-during-migration, run random:1[^)]*\): ran out of memory: .*64 MB heap limit/],
     ['exits', /ERROR strategy exits \(scenario agent-restart-during-migration, run random:1[^)]*\): ended its worker thread \(exit code 0\): process\.exit\(\)/],
-    ['throws-object', /ERROR strategy throws-object \(scenario agent-restart-during-migration, seed 1, step \d+\): reconciler r threw on key \S+: \[object Object\]/],
-    ['writes-pod', /ERROR strategy writes-pod \(scenario agent-restart-during-migration, seed 1, step \d+\): reconciler r wrote an invalid object .*may not write a Pod/],
-    ['mutates', /ERROR strategy mutates \(scenario agent-restart-during-migration, seed 1, step \d+\): mutated ResourceQuota/],
-    ['random', /ERROR strategy random \(scenario agent-restart-during-migration, seed 1, step \d+\): is not deterministic/],
-    ['counter', /ERROR strategy counter \(scenario agent-restart-during-migration, seed 1, step \d+\): is not deterministic/],
+    ['throws-object', /ERROR strategy throws-object \(scenario agent-restart-during-migration, run random:1, step \d+\): reconciler r threw on key \S+: \[object Object\]/],
+    ['writes-pod', /ERROR strategy writes-pod \(scenario agent-restart-during-migration, run random:1, step \d+\): reconciler r wrote an invalid object .*may not write a Pod/],
+    ['mutates', /ERROR strategy mutates \(scenario agent-restart-during-migration, run random:1, step \d+\): mutated ResourceQuota/],
+    ['random', /ERROR strategy random \(scenario agent-restart-during-migration, run random:1, step \d+\): is not deterministic/],
+    ['counter', /ERROR strategy counter \(scenario agent-restart-during-migration, run random:1, step \d+\): is not deterministic/],
   ];
 
   it('the whole matrix in one run: bounded, every fault named, v1.4.2 still reported', async () => {

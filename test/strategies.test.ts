@@ -59,7 +59,7 @@ describe('user-written strategies', () => {
     const file = scenarioWith(['v1.4.2', './strategies/mutates.ts']);
     const r = await cli('run', file, '--runs', '5', '--json', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/ERROR strategy mutates \(scenario agent-restart-during-migration, seed \d+, step \d+\): mutated ResourceQuota web\/default-\w+ \(spec\.hard\.limits\.cpu\) in reconciler sneaky on key web\//);
+    expect(r.err).toMatch(/ERROR strategy mutates \(scenario agent-restart-during-migration, run random:\d+, step \d+\): mutated ResourceQuota web\/default-\w+ \(spec\.hard\.limits\.cpu\) in reconciler sneaky on key web\//);
     const doc = JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; error?: string }> }> };
     const [fixed, broken] = doc.scenarios[0]!.strategies;
     expect(fixed!.quotaCorrect).toBe(1);
@@ -70,7 +70,7 @@ describe('user-written strategies', () => {
     const file = scenarioWith(['v1.4.2', './strategies/late-counter.ts']);
     const r = await cli('run', file, '--runs', '40', '--json', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
     expect(r.code, r.err).toBe(1);
-    expect(r.err).toMatch(/ERROR strategy late-counter \(scenario agent-restart-during-migration, (run|seed) [^)]*\): is not deterministic: run random:\d+ ended differently in a fresh module instance/);
+    expect(r.err).toMatch(/ERROR strategy late-counter \(scenario agent-restart-during-migration, run random:\d+\): is not deterministic: run random:\d+ ended differently in a fresh module instance/);
     const doc = JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; error?: string }> }> };
     expect(doc.scenarios[0]!.strategies[0]!.quotaCorrect).toBe(1);
   });
@@ -86,7 +86,7 @@ describe('user-written strategies', () => {
     const file = scenarioWith(['v1.4.2', './strategies/throws.ts']);
     const r = await cli('run', file, '--runs', '5', '--json', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/ERROR strategy throws \(scenario agent-restart-during-migration, seed \d+, step \d+\): reconciler broken threw on key .*boom/);
+    expect(r.err).toMatch(/ERROR strategy throws \(scenario agent-restart-during-migration, run random:\d+, step \d+\): reconciler broken threw on key .*boom/);
     const doc = JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; error?: string }> }> };
     const [fixed, broken] = doc.scenarios[0]!.strategies;
     expect(fixed!.quotaCorrect).toBe(1);
@@ -98,7 +98,7 @@ describe('user-written strategies', () => {
     const file = scenarioWith(['v1.4.2', './strategies/invalid-write.ts']);
     const r = await cli('run', file, '--runs', '3', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/ERROR strategy invalid-write \(scenario agent-restart-during-migration, seed \d+, step \d+\): reconciler nan-writer wrote an invalid object .*spec\.hard\.limits\.cpu/);
+    expect(r.err).toMatch(/ERROR strategy invalid-write \(scenario agent-restart-during-migration, run random:\d+, step \d+\): reconciler nan-writer wrote an invalid object .*spec\.hard\.limits\.cpu/);
     expect(r.out).toMatch(/v1\.4\.2\s+3\s+100\.0%/);
   });
 
@@ -106,7 +106,7 @@ describe('user-written strategies', () => {
     const file = scenarioWith(['./strategies/nondeterministic.ts']);
     const r = await cli('run', file, '--runs', '3', '--reports', mkdtempSync(join(tmpdir(), 'q-')), '--workers', '1');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/ERROR strategy nondeterministic \(scenario agent-restart-during-migration, seed 1, step \d+\): is not deterministic/);
+    expect(r.err).toMatch(/ERROR strategy nondeterministic \(scenario agent-restart-during-migration, run random:1, step \d+\): is not deterministic/);
   });
 
   it('a strategy that never lets the run settle hits the step budget (not a wall clock)', async () => {

@@ -287,6 +287,7 @@ async function prepare(job: PrepareJob, strategy: Strategy): Promise<PrepareResu
         scenario.seed,
         first.entries[diff.line - 1]?.step ?? first.entries.at(-1)?.step,
         scenario.name,
+        formatRunId({ explorer: 'random', seed: scenario.seed, window: job.window }),
       );
     }
   }
@@ -298,9 +299,15 @@ async function prepare(job: PrepareJob, strategy: Strategy): Promise<PrepareResu
  * clock, Math.random or a global counter is caught before its numbers are believed.
  */
 export function checkSameTwice(scenario: Scenario, strategy: Strategy, window: number): void {
+  const run = formatRunId({ explorer: 'random', seed: scenario.seed, window });
   const traced = (): Timeline => {
     const t = new Timeline();
-    runOnce(scenario, strategy, scenario.seed, { window, trace: t });
+    try {
+      runOnce(scenario, strategy, scenario.seed, { window, trace: t });
+    } catch (e) {
+      if (e instanceof StrategyFault) throw e.with({ run });
+      throw e;
+    }
     return t;
   };
   const first = traced();
@@ -313,6 +320,7 @@ export function checkSameTwice(scenario: Scenario, strategy: Strategy, window: n
     scenario.seed,
     first.entries[diff.line - 1]?.step ?? first.entries.at(-1)?.step,
     scenario.name,
+    run,
   );
 }
 
@@ -360,6 +368,7 @@ async function sameInFreshInstance(job: RunsJob, last: { seed: number; outcome: 
     last.seed,
     undefined,
     scenario.name,
+    formatRunId(id),
   );
 }
 

@@ -3,6 +3,7 @@ import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { DEFAULT_WINDOW_MS, runOnce, type RunOptions } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
+import { StrategyFault } from '../strategies/fault.js';
 import { attachWorld, exhaustiveReplaySelector } from './exhaustive.js';
 import type { Pilot } from './pilot.js';
 
@@ -136,13 +137,19 @@ export function runById(scenario: Scenario, strategy: Strategy, id: RunId, pilot
   const selector = selectorFor(id, pilot);
   const attach = attachWorld(selector);
   const inspect = extra.inspect;
-  return runOnce(scenario, strategy, id.seed, {
-    ...extra,
-    selector,
-    window: id.window,
-    windowWrites: pilot.windowWrites,
-    inspect: attach || inspect ? (w) => (attach?.(w), inspect?.(w)) : undefined,
-  });
+  try {
+    return runOnce(scenario, strategy, id.seed, {
+      ...extra,
+      selector,
+      window: id.window,
+      windowWrites: pilot.windowWrites,
+      inspect: attach || inspect ? (w) => (attach?.(w), inspect?.(w)) : undefined,
+    });
+  } catch (e) {
+    // A strategy's fault names the run it happened in.
+    if (e instanceof StrategyFault) throw e.with({ run: formatRunId(id) });
+    throw e;
+  }
 }
 
 /** A shell-friendly, file-name-safe form of a run id (for evidence file names). */

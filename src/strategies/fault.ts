@@ -17,12 +17,13 @@ export class StrategyFault extends Error {
     this.name = 'StrategyFault';
   }
 
-  with(where: { seed?: number; step?: number; scenario?: string }): StrategyFault {
-    return new StrategyFault(this.strategy, this.detail, this.seed ?? where.seed, this.step ?? where.step, this.scenario ?? where.scenario, this.run);
+  with(where: { seed?: number; step?: number; scenario?: string; run?: string }): StrategyFault {
+    return new StrategyFault(this.strategy, this.detail, this.seed ?? where.seed, this.step ?? where.step, this.scenario ?? where.scenario, this.run ?? where.run);
   }
 
   describe(): string {
-    const where = [this.scenario && `scenario ${this.scenario}`, this.run && `run ${this.run}`, this.seed !== undefined && `seed ${this.seed}`, this.step !== undefined && `step ${this.step}`].filter(Boolean).join(', ');
+    // A run id names the run (its seed is in it); a bare seed only where no id is known.
+    const where = [this.scenario && `scenario ${this.scenario}`, this.run ? `run ${this.run}` : this.seed !== undefined && `seed ${this.seed}`, this.step !== undefined && `step ${this.step}`].filter(Boolean).join(', ');
     return `strategy ${this.strategy}${where ? ` (${where})` : ''}: ${this.detail}`;
   }
 
