@@ -1,6 +1,6 @@
 import { isPlan, type ReconcileResult } from '../src/cluster/plan.js';
 import { describe, expect, it } from 'vitest';
-import { vmiPdb, installEvictionWebhook, launcherPod, newMigration, startKubeVirt } from '../src/actors/kubevirt.js';
+import { syncedVmiPdb, installEvictionWebhook, launcherPod, newMigration, startKubeVirt } from '../src/actors/kubevirt.js';
 import { startQuotaController } from '../src/actors/quota-controller.js';
 import { AgentDeployment, agentPod, AGENT_NAMESPACE } from '../src/actors/rancher-agent.js';
 import { RancherServer } from '../src/actors/rancher-server.js';
@@ -655,7 +655,7 @@ describe('Eviction with KubeVirt’s eviction webhook', () => {
 
     // No "Evacuation in progress" (KubeVirt 1.5): the webhook lets it through, the PDB decides.
     const v = w.api.get('VirtualMachineInstance', 'ns1/vm1')!;
-    const pdb = must(w.api.create(SETUP, { ...vmiPdb(v), status: { observedGeneration: 1, expectedPods: 1, currentHealthy: 1, desiredHealthy: 1, disruptionsAllowed: 0 } }));
+    const pdb = must(w.api.create(SETUP, syncedVmiPdb(v)));
     const second = refusal(eviction.evict('drain', objKey(pod)));
     expect(second).toEqual({ code: 429, reason: 'TooManyRequests', message: "Cannot evict pod as it would violate the pod's disruption budget." });
     expect(w.api.get('Pod', objKey(pod))).toBeDefined();
@@ -694,7 +694,7 @@ describe('KubeVirt migration and evacuation', () => {
 
   /** The PDB KubeVirt keeps for a LiveMigrate VMI, as the disruption controller has synced it. */
   function protectedByPdb(w: World, v: VirtualMachineInstance): void {
-    must(w.api.create(SETUP, { ...vmiPdb(v), status: { observedGeneration: 1, expectedPods: 1, currentHealthy: 1, desiredHealthy: 1, disruptionsAllowed: 0 } }));
+    must(w.api.create(SETUP, syncedVmiPdb(v)));
   }
 
   function migrationWorld(seed: string) {

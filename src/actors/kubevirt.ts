@@ -12,7 +12,7 @@ import { startVirtHandler } from './kubevirt/virt-handler.js';
 
 export { installEvictionWebhook } from './kubevirt/eviction-admitter.js';
 export { launcherPod, newMigration } from './kubevirt/templates.js';
-export { vmiPdb } from './kubevirt/disruption-budget-controller.js';
+export { syncedVmiPdb, vmiPdb } from './kubevirt/disruption-budget-controller.js';
 export * from './kubevirt/names.js';
 
 /** virt-controller's --migration-controller-threads, --evacuation-controller-threads, --disruption-budget-controller-threads (application.go defaultControllerThreads). */

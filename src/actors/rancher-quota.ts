@@ -16,6 +16,13 @@ export function rancherQuotaAnnotation(limit: RancherLimit): string {
   return JSON.stringify({ limit: sorted });
 }
 
+/** Rancher's limit as ResourceQuota keys in milli-units ({ limitsCpu: "12" } → { "limits.cpu": 12000 }); the scenario loader has checked every quantity. */
+export function limitToHard(limit: RancherLimit): Record<string, number> {
+  const hard: Record<string, number> = {};
+  for (const k of Object.keys(limit) as RancherKey[]) hard[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
+  return hard;
+}
+
 const parsed = new Map<string, { limit: RancherLimit; hard: ResourceList }>();
 
 /**

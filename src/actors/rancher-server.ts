@@ -39,7 +39,6 @@ export function isRancherActor(actor: string): boolean {
  */
 export class RancherServer {
   private readonly cache: Informer;
-  private readonly sync: Reconciler;
   private tunnelUp = true;
 
   constructor(
@@ -47,14 +46,14 @@ export class RancherServer {
     derive: QuotaDerivation | undefined,
   ) {
     const cache = (this.cache = new Informer(world, RANCHER, ['Namespace', 'ResourceQuota'], 'cacheLag', 'tunnel'));
-    const sync = (this.sync = new Reconciler(world, {
+    const sync = new Reconciler(world, {
       actor: RANCHER,
       label: `${RANCHER}/resourceQuotaSyncController`,
       limiter: new LassoRateLimiter(),
       extraLatency: 'tunnel',
       reconcile: rancherQuotaSync(cache, () => world.now, derive),
       available: () => (this.tunnelUp ? undefined : 'cluster agent is not connected'),
-    }));
+    });
     cache.on('Namespace', (old, cur) => {
       if (!cur) return;
       sync.enqueue(objKey(cur));

@@ -1,10 +1,8 @@
+import type { ApiServer } from '../cluster/apiserver.js';
 import type { Namespace } from '../cluster/objects.js';
-import type { RancherKey } from '../cluster/resources.js';
-import { RANCHER_KEYS } from '../cluster/resources.js';
-import { parseQuantity } from '../cluster/quantity.js';
 import type { Process } from '../kernel/kernel.js';
 import type { World } from '../sim/world.js';
-import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, parseRancherQuota, rancherQuotaAnnotation, type RancherLimit } from './rancher-quota.js';
+import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, limitToHard, parseRancherQuota, rancherQuotaAnnotation, type RancherLimit } from './rancher-quota.js';
 
 export const USER = 'user';
 
@@ -35,9 +33,30 @@ export class Intent {
 }
 
 function merge(base: Record<string, number> | undefined, limit: RancherLimit): Record<string, number> {
-  const cur = { ...(base ?? {}) };
-  for (const k of Object.keys(limit) as RancherKey[]) cur[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
-  return cur;
+  return { ...(base ?? {}), ...limitToHard(limit) };
+}
+
+/**
+ * `kubectl edit resourcequota` once: the namespace's (default) quota with `limit`'s keys set
+ * in spec.hard, written against the live object as `actor`.
+ */
+export function writeQuotaSpec(api: ApiServer, actor: string, namespace: string, limit: RancherLimit): 'ok' | 'conflict' | 'refused' {
+  const rq = api.list('ResourceQuota', namespace).find((q) => q.metadata.labels[LABEL_DEFAULT_RQ] !== undefined) ?? api.list('ResourceQuota', namespace)[0];
+  if (!rq) return 'refused';
+  const r = api.update(actor, { ...rq, spec: { hard: { ...rq.spec.hard, ...limitToHard(limit) } } });
+  return r.ok ? 'ok' : r.err.reason === 'Conflict' ? 'conflict' : 'refused';
+}
+
+/**
+ * An administrator's \`kubectl edit\` of a ResourceQuota's spec.hard (editQuotaSpec), retried on a
+ * conflict. Rancher is not involved: its next sync of the namespace puts the annotation's
+ * values back (the #7178 write-up's Test 1).
+ */
+export function* editQuotaSpec(world: World, actor: string, namespace: string, limit: RancherLimit): Process {
+  for (;;) {
+    yield world.draw('apiCall', actor);
+    if (writeQuotaSpec(world.api, actor, namespace, limit) !== 'conflict') return;
+  }
 }
 
 /**
@@ -85,7 +104,7 @@ export class User {
       this.editing.set(namespace, 'send');
       yield w.draw('apiCall', this.stream);
       const limit = this.desired.get(namespace)!;
-      const r = this.rancher ? this.writeAnnotation(namespace, limit) : this.writeQuota(namespace, limit);
+      const r = this.rancher ? this.writeAnnotation(namespace, limit) : writeQuotaSpec(w.api, USER, namespace, limit);
       if (r === 'ok') {
         this.intent.accept(namespace, limit);
         break;
@@ -111,16 +130,6 @@ export class User {
       metadata: { ...ns.metadata, annotations: { ...ns.metadata.annotations, [ANN_RANCHER_QUOTA]: rancherQuotaAnnotation(limit) } },
     };
     const r = w.api.update(USER, next);
-    return r.ok ? 'ok' : r.err.reason === 'Conflict' ? 'conflict' : 'refused';
-  }
-
-  private writeQuota(namespace: string, limit: RancherLimit): 'ok' | 'conflict' | 'refused' {
-    const w = this.world;
-    const rq = w.api.list('ResourceQuota', namespace).find((q) => q.metadata.labels[LABEL_DEFAULT_RQ] !== undefined) ?? w.api.list('ResourceQuota', namespace)[0];
-    if (!rq) return 'refused';
-    const hard: Record<string, number> = { ...rq.spec.hard };
-    for (const k of Object.keys(limit) as RancherKey[]) hard[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
-    const r = w.api.update(USER, { ...rq, spec: { hard } });
     return r.ok ? 'ok' : r.err.reason === 'Conflict' ? 'conflict' : 'refused';
   }
 }

@@ -16,7 +16,12 @@ function packageTypes(): string {
   throw new UsageError('cannot find the quotarace type declarations (dist/index.d.ts): run npm run build');
 }
 
-/** TypeScript's own command-line compiler, from the installed `typescript` package. */
+/**
+ * TypeScript's own command-line compiler, from the installed `typescript` package (a runtime
+ * dependency for this command alone). It is run as a process rather than imported: TypeScript
+ * 7 publishes its programmatic API only as `typescript/unstable/*`, and `tsc` is the interface
+ * whose diagnostics (`file(line,col): error TSxxxx`) users already know.
+ */
 function tscBin(): string {
   try {
     return join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');

@@ -57,7 +57,7 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
     const result = await search(
       {
         onFirst: () => io.err(`(wall time to the first failure: ${((Date.now() - started) / 1000).toFixed(1)} s)`),
-        strategy, space, off, seed, budgetRuns, kinds, ...(want !== undefined ? { want } : {}), ...(deadline !== undefined ? { deadline } : {}), name, file,
+        strategy, space, off, seed, budgetRuns, kinds, ...(want !== undefined ? { want } : {}), ...(deadline !== undefined ? { timeUp: () => Date.now() >= deadline } : {}), name, file,
         progress: (p) => {
           if (deadline !== undefined) progress.update(label(p.scenarios, p.runs, p.kinds), Math.min(Date.now() - started, budgetMs), budgetMs);
           else progress.update(label(p.scenarios, p.runs, p.kinds), p.runs, budgetRuns);

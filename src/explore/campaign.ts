@@ -1,17 +1,15 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
-import { explore } from './exhaustive.js';
 import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
 import { bundleOf, loadFaultOf, strategyRef } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
-import { firstDifference, Timeline } from '../report/timeline.js';
 import { runPilot, type Pilot } from './pilot.js';
 import type { WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
-import { DEFAULT_WINDOW_MS, runOnce } from '../sim/run.js';
+import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 import { withoutChoiceLog } from '../kernel/choice.js';
 
 export type { StrategySummary } from './tally.js';

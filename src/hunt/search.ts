@@ -21,9 +21,11 @@ export interface SearchOptions {
   readonly want?: readonly string[];
   /** Called once, when the first failure is found (wall-clock measurements; never decides anything). */
   readonly onFirst?: () => void;
-  /** Wall-clock stop (ms, on `now`'s clock), checked only between generations. */
-  readonly deadline?: number;
-  readonly now?: () => number;
+  /**
+   * Whether a wall-time budget has run out (`--budget 10m`), asked only between generations.
+   * The caller owns the clock: the search itself never reads one.
+   */
+  readonly timeUp?: () => boolean;
   /** The scenario name and (virtual) file every candidate is parsed as. */
   readonly name: string;
   readonly file: string;
@@ -76,11 +78,10 @@ export async function search(o: SearchOptions, pool: WorkerPool): Promise<Search
   let scenarios = 0;
   let runs = 0;
   let generations = 0;
-  const now = o.now ?? (() => Date.now());
   for (;;) {
     if (found.length >= o.kinds) return { found, scenarios, runs, generations, stoppedBy: 'kinds' };
     if (runs + perScenario > o.budgetRuns) return { found, scenarios, runs, generations, stoppedBy: 'budget' };
-    if (o.deadline !== undefined && now() >= o.deadline) return { found, scenarios, runs, generations, stoppedBy: 'time' };
+    if (o.timeUp?.()) return { found, scenarios, runs, generations, stoppedBy: 'time' };
     const batch = Math.max(1, Math.min(o.space.campaign.batch, Math.floor((o.budgetRuns - runs) / perScenario)));
     const genomes: Genome[] = [];
     for (let j = 0; j < batch; j++) {

@@ -1,8 +1,7 @@
 import { isRancherActor } from '../actors/rancher-server.js';
-import { parseRancherQuota } from '../actors/rancher-quota.js';
+import { limitToHard, parseRancherQuota } from '../actors/rancher-quota.js';
 import type { ResourceQuota } from '../cluster/objects.js';
-import { isByteResource, parseQuantity } from '../cluster/quantity.js';
-import { RANCHER_KEYS, type RancherKey } from '../cluster/resources.js';
+import { isByteResource } from '../cluster/quantity.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX, decodeDelta } from '../strategies/harvester-quota.js';
@@ -105,9 +104,7 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
   // The user's wish per namespace, from the scenario, then from each edit.
   const wish = new Map<string, Record<string, number>>();
   for (const ns of scenario.namespaces) {
-    const hard: Record<string, number> = {};
-    for (const k of Object.keys(ns.quota) as RancherKey[]) hard[RANCHER_KEYS[k]] = parseQuantity(ns.quota[k]!)!;
-    wish.set(ns.name, hard);
+    wish.set(ns.name, limitToHard(ns.quota));
   }
   const quotas = new Map<string, ResourceQuota>();
   for (const e of entries) {

@@ -205,36 +205,34 @@ function compile(
       timing = { between: [from, to] };
     }
     if (!timing) return;
+    const needsAgent = (key: string): void => {
+      if (!s.cluster.rancher) at([...path, key], 'there is no cluster agent: add cluster.rancher to import the cluster into Rancher');
+    };
     switch (kinds[0]) {
       case 'drain':
         if (!nodeByName.has(a.drain!)) at([...path, 'drain'], `unknown node "${a.drain}" (nodes: ${nodeList})`);
         actions.push({ type: 'drain', node: a.drain!, timing });
         break;
       case 'restartAgent': {
-        if (!s.cluster.rancher) at([...path, 'restartAgent'], 'there is no cluster agent: add cluster.rancher to import the cluster into Rancher');
+        needsAgent('restartAgent');
         const pods = a.restartAgent!.pods;
         if (rancher && pods !== undefined && pods > rancher.agentNodes.length) at([...path, 'restartAgent', 'pods'], `the agent has ${rancher.agentNodes.length} replica(s), so at most ${rancher.agentNodes.length} pod(s) to delete`);
         actions.push({ type: 'restartAgent', pods, timing });
         break;
       }
       case 'rolloutAgent':
-        if (!s.cluster.rancher) at([...path, 'rolloutAgent'], 'there is no cluster agent: add cluster.rancher to import the cluster into Rancher');
+        needsAgent('rolloutAgent');
         actions.push({ type: 'rolloutAgent', timing });
         break;
-      case 'editQuotaSpec': {
-        const e = a.editQuotaSpec!;
-        if (!vmsByNs.has(e.namespace)) at([...path, 'editQuotaSpec', 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${capList([...vmsByNs.keys()])})`);
-        const quota = normalizeLimit(e.quota);
-        if (Object.keys(quota).length === 0) at([...path, 'editQuotaSpec', 'quota'], 'expected at least one quota key to change');
-        actions.push({ type: 'editQuotaSpec', namespace: e.namespace, quota, timing });
-        break;
-      }
+      case 'editQuotaSpec':
       case 'editQuota': {
-        const e = a.editQuota!;
-        if (!vmsByNs.has(e.namespace)) at([...path, 'editQuota', 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${capList([...vmsByNs.keys()])})`);
+        // The same shape: a namespace, and the Rancher quota keys to set.
+        const type = kinds[0];
+        const e = a[type]!;
+        if (!vmsByNs.has(e.namespace)) at([...path, type, 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${capList([...vmsByNs.keys()])})`);
         const quota = normalizeLimit(e.quota);
-        if (Object.keys(quota).length === 0) at([...path, 'editQuota', 'quota'], 'expected at least one quota key to change');
-        actions.push({ type: 'editQuota', namespace: e.namespace, quota, timing });
+        if (Object.keys(quota).length === 0) at([...path, type, 'quota'], 'expected at least one quota key to change');
+        actions.push({ type, namespace: e.namespace, quota, timing });
         break;
       }
       case 'migrate': {

@@ -1,19 +1,17 @@
 import { AgentDeployment, agentPod } from '../actors/rancher-agent.js';
 import { RancherServer } from '../actors/rancher-server.js';
 import { DRAIN, DrainLog, drainNode } from '../actors/drain.js';
-import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt, vmiPdb } from '../actors/kubevirt.js';
+import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt, syncedVmiPdb } from '../actors/kubevirt.js';
 import { startDisruptionController } from '../actors/disruption-controller.js';
 import { startQuotaController } from '../actors/quota-controller.js';
-import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, rancherQuotaAnnotation, type RancherLimit } from '../actors/rancher-quota.js';
-import { Intent, User } from '../actors/user.js';
+import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, limitToHard, rancherQuotaAnnotation } from '../actors/rancher-quota.js';
+import { editQuotaSpec, Intent, User } from '../actors/user.js';
 import { EvictionApi } from '../cluster/eviction.js';
 import { harvesterRequests } from '../cluster/launcher.js';
 import type { Namespace, Node, Pod, ResourceQuota, VirtualMachineInstance } from '../cluster/objects.js';
 import { keyOf, objKey, podCountsForQuota } from '../cluster/objects.js';
 import { installQuotaAdmission } from '../cluster/quota-admission.js';
-import { LIMITS_CPU, LIMITS_MEMORY, RANCHER_KEYS, REQUESTS_CPU, REQUESTS_MEMORY, type RancherKey } from '../cluster/resources.js';
-import type { Process } from '../kernel/kernel.js';
-import { parseQuantity } from '../cluster/quantity.js';
+import { LIMITS_CPU, LIMITS_MEMORY, REQUESTS_CPU, REQUESTS_MEMORY } from '../cluster/resources.js';
 import { launcherPodUsage } from '../cluster/usage.js';
 import type { Action, Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
@@ -29,23 +27,6 @@ import { RandomSelector, type Selector } from '../kernel/choice.js';
 const SETUP = 'setup';
 /** An administrator with kubectl (editQuotaSpec). */
 const ADMIN = 'admin';
-
-/**
- * `kubectl edit resourcequota`: spec.hard's keys set to the given values, read-modify-write
- * against the live object, retried on a conflict; Rancher's sync is not involved and puts the
- * annotation's values back at its next sync of the namespace (the #7178 write-up's Test 1).
- */
-function* editQuotaSpec(world: World, namespace: string, limit: RancherLimit): Process {
-  for (;;) {
-    yield world.draw('apiCall', ADMIN);
-    const rq = world.api.list('ResourceQuota', namespace).find((q) => q.metadata.labels[LABEL_DEFAULT_RQ] !== undefined) ?? world.api.list('ResourceQuota', namespace)[0];
-    if (!rq) return;
-    const hard: Record<string, number> = { ...rq.spec.hard };
-    for (const k of Object.keys(limit) as RancherKey[]) hard[RANCHER_KEYS[k]] = parseQuantity(limit[k]!)!;
-    const r = world.api.update(ADMIN, { ...rq, spec: { hard } });
-    if (r.ok || r.err.reason !== 'Conflict') return;
-  }
-}
 const OPERATOR = 'operator';
 
 /** Events this close (ms) to the earliest ready one are concurrent: the selector orders them. */
@@ -128,10 +109,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
       if (r.ok) {
         api.create(SETUP, launcherPod(r.obj, vm.node, world.settings.additionalGuestMemoryOverheadRatio));
         // KubeVirt's disruption-budget controller keeps a PDB for every LiveMigrate VMI.
-        // Its status as the disruption controller has already written it: one healthy pod of one.
-        if (vm.evictionStrategy === 'LiveMigrate') {
-          api.create(SETUP, { ...vmiPdb(r.obj), status: { observedGeneration: 1, expectedPods: 1, currentHealthy: 1, desiredHealthy: 1, disruptionsAllowed: 0 } });
-        }
+        if (vm.evictionStrategy === 'LiveMigrate') api.create(SETUP, syncedVmiPdb(r.obj));
       }
       homes.set(keyOf({ namespace: ns.name, name: vm.name }), vm.node);
     }
@@ -144,8 +122,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
         status: { phase: 'Running' },
       } satisfies Pod);
     }
-    const hard: Record<string, number> = {};
-    for (const k of Object.keys(ns.quota) as RancherKey[]) hard[RANCHER_KEYS[k]] = parseQuantity(ns.quota[k]!)!;
+    const hard = limitToHard(ns.quota);
     const used: Record<string, number> = {};
     for (const k in hard) used[k] = 0;
     for (const p of api.list('Pod', ns.name)) {
@@ -271,7 +248,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
       case 'rolloutAgent':
         return () => agents!.rollout();
       case 'editQuotaSpec':
-        return () => world.kernel.spawn(editQuotaSpec(world, a.namespace, a.quota), 0, ADMIN);
+        return () => world.kernel.spawn(editQuotaSpec(world, ADMIN, a.namespace, a.quota), 0, ADMIN);
       case 'editQuota':
         return () => user.edit(a.namespace, a.quota);
       case 'migrate': {

@@ -1,6 +1,6 @@
 import { produce, type Draft } from 'immer';
 import type { Kind, KObject, ObjectOf, ResourceQuota } from '../cluster/objects.js';
-import type { Plan, ReconcileResult, Write } from '../cluster/plan.js';
+import type { ReconcileResult } from '../cluster/plan.js';
 import type { ResourceList } from '../cluster/resources.js';
 
 export type { Plan, ReconcileResult, Write, WriteVerb } from '../cluster/plan.js';

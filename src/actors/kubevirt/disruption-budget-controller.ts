@@ -14,6 +14,11 @@ export function vmiPdb(vmi: VirtualMachineInstance): PodDisruptionBudget {
   };
 }
 
+/** A VMI's PDB as it stands before any migration: the disruption controller has synced it (one healthy pod of one). */
+export function syncedVmiPdb(vmi: VirtualMachineInstance): PodDisruptionBudget {
+  return { ...vmiPdb(vmi), status: { observedGeneration: 1, expectedPods: 1, currentHealthy: 1, desiredHealthy: 1, disruptionsAllowed: 0 } };
+}
+
 /**
  * KubeVirt v1.3.1's disruption-budget controller (pkg/virt-controller/watch/drain/
  * disruptionbudget/disruptionbudget.go sync), keyed by PDB: a PDB expanded for a migration
