@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ApiError, Verb } from '../cluster/apiserver.js';
 import type { Kind, KObject } from '../cluster/objects.js';
 import { RESOURCE } from '../cluster/objects.js';
@@ -70,6 +71,15 @@ export class Timeline implements TraceSink {
       .map((e) => `${(e.t / 1000).toFixed(3).padStart(9)}s  ${e.actor.padEnd(width)}  ${mark[e.kind]}  ${e.text}`)
       .join('\n');
   }
+}
+
+/**
+ * The trace hash: sha256 (hex) of the whole trace text as `trace` prints it (every line,
+ * unfiltered). The report states it for every run it shows, evidence records it, and `replay`
+ * prints it: equal hashes mean the same run, line for line.
+ */
+export function traceHash(timeline: Timeline): string {
+  return createHash('sha256').update(timeline.format()).digest('hex');
 }
 
 /**
