@@ -116,7 +116,7 @@ describe('expect: the gate', () => {
     expect(evidence.startsWith(reports)).toBe(true);
     expect(existsSync(evidence)).toBe(true);
     const text = readFileSync(evidence, 'utf8');
-    expect(text.startsWith('# quotarace evidence v1\n')).toBe(true);
+    expect(text.startsWith('# quotarace evidence v2\n')).toBe(true);
     expect(text).toMatch(/^strategy: pre-fix$/m);
     expect(text).toMatch(/^failure: \S/m);
     expect(line).toContain(`quotarace replay ${evidence}`);

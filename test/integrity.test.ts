@@ -195,12 +195,11 @@ describe('evidence: replay vouches for the run before it judges it', () => {
       expect(r.err, name).toMatch(re);
     }
     const at = ev.windowWrites.findIndex((_, i) => !('between' in load(INCIDENT).actions[i]!.timing));
-    if (at >= 0) {
-      const slots = ev.windowWrites.map((w, i) => (i === at ? 5 : w));
-      const r = await cli('replay', variant('slots-at.evidence', (t) => formatEvidence({ ...parsed(t), windowWrites: slots })));
-      expect(r.code).toBe(2);
-      expect(r.err).toContain(`slots: action ${at} is timed "at"`);
-    }
+    expect(at, 'the incident scenario has an action timed `at`').toBeGreaterThanOrEqual(0);
+    const slots = ev.windowWrites.map((w, i) => (i === at ? 5 : w));
+    const r = await cli('replay', variant('slots-at.evidence', (t) => formatEvidence({ ...parsed(t), windowWrites: slots })));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`slots: action ${at} is timed "at"`);
     expect(parseEvidence(good.replace(/^selector: .*$/m, 'selector: pct depth=0'))).toMatchObject({ error: expect.stringContaining('a PCT depth is from 1 to 100') });
     expect(parseEvidence(good.replace(/^selector: .*$/m, 'selector: pct depth=101'))).toMatchObject({ error: expect.stringContaining('a PCT depth is from 1 to 100') });
     expect(parseEvidence(good.replace(/^selector: .*$/m, 'selector: pct depth=3'))).toMatchObject({ error: expect.stringContaining('is a random run, the file says selector pct depth=3') });

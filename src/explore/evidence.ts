@@ -206,8 +206,8 @@ export function parseEvidence(input: string): ParsedEvidence | { error: string; 
   const at = (k: string): number => fields.get(k)!.line;
   const req = ['scenario', 'scenario-file', 'scenario-sha256', 'strategy', 'seed', 'selector', 'window-ms', 'slots', 'disabled-actions', 'horizon-ms', 'choices'];
   // v2 records what replay needs to vouch for the file; a strategy module, its hash.
-  if (version === 2) req.push('run', 'tool', 'trace-sha256', 'evidence-sha256', ...(fields.has('strategy-module') ? ['strategy-sha256'] : []));
-  for (const k of req) if (!fields.has(k)) return { error: `missing field "${k}"${version === 2 ? ' (a v2 evidence file has it)' : ''}`, line: lines.length };
+  const v2 = version === 2 ? ['tool', 'trace-sha256', 'evidence-sha256', ...(fields.has('strategy-module') ? ['strategy-sha256'] : [])] : [];
+  for (const k of [...req, ...v2]) if (!fields.has(k)) return { error: `missing field "${k}"${v2.includes(k) ? ' (a v2 evidence file has it)' : ''}`, line: lines.length };
   const WHOLE = /^\d{1,15}$/;
   const nums = (k: string): number[] | { error: string; line: number } => {
     const f = fields.get(k)!;
