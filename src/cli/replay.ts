@@ -125,7 +125,11 @@ function vouch(file: string, ev: ParsedEvidence, recorded: Strategy, run: Replay
   if (ev.tool && ev.tool !== TOOL) causes.push(`it was written by ${ev.tool}, this is ${TOOL}`);
   if (ev.strategyModule && ev.strategySha256) {
     const now = moduleSha256IfThere(resolve(dirname(scenarioPath), ev.strategyModule));
-    if (now !== ev.strategySha256) causes.push(`the strategy module ${ev.strategyModule} changed (sha256 ${now ? shortHash(now) : 'unreadable'} now, ${shortHash(ev.strategySha256)} recorded)`);
+    if (now !== ev.strategySha256) {
+      causes.push(
+        `the strategy module ${ev.strategyModule} changed (sha256 ${now ? shortHash(now) : 'unreadable'} now, ${shortHash(ev.strategySha256)} recorded; to check a fix against this failure, keep the module as recorded and pass the fix with --strategy)`,
+      );
+    }
   }
   if (recorded.name !== ev.strategy) causes.push(`the recorded strategy is now named ${recorded.name}, the file says ${ev.strategy}`);
   const why = causes.length
