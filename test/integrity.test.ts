@@ -325,7 +325,7 @@ describe('merge refuses shards it cannot vouch for', () => {
     expect((await refused([s1, noHash])).err).toContain(`modules: no content hash for the strategy module ${mod}`);
   });
 
-  it('a tally whose run count disagrees with its seed range', async () => {
+  it('a tally whose run count disagrees with its seed range, or with itself', async () => {
     const bad = tampered(1, 'runs.json', (d) => {
       const t = d.scenarios[0]!.tallies[0]!.tally;
       t.runs += 1;
@@ -335,6 +335,14 @@ describe('merge refuses shards it cannot vouch for', () => {
     const { from, to } = read(shards[1]!).scenarios[0]!.range;
     const r = await refused([shards[0]!, bad]);
     expect(r.err).toContain(`${bad}: scenarios.0.tallies.0: pre-fix on ${RESTART} counts ${to - from + 1} runs, but its seed range [${from}, ${to}) holds ${to - from}`);
+    // Counts that disagree with the per-run bits, or more failing runs grouped than were run.
+    const quota = tampered(1, 'quota.json', (d) => {
+      const t = d.scenarios[0]!.tallies[1]!.tally as { quotaOk: number };
+      t.quotaOk = t.quotaOk === 0 ? 1 : t.quotaOk - 1;
+    });
+    expect((await refused([shards[0]!, quota])).err).toMatch(/scenarios\.0\.tallies\.1: v1\.4\.2 on .* counts \d+ runs with a correct quota, its per-run bits \d+/);
+    const groups = tampered(0, 'groups.json', (d) => ((d.scenarios[0]!.tallies[0]!.tally.groups[0] as { runs: number }).runs += 100));
+    expect((await refused([groups, shards[1]!])).err).toMatch(/scenarios\.0\.tallies\.0: pre-fix on .* groups \d+ failing runs of \d+/);
   });
 
   it('a run id outside the campaign, or of another explorer', async () => {

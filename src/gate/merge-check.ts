@@ -106,6 +106,11 @@ function ownProblem(file: string, sh: ResultsFile): ShardProblem | undefined {
         const why = t.fault ? 'it faulted, so it has no runs' : `its seed range ${rangeText(s.range)} holds ${seeds}`;
         return { file, field: where, message: `${t.strategy} on ${s.file} counts ${t.tally.runs} runs, but ${why}` };
       }
+      // The counts the table shows and the per-run bits the statistics use must be the same runs.
+      const ones = t.tally.quotaBits.split('').filter((c) => c === '1').length;
+      if (ones !== t.tally.quotaOk) return { file, field: where, message: `${t.strategy} on ${s.file} counts ${t.tally.quotaOk} runs with a correct quota, its per-run bits ${ones}` };
+      const grouped = t.tally.groups.reduce((n, g) => n + g.runs, 0);
+      if (grouped > t.tally.runs || t.tally.groups.some((g) => g.runs < 1)) return { file, field: where, message: `${t.strategy} on ${s.file} groups ${grouped} failing runs of ${t.tally.runs}` };
       const p = runIdProblem(s, t, explorer);
       if (p) return { file, field: where, message: p };
     }
