@@ -237,7 +237,7 @@ describe('merge refuses shards it cannot vouch for', () => {
   interface Doc {
     tool: string;
     modules: Record<string, string>;
-    scenarios: Array<{ file: string; range: { from: number; to: number }; strategies: string[]; tallies: Array<{ strategy: string; tally: { runs: number; quotaBits: string; moveBits: string; failing: string[]; groups: Array<{ firstRun: string }> } }> }>;
+    scenarios: Array<{ file: string; range: { from: number; to: number }; strategies: string[]; tallies: Array<{ strategy: string; tally: { runs: number; quotaOk: number; quotaBits: string; moveBits: string; failing: string[]; groups: Array<{ firstRun: string; runs: number }> } }> }>;
   }
   const read = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Doc;
   /** A copy of shard i (0-based) with `edit` applied to its JSON. */
@@ -337,11 +337,11 @@ describe('merge refuses shards it cannot vouch for', () => {
     expect(r.err).toContain(`${bad}: scenarios.0.tallies.0: pre-fix on ${RESTART} counts ${to - from + 1} runs, but its seed range [${from}, ${to}) holds ${to - from}`);
     // Counts that disagree with the per-run bits, or more failing runs grouped than were run.
     const quota = tampered(1, 'quota.json', (d) => {
-      const t = d.scenarios[0]!.tallies[1]!.tally as { quotaOk: number };
+      const t = d.scenarios[0]!.tallies[1]!.tally;
       t.quotaOk = t.quotaOk === 0 ? 1 : t.quotaOk - 1;
     });
     expect((await refused([shards[0]!, quota])).err).toMatch(/scenarios\.0\.tallies\.1: v1\.4\.2 on .* counts \d+ runs with a correct quota, its per-run bits \d+/);
-    const groups = tampered(0, 'groups.json', (d) => ((d.scenarios[0]!.tallies[0]!.tally.groups[0] as { runs: number }).runs += 100));
+    const groups = tampered(0, 'groups.json', (d) => (d.scenarios[0]!.tallies[0]!.tally.groups[0]!.runs += 100));
     expect((await refused([groups, shards[1]!])).err).toMatch(/scenarios\.0\.tallies\.0: pre-fix on .* groups \d+ failing runs of \d+/);
   });
 

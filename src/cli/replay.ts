@@ -49,11 +49,7 @@ export async function cmdReplay(args: Record<string, unknown>, io: Io): Promise<
   return replayEvidence(String(args.evidence), { scenario: args.scenario as string | undefined, strategy: args.strategy as string | undefined, expectFixed: Boolean(args['expect-fixed']) }, io);
 }
 
-/**
- * `quotarace replay <evidence>`: re-execute a saved failure against the current code and
- * the scenario it names (which must hash the same), print its timeline and explanation,
- * and exit 1 when it no longer fails: a fixed bug shows as fixed.
- */
+/** How `replay` judges: against which scenario file and strategy, and which exit code a fix gets. */
 export interface ReplayOptions {
   readonly scenario?: string;
   readonly strategy?: string;
@@ -113,9 +109,6 @@ const recordsUnsettled = (ev: Evidence): boolean => ev.failure.split('; ').inclu
  * recorded, and nothing replayed from it can be judged. The refusal says what changed.
  */
 function vouch(file: string, ev: ParsedEvidence, recorded: Strategy, run: Replayed, scenarioPath: string): void {
-  if (!ev.traceSha256) {
-    throw refuse(file, ev, 'choices', 'this file records no trace-sha256, so replay cannot check that it is the run quotarace recorded; run the scenario again for new evidence');
-  }
   if (run.hash === ev.traceSha256) {
     const failure = signatureOf(run.outcome, recordsUnsettled(ev));
     if (failure === ev.failure) return;
@@ -147,6 +140,13 @@ function vouch(file: string, ev: ParsedEvidence, recorded: Strategy, run: Replay
   );
 }
 
+/**
+ * `quotarace replay <evidence>`: re-execute a saved failure against the current code and
+ * the scenario it names (which must hash the same). The recorded run, replayed with the
+ * recorded strategy, must reproduce its recorded trace, or nothing is judged (exit 2). Then
+ * the recorded strategy or --strategy's is judged: its timeline and explanation printed, exit 1
+ * when it no longer fails (0 with --expect-fixed).
+ */
 export async function replayEvidence(file: string, opts: ReplayOptions, io: Io): Promise<number> {
   const { ev, scenarioPath } = readEvidence(file, opts.scenario);
   const scenario = load(scenarioPath);
@@ -156,6 +156,9 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
   const misfit = checkEvidenceFits(ev, scenario);
   if (misfit) throw new InputError([{ file, line: misfit.line, col: 1, field: '', message: misfit.error }]);
   // First the recorded run with the recorded strategy: is this file the run quotarace recorded?
+  if (!ev.traceSha256) {
+    throw refuse(file, ev, 'choices', 'this file records no trace-sha256, so replay cannot check that it is the run quotarace recorded; run the scenario again for new evidence');
+  }
   const recorded = ev.strategyModule ? await resolveStrategy(ev.strategyModule, dirname(scenarioPath)) : await resolveStrategy(ev.strategy);
   const original = replayWith(scenario, recorded, ev, ev.horizonMs);
   vouch(file, ev, recorded, original, scenarioPath);

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { finishScenario, tallyScenario } from '../explore/campaign.js';
-import { moduleSha256, TOOL } from '../explore/provenance.js';
+import { moduleSha256IfThere, TOOL } from '../explore/provenance.js';
 import { parseShard, RESULTS_FORMAT, shardRange, type ResultsFile } from '../gate/shard.js';
 import { writeFileAtomic } from '../report/files.js';
-import { isStrategyPath, strategyRef } from '../strategies/loader.js';
+import { isStrategyPath, strategyRef, StrategyLoadError } from '../strategies/loader.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { Progress } from './progress.js';
@@ -55,6 +55,11 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
 /** Strategy module path → sha256 of its bytes, in the order first named. */
 function moduleHashes(refs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const ref of refs) if (isStrategyPath(ref) && !(ref in out)) out[ref] = moduleSha256(ref);
+  for (const ref of refs) {
+    if (!isStrategyPath(ref) || ref in out) continue;
+    const sha = moduleSha256IfThere(ref);
+    if (sha === undefined) throw new StrategyLoadError(`${ref}: cannot read the strategy module to record its hash`);
+    out[ref] = sha;
+  }
   return out;
 }
