@@ -205,6 +205,7 @@ describe('evidence: replay vouches for the run before it judges it', () => {
     expect(parseEvidence(good.replace(/^selector: .*$/m, 'selector: pct depth=3'))).toMatchObject({ error: expect.stringContaining('is a random run, the file says selector pct depth=3') });
     expect(parseEvidence(good.replace(/^window-ms: .*$/m, 'window-ms: 7'))).toMatchObject({ error: expect.stringContaining('the file says window-ms 7') });
     expect(parseEvidence(good.replace(/^disabled-actions: .*$/m, 'disabled-actions: 1 1'))).toMatchObject({ error: expect.stringContaining('increasing order, each once') });
+    expect(parseEvidence(good.replace(/^tool: .*$/m, 'tool: quotarace \u001b[31m'))).toMatchObject({ error: expect.stringContaining('tool: expected "quotarace <version>"') });
   });
 
   it('a v1 file (written before v2) is still read and checked by its trace hash; edited, it is refused and says it cannot tell file from code', async () => {

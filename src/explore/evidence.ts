@@ -242,7 +242,7 @@ export function parseEvidence(input: string): ParsedEvidence | { error: string; 
     const bad = hex(k);
     if (bad) return bad;
   }
-  if (fields.has('tool') && !/^quotarace \S{1,100}$/.test(get('tool'))) return { error: `tool: expected "quotarace <version>", got "${get('tool').slice(0, 40)}"`, line: at('tool') };
+  if (fields.has('tool') && !/^quotarace [!-~]{1,100}$/.test(get('tool'))) return { error: `tool: expected "quotarace <version>", got "${get('tool').slice(0, 40)}"`, line: at('tool') };
   if (!get('strategy') || /[/\\\u0000-\u001f]/.test(get('strategy')) || get('strategy').length > 100) return { error: 'strategy: expected a strategy name (no "/", "\\" or control characters)', line: at('strategy') };
   if (fields.has('strategy-module') && !/\.(ts|mts|js|mjs)$/.test(get('strategy-module'))) return { error: 'strategy-module: expected a path to a .ts or .js module', line: at('strategy-module') };
   if (fields.has('strategy-sha256') && !fields.has('strategy-module')) return { error: 'strategy-sha256: only a strategy module has a content hash (no strategy-module line)', line: at('strategy-sha256') };

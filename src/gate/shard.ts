@@ -101,7 +101,7 @@ const options = z
 export const resultsSchema = z
   .object({
     format: z.literal(RESULTS_FORMAT),
-    tool: z.string().min(1).max(200),
+    tool: z.string().regex(/^quotarace [!-~]{1,100}$/, 'expected "quotarace <version>"'),
     modules: z.record(z.string().min(1).max(4096), z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in hex')).refine((m) => Object.keys(m).length <= 1000, { message: 'at most 1000 modules' }),
     shard: z.object({ index: z.number().int().min(1), count: z.number().int().min(1).max(MAX_SHARDS) }).strict().refine((s) => s.index <= s.count, { message: 'expected index <= count' }),
     chosen: z.boolean().optional(),
