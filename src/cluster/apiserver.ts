@@ -76,8 +76,10 @@ const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  *   that share the one resourceVersion, so a status write makes a spec writer's copy stale;
  * - a PATCH carries no resourceVersion: it is applied to the stored object, so it never
  *   conflicts (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go patchResource:
- *   applyPatch on the current object inside GuaranteedUpdate), and otherwise goes the way of
- *   an update (status kept for status-subresource kinds, validation, admission);
+ *   rest.DefaultUpdatedObjectInfo(nil, applyPatch, …), no preconditions, re-applied on an
+ *   internal conflict up to MaxRetryWhenPatchConflicts; read at an older commit, the same at
+ *   1.30 UNVERIFIED), and otherwise goes the way of an update (status kept for
+ *   status-subresource kinds, validation, admission);
  * - annotation keys are validated (apimachinery ValidateAnnotations);
  * - admission plugins run in order after validation, ResourceQuota last.
  * Every stored version is deep-frozen (immer's freeze; parts shared with the previous
