@@ -37,9 +37,10 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
     }
     const done: Finished[] = [];
     for (const p of plans) {
-      const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs }, progress.scenario(p.s.name, p.strategies.map((st) => st.name)));
+      const phases = progress.scenario(p.s.name, p.strategies.map((st) => st.name));
+      const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs }, phases);
+      const result = await finishScenario(p.s, p.text, p.strategies, tallies, p.opts, pool, reportsDir, phases);
       progress.clear();
-      const result = await finishScenario(p.s, p.text, p.strategies, tallies, p.opts, pool, reportsDir);
       done.push(await publish(p, result, reportsDir, args, io, args.strategy !== undefined, plans));
     }
     return conclude(done, plans, args, io);
