@@ -84,10 +84,13 @@ evidence, reports and gate as one unsharded run.
   --allow-module PATH load this strategy module although it is outside the working tree
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
   --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
-  table: `Usage: quotarace table <scenario.yaml|folder...> [--update README.md] [--workers N]
+  table: `Usage: quotarace table <scenario.yaml|folder...> [--strategy NAME|MODULE ...] [--update README.md] [--workers N]
 
 Prints the strategies × scenarios table (quota correct / migrations succeeded) as Markdown;
---update replaces the generated table between its markers in that file.`,
+--update replaces the generated table between its markers in that file.
+
+  --strategy NAME     a built-in name or a .ts/.js module path, as for run; repeatable
+                      (default: every built-in, plus each scenario's own strategies)`,
   check: `Usage: quotarace check <strategy.ts>
 
 Type-checks a strategy module against the quotarace package's types (strict), then loads it

@@ -93,6 +93,7 @@ function parser(argv: readonly string[]): Argv {
     .command('table <scenarios..>', 'print the strategies × scenarios table (quota correct / migrations succeeded) as Markdown', (y) =>
       y
         .positional('scenarios', { type: 'string', array: true, demandOption: true })
+        .option('strategy', { type: 'string', array: true, nargs: 1, describe: 'a strategy (built-in name or module path) to tabulate; repeatable (default: every built-in and the scenarios\' own)' })
         .option('workers', num("worker threads (default: the machine's cores)"))
         .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' })
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
