@@ -102,6 +102,7 @@ function parser(argv: readonly string[]): Argv {
     .command('hunt', 'search the scenario space for the smallest scenario that breaks a strategy', (y) =>
       y
         .option('strategy', { type: 'string', demandOption: true, describe: 'the strategy on trial: a built-in name or a module path' })
+        .option('baseline', { type: 'string', requiresArg: true, describe: 'keep only failures in scenarios this strategy passes entirely' })
         .option('budget', { type: 'string', requiresArg: true, describe: 'interleavings to spend (default 20000), or wall time (10m)' })
         .option('seed', num('the search seed (default 1)'))
         .option('space', { type: 'string', requiresArg: true, describe: 'a space file narrowing or widening the default space' })

@@ -4,16 +4,15 @@ import type { Scenario } from '../scenario/model.js';
 import { describeAction } from '../sim/run.js';
 import { headlineChart, quotaChart, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
 import { FIDELITY } from './fidelity.js';
+import { anchor, esc } from './html-util.js';
+import { kindsSection, matrixSection } from './index-matrix.js';
 import type { QuotaState, RaceData } from './race.js';
 import { pairedDifference, wilson, type Interval } from './stats.js';
 
 /** First bytes of every report: how quotarace recognises a file it may overwrite. */
 export const REPORT_MARKER = '<!DOCTYPE html>\n<!-- quotarace report';
 
-/** Every string from a scenario, a strategy or a trace goes through this. */
-export function esc(s: string | number): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export { esc, anchor } from './html-util.js';
 
 /** The failure a report zooms into for one strategy. */
 export interface FailureDetail {
@@ -93,6 +92,13 @@ tr.reset td.what{color:#b71c1c;font-weight:600}tr.raise td.what{color:#0d47a1;fo
 .banner.pass{background:#e8f5e9;border-color:#a5d6a7}.banner.fail{background:#ffebee;border-color:#ef9a9a}
 .banner .word{font-weight:800;font-size:1.1rem}.banner.pass .word{color:#1b5e20}.banner.fail .word{color:#b71c1c}
 ol.story{font-size:.9rem}details summary{cursor:pointer;color:#333}
+#toc{font-size:.86rem;margin:.3rem 0 .4rem;color:#444;overflow-wrap:anywhere}#toc a{white-space:nowrap}
+.scroll{overflow-x:auto}
+table.matrix th.sc{min-width:150px;font-weight:600}table.matrix th.st{white-space:nowrap}
+table.matrix td.cell{white-space:nowrap;font-variant-numeric:tabular-nums}table.matrix td.cell a{color:inherit}
+.cell.sev-0{background:#e8f5e9;color:#1b5e20}.cell.sev-1{background:#ffebee;color:#8e0000}.cell.sev-2{background:#ffcdd2;color:#8e0000}.cell.sev-3{background:#e57373;color:#3e0000;font-weight:600}.cell.sev-error{background:#424242;color:#fff}.cell.none{color:#999;text-align:center}
+.cell.key{display:inline-block;padding:.1rem .4rem;margin:.1rem 0;font-size:.82rem}
+.exp{font-size:.78rem;font-weight:600;white-space:nowrap}.exp.met{color:#1b5e20}.exp.broken{color:#b71c1c}
 `;
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -387,7 +393,11 @@ ${fidelitySection()}`;
   return page(`quotarace: ${r.scenario.name}`, body);
 }
 
-/** reports/index.html: a pass/fail banner per scenario with its gate, the run's metadata, links. */
+/**
+ * reports/index.html: the run's pass/fail banner, the strategy × scenario matrix (every
+ * strategy and every scenario of the run in one table), each strategy's failure kinds across
+ * scenarios, then a banner and a table per scenario with its gate.
+ */
 export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; href: string; expectations: readonly ExpectationOutcome[] }>, meta?: RunMeta): string {
   const total = entries.reduce((n, e) => n + e.expectations.length, 0);
   const failedAll = entries.reduce((n, e) => n + e.expectations.filter((x) => !x.passed).length, 0);
@@ -409,5 +419,18 @@ export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; h
     return `<section class="scenario" data-scenario="${esc(e.summary.name)}"><div class="banner ${pass ? 'pass' : 'fail'}"><span class="word">${pass ? 'PASS' : 'FAIL'}</span><a href="${esc(e.href)}">${esc(e.summary.name)}</a><span class="muted">${e.expectations.length ? `${e.expectations.length - failed.length} of ${plural(e.expectations.length, 'expectation')} met` : 'no expectations'} · ${esc(e.summary.explore)}, ${plural(e.summary.runs, unitOf(e.summary))} per strategy</span></div>
 <table><tr><th>strategy</th><th>${unitOf(e.summary)}s</th><th>quota correct</th><th>migrations succeeded</th><th>failure kinds</th><th>gate</th></tr>${rows}</table></section>`;
   });
-  return page('quotarace reports', `<h1>quotarace reports</h1>${metaLine(meta)}${top}${blocks.join('\n')}`);
+  const toc = toc_([
+    ['matrix', 'Strategies × scenarios'],
+    ['kinds', 'Failure kinds per strategy'],
+    ['scenarios', 'Each scenario and its gate'],
+  ]);
+  return page('quotarace reports', `<h1>quotarace reports</h1>${metaLine(meta)}${top}${toc}
+${matrixSection(entries)}
+${kindsSection(entries)}
+<section id="scenarios"><h2>Each scenario and its gate</h2>${blocks.join('\n')}</section>`);
+}
+
+/** A table of contents: one line of links to the page's sections. */
+function toc_(items: ReadonlyArray<readonly [string, string]>): string {
+  return `<nav id="toc" aria-label="contents"><b>Contents:</b> ${items.map(([id, label]) => `<a href="#${esc(id)}">${esc(label)}</a>`).join(' · ')}</nav>`;
 }
