@@ -92,13 +92,14 @@ export function kindsSection(entries: readonly IndexEntry[]): string {
       }
     }
     const errors = entries.filter((e) => e.summary.strategies.some((s) => s.name === name && s.error));
+    const ran = entries.filter((e) => e.summary.strategies.some((s) => s.name === name)).length;
     const body = kinds.size
       ? `<table class="kinds"><tr><th>failure kind</th><th>breaks</th><th>scenarios (runs failing this way)</th></tr>${[...kinds]
           .map(([k, list]) => `<tr><td class="sig">${esc(k)}</td><td>${[...new Set(list.flatMap((x) => x.breaks))].map((b) => `<b>${esc(b)}</b>`).join(', ')}</td><td>${list.map((x) => `<a href="${esc(x.e.href)}#${anchor('failures', name)}">${esc(x.e.summary.name)}</a> <span class="muted">(${x.runs.toLocaleString('en-US')} of ${x.total.toLocaleString('en-US')})</span>`).join(', ')}</td></tr>`)
           .join('')}</table>`
-      : `<p class="ok">No failure in any scenario of this run.</p>`;
+      : `<p class="ok">No failure in any scenario it ran in.</p>`;
     const err = errors.length ? `<p class="bad">Errored in ${errors.map((e) => `<a href="${esc(e.href)}">${esc(e.summary.name)}</a>`).join(', ')}.</p>` : '';
-    return `<h3 id="${anchor('kinds', name)}">${esc(name)}: ${kinds.size} failure kind${kinds.size === 1 ? '' : 's'} across ${entries.length} scenario${entries.length === 1 ? '' : 's'}</h3>${body}${err}`;
+    return `<h3 id="${anchor('kinds', name)}">${esc(name)}: ${kinds.size} failure kind${kinds.size === 1 ? '' : 's'} across the ${ran === 1 ? 'scenario' : `${ran} scenarios`} it ran in</h3>${body}${err}`;
   });
   return `<section id="kinds"><h2>Failure kinds per strategy, across scenarios</h2>${parts.join('\n')}</section>`;
 }
