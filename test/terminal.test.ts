@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { Progress, duration } from '../src/cli/progress.js';
@@ -90,6 +93,25 @@ describe('terminal output', () => {
     expect(writes[5]).toContain('shrink, evidence · incident-7178 · pre-fix (1/2)');
     expect(writes[5]).toMatch(/33%/);
     expect(duration(75_000)).toBe('1m15s');
+  });
+
+  it('a run into a reports folder that holds another campaign says what it replaces; a re-run says nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quotarace-replaces-'));
+    try {
+      const common = ['--runs', '2', '--strategy', 'v1.4.2', '--workers', '1', '--no-progress', '--no-evidence', '--reports', dir];
+      const first = await cli('run', 'scenarios/6-control-no-race.yaml', 'scenarios/2-normal-migration.yaml', ...common);
+      expect(first.code, first.err).toBe(0);
+      expect(first.err).toBe('');
+      const second = await cli('run', 'scenarios/2-normal-migration.yaml', ...common);
+      expect(second.code, second.err).toBe(0);
+      expect(second.err).toContain(`note: ${join(dir, 'index.html')} holds another campaign (quotarace run scenarios/6-control-no-race.yaml scenarios/2-normal-migration.yaml`);
+      expect(second.err).toContain('it rewrites normal-migration.html');
+      expect(second.err).toContain(`control-no-race.html stays in ${dir}, no longer linked`);
+      const again = await cli('run', 'scenarios/2-normal-migration.yaml', ...common);
+      expect(again.err).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('trace --only filters by kind or actor', () => {

@@ -6,7 +6,8 @@ import { strategyRef } from '../strategies/loader.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { Progress } from './progress.js';
-import { checkRunOutputs, RESULTS_MARKER, conclude, publish, type Finished } from './publish.js';
+import { checkRunOutputs, RESULTS_MARKER, conclude, publish, runMeta, type Finished } from './publish.js';
+import { readCampaignMark, replacesNote } from '../report/campaign-mark.js';
 
 /** `quotarace run`: every scenario's campaign (or one shard's share of it). */
 export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
@@ -35,6 +36,8 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
       else io.out(`shard ${shard.index}/${shard.count}: ${plans.length} scenario(s) written to ${file}; combine every shard with: quotarace merge <results files>`);
       return EXIT_OK;
     }
+    const note = replacesNote(reportsDir, readCampaignMark(reportsDir), { ...runMeta(plans), reports: plans.map((p) => `${p.s.name}.html`) });
+    if (note) io.err(note);
     const done: Finished[] = [];
     for (const p of plans) {
       const phases = progress.scenario(p.s.name, p.strategies.map((st) => st.name));

@@ -6,6 +6,7 @@ import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type Expecta
 import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
 import { kindsSection, matrixSection } from './index-matrix.js';
+import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
 import { pairedDifference, wilson, type Interval } from './stats.js';
 
@@ -464,7 +465,8 @@ export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; h
     ['kinds', 'Failure kinds per strategy'],
     ['scenarios', 'Each scenario and its gate'],
   ]);
-  return page('quotarace reports', `<h1>quotarace reports</h1>${metaLine(meta)}${top}${toc}
+  const mark = meta ? campaignComment({ command: meta.command, date: meta.date, reports: entries.map((e) => e.href) }) : '';
+  return page('quotarace reports', `${mark}<h1>quotarace reports</h1>${metaLine(meta)}${top}${toc}
 ${matrixSection(entries)}
 ${kindsSection(entries)}
 <section id="scenarios"><h2>Each scenario and its gate</h2>${blocks.join('\n')}</section>`);
