@@ -199,6 +199,24 @@ describe('the README strategy table', () => {
   }, 120_000);
 });
 
+describe('the README strategy API reference', () => {
+  it('names every export of src/index.ts, runtime and type, and nothing that is not exported', async () => {
+    const index = readFileSync('src/index.ts', 'utf8');
+    const exported = new Set<string>();
+    for (const m of index.matchAll(/export (?:type )?\{([^}]*)\}/g)) for (const n of m[1]!.split(',')) if (n.trim()) exported.add(n.trim().replace(/^type /, ''));
+    const runtime = Object.keys(await import('../src/index.js'));
+    for (const r of runtime) expect(exported.has(r), r).toBe(true);
+    const readme = readFileSync('README.md', 'utf8');
+    const start = readme.indexOf('#### API reference: everything a strategy module may import');
+    expect(start).toBeGreaterThan(0);
+    const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(start))![1]!;
+    const declared = new Set([...block.matchAll(/^(?:function|interface|type|const) (\w+)/gm), ...block.matchAll(/, (\w+) = '/g)].map((m) => m[1]!));
+    for (const n of exported) expect(declared.has(n), `README lacks ${n}`).toBe(true);
+    // And it declares nothing a module could not import.
+    expect([...declared].filter((n) => !exported.has(n))).toEqual([]);
+  });
+});
+
 describe('quotarace table --strategy', () => {
   it('takes a module path like run does: one row per strategy given, the same rates as run --json', async () => {
     const files = ['scenarios/9-user-strategy.yaml', 'scenarios/2-normal-migration.yaml'];
