@@ -175,7 +175,9 @@ export async function tallyScenario(
     const pilot = prepared.pilot;
     const base = jobBase(scenario, scenarioText, strategy, pilot);
     if (opts.mode === 'exhaustive') {
-      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed }]);
+      // One job: the bar shows it started and ended (the enumeration reports nothing in between).
+      progress?.runs?.(strategy.name, 0, 1);
+      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed }], progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
       if ('fault' in r!) out.push({ strategy: strategy.name, tally: emptyTally(), fault: r.fault });
       else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
       continue;
