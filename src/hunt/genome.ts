@@ -85,6 +85,7 @@ function launcherLimits(v: VmGene, ratio: number): { cpu: number; memory: number
 /** Bytes (milli-units) as a quota value: whole Mi or Gi when exact, else bytes. */
 function memQuantity(milli: number): string {
   const bytes = Math.ceil(milli / B);
+  if (bytes === 0) return '0';
   if (bytes % (1024 * MI) === 0) return `${bytes / (1024 * MI)}Gi`;
   if (bytes % MI === 0) return `${bytes / MI}Mi`;
   return String(bytes);
