@@ -104,11 +104,18 @@ describe('terminal output', () => {
       expect(first.err).toBe('');
       const second = await cli('run', 'scenarios/2-normal-migration.yaml', ...common);
       expect(second.code, second.err).toBe(0);
-      expect(second.err).toContain(`note: ${join(dir, 'index.html')} holds another campaign (quotarace run scenarios/6-control-no-race.yaml scenarios/2-normal-migration.yaml`);
-      expect(second.err).toContain('it rewrites normal-migration.html');
-      expect(second.err).toContain(`control-no-race.html stays in ${dir}, no longer linked`);
+      expect(second.err).toBe('');
+      // The last line, after the run's summary line.
+      const last = second.out.trimEnd().split('\n').at(-1)!;
+      expect(last).toContain(`note: ${join(dir, 'index.html')} holds another campaign (quotarace run scenarios/6-control-no-race.yaml scenarios/2-normal-migration.yaml`);
+      expect(last).toContain('it rewrites normal-migration.html');
+      expect(last).toContain(`control-no-race.html stays in ${dir}, no longer linked`);
       const again = await cli('run', 'scenarios/2-normal-migration.yaml', ...common);
-      expect(again.err).toBe('');
+      expect(again.out).not.toContain('note:');
+      // --json prints the JSON document alone.
+      const json = await cli('run', 'scenarios/6-control-no-race.yaml', ...common, '--json');
+      expect(() => JSON.parse(json.out)).not.toThrow();
+      expect(json.err).toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -36,8 +36,8 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
       else io.out(`shard ${shard.index}/${shard.count}: ${plans.length} scenario(s) written to ${file}; combine every shard with: quotarace merge <results files>`);
       return EXIT_OK;
     }
+    // Read before this run overwrites the index; said after the run's summary line (tables only: --json prints JSON alone).
     const note = replacesNote(reportsDir, readCampaignMark(reportsDir), { ...runMeta(plans), reports: plans.map((p) => `${p.s.name}.html`) });
-    if (note) io.err(note);
     const done: Finished[] = [];
     for (const p of plans) {
       const phases = progress.scenario(p.s.name, p.strategies.map((st) => st.name));
@@ -46,7 +46,9 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
       progress.clear();
       done.push(await publish(p, result, reportsDir, args, io, args.strategy !== undefined, plans));
     }
-    return conclude(done, plans, args, io);
+    const code = conclude(done, plans, args, io);
+    if (note && !args.json) io.out(note);
+    return code;
   } finally {
     progress.clear();
     await pool.close();
