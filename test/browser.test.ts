@@ -95,7 +95,7 @@ let run: Cli;
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
   tmp = mkdtempSync(join(tmpdir(), 'quotarace-browser-'));
-  run = await cli(['run', INCIDENT, CONTROL, '--runs', String(RUNS), '--reports', tmp, '--workers', '1']);
+  run = await cli(['run', INCIDENT, CONTROL, '--runs', String(RUNS), '--reports', tmp, '--workers', '1', '--json']);
   browser = await chromium.launch(LAUNCH);
 }, 60_000);
 
@@ -116,11 +116,15 @@ describeBrowser('reports in a real browser', () => {
     const { page } = w;
     const index = url(join(tmp, 'index.html'));
     await page.goto(index);
-    const hrefs = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')));
-    expect(hrefs).toEqual(['incident-7178.html', 'control-no-race.html']);
+    const hrefs = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')!));
+    // Every link is to a scenario's report (or a section of one), or to a section of this page that exists.
+    const pages = new Set(hrefs.filter((h) => !h.startsWith('#')).map((h) => h.replace(/#.*$/, '')));
+    expect([...pages]).toEqual(['incident-7178.html', 'control-no-race.html']);
+    for (const h of hrefs.filter((x) => x.startsWith('#'))) expect(await page.locator(`[id="${h.slice(1)}"]`).count(), h).toBe(1);
     // A pass/fail banner for the run and per scenario, and the run's metadata.
     expect(await page.textContent('#run-verdict')).toMatch(/^PASS2 scenarios, \d+ expectations met$/);
     expect(await page.locator('.scenario .banner.pass').count()).toBe(2);
+    expect(await page.$$eval('#toc a', (as) => as.map((a) => a.getAttribute('href')))).toEqual(['#matrix', '#kinds', '#scenarios']);
     expect(await page.textContent('.meta')).toMatch(/quotarace \d+\.\d+\.\d+ · \d{4}-\d{2}-\d{2} · quotarace run .*--runs 30/);
 
     await Promise.all([page.waitForURL('**/incident-7178.html'), page.click('.banner a[href="incident-7178.html"]')]);
@@ -156,8 +160,23 @@ describeBrowser('reports in a real browser', () => {
     expect(await verdicts.evaluateAll((vs) => vs.map((v) => v.getAttribute('data-strategy')))).toEqual(strategiesOf(INCIDENT));
     const preFix = page.locator('#headline .v[data-strategy="pre-fix"]');
     expect(await preFix.textContent()).toMatch(/UNSAFE here.*as expected.*Fails in \d+ of 30 runs: the quota ended wrong in \d+/s);
-    // Coloured against the expectations (pre-fix's bug is documented with a maximum): not red.
-    expect(await preFix.getAttribute('class')).toContain('meets');
+    // Coloured by safety: pre-fix broke the quota, so it is red although that was expected (a mark of its own).
+    expect(await preFix.getAttribute('class')).toContain('unsafe');
+    expect(await preFix.getAttribute('data-expectation')).toBe('meets');
+    expect(await preFix.locator('.exp.met').textContent()).toContain('✓ as expected');
+    const red = await preFix.evaluate((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { borderLeftColor: string } }).getComputedStyle(e).borderLeftColor);
+    expect(red).toBe('rgb(198, 40, 40)');
+    expect(await page.locator('#headline .v[data-strategy="v1.4.2"]').evaluate((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { borderLeftColor: string } }).getComputedStyle(e).borderLeftColor)).toBe('rgb(46, 125, 50)');
+    // The verdict row links to the strategy's failure kinds and its zoomed race, and both exist.
+    for (const href of await preFix.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')!))) expect(await page.locator(`[id="${href.slice(1)}"]`).count(), href).toBe(1);
+    expect(await preFix.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')))).toEqual(['#failures-pre-fix', '#race-pre-fix']);
+    // Value labels on the bars: each strategy's two rates, as printed in the numbers table.
+    const labels = await page.$$eval('#headline figure svg text', (ts) => ts.map((t) => t.textContent));
+    expect(labels.filter((l) => /^\d+(\.\d)?%$/.test(l ?? '')).length).toBeGreaterThanOrEqual(2 * strategiesOf(INCIDENT).length);
+    // The table of contents: every link resolves to a section of the page.
+    const toc = await page.$$eval('#toc a', (as) => as.map((a) => a.getAttribute('href')!));
+    expect(toc.slice(0, 2)).toEqual(['#headline', '#failures']);
+    for (const h of toc) expect(await page.locator(`[id="${h.slice(1)}"]`).count(), h).toBe(1);
     expect(await page.locator('#headline .v[data-strategy="v1.4.2"]').textContent()).toMatch(/SAFE here/);
     expect(await page.locator('#headline figure svg').count()).toBe(1);
 
@@ -196,11 +215,41 @@ describeBrowser('reports in a real browser', () => {
     expect(await race.locator('th', { hasText: 'status.hard' }).count()).toBe(1);
     const story = await race.locator('ol.story > li').allTextContents();
     expect(story.some((l) => /^end: /.test(l))).toBe(true);
+    // Story items are numbered with their step, as the race table numbers its rows; a shown step links to its row.
+    const numbered = await race.locator('ol.story > li[data-step]').evaluateAll((ls) => ls.map((l) => ({ step: l.getAttribute('data-step'), text: l.querySelector('.step')!.textContent, href: l.querySelector('a.step')?.getAttribute('href') ?? null })));
+    expect(numbered.length).toBeGreaterThan(3);
+    const rowSteps = new Set(await race.locator('table.race tr[data-step]').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-step'))));
+    for (const n of numbered) {
+      expect(n.text).toBe(`#${n.step}`);
+      if (n.href) {
+        expect(rowSteps.has(n.step)).toBe(true);
+        expect(await race.locator(`table.race tr[id="${n.href.slice(1)}"] td.num`).first().textContent()).toBe(n.step);
+      } else expect(rowSteps.has(n.step)).toBe(false);
+    }
+    expect(numbered.some((n) => n.href)).toBe(true);
+    // No gap row says that nothing was left out; the caption counts lines within the timeline's.
+    expect(await race.locator('tr.gap', { hasText: /… 0 timeline lines/ }).count()).toBe(0);
+    const caption = (await race.locator('figcaption').textContent())!;
+    const [, shownLines, totalLines] = /^(\d+) of the shrunk run's (\d+) timeline lines/.exec(caption)!;
+    expect(Number(shownLines)).toBeLessThanOrEqual(Number(totalLines));
+    expect(Number(shownLines)).toBe(await race.locator('table.race tbody tr[data-step]:not(:has(circle[fill="none"]))').count());
 
-    // Quota over time for every key that ended wrong, named unambiguously.
+    // Quota over time for every key that ended wrong, and only those, named unambiguously.
     const quota = page.locator('#quota figure.quota[data-strategy="pre-fix"]');
     expect(await quota.count()).toBeGreaterThanOrEqual(1);
     expect(await quota.first().textContent()).toContain('namespace “default”');
+    expect((await quota.allTextContents()).every((t) => t.includes('(ended wrong)'))).toBe(true);
+    // Each rule's writes of spec.hard in its own colour: Harvester's and Rancher's differ.
+    const fills = await quota.first().evaluate((f) => {
+      const byWriter: Record<string, string> = {};
+      for (const p of f.querySelectorAll('path[aria-roledescription="point"]')) {
+        const who = /written by: ([^;]+)/.exec(p.getAttribute('aria-label') ?? '')?.[1];
+        if (who) byWriter[who] = p.getAttribute('fill')!;
+      }
+      return byWriter;
+    });
+    expect(Object.keys(fills)).toEqual(expect.arrayContaining(['rancher', 'harvester/vm-migration-controller']));
+    expect(new Set(Object.values(fills)).size).toBe(Object.keys(fills).length);
 
     // Self-contained: no script element, no inline handler, nothing fetched.
     expect(await page.$$eval('script', (s) => s.length)).toBe(0);
@@ -213,6 +262,47 @@ describeBrowser('reports in a real browser', () => {
     await page.screenshot({ path: join(shots, 'incident-7178-fold.png') });
     await page.screenshot({ path: join(shots, 'incident-7178.png'), fullPage: true });
     expect(existsSync(join(shots, 'incident-7178-fold.png'))).toBe(true);
+    await page.close();
+  });
+
+  it('index.html: one table with every strategy and every scenario of the run, each cell the JSON rates, coloured by how bad, linking to the failures', async () => {
+    const json = JSON.parse(run.out) as { scenarios: Array<{ name: string; strategies: Array<{ name: string; quotaCorrect: number; migrationsSucceeded: number; invariantViolations: number; failures: unknown[] }> }> };
+    const w = await newWatchedPage();
+    const { page } = w;
+    await page.goto(url(join(tmp, 'index.html')));
+    const matrix = page.locator('#matrix table.matrix');
+    expect(await matrix.count()).toBe(1);
+    const columns = await matrix.locator('thead th.sc').evaluateAll((ths) => ths.map((t) => t.getAttribute('data-scenario')));
+    expect(columns).toEqual(json.scenarios.map((s) => s.name));
+    const rows = await matrix.locator('tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-strategy')));
+    const every = [...new Set(json.scenarios.flatMap((s) => s.strategies.map((x) => x.name)))];
+    expect(rows).toEqual(every);
+    for (const sc of json.scenarios) {
+      for (const st of sc.strategies) {
+        const cell = matrix.locator(`td.cell[data-scenario="${sc.name}"][data-strategy="${st.name}"]`);
+        expect(await cell.count()).toBe(1);
+        expect(Number(await cell.getAttribute('data-quota-correct'))).toBe(st.quotaCorrect);
+        expect(Number(await cell.getAttribute('data-migrations-succeeded'))).toBe(st.migrationsSucceeded);
+        expect(Number(await cell.getAttribute('data-invariant-violations'))).toBe(st.invariantViolations);
+        const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+        expect(await cell.locator('a').textContent()).toBe(`${pct(st.quotaCorrect)} / ${pct(st.migrationsSucceeded)} / ${pct(st.invariantViolations)}`);
+        const cls = (await cell.getAttribute('class'))!;
+        const worst = Math.max(1 - st.quotaCorrect, 1 - st.migrationsSucceeded, st.invariantViolations);
+        expect(cls).toContain(st.failures.length === 0 ? 'sev-0' : worst >= 0.5 ? 'sev-3' : worst >= 0.05 ? 'sev-2' : 'sev-1');
+        // The link goes to that strategy's failures (or its verdict) in the scenario's report, and the target exists.
+        const href = (await cell.locator('a').getAttribute('href'))!;
+        expect(href).toBe(`${sc.name}.html#${st.failures.length ? 'failures' : 'verdict'}-${st.name}`);
+        const target = await browser.newPage();
+        await target.goto(url(join(tmp, href.replace(/#.*/, ''))));
+        expect(await target.locator(`[id="${href.replace(/^.*#/, '')}"]`).count(), href).toBe(1);
+        await target.close();
+      }
+    }
+    // Failure kinds per strategy across scenarios: pre-fix's are listed, linking to incident-7178's failures.
+    const kinds = page.locator('#kinds h3[id="kinds-pre-fix"] + table.kinds');
+    expect(await kinds.locator('tr').count()).toBeGreaterThan(1);
+    expect(await kinds.locator('a').first().getAttribute('href')).toBe('incident-7178.html#failures-pre-fix');
+    expectClean(w);
     await page.close();
   });
 

@@ -201,6 +201,47 @@ describe('the README strategy table', () => {
   }, 120_000);
 });
 
+describe('the README strategy API reference', () => {
+  it('names every export of src/index.ts, runtime and type, and nothing that is not exported', async () => {
+    const index = readFileSync('src/index.ts', 'utf8');
+    const exported = new Set<string>();
+    for (const m of index.matchAll(/export (?:type )?\{([^}]*)\}/g)) for (const n of m[1]!.split(',')) if (n.trim()) exported.add(n.trim().replace(/^type /, ''));
+    const runtime = Object.keys(await import('../src/index.js'));
+    for (const r of runtime) expect(exported.has(r), r).toBe(true);
+    const readme = readFileSync('README.md', 'utf8');
+    const start = readme.indexOf('#### API reference: everything a strategy module may import');
+    expect(start).toBeGreaterThan(0);
+    const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(start))![1]!;
+    const declared = new Set([...block.matchAll(/^(?:function|interface|type|const) (\w+)/gm), ...block.matchAll(/, (\w+) = '/g)].map((m) => m[1]!));
+    for (const n of exported) expect(declared.has(n), `README lacks ${n}`).toBe(true);
+    // And it declares nothing a module could not import.
+    expect([...declared].filter((n) => !exported.has(n))).toEqual([]);
+  });
+});
+
+describe('quotarace table --strategy', () => {
+  it('takes a module path like run does: one row per strategy given, the same rates as run --json', async () => {
+    const files = ['scenarios/9-user-strategy.yaml', 'scenarios/2-normal-migration.yaml'];
+    const given = ['scenarios/strategies/exact-delta.ts', 'v1.4.2'];
+    const r = await cli('table', ...files, ...given.flatMap((g) => ['--strategy', g]), '--workers', '1');
+    expect(r.code, r.err).toBe(0);
+    const rows = r.out.split('\n').filter((l) => l.startsWith('| `'));
+    expect(rows.map((l) => /^\| `([^`]+)`/.exec(l)![1])).toEqual(['exact-delta', 'v1.4.2']);
+    const reports = mkdtempSync(join(tmpdir(), 'quotarace-table-'));
+    const run = await cli('run', ...files, ...given.flatMap((g) => ['--strategy', g]), '--workers', '1', '--json', '--no-evidence', '--reports', reports);
+    const json = JSON.parse(run.out) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; migrationsSucceeded: number }> }> };
+    const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+    for (const [i, row] of rows.entries()) {
+      const cells = row.split(' | ').slice(2).map((c) => c.replace(/ \|$/, ''));
+      expect(cells).toEqual(json.scenarios.map((sc) => { const st = sc.strategies.find((x) => x.name === ['exact-delta', 'v1.4.2'][i])!; return `${pct(st.quotaCorrect)} / ${pct(st.migrationsSucceeded)}`; }));
+    }
+    // A module that is not there is bad input, as for run.
+    const missing = await cli('table', files[0]!, '--strategy', './no-such-strategy.ts', '--workers', '1');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('no strategy module at ./no-such-strategy.ts');
+  }, 120_000);
+});
+
 describe('replaying a failure against another strategy', () => {
   it('judges the other strategy on the whole scenario: v1.4.2 survives the incident interleaving that broke pre-fix', async () => {
     const reports = mkdtempSync(join(tmpdir(), 'quotarace-rs-'));

@@ -88,15 +88,18 @@ tallies that disagree with their seed ranges, and run ids outside the campaign.
   --allow-module PATH load this strategy module although it is outside the working tree
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
   --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
-  table: `Usage: quotarace table <scenario.yaml|folder...> [--update README.md] [--workers N]
+  table: `Usage: quotarace table <scenario.yaml|folder...> [--strategy NAME|MODULE ...] [--update README.md] [--workers N]
 
 Prints the strategies × scenarios table (quota correct / migrations succeeded) as Markdown;
---update replaces the generated table between its markers in that file.`,
+--update replaces the generated table between its markers in that file.
+
+  --strategy NAME     a built-in name or a .ts/.js module path, as for run; repeatable
+                      (default: every built-in, plus each scenario's own strategies)`,
   check: `Usage: quotarace check <strategy.ts>
 
 Type-checks a strategy module against the quotarace package's types (strict), then loads it
 and checks its default export is a strategy. Exit 0 if both pass, 2 otherwise.`,
-  hunt: `Usage: quotarace hunt --strategy NAME [--budget N|10m] [--seed N] [--space space.yaml] [--out DIR] [--workers N]
+  hunt: `Usage: quotarace hunt --strategy NAME [--baseline NAME] [--budget N|10m] [--seed N] [--space space.yaml] [--out DIR] [--workers N]
 
 Searches the scenario space for the smallest scenario in which the strategy fails: each
 generated scenario gets a short campaign of interleavings (random and PCT); scenarios that
@@ -105,6 +108,8 @@ interleaving) and written to DIR as a scenario file, its evidence and its HTML r
 Exit 1 when a failure was found, 0 when nothing failed within the budget.
 
   --strategy NAME     the strategy on trial: a built-in or a .ts/.js module path
+  --baseline NAME     keep only failures in scenarios NAME passes in every run (the design
+                      on trial fails, the baseline does not); swap the two for the reverse
   --budget N|DUR      interleavings to spend (default 20000; deterministic), or wall time
                       such as 10m (stops between generations; see README "hunt")
   --seed N            the search seed (default 1): same seed, same result, any --workers

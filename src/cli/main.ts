@@ -93,6 +93,7 @@ function parser(argv: readonly string[]): Argv {
     .command('table <scenarios..>', 'print the strategies × scenarios table (quota correct / migrations succeeded) as Markdown', (y) =>
       y
         .positional('scenarios', { type: 'string', array: true, demandOption: true })
+        .option('strategy', { type: 'string', array: true, nargs: 1, describe: 'a strategy (built-in name or module path) to tabulate; repeatable (default: every built-in and the scenarios\' own)' })
         .option('workers', num("worker threads (default: the machine's cores)"))
         .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' })
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
@@ -101,6 +102,7 @@ function parser(argv: readonly string[]): Argv {
     .command('hunt', 'search the scenario space for the smallest scenario that breaks a strategy', (y) =>
       y
         .option('strategy', { type: 'string', demandOption: true, describe: 'the strategy on trial: a built-in name or a module path' })
+        .option('baseline', { type: 'string', requiresArg: true, describe: 'keep only failures in scenarios this strategy passes entirely' })
         .option('budget', { type: 'string', requiresArg: true, describe: 'interleavings to spend (default 20000), or wall time (10m)' })
         .option('seed', num('the search seed (default 1)'))
         .option('space', { type: 'string', requiresArg: true, describe: 'a space file narrowing or widening the default space' })

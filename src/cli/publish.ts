@@ -76,6 +76,8 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       { strict: false },
       timeline,
     );
+    const storySteps: Array<number | undefined> = [];
+    const explanation = explain(timeline.entries, outcome, timeline.uidNames, storySteps);
     out.push({
       strategy: st.name,
       evidencePath: pick.path,
@@ -84,7 +86,8 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       runs: pick.runs,
       breaks: pick.breaks,
       why,
-      explanation: explain(timeline.entries, outcome, timeline.uidNames),
+      explanation,
+      storySteps,
       race: raceData(scenario, timeline.entries, outcome, timeline.uidNames, timeline.deliveries),
       replay: replayOf(pick.path),
     });

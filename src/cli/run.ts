@@ -7,7 +7,8 @@ import { isStrategyPath, strategyRef, StrategyLoadError } from '../strategies/lo
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { Progress } from './progress.js';
-import { checkRunOutputs, RESULTS_MARKER, conclude, publish, type Finished } from './publish.js';
+import { checkRunOutputs, RESULTS_MARKER, conclude, publish, runMeta, type Finished } from './publish.js';
+import { readCampaignMark, replacesNote } from '../report/campaign-mark.js';
 
 /** `quotarace run`: every scenario's campaign (or one shard's share of it). */
 export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<number> {
@@ -38,14 +39,19 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
       else io.out(`shard ${shard.index}/${shard.count}: ${plans.length} scenario(s) written to ${file}; combine every shard with: quotarace merge <results files>`);
       return EXIT_OK;
     }
+    // Read before this run overwrites the index; said after the run's summary line (tables only: --json prints JSON alone).
+    const note = replacesNote(reportsDir, readCampaignMark(reportsDir), { ...runMeta(plans), reports: plans.map((p) => `${p.s.name}.html`) });
     const done: Finished[] = [];
     for (const p of plans) {
-      const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs }, progress.scenario(p.s.name, p.strategies.map((st) => st.name)));
+      const phases = progress.scenario(p.s.name, p.strategies.map((st) => st.name));
+      const tallies = await tallyScenario(p.s, p.text, p.strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs }, phases);
+      const result = await finishScenario(p.s, p.text, p.strategies, tallies, p.opts, pool, reportsDir, phases);
       progress.clear();
-      const result = await finishScenario(p.s, p.text, p.strategies, tallies, p.opts, pool, reportsDir);
       done.push(await publish(p, result, reportsDir, args, io, args.strategy !== undefined, plans));
     }
-    return conclude(done, plans, args, io);
+    const code = conclude(done, plans, args, io);
+    if (note && !args.json) io.out(note);
+    return code;
   } finally {
     progress.clear();
     await pool.close();

@@ -7,16 +7,20 @@ import { BUILTIN_STRATEGIES } from '../strategies/builtin.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 
-/** Every built-in strategy (plus the scenario's own modules) on every scenario: the README's table. */
+/**
+ * Every built-in strategy (plus the scenario's own modules) on every scenario: the README's
+ * table. With --strategy (names or module paths, as `run` takes them), those strategies only.
+ */
 export async function cmdTable(args: Record<string, unknown>, io: Io): Promise<number> {
   const pool = makePool(args);
+  const chosen = args.strategy as string[] | undefined;
   const all = new Map<string, Strategy>();
-  for (const b of BUILTIN_STRATEGIES) all.set(b.name, b);
+  if (!chosen) for (const b of BUILTIN_STRATEGIES) all.set(b.name, b);
   const columns: Array<{ name: string; runs: number; results: Map<string, StrategySummary | string> }> = [];
   try {
-    const plans = await loadPlans(args.scenarios as string[], undefined, (s) => ({ ...campaignOptions({ ...args, explore: 'random' }, s), evidenceLimit: 0 }), pool);
+    const plans = await loadPlans(args.scenarios as string[], chosen, (s) => ({ ...campaignOptions({ ...args, explore: 'random' }, s), evidenceLimit: 0 }), pool);
     for (const p of plans) {
-      const strategies = [...BUILTIN_STRATEGIES, ...p.strategies.filter((s) => !BUILTIN_STRATEGIES.includes(s))];
+      const strategies = chosen ? p.strategies : [...BUILTIN_STRATEGIES, ...p.strategies.filter((s) => !BUILTIN_STRATEGIES.includes(s))];
       for (const s of strategies) all.set(s.name, s);
       const tallies = await tallyScenario(p.s, p.text, strategies, p.opts, pool, { from: p.opts.seed, to: p.opts.seed + p.opts.runs });
       columns.push({ name: p.s.name, runs: p.opts.runs, results: new Map(tallies.map((t) => [t.strategy, t.fault ? t.fault.message : summarize(t.strategy, t.tally)])) });

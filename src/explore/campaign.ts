@@ -118,6 +118,16 @@ export interface FailureReport {
   readonly charts: EvidenceResult['charts'];
 }
 
+/** What a campaign reports as it goes (the CLI's progress line): each phase, per strategy. */
+export interface CampaignProgress {
+  /** The strategy's pilot run and determinism checks begin. */
+  pilot?(strategy: string): void;
+  /** Jobs of the strategy's runs done, of total. */
+  runs?(strategy: string, done: number, total: number): void;
+  /** Jobs of the strategy's shrinking and evidence done, of total. */
+  evidence?(strategy: string, done: number, total: number): void;
+}
+
 export interface ScenarioResult {
   readonly summary: ScenarioSummary;
   readonly files: EvidenceOut[];
@@ -152,10 +162,11 @@ export async function tallyScenario(
   opts: CampaignOptions,
   pool: WorkerPool,
   range: { from: number; to: number },
-  progress?: (done: number, total: number) => void,
+  progress?: CampaignProgress,
 ): Promise<StrategyTally[]> {
   const out: StrategyTally[] = [];
   for (const strategy of strategies) {
+    progress?.pilot?.(strategy.name);
     const prepared = await prepareStrategy(scenario, scenarioText, strategy, opts.window, pool);
     if ('fault' in prepared) {
       out.push({ strategy: strategy.name, tally: emptyTally(), fault: prepared.fault });
@@ -164,7 +175,9 @@ export async function tallyScenario(
     const pilot = prepared.pilot;
     const base = jobBase(scenario, scenarioText, strategy, pilot);
     if (opts.mode === 'exhaustive') {
-      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed }]);
+      // One job: the bar shows it started and ended (the enumeration reports nothing in between).
+      progress?.runs?.(strategy.name, 0, 1);
+      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed }], progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
       if ('fault' in r!) out.push({ strategy: strategy.name, tally: emptyTally(), fault: r.fault });
       else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
       continue;
@@ -175,7 +188,7 @@ export async function tallyScenario(
     for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
     let tally = emptyTally();
     let fault: FaultResult['fault'] | undefined;
-    for (const t of await pool.run<TallyState | FaultResult>(jobs, progress)) {
+    for (const t of await pool.run<TallyState | FaultResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)))) {
       if ('fault' in t) fault ??= t.fault;
       else if (!fault) tally = mergeTally(tally, t);
     }
@@ -196,6 +209,7 @@ export async function finishScenario(
   opts: CampaignOptions,
   pool: WorkerPool,
   reportsDir: string,
+  progress?: CampaignProgress,
 ): Promise<ScenarioResult> {
   const results: StrategyResult[] = [];
   const files: EvidenceOut[] = [];
@@ -284,7 +298,8 @@ export async function finishScenario(
       jobBreaks.push(['settled']);
     }
     const evidence: EvidenceFile[] = [];
-    const built = await pool.run<EvidenceResult | FaultResult>(evidenceJobs);
+    if (evidenceJobs.length) progress?.evidence?.(strategy.name, 0, evidenceJobs.length);
+    const built = await pool.run<EvidenceResult | FaultResult>(evidenceJobs, progress?.evidence && ((d, t) => progress.evidence!(strategy.name, d, t)));
     const kept: number[] = [];
     built.forEach((e, i) => {
       if ('fault' in e) return;

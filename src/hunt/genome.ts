@@ -3,6 +3,7 @@ import { harvesterRequests, launcherPodResources } from '../cluster/launcher.js'
 import { parseQuantity } from '../cluster/quantity.js';
 import { LIMITS_CPU, LIMITS_MEMORY } from '../cluster/resources.js';
 import { parseDuration } from '../scenario/duration.js';
+import { keepSatisfiable } from './feasible.js';
 import type { Knob } from './space.js';
 
 /**
@@ -42,7 +43,10 @@ export function clone(g: Genome): Genome {
   return JSON.parse(JSON.stringify(g)) as Genome;
 }
 
-/** Drop what refers to something gone; keep the genome loadable. Mutates and returns g. */
+/**
+ * Drop what refers to something gone, so the genome stays loadable; then the actions that
+ * would make it unsatisfiable for every strategy (feasible.ts). Mutates and returns g.
+ */
 export function repair(g: Genome): Genome {
   const n = g.nodes.length;
   for (const ns of g.namespaces) {
@@ -68,7 +72,7 @@ export function repair(g: Genome): Genome {
         return act.ns < g.namespaces.length && act.vm < g.namespaces[act.ns]!.vms.length;
     }
   });
-  return g;
+  return keepSatisfiable(g);
 }
 
 /** One VM's virt-launcher pod limits (what the quota counts), at the overhead ratio. */
@@ -81,6 +85,7 @@ function launcherLimits(v: VmGene, ratio: number): { cpu: number; memory: number
 /** Bytes (milli-units) as a quota value: whole Mi or Gi when exact, else bytes. */
 function memQuantity(milli: number): string {
   const bytes = Math.ceil(milli / B);
+  if (bytes === 0) return '0';
   if (bytes % (1024 * MI) === 0) return `${bytes / (1024 * MI)}Gi`;
   if (bytes % MI === 0) return `${bytes / MI}Mi`;
   return String(bytes);

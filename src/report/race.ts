@@ -42,7 +42,8 @@ export interface QuotaSeries {
   readonly resource: string;
   readonly unit: string;
   readonly wrong: boolean;
-  readonly points: ReadonlyArray<{ t: number; series: string; value: number }>;
+  /** `by`: on a spec.hard point that a write changed, the actor (the rule) that wrote it. */
+  readonly points: ReadonlyArray<{ t: number; series: string; value: number; by?: string }>;
 }
 
 export interface RaceMarker {
@@ -139,14 +140,15 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
   const refusedVm = new Set<string>();
   let prev = stateOf();
   const stateOf0 = prev;
-  const series = new Map<string, Array<{ t: number; series: string; value: number }>>();
-  const push = (ns: string, t: number, name: string, l: Readonly<Record<string, number>> | undefined) => {
+  const series = new Map<string, Array<{ t: number; series: string; value: number; by?: string }>>();
+  const push = (ns: string, t: number, name: string, l: Readonly<Record<string, number>> | undefined, by?: { actor: string; before: Readonly<Record<string, number>> | undefined }) => {
     if (!l) return;
     for (const k of Object.keys(l)) {
       const arr = series.get(`${ns}\n${k}`) ?? [];
       series.set(`${ns}\n${k}`, arr);
       const v = l[k]!;
-      arr.push({ t: t / 1000, series: name, value: isByteResource(k) ? v / 1000 / 2 ** 30 : v / 1000 });
+      const changed = by !== undefined && by.before?.[k] !== v;
+      arr.push({ t: t / 1000, series: name, value: isByteResource(k) ? v / 1000 / 2 ** 30 : v / 1000, ...(changed ? { by: by.actor } : {}) });
     }
   };
   for (const [ns, rq] of quotas) {
@@ -213,7 +215,7 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
       if (cur?.kind === 'ResourceQuota') {
         const o = old as ResourceQuota | undefined;
         quotas.set(cur.metadata.namespace, cur);
-        push(cur.metadata.namespace, e.t, 'spec.hard', cur.spec.hard);
+        push(cur.metadata.namespace, e.t, 'spec.hard', cur.spec.hard, { actor: e.actor, before: o?.spec.hard });
         push(cur.metadata.namespace, e.t, 'status.hard', cur.status.hard);
         push(cur.metadata.namespace, e.t, 'used', cur.status.used);
         const added = o ? Object.keys(cur.metadata.annotations).filter((k) => o.metadata.annotations[k] === undefined && annotationVm(k, uidNames)) : [];
