@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../scenario/duration.js';
 import { unsupportedKnobs } from '../hunt/capabilities.js';
@@ -10,6 +9,7 @@ import { size } from '../hunt/genome.js';
 import { loadSpace } from '../hunt/space-file.js';
 import { DEFAULT_SPACE, describeSpace } from '../hunt/space.js';
 import { EXIT_FAILED, EXIT_OK, intArg, LIMITS, UsageError, type Io } from './io.js';
+import { defaultWorkers } from './cpus.js';
 import { makePool, resolveCliStrategy } from './plans.js';
 import { Progress } from './progress.js';
 
@@ -41,7 +41,7 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
   if (Array.isArray(args.strategy)) throw new UsageError('--strategy: hunt takes one strategy');
   const space = args.space === undefined ? DEFAULT_SPACE : loadSpace(String(args.space));
   const out = String(args.out ?? join('reports', 'hunt'));
-  const pool = makePool({ ...args, workers: args.workers ?? Math.min(LIMITS.workers, availableParallelism()) });
+  const pool = makePool({ ...args, workers: args.workers ?? defaultWorkers() });
   const progress = Progress.auto(args.progress as boolean | undefined);
   try {
     const strategy = await resolveCliStrategy(String(args.strategy), process.cwd(), pool);
