@@ -149,8 +149,8 @@ export async function cmdK8sJob(args: Record<string, unknown>, io: Io): Promise<
     // Restricted profile (k8s.io/pod-security-admission/policy, kubernetes v1.31): check_runAsNonRoot.go
     // and check_runAsUser.go (non-root, not uid 0), check_seccompProfile_restricted.go
     // (RuntimeDefault or Localhost, pod level counts for every container); fsGroup lets the
-    // non-root user write the volume's files.
-    securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
+    // non-root user write the volume's files, relabelled only when its root's group differs.
+    securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
     containers: [
       {
         ...container,
