@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { Ignore } from '@balena/dockerignore';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The uid k8s-job's pods run as by default must be the image's user.
+import { IMAGE_UID } from '../src/cli/k8s-job.js';
 
 /**
  * How quotarace gets onto a machine: `npm ci --omit=dev` on a clean clone, and the image
@@ -21,7 +23,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCENARIO = 'scenarios/9-user-strategy.yaml';
 const RUN = ['run', SCENARIO, '--runs', '12', '--workers', '1', '--no-progress'];
 const MODULE = 'scenarios/strategies/exact-delta.ts';
-const IMAGE_UID = 1000;
 /** Docker's own .dockerignore rules. A CommonJS function whose types declare an ES default export, hence require. */
 const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as () => Ignore;
 
