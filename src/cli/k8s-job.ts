@@ -24,11 +24,13 @@ const DEFAULT_MEMORY = '1Gi';
 /** A day: time to run the merge, read the logs and fetch the reports; then Kubernetes deletes the Job. */
 const DEFAULT_TTL = 86_400;
 const MIN_TTL = 600;
-const MAX_TTL = 2_147_483_647;
+/** ttlSecondsAfterFinished and runAsUser are int32 in the API. */
+const INT32_MAX = 2_147_483_647;
+const MAX_TTL = INT32_MAX;
 /** Kubernetes quantities as a pod's resources take them (a subset: no exponents). */
 const CPU_QUANTITY = /^(?:\d+(?:\.\d{1,3})?|\d+m)$/;
 const MEMORY_QUANTITY = /^\d+(?:Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-/** The label that tells the two Jobs apart, for `kubectl apply -l`. */
+/** The label that tells the three steps apart, for `kubectl apply -l`. */
 const STEP = 'quotarace/step';
 
 /** The run options passed through to every shard unchanged (the merge reads them from the results files). */
@@ -105,7 +107,7 @@ export async function cmdK8sJob(args: Record<string, unknown>, io: Io): Promise<
   if (!MEMORY_QUANTITY.test(memory) || Number.parseInt(memory, 10) === 0) throw new UsageError(`--memory expects a positive Kubernetes memory quantity such as 1Gi or 512Mi, got "${memory}"`);
   const ttl = intArg('ttl', once('ttl', args.ttl), MIN_TTL, MAX_TTL)!;
   // Restricted Pod Security forbids uid 0 (check_runAsUser.go).
-  const uid = intArg('uid', once('uid', args.uid), 1, MAX_TTL)!;
+  const uid = intArg('uid', once('uid', args.uid), 1, INT32_MAX)!;
   const workdir = once('workdir', args.workdir);
   const workingDir = workdir === undefined ? undefined : String(workdir);
   const scenarios = args.scenarios as string[];
