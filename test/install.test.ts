@@ -183,7 +183,7 @@ function runDockerfile(context: string, text: string, into: string): Stage[] {
         expect(source, `${at(i)}: --from=${from} names no earlier stage`).toBeDefined();
         const dest = args.at(-1)!;
         for (const src of args.slice(0, -1)) {
-          const path = from === undefined ? join(source!, src) : join(source!, src);
+          const path = join(source!, src);
           expect(existsSync(path), `${at(i)}: ${src} is not in the ${from ? `stage ${from}` : 'build context'}`).toBe(true);
           const target = dest.endsWith('/') ? join(inStage(stage!, dest), posix.basename(src)) : inStage(stage!, dest);
           cpSync(path, target, { recursive: true });

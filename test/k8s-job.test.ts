@@ -308,7 +308,8 @@ describe('quotarace k8s-job', () => {
       const steps: string[] = [];
       for (let i = from; lines[i]!.startsWith('#   '); i++) steps.push(lines[i]!.slice(4));
       recipe = steps.join('\n');
-    });
+      // Loading the scenario may take a while on a loaded machine: no time limit.
+    }, 0);
 
     function runRecipe(name: string, statuses: Record<string, string[]>): { code: number; calls: string[]; err: string } {
       const dir = join(tmp, `recipe-${name}`);
