@@ -9,7 +9,17 @@ for (const stream of [process.stdout, process.stderr]) {
     throw e;
   });
 }
-const { main } = await import('../dist/cli/main.js');
+let main;
+try {
+  ({ main } = await import('../dist/cli/main.js'));
+} catch (e) {
+  // A checkout installed without typescript (an optional dependency) has no dist/.
+  if (e && e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('dist/cli/main.js')) {
+    process.stderr.write('quotarace: dist/ is not built: npm install typescript, then npm run build\n');
+    process.exit(1);
+  }
+  throw e;
+}
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -17,8 +17,8 @@ function packageTypes(): string {
 }
 
 /**
- * TypeScript's own command-line compiler, from the installed `typescript` package (a runtime
- * dependency for this command alone). It is run as a process rather than imported: TypeScript
+ * TypeScript's own command-line compiler, from the installed `typescript` package (an optional
+ * dependency: this command and the build need it, nothing else does). It is run as a process rather than imported: TypeScript
  * 7 publishes its programmatic API only as `typescript/unstable/*`, and `tsc` is the interface
  * whose diagnostics (`file(line,col): error TSxxxx`) users already know.
  */
@@ -26,7 +26,9 @@ function tscBin(): string {
   try {
     return join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
   } catch {
-    throw new UsageError('quotarace check needs the typescript package: npm install typescript');
+    throw new UsageError(
+      'check needs the typescript package, an optional dependency that is not installed here (npm ci --omit=optional leaves it out); enable it with: npm install --no-save typescript@7',
+    );
   }
 }
 

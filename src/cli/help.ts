@@ -43,7 +43,7 @@ table per scenario, writes reports/<scenario>.html, reports/index.html and evide
   --depth D           pct: the bug depth (default 3)
   --max-runs N        exhaustive: stop after N runs (default 10000)
   --window MS         events this close count as concurrent (default 25; 0 for exhaustive)
-  --workers N         worker threads (default: the machine's cores)
+  --workers N         worker threads (default: the cores this process may use, within a container's CPU limit)
   --reports DIR       where reports and evidence go (default reports)
   --no-evidence       count failures without saving evidence
   --json              one JSON document instead of the tables
@@ -118,22 +118,28 @@ Exit 1 when a failure was found, 0 when nothing failed within the budget.
   --kinds N           keep searching until N distinct failure kinds (default 1)
   --kind TEXT         count only failure kinds containing TEXT; repeat for all of several
   --shrink N          scenario candidates the shrinker may try (default 200)
-  --workers N         worker threads (default: the machine's cores)
+  --workers N         worker threads (default: the cores this process may use, within a container's CPU limit)
   --[no-]progress     progress on stderr (default: on a terminal, outside CI)`,
 };
 
 const K8S_JOB_HELP = `Usage: quotarace k8s-job <scenario.yaml|folder...> --shards N --image IMAGE --results-pvc NAME [options]
 
 Prints (never applies) a Kubernetes Indexed Job whose pod i runs quotarace run --shard i+1/N and
-writes its results file to the PersistentVolumeClaim, and a second Job that merges them into one
-run's totals, reports and gate. Apply the first, wait for it, then the second (see the comments).
+writes its results file to the PersistentVolumeClaim, a second Job that merges them into one
+run's totals, reports and gate, and a pod to copy the reports from. The comments hold the shell
+commands that apply them in order, wait for each Job to complete or fail, and copy the reports.
 
   --shards N          pods, one shard each (1 to 1000)
-  --image IMAGE       a container image with quotarace on its PATH and the scenarios
-  --results-pvc NAME  the PersistentVolumeClaim for results files and reports (required)
-  --name NAME         the Job's name (default quotarace; the merge Job is NAME-merge)
+  --image IMAGE       a container image with quotarace on its PATH and the scenarios (Dockerfile)
+  --results-pvc NAME  the PersistentVolumeClaim for results files and reports (required;
+                      ReadWriteMany, or ReadWriteOnce with --parallelism 1)
+  --name NAME         the Job's name (default quotarace; then NAME-merge and NAME-fetch)
   --parallelism P     pods running at once (default: --shards)
   --workdir DIR       the container's working directory
+  --cpu Q             CPU request and limit per pod (default: --workers, else 1)
+  --memory Q          memory request and limit per pod (default 1Gi)
+  --ttl S             seconds a finished Job is kept (default 86400)
+  --uid N             user, group and fsGroup of the pods (default 1000, the image's user)
   --runs, --seed, --strategy, --explore, --depth, --window, --workers   passed to every shard`;
 
 

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../scenario/duration.js';
 import { unsupportedKnobs } from '../hunt/capabilities.js';
@@ -13,6 +12,7 @@ import type { Finished } from './publish.js';
 import { writeFileAtomic } from '../report/files.js';
 import { indexReport, REPORT_MARKER } from '../report/html.js';
 import { EXIT_FAILED, EXIT_OK, intArg, LIMITS, UsageError, type Io } from './io.js';
+import { defaultWorkers } from './cpus.js';
 import { makePool, resolveCliStrategy } from './plans.js';
 import { Progress } from './progress.js';
 
@@ -45,7 +45,7 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
   if (Array.isArray(args.baseline)) throw new UsageError('--baseline: hunt takes one baseline');
   const space = args.space === undefined ? DEFAULT_SPACE : loadSpace(String(args.space));
   const out = String(args.out ?? join('reports', 'hunt'));
-  const pool = makePool({ ...args, workers: args.workers ?? Math.min(LIMITS.workers, availableParallelism()) });
+  const pool = makePool({ ...args, workers: args.workers ?? defaultWorkers() });
   const progress = Progress.auto(args.progress as boolean | undefined);
   try {
     const strategy = await resolveCliStrategy(String(args.strategy), process.cwd(), pool);

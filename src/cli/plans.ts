@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { DescribeResult } from '../explore/jobs.js';
 import { sandboxLimits, WorkerPool } from '../explore/pool.js';
@@ -12,6 +11,7 @@ import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../strategies/builtin.js';
 import { bundleStrategy, isStrategyPath, resolveStrategy, StrategyLoadError, userStrategyStub } from '../strategies/loader.js';
 import { intArg, LIMITS, UsageError } from './io.js';
+import { defaultWorkers } from './cpus.js';
 
 /** Scenarios, their strategies and campaign options, from the command line. */
 export function scenarioFiles(paths: readonly string[]): string[] {
@@ -34,7 +34,7 @@ export function scenarioFiles(paths: readonly string[]): string[] {
 
 /** The pool every command uses: --workers threads, and the sandbox's limits for user strategies. */
 export function makePool(args: Record<string, unknown>): WorkerPool {
-  const workers = intArg('workers', args.workers, 1, LIMITS.workers) ?? Math.min(LIMITS.workers, availableParallelism());
+  const workers = intArg('workers', args.workers, 1, LIMITS.workers) ?? defaultWorkers();
   const limits = sandboxLimits({ timeoutS: numArg('strategy-timeout', args['strategy-timeout']), memoryMb: numArg('strategy-memory', args['strategy-memory']) });
   if (typeof limits === 'string') throw new UsageError(limits);
   return new WorkerPool(workers, limits);
