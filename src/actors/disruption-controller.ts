@@ -1,6 +1,7 @@
 import { Informer } from '../cluster/informer.js';
 import type { PodDisruptionBudget } from '../cluster/objects.js';
 import { objKey, selects } from '../cluster/objects.js';
+import { ANY_SELECTOR, pdbSelecting, selectorBucket } from '../cluster/store.js';
 import type { ControllerPlan } from '../cluster/plan.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
@@ -24,8 +25,11 @@ export function startDisruptionController(world: World): void {
     if (!pdb) return undefined;
     let expected = 0;
     let healthy = 0;
-    for (const p of cache.list('Pod', pdb.metadata.namespace)) {
-      if (!selects(pdb.spec.selector, p.metadata.labels)) continue;
+    // A KubeVirt PDB selects one VMI's pods: its created-by bucket holds every pod it can match.
+    const only = selectorBucket(pdb.spec.selector);
+    const pods = cache.indexed('Pod');
+    for (const p of only === ANY_SELECTOR ? pods.list(pdb.metadata.namespace) : pods.view('created-by', only)) {
+      if (p.metadata.namespace !== pdb.metadata.namespace || !selects(pdb.spec.selector, p.metadata.labels)) continue;
       expected++;
       if (p.status.phase === 'Running') healthy++;
     }
@@ -58,7 +62,7 @@ export function startDisruptionController(world: World): void {
     const p = cur ?? old;
     if (!p) return;
     // getPdbForPod: the first PDB whose selector matches the pod.
-    const pdb = cache.list('PodDisruptionBudget', p.metadata.namespace).find((b) => selects(b.spec.selector, p.metadata.labels));
+    const pdb = pdbSelecting(cache.indexed('PodDisruptionBudget'), p.metadata.namespace, p.metadata.labels);
     if (pdb) ctl.enqueue(objKey(pdb));
   });
 }

@@ -67,7 +67,7 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     yield world.draw('apiCall', stream);
   }
   stage = 'evict';
-  const pods = api.list('Pod').filter((p) => p.spec.nodeName === node);
+  const pods = api.indexed('Pod').select('node', node);
   let remaining = pods.length;
   const finish = (): void => {
     if (--remaining === 0) log.finished(world.now);

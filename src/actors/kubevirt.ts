@@ -1,6 +1,7 @@
 import { Informer } from '../cluster/informer.js';
 import type { Pod, VirtualMachineInstance, VirtualMachineInstanceMigration as Vmim } from '../cluster/objects.js';
 import { migrationFinished, objKey } from '../cluster/objects.js';
+import { ANY_SELECTOR } from '../cluster/store.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
 import type { World } from '../sim/world.js';
@@ -54,7 +55,7 @@ export function startKubeVirt(world: World): void {
   /** The PDB protecting a VMI's pods (its kubevirt.io/created-by selector). */
   const pdbOf = (ns: string, vmiUid: string | undefined): string | undefined => {
     if (!vmiUid) return undefined;
-    const b = cache.list('PodDisruptionBudget', ns).find((x) => x.spec.selector[LABEL_CREATED_BY] === vmiUid);
+    const b = cache.indexed('PodDisruptionBudget').first('selector', [vmiUid, ANY_SELECTOR], (x) => x.metadata.namespace === ns && x.spec.selector[LABEL_CREATED_BY] === vmiUid);
     return b && objKey(b);
   };
 
@@ -62,7 +63,7 @@ export function startKubeVirt(world: World): void {
     const m = (cur ?? old) as Vmim;
     migrations.enqueue(objKey(m));
     // disruptionbudget.go updateMigration: the PDB expanded for this migration.
-    for (const b of cache.list('PodDisruptionBudget', m.metadata.namespace)) if (b.metadata.labels[LABEL_MIGRATION_NAME] === m.metadata.name) budgets.enqueue(objKey(b));
+    for (const b of cache.indexed('PodDisruptionBudget').select('migration-name', m.metadata.name)) if (b.metadata.namespace === m.metadata.namespace) budgets.enqueue(objKey(b));
     const evacNode = m.metadata.annotations[ANN_EVACUATION];
     if (!old && cur && evacNode !== undefined) evacuations.expectations.lower(evacNode);
     evacuations.enqueue(m.status.sourceNode);
@@ -73,8 +74,8 @@ export function startKubeVirt(world: World): void {
     const pdb = pdbOf(v.metadata.namespace, v.metadata.uid);
     if (pdb) budgets.enqueue(pdb);
     if (v.status.evacuationNodeName) evacuations.enqueue(v.status.evacuationNodeName);
-    for (const m of cache.list('VirtualMachineInstanceMigration', v.metadata.namespace)) {
-      if (m.spec.vmiName === v.metadata.name && !migrationFinished(m.status.phase)) migrations.enqueue(objKey(m));
+    for (const m of cache.indexed('VirtualMachineInstanceMigration').select('vmi', v.metadata.name)) {
+      if (m.metadata.namespace === v.metadata.namespace && !migrationFinished(m.status.phase)) migrations.enqueue(objKey(m));
     }
   });
   cache.on('Pod', (old, cur) => {
@@ -83,8 +84,8 @@ export function startKubeVirt(world: World): void {
     if (pdb) budgets.enqueue(pdb);
     const uid = p.metadata.labels[LABEL_MIGRATION_UID];
     if (!uid) return;
-    for (const m of cache.list('VirtualMachineInstanceMigration', p.metadata.namespace)) {
-      if (m.metadata.uid !== uid) continue;
+    for (const m of cache.indexed('VirtualMachineInstanceMigration').select('uid', uid)) {
+      if (m.metadata.namespace !== p.metadata.namespace) continue;
       if (!old && cur) migrations.expectations.lower(objKey(m));
       migrations.enqueue(objKey(m));
     }
@@ -101,8 +102,8 @@ export function startKubeVirt(world: World): void {
   cache.on('ResourceQuota', (old, cur) => {
     if (!old) return;
     const ns = (cur ?? old).metadata.namespace;
-    for (const m of cache.list('VirtualMachineInstanceMigration', ns)) {
-      if (m.status.rejectedByResourceQuota && m.status.phase === 'Pending') migrations.enqueue(objKey(m));
+    for (const m of cache.indexed('VirtualMachineInstanceMigration').select('active', '')) {
+      if (m.metadata.namespace === ns && m.status.rejectedByResourceQuota && m.status.phase === 'Pending') migrations.enqueue(objKey(m));
     }
   });
 }

@@ -2,6 +2,7 @@ import { applyPatches, enablePatches, freeze } from 'immer';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { RESOURCE, keyOf, objKey } from './objects.js';
 import { validateAnnotationKeys } from './validation.js';
+import { ObjectStore, storeOf, type ReadStore } from './store.js';
 
 export type ErrorReason =
   | 'Conflict'
@@ -87,7 +88,7 @@ const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  * so nothing that reads them can change the cluster without a write.
  */
 export class ApiServer {
-  private readonly stores = new Map<Kind, Map<string, KObject>>();
+  private readonly stores = new Map<Kind, ObjectStore>();
   private readonly watchers = new Map<Kind, Watcher[]>();
   private readonly admissions = new Map<Kind, Admission[]>();
   private rv = 0;
@@ -107,19 +108,28 @@ export class ApiServer {
     return this.stores.get(kind)?.get(key) as ObjectOf<K> | undefined;
   }
 
+  /** A kind's objects in a namespace, or all of them, in the order they were created. */
   list<K extends Kind>(kind: K, namespace?: string): ObjectOf<K>[] {
-    const out: ObjectOf<K>[] = [];
-    const store = this.stores.get(kind);
-    if (!store) return out;
-    for (const o of store.values()) {
-      if (namespace === undefined || o.metadata.namespace === namespace) out.push(o as ObjectOf<K>);
-    }
-    return out;
+    return this.indexed(kind).list(namespace);
   }
 
-  /** The whole store of a kind: informers list it at start. */
-  snapshot(kind: Kind): ReadonlyMap<string, KObject> {
-    return this.stores.get(kind) ?? new Map();
+  /**
+   * The whole store of a kind with its indexes (store.ts): informers copy it at start,
+   * readers look objects up in it.
+   */
+  indexed<K extends Kind>(kind: K): ReadStore<ObjectOf<K>> {
+    return this.storeOf(kind);
+  }
+
+  /** The store of a kind, for an informer's initial LIST (iterates as [key, object] pairs, like a Map). */
+  snapshot<K extends Kind>(kind: K): ReadStore<ObjectOf<K>> {
+    return this.storeOf(kind);
+  }
+
+  private storeOf<K extends Kind>(kind: K): ObjectStore<ObjectOf<K>> {
+    let store = this.stores.get(kind);
+    if (!store) this.stores.set(kind, (store = storeOf(kind)));
+    return store as unknown as ObjectStore<ObjectOf<K>>;
   }
 
   /** Subscribe to every change of a kind; returns the unsubscribe function. */
@@ -148,8 +158,7 @@ export class ApiServer {
     }
     const key = keyOf(meta);
     const displayName = meta.name || meta.generateName || '';
-    let store = this.stores.get(obj.kind);
-    if (!store) this.stores.set(obj.kind, (store = new Map()));
+    const store = this.storeOf(obj.kind);
     if (store.has(key)) {
       return this.refuse(actor, 'create', obj.kind, key, {
         code: 409,

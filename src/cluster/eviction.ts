@@ -1,7 +1,8 @@
 import type { ApiError, ApiResult } from './apiserver.js';
 import type { ApiServer } from './apiserver.js';
 import type { KObject, Pod } from './objects.js';
-import { objKey, selects } from './objects.js';
+import { objKey } from './objects.js';
+import { pdbSelecting } from './store.js';
 
 /**
  * A validating webhook on pods/eviction: its answer (code and message, as the webhook's
@@ -52,7 +53,7 @@ export class EvictionApi {
       if (err) return api.refuse(actor, 'evict', 'Pod', podKey, webhookDenial(w.name, err));
     }
     if (pod.status.phase !== 'Running') return api.delete(actor, 'Pod', podKey);
-    const pdb = api.list('PodDisruptionBudget', pod.metadata.namespace).find((b) => selects(b.spec.selector, pod.metadata.labels));
+    const pdb = pdbSelecting(api.indexed('PodDisruptionBudget'), pod.metadata.namespace, pod.metadata.labels);
     if (pdb) {
       if ((pdb.status.observedGeneration ?? 0) < (pdb.metadata.generation ?? 1) || pdb.status.disruptionsAllowed <= 0) {
         return api.refuse(actor, 'evict', 'Pod', podKey, { code: 429, reason: 'TooManyRequests', message: "Cannot evict pod as it would violate the pod's disruption budget." });

@@ -2,6 +2,7 @@ import type { LatencyName } from '../sim/latency.js';
 import type { World } from '../sim/world.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { objKey } from './objects.js';
+import type { ObjectStore, ReadStore } from './store.js';
 
 export type EventHandler = (old: KObject | undefined, cur: KObject | undefined) => void;
 
@@ -13,7 +14,7 @@ export type EventHandler = (old: KObject | undefined, cur: KObject | undefined) 
  * version: this is the stale read the race is made of.
  */
 export class Informer {
-  private readonly caches = new Map<Kind, Map<string, KObject>>();
+  private readonly caches = new Map<Kind, ObjectStore>();
   private readonly nextFree = new Map<Kind, number>();
   /** Per kind, the watch events on their way, in order: what the cache will hold next. */
   private inTransit = new Map<Kind, Array<{ at: number; old: KObject | undefined; cur: KObject | undefined }>>();
@@ -45,7 +46,7 @@ export class Informer {
     for (const kind of kinds) {
       this.chains.set(kind, world.kernel.chainId(`${process}/${kind}`));
       // The initial LIST: the cache starts as the API server's state at this instant.
-      this.caches.set(kind, new Map(world.api.snapshot(kind)));
+      this.caches.set(kind, (world.api.snapshot(kind) as ObjectStore).clone());
     }
     this.watchAll();
     world.registerState('informer', process, () => this.stateKey());
@@ -88,7 +89,7 @@ export class Informer {
       for (const [kind, cache] of this.caches) {
         const fresh = this.world.api.snapshot(kind);
         const hs = this.handlers.get(kind) ?? [];
-        const old = new Map(cache);
+        const old = new Map(cache.entries());
         cache.clear();
         for (const [key, o] of fresh) cache.set(key, o);
         for (const [key, o] of fresh) for (const h of hs) h(old.get(key), o);
@@ -117,13 +118,17 @@ export class Informer {
   }
 
   list<K extends Kind>(kind: K, namespace?: string): ObjectOf<K>[] {
-    const out: ObjectOf<K>[] = [];
-    const cache = this.caches.get(kind);
-    if (!cache) return out;
-    for (const o of cache.values()) {
-      if (namespace === undefined || o.metadata.namespace === namespace) out.push(o as ObjectOf<K>);
-    }
-    return out;
+    return (this.caches.get(kind)?.list(namespace) ?? []) as ObjectOf<K>[];
+  }
+
+  /**
+   * A kind's cache with its indexes (client-go's Indexer: ByIndex), for lookups that cost what
+   * they return. Only for kinds this informer watches.
+   */
+  indexed<K extends Kind>(kind: K): ReadStore<ObjectOf<K>> {
+    const c = this.caches.get(kind);
+    if (!c) throw new Error(`${this.process} does not watch ${kind}`);
+    return c as unknown as ReadStore<ObjectOf<K>>;
   }
 
   /**

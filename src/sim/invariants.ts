@@ -63,12 +63,12 @@ export const INVARIANTS: readonly InvariantDef[] = [
           let vmi: string | undefined;
           if (key.startsWith(ANN_MIGRATING_UID_PREFIX)) {
             const uid = key.slice(ANN_MIGRATING_UID_PREFIX.length);
-            vmi = world.api.list('VirtualMachineInstance', ns).find((v) => v.metadata.uid === uid)?.metadata.name;
+            vmi = world.api.indexed('VirtualMachineInstance').first('uid', [uid], (v) => v.metadata.namespace === ns)?.metadata.name;
           } else if (key.startsWith(ANN_MIGRATING_NAME_PREFIX)) vmi = key.slice(ANN_MIGRATING_NAME_PREFIX.length);
           else continue;
-          const running = world.api
-            .list('VirtualMachineInstanceMigration', ns)
-            .some((m) => m.spec.vmiName === vmi && !migrationFinished(m.status.phase));
+          const running =
+            vmi !== undefined &&
+            world.api.indexed('VirtualMachineInstanceMigration').first('vmi', [vmi], (m) => m.metadata.namespace === ns && !migrationFinished(m.status.phase)) !== undefined;
           if (!running) out.push([`${ns}/${key}`, `${ns} quota keeps ${key} though ${vmi ?? 'its VM'} has no migration running`]);
         }
       }
@@ -89,32 +89,73 @@ export const INVARIANTS: readonly InvariantDef[] = [
   },
 ];
 
-/** Watches the API server and reports the first invariant violation of a run. */
+/**
+ * Whether a write can change what the invariants see in its namespace: what INVARIANTS read of
+ * a namespace (its Rancher quota annotation), a ResourceQuota (spec.hard, status.hard, labels,
+ * annotations; not status.used, which every admitted pod moves) and a migration (its VMI, its
+ * phase). Stored versions share unchanged parts, so comparing references is enough: a false
+ * "changed" only costs an evaluation.
+ */
+function relevant(old: KObject | undefined, cur: KObject | undefined): boolean {
+  if (!old || !cur) return true;
+  switch (cur.kind) {
+    case 'Namespace':
+      return old.metadata.annotations[ANN_RANCHER_QUOTA] !== cur.metadata.annotations[ANN_RANCHER_QUOTA];
+    case 'ResourceQuota': {
+      const o = old as typeof cur;
+      return o.spec.hard !== cur.spec.hard || o.status.hard !== cur.status.hard || o.metadata.labels !== cur.metadata.labels || o.metadata.annotations !== cur.metadata.annotations;
+    }
+    case 'VirtualMachineInstanceMigration': {
+      const o = old as typeof cur;
+      return o.status.phase !== cur.status.phase || o.spec.vmiName !== cur.spec.vmiName;
+    }
+    default:
+      return true;
+  }
+}
+
+/**
+ * Watches the API server and reports the first invariant violation of a run. Incremental: a
+ * write re-checks only its own namespace, and only when it changed something the invariants
+ * read (`relevant`); the conditions found stay as they were otherwise.
+ */
 export class InvariantChecker implements StepObserver {
+  /** Every bad condition, in the order first seen (the first to outstay its grace is reported). */
   private readonly bad = new Map<string, { def: InvariantDef; since: number; detail: string }>();
+  /** The ids of `bad` by namespace. */
+  private readonly badIn = new Map<string, Set<string>>();
   first: Violation | undefined;
 
   constructor(private readonly world: World) {
-    const onChange = (_o: KObject | undefined, c: KObject | undefined, old?: KObject): void => {
-      const obj = c ?? old;
-      if (obj) this.evaluate(obj.kind === 'Namespace' ? obj.metadata.name : obj.metadata.namespace);
-    };
     for (const kind of ['ResourceQuota', 'VirtualMachineInstanceMigration', 'Namespace'] as const) {
-      world.api.watch(kind, (o, c) => onChange(o, c, o));
+      world.api.watch(kind, (o, c) => {
+        const obj = (c ?? o)!;
+        if (relevant(o, c)) this.evaluate(obj.kind === 'Namespace' ? obj.metadata.name : obj.metadata.namespace);
+      });
     }
   }
 
   private evaluate(ns: string): void {
     const now = this.world.now;
+    let ids = this.badIn.get(ns);
     const seen = new Set<string>();
     for (const def of INVARIANTS) {
       for (const [key, detail] of def.check(this.world, ns)) {
         const id = `${def.name}:${key}`;
         seen.add(id);
-        if (!this.bad.has(id)) this.bad.set(id, { def, since: now, detail });
+        if (!this.bad.has(id)) {
+          this.bad.set(id, { def, since: now, detail });
+          if (!ids) this.badIn.set(ns, (ids = new Set()));
+          ids.add(id);
+        }
       }
     }
-    for (const id of this.bad.keys()) if (id.includes(`:${ns}/`) && !seen.has(id)) this.bad.delete(id);
+    if (!ids) return;
+    for (const id of ids) {
+      if (seen.has(id)) continue;
+      this.bad.delete(id);
+      ids.delete(id);
+    }
   }
 
   /** After every step: has a bad condition outstayed its grace? */

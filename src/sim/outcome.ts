@@ -173,7 +173,7 @@ export function judge(
  * if !vmiPodExists → Failed`). The VM's run strategy restarting it elsewhere is not modelled.
  */
 function runs(world: World, vmi: VirtualMachineInstance): boolean {
-  for (const p of world.api.list('Pod', vmi.metadata.namespace)) if (p.metadata.labels[LABEL_CREATED_BY] === vmi.metadata.uid && podCountsForQuota(p)) return true;
+  for (const p of world.api.indexed('Pod').view('created-by', vmi.metadata.uid)) if (p.metadata.namespace === vmi.metadata.namespace && podCountsForQuota(p)) return true;
   return false;
 }
 

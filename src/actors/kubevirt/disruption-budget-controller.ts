@@ -37,12 +37,12 @@ export function disruptionBudgetReconciler(cache: Informer): (key: string) => Co
     const migration = pdb.metadata.labels[LABEL_MIGRATION_NAME];
     if (migration === undefined) return undefined;
     const uid = pdb.spec.selector[LABEL_CREATED_BY];
-    const vmi = cache.list('VirtualMachineInstance', pdb.metadata.namespace).find((v) => v.metadata.uid === uid);
+    const vmi = uid === undefined ? undefined : cache.indexed('VirtualMachineInstance').first('uid', [uid], (v) => v.metadata.namespace === pdb.metadata.namespace);
     if (!vmi) return undefined;
     const vmim = cache.get('VirtualMachineInstanceMigration', keyOf({ namespace: pdb.metadata.namespace, name: migration }));
     if (vmim && !migrationFinished(vmim.status.phase)) return undefined;
     let active = 0;
-    for (const p of cache.list('Pod', vmi.metadata.namespace)) if (p.metadata.labels[LABEL_CREATED_BY] === uid && podCountsForQuota(p)) active++;
+    for (const p of cache.indexed('Pod').view('created-by', uid!)) if (p.metadata.namespace === vmi.metadata.namespace && podCountsForQuota(p)) active++;
     if (vmim && active !== 1) return undefined;
     if (pdb.spec.minAvailable === 1) return undefined;
     return {

@@ -1,6 +1,6 @@
 import type { Informer } from '../../cluster/informer.js';
 import type { VirtualMachineInstance } from '../../cluster/objects.js';
-import { keyOf, migrationFinished, migrationRunning, objKey } from '../../cluster/objects.js';
+import { keyOf, migrationRunning, objKey } from '../../cluster/objects.js';
 import type { ControllerPlan } from '../../cluster/plan.js';
 import type { Expectations } from '../../cluster/reconciler.js';
 import { ANN_EVACUATION, LIMIT_REQUEUE_MS, PARALLEL_MIGRATIONS_PER_CLUSTER, PARALLEL_OUTBOUND_PER_NODE } from './names.js';
@@ -26,19 +26,19 @@ export function evacuationReconciler(
     const busy = new Set<string>();
     let running = 0;
     let outbound = 0;
-    for (const m of cache.list('VirtualMachineInstanceMigration')) {
-      if (migrationFinished(m.status.phase)) continue;
+    for (const m of cache.indexed('VirtualMachineInstanceMigration').view('active', '')) {
       busy.add(keyOf({ namespace: m.metadata.namespace, name: m.spec.vmiName }));
       if (migrationRunning(m.status.phase)) {
         running++;
         if (m.status.sourceNode === node) outbound++;
       }
     }
+    // The VMIs marked for evacuation from this node, in the cache's order.
     const candidates = cache
-      .list('VirtualMachineInstance')
+      .indexed('VirtualMachineInstance')
+      .select('evacuation', node)
       .filter(
         (v) =>
-          v.status.evacuationNodeName === node &&
           v.status.nodeName === node &&
           v.spec.evictionStrategy === 'LiveMigrate' &&
           !(v.status.migrationUid && !v.status.migrationCompleted) &&

@@ -1,6 +1,7 @@
 import type { Informer } from '../../cluster/informer.js';
 import type { Pod, PodDisruptionBudget, VirtualMachineInstance, VirtualMachineInstanceMigration as Vmim } from '../../cluster/objects.js';
-import { keyOf, migrationFinished, migrationRunning, podCountsForQuota, selects } from '../../cluster/objects.js';
+import { keyOf, migrationFinished, migrationRunning, podCountsForQuota } from '../../cluster/objects.js';
+import { pdbSelecting } from '../../cluster/store.js';
 import type { ControllerPlan, PlannedWrite } from '../../cluster/plan.js';
 import type { Expectations } from '../../cluster/reconciler.js';
 import {
@@ -11,7 +12,6 @@ import {
   KUBEVIRT_API_VERSION,
   LABEL_CREATED_BY,
   LABEL_MIGRATION_NAME,
-  LABEL_MIGRATION_UID,
   LABEL_MIGRATION_VMI_NAME,
   LIMIT_REQUEUE_MS,
   PARALLEL_MIGRATIONS_PER_CLUSTER,
@@ -26,16 +26,16 @@ const WAIT_REQUEUE_MS = 1_000;
 
 /** The target pod of a migration in the cache: the pod labelled with its UID. */
 function targetPod(cache: Informer, vmim: Vmim) {
-  for (const p of cache.list('Pod', vmim.metadata.namespace)) {
-    if (p.metadata.labels[LABEL_MIGRATION_UID] === vmim.metadata.uid) return p;
-  }
+  const ns = vmim.metadata.namespace;
+  for (const p of cache.indexed('Pod').view('migration-uid', vmim.metadata.uid)) if (p.metadata.namespace === ns) return p;
   return undefined;
 }
 
 /** controller.VMIActivePodsCount (pkg/controller/controller.go): the VMI's pods not Succeeded/Failed. */
 function activePods(cache: Informer, vmi: VirtualMachineInstance): number {
   let n = 0;
-  for (const p of cache.list('Pod', vmi.metadata.namespace)) if (p.metadata.labels[LABEL_CREATED_BY] === vmi.metadata.uid && podCountsForQuota(p)) n++;
+  const ns = vmi.metadata.namespace;
+  for (const p of cache.indexed('Pod').view('created-by', vmi.metadata.uid)) if (p.metadata.namespace === ns && podCountsForQuota(p)) n++;
   return n;
 }
 
@@ -45,17 +45,21 @@ function activePods(cache: Informer, vmi: VirtualMachineInstance): number {
  */
 function currentVmiPod(cache: Informer, vmi: VirtualMachineInstance): Pod | undefined {
   let cur: Pod | undefined;
-  for (const p of cache.list('Pod', vmi.metadata.namespace)) {
-    if (p.metadata.labels[LABEL_CREATED_BY] !== vmi.metadata.uid || p.spec.nodeName !== vmi.status.nodeName) continue;
+  const ns = vmi.metadata.namespace;
+  for (const p of cache.indexed('Pod').view('created-by', vmi.metadata.uid)) {
+    if (p.metadata.namespace !== ns || p.spec.nodeName !== vmi.status.nodeName) continue;
     if (!cur || (p.metadata.creationTimestamp ?? 0) > (cur.metadata.creationTimestamp ?? 0)) cur = p;
   }
   return cur;
 }
 
-/** pdbs.PDBsForVMI: the PDB selecting the VMI's pods. */
+/**
+ * pdbs.PDBsForVMI: the first PDB (in the cache's order) of the VMI's namespace whose
+ * selector matches the VMI's pods' created-by label.
+ */
 export function pdbForVmi(cache: Informer, vmi: VirtualMachineInstance): PodDisruptionBudget | undefined {
   const labels = { [LABEL_CREATED_BY]: vmi.metadata.uid };
-  return cache.list('PodDisruptionBudget', vmi.metadata.namespace).find((b) => selects(b.spec.selector, labels));
+  return pdbSelecting(cache.indexed('PodDisruptionBudget'), vmi.metadata.namespace, labels);
 }
 
 /** isMigrationProtected (migration.go): the disruption controller has seen the expanded PDB. */
@@ -70,9 +74,11 @@ function isMigrationProtected(pdb: PodDisruptionBudget): boolean {
  * to the first success.
  */
 function backoffRemaining(cache: Informer, vmim: Vmim, now: number): number {
+  const ns = vmim.metadata.namespace;
   const mine = cache
-    .list('VirtualMachineInstanceMigration', vmim.metadata.namespace)
-    .filter((m) => m.spec.vmiName === vmim.spec.vmiName && m.metadata.annotations[ANN_EVACUATION] !== undefined)
+    .indexed('VirtualMachineInstanceMigration')
+    .select('vmi', vmim.spec.vmiName)
+    .filter((m) => m.metadata.namespace === ns && m.metadata.annotations[ANN_EVACUATION] !== undefined)
     .sort((a, b) => (b.metadata.creationTimestamp ?? 0) - (a.metadata.creationTimestamp ?? 0) || (a.metadata.name < b.metadata.name ? 1 : -1));
   if (mine.length < 2 || mine[0]!.metadata.uid !== vmim.metadata.uid) return 0;
   let backoff = 0;
@@ -181,22 +187,11 @@ export function migrationReconciler(cache: Informer, expectations: Expectations,
     if (activePods(cache, vmi) > 1) return { writes, requeueAfter: WAIT_REQUEUE_MS };
     // findRunningMigrations: unfinished migrations that run or have a target pod. (No creation
     // is pending here: expectations.count is 0, so every migration's expectations are met.)
-    let withTarget: Set<string> | undefined;
-    const hasTarget = (uid: string): boolean => {
-      if (!withTarget) {
-        withTarget = new Set();
-        for (const p of cache.list('Pod')) {
-          const u = p.metadata.labels[LABEL_MIGRATION_UID];
-          if (u) withTarget.add(u);
-        }
-      }
-      return withTarget.has(uid);
-    };
+    const pods = cache.indexed('Pod');
     let running = 0;
     let outbound = 0;
-    for (const m of cache.list('VirtualMachineInstanceMigration')) {
-      if (migrationFinished(m.status.phase)) continue;
-      if (migrationRunning(m.status.phase) || hasTarget(m.metadata.uid)) {
+    for (const m of cache.indexed('VirtualMachineInstanceMigration').view('active', '')) {
+      if (migrationRunning(m.status.phase) || pods.count('migration-uid', m.metadata.uid) > 0) {
         running++;
         if (m.status.sourceNode === vmi.status.nodeName) outbound++;
       }

@@ -23,7 +23,8 @@ export function startVirtHandler(world: World): void {
     if (old || !cur) return;
     const uid = cur.metadata.labels[LABEL_MIGRATION_UID];
     if (!uid) return;
-    const vmim = api.list('VirtualMachineInstanceMigration', cur.metadata.namespace).find((m) => m.metadata.uid === uid);
+    const ns = cur.metadata.namespace;
+    const vmim = api.indexed('VirtualMachineInstanceMigration').first('uid', [uid], (m) => m.metadata.namespace === ns);
     if (vmim) world.kernel.spawn(migrate(world, objKey(vmim), objKey(cur), vmim.status.sourceNode), 0, VIRT_HANDLER);
   });
 }
@@ -73,8 +74,8 @@ function* migrate(world: World, vmimKey: string, podKey: string, sourceNode: str
     const vmi = api.get('VirtualMachineInstance', vmiKey);
     if (!vmi) return;
     const source = api
-      .list('Pod', vmi.metadata.namespace)
-      .find((p) => p.metadata.labels[LABEL_CREATED_BY] === vmi.metadata.uid && p.spec.nodeName === vmi.status.nodeName && podCountsForQuota(p));
+      .indexed('Pod')
+      .first('created-by', [vmi.metadata.uid], (p) => p.metadata.namespace === vmi.metadata.namespace && p.spec.nodeName === vmi.status.nodeName && podCountsForQuota(p));
     // The migration ACK (pkg/virt-handler/vm.go): the VMI moves, its migration is completed,
     // and evacuationNodeName is cleared.
     const { evacuationNodeName: _cleared, ...status } = vmi.status;

@@ -1,0 +1,280 @@
+import { LABEL_CREATED_BY, LABEL_MIGRATION_NAME, LABEL_MIGRATION_UID } from '../actors/kubevirt/names.js';
+import type { Kind, KObject, ObjectOf } from './objects.js';
+import { migrationFinished, selects, type PodDisruptionBudget } from './objects.js';
+
+/**
+ * The secondary indexes a store keeps (client-go's cache.Indexers, by one value each): what
+ * the controllers look objects up by, so a lookup costs what it returns, not the cluster's size.
+ * - namespace: every kind;
+ * - Pod: node (spec.nodeName, unscheduled pods under none), created-by (the VMI's UID label),
+ *   migration-uid (a target pod's migration UID label);
+ * - VirtualMachineInstance: node (status.nodeName), evacuation (status.evacuationNodeName), uid;
+ * - VirtualMachineInstanceMigration: uid, vmi (spec.vmiName), active ('' while not finished);
+ * - PodDisruptionBudget: selector (the created-by UID a selector of only that label names,
+ *   ANY_SELECTOR for every other selector), migration-name (the kubevirt.io/migrationName label).
+ */
+export type IndexName = 'namespace' | 'node' | 'created-by' | 'migration-uid' | 'evacuation' | 'uid' | 'vmi' | 'active' | 'selector' | 'migration-name';
+
+/** The selector bucket of a PodDisruptionBudget whose selector is not exactly one created-by label. */
+export const ANY_SELECTOR = '*';
+
+type IndexFn = (o: KObject) => string | undefined;
+
+const nonEmpty = (s: string | undefined): string | undefined => (s ? s : undefined);
+
+const INDEXES: Record<Kind, ReadonlyArray<readonly [IndexName, IndexFn]>> = {
+  Namespace: [],
+  ResourceQuota: [],
+  Node: [],
+  Pod: [
+    ['node', (o) => nonEmpty((o as ObjectOf<'Pod'>).spec.nodeName)],
+    ['created-by', (o) => o.metadata.labels[LABEL_CREATED_BY]],
+    ['migration-uid', (o) => o.metadata.labels[LABEL_MIGRATION_UID]],
+  ],
+  VirtualMachineInstance: [
+    ['node', (o) => nonEmpty((o as ObjectOf<'VirtualMachineInstance'>).status.nodeName)],
+    ['evacuation', (o) => nonEmpty((o as ObjectOf<'VirtualMachineInstance'>).status.evacuationNodeName)],
+    ['uid', (o) => nonEmpty(o.metadata.uid)],
+  ],
+  VirtualMachineInstanceMigration: [
+    ['uid', (o) => nonEmpty(o.metadata.uid)],
+    ['vmi', (o) => (o as ObjectOf<'VirtualMachineInstanceMigration'>).spec.vmiName],
+    ['active', (o) => (migrationFinished((o as ObjectOf<'VirtualMachineInstanceMigration'>).status.phase) ? undefined : '')],
+  ],
+  PodDisruptionBudget: [
+    ['selector', (o) => selectorBucket((o as ObjectOf<'PodDisruptionBudget'>).spec.selector)],
+    ['migration-name', (o) => o.metadata.labels[LABEL_MIGRATION_NAME]],
+  ],
+};
+
+export function selectorBucket(selector: Readonly<Record<string, string>>): string {
+  let only: string | undefined;
+  for (const k in selector) {
+    if (k !== LABEL_CREATED_BY || only !== undefined) return ANY_SELECTOR;
+    only = selector[k];
+  }
+  return only ?? ANY_SELECTOR;
+}
+
+/** The objects filed under one value of an index, in the store's order. */
+class Bucket {
+  readonly objs = new Map<string, KObject>();
+  /** The highest sequence number filed here: a lower one arriving means the order must be rebuilt. */
+  last = -1;
+  /** Values derived from the bucket's objects (see ObjectStore.derived), dropped on any change. */
+  memo: Map<object, unknown> | undefined;
+}
+
+const NO_OBJECTS: readonly KObject[] = [];
+
+/**
+ * The objects of one kind, by key, in the order a Map of them would iterate (insertion order
+ * of each key since it was last deleted), with secondary indexes kept on every write. An
+ * index lookup returns its objects in that same order, so replacing a filtered scan with a
+ * lookup changes nothing a run does: the order decides which pod a `find` returns, in which
+ * order a drain spawns its evictions, which VMIs a shuffle draws from.
+ */
+export class ObjectStore<O extends KObject = KObject> {
+  private readonly objs = new Map<string, O>();
+  /** Each key's position: a counter value given when the key is added, kept across updates. */
+  private readonly seqs = new Map<string, number>();
+  private next = 0;
+  private readonly fns: readonly IndexFn[];
+  private readonly names: readonly IndexName[];
+  private readonly buckets: Array<Map<string, Bucket>>;
+  /** Buckets by namespace, separate from the kind's own indexes: every kind has it. */
+  private readonly byNamespace = new Map<string, Bucket>();
+
+  constructor(readonly kind: Kind) {
+    const defs = INDEXES[kind];
+    this.fns = defs.map((d) => d[1]);
+    this.names = defs.map((d) => d[0]);
+    this.buckets = defs.map(() => new Map());
+  }
+
+  get size(): number {
+    return this.objs.size;
+  }
+
+  get(key: string): O | undefined {
+    return this.objs.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.objs.has(key);
+  }
+
+  values(): IterableIterator<O> {
+    return this.objs.values();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.objs.keys();
+  }
+
+  entries(): IterableIterator<[string, O]> {
+    return this.objs.entries();
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, O]> {
+    return this.objs.entries();
+  }
+
+  set(key: string, obj: O): void {
+    const old = this.objs.get(key);
+    let seq: number;
+    if (old === undefined) this.seqs.set(key, (seq = this.next++));
+    else seq = this.seqs.get(key)!;
+    this.objs.set(key, obj);
+    this.file(this.byNamespace, old?.metadata.namespace, obj.metadata.namespace, key, obj, seq);
+    for (let i = 0; i < this.fns.length; i++) {
+      const fn = this.fns[i]!;
+      this.file(this.buckets[i]!, old === undefined ? undefined : fn(old), fn(obj), key, obj, seq);
+    }
+  }
+
+  delete(key: string): boolean {
+    const old = this.objs.get(key);
+    if (old === undefined) return false;
+    this.objs.delete(key);
+    this.seqs.delete(key);
+    this.unfile(this.byNamespace, old.metadata.namespace, key);
+    for (let i = 0; i < this.fns.length; i++) {
+      const v = this.fns[i]!(old);
+      if (v !== undefined) this.unfile(this.buckets[i]!, v, key);
+    }
+    return true;
+  }
+
+  clear(): void {
+    this.objs.clear();
+    this.seqs.clear();
+    this.byNamespace.clear();
+    for (const b of this.buckets) b.clear();
+  }
+
+  /** An independent copy, indexes and order included (an informer's initial LIST). */
+  clone(): ObjectStore<O> {
+    const c = new ObjectStore<O>(this.kind);
+    for (const [k, o] of this.objs) c.set(k, o);
+    return c;
+  }
+
+  /** The objects of a namespace ('' for cluster-scoped ones), or all, as a new array. */
+  list(namespace?: string): O[] {
+    if (namespace === undefined) return [...this.objs.values()];
+    const b = this.byNamespace.get(namespace);
+    return b ? ([...b.objs.values()] as O[]) : [];
+  }
+
+  /** The objects filed under `value` in an index of this kind, as a new array. */
+  select(index: IndexName, value: string): O[] {
+    const b = this.bucket(index, value);
+    return b ? ([...b.objs.values()] as O[]) : [];
+  }
+
+  /** The objects filed under `value`, without copying: do not write while iterating. */
+  view(index: IndexName, value: string): Iterable<O> {
+    return (this.bucket(index, value)?.objs.values() ?? NO_OBJECTS) as Iterable<O>;
+  }
+
+  /** How many objects are filed under `value`. */
+  count(index: IndexName, value: string): number {
+    return this.bucket(index, value)?.objs.size ?? 0;
+  }
+
+  /**
+   * The first object, in store order, among those filed under any of `values` that passes
+   * `pred`: what a `find` over the whole store returns when every match is filed under one
+   * of the values.
+   */
+  first(index: IndexName, values: readonly (string | undefined)[], pred: (o: O) => boolean): O | undefined {
+    let best: O | undefined;
+    let bestSeq = Infinity;
+    for (const v of values) {
+      if (v === undefined) continue;
+      const b = this.bucket(index, v);
+      if (!b) continue;
+      for (const [k, o] of b.objs) {
+        const s = this.seqs.get(k)!;
+        if (s >= bestSeq) break;
+        if (pred(o as O)) {
+          best = o as O;
+          bestSeq = s;
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
+  /**
+   * A value computed from one bucket's objects (in store order), kept until the bucket
+   * changes. `token` names the computation: one bucket can hold several.
+   */
+  derived<T>(index: IndexName, value: string, token: object, compute: (objs: Iterable<O>) => T): T {
+    const b = this.bucket(index, value);
+    if (!b) return compute(NO_OBJECTS as Iterable<O>);
+    const memo = (b.memo ??= new Map());
+    if (memo.has(token)) return memo.get(token) as T;
+    const r = compute(b.objs.values() as Iterable<O>);
+    memo.set(token, r);
+    return r;
+  }
+
+  private bucket(index: IndexName, value: string): Bucket | undefined {
+    if (index === 'namespace') return this.byNamespace.get(value);
+    const i = this.names.indexOf(index);
+    if (i < 0) throw new Error(`no index ${index} on ${this.kind}`);
+    return this.buckets[i]!.get(value);
+  }
+
+  private file(buckets: Map<string, Bucket>, was: string | undefined, now: string | undefined, key: string, obj: KObject, seq: number): void {
+    if (was === now) {
+      if (now === undefined) return;
+      const b = buckets.get(now)!;
+      b.objs.set(key, obj);
+      b.memo = undefined;
+      return;
+    }
+    if (was !== undefined) this.unfile(buckets, was, key);
+    if (now === undefined) return;
+    let b = buckets.get(now);
+    if (!b) buckets.set(now, (b = new Bucket()));
+    b.memo = undefined;
+    if (seq > b.last) {
+      b.objs.set(key, obj);
+      b.last = seq;
+      return;
+    }
+    // An older object moves into the bucket (a VMI migrates to a node): keep store order.
+    const entries = [...b.objs, [key, obj] as [string, KObject]].sort((x, y) => this.seqs.get(x[0])! - this.seqs.get(y[0])!);
+    b.objs.clear();
+    for (const [k, o] of entries) b.objs.set(k, o);
+  }
+
+  private unfile(buckets: Map<string, Bucket>, value: string, key: string): void {
+    const b = buckets.get(value);
+    if (!b) return;
+    b.objs.delete(key);
+    b.memo = undefined;
+    if (b.objs.size === 0) buckets.delete(value);
+  }
+}
+
+/** What readers get of a store: lookups, never writes. */
+export type ReadStore<O extends KObject = KObject> = Omit<ObjectStore<O>, 'set' | 'delete' | 'clear'>;
+
+/** An empty store of a kind, typed for it. */
+export function storeOf<K extends Kind>(kind: K): ObjectStore<ObjectOf<K>> {
+  return new ObjectStore<ObjectOf<K>>(kind);
+}
+
+/**
+ * The first PodDisruptionBudget of a namespace, in store order, whose selector matches the
+ * labels (the disruption controller's getPdbForPod, the eviction API's check, KubeVirt's
+ * PDBsForVMI): only the labels' created-by bucket and the other-selector bucket can hold one.
+ */
+export function pdbSelecting(pdbs: ReadStore<PodDisruptionBudget>, namespace: string, labels: Readonly<Record<string, string>>): PodDisruptionBudget | undefined {
+  return pdbs.first('selector', [labels[LABEL_CREATED_BY], ANY_SELECTOR], (b) => b.metadata.namespace === namespace && selects(b.spec.selector, labels));
+}
