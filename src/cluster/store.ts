@@ -56,11 +56,19 @@ export function selectorBucket(selector: Readonly<Record<string, string>>): stri
   return only ?? ANY_SELECTOR;
 }
 
-/** The objects filed under one value of an index, in the store's order. */
+/**
+ * The objects filed under one value of an index, in the store's order. A clone of a store
+ * shares its buckets until either side changes one (copy on write): an informer's initial
+ * LIST of a 1,000-VM cluster copies a few maps, not every index.
+ */
 class Bucket {
-  readonly objs = new Map<string, KObject>();
-  /** The highest sequence number filed here: a lower one arriving means the order must be rebuilt. */
-  last = -1;
+  constructor(
+    readonly objs = new Map<string, KObject>(),
+    /** The highest sequence number filed here: a lower one arriving means the order must be rebuilt. */
+    public last = -1,
+  ) {}
+  /** Held by more than one store: copy before changing. */
+  shared = false;
   /** Values derived from the bucket's objects (see ObjectStore.derived), dropped on any change. */
   memo: Map<object, unknown> | undefined;
 }
@@ -75,15 +83,15 @@ const NO_OBJECTS: readonly KObject[] = [];
  * order a drain spawns its evictions, which VMIs a shuffle draws from.
  */
 export class ObjectStore<O extends KObject = KObject> {
-  private readonly objs = new Map<string, O>();
+  private objs = new Map<string, O>();
   /** Each key's position: a counter value given when the key is added, kept across updates. */
-  private readonly seqs = new Map<string, number>();
+  private seqs = new Map<string, number>();
   private next = 0;
   private readonly fns: readonly IndexFn[];
   private readonly names: readonly IndexName[];
-  private readonly buckets: Array<Map<string, Bucket>>;
+  private buckets: Array<Map<string, Bucket>>;
   /** Buckets by namespace, separate from the kind's own indexes: every kind has it. */
-  private readonly byNamespace = new Map<string, Bucket>();
+  private byNamespace = new Map<string, Bucket>();
 
   constructor(readonly kind: Kind) {
     const defs = INDEXES[kind];
@@ -156,7 +164,15 @@ export class ObjectStore<O extends KObject = KObject> {
   /** An independent copy, indexes and order included (an informer's initial LIST). */
   clone(): ObjectStore<O> {
     const c = new ObjectStore<O>(this.kind);
-    for (const [k, o] of this.objs) c.set(k, o);
+    c.objs = new Map(this.objs);
+    c.seqs = new Map(this.seqs);
+    c.next = this.next;
+    const share = (m: Map<string, Bucket>): Map<string, Bucket> => {
+      for (const b of m.values()) b.shared = true;
+      return new Map(m);
+    };
+    c.byNamespace = share(this.byNamespace);
+    c.buckets = this.buckets.map(share);
     return c;
   }
 
@@ -229,19 +245,24 @@ export class ObjectStore<O extends KObject = KObject> {
     return this.buckets[i]!.get(value);
   }
 
+  /** The bucket of `value`, this store's own (copied if shared), created if missing. */
+  private own(buckets: Map<string, Bucket>, value: string): Bucket {
+    let b = buckets.get(value);
+    if (!b) buckets.set(value, (b = new Bucket()));
+    else if (b.shared) buckets.set(value, (b = new Bucket(new Map(b.objs), b.last)));
+    else b.memo = undefined;
+    return b;
+  }
+
   private file(buckets: Map<string, Bucket>, was: string | undefined, now: string | undefined, key: string, obj: KObject, seq: number): void {
     if (was === now) {
       if (now === undefined) return;
-      const b = buckets.get(now)!;
-      b.objs.set(key, obj);
-      b.memo = undefined;
+      this.own(buckets, now).objs.set(key, obj);
       return;
     }
     if (was !== undefined) this.unfile(buckets, was, key);
     if (now === undefined) return;
-    let b = buckets.get(now);
-    if (!b) buckets.set(now, (b = new Bucket()));
-    b.memo = undefined;
+    const b = this.own(buckets, now);
     if (seq > b.last) {
       b.objs.set(key, obj);
       b.last = seq;
@@ -254,10 +275,9 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   private unfile(buckets: Map<string, Bucket>, value: string, key: string): void {
-    const b = buckets.get(value);
-    if (!b) return;
+    if (!buckets.has(value)) return;
+    const b = this.own(buckets, value);
     b.objs.delete(key);
-    b.memo = undefined;
     if (b.objs.size === 0) buckets.delete(value);
   }
 }
