@@ -1,0 +1,154 @@
+import seedrandom from 'seedrandom';
+import { describe, expect, it } from 'vitest';
+import { LABEL_CREATED_BY, LABEL_MIGRATION_NAME, LABEL_MIGRATION_UID } from '../src/actors/kubevirt/names.js';
+import type { Kind, KObject, MigrationPhase } from '../src/cluster/objects.js';
+import { migrationFinished, objKey, selects } from '../src/cluster/objects.js';
+import { ANY_SELECTOR, type IndexName, ObjectStore, pdbSelecting } from '../src/cluster/store.js';
+
+/**
+ * The indexes are kept on write; a lookup must return exactly what a scan of every object
+ * would, in the same order (the order decides what a run does). Random write sequences on
+ * stores and their clones (which share buckets until written), checked after every write
+ * against a plain Map that sees the same writes.
+ */
+
+type Rand = () => number;
+const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+
+const NAMESPACES = ['a', 'b', 'c'];
+const NODES = ['', 'n1', 'n2', 'n3'];
+const UIDS = ['u1', 'u2', 'u3', 'u4'];
+const PHASES: MigrationPhase[] = ['', 'Pending', 'Scheduling', 'Running', 'Succeeded', 'Failed'];
+
+function meta(r: Rand, labels: Record<string, string> = {}) {
+  return { name: pick(r, ['x', 'y', 'z', 'w', 'v']), namespace: pick(r, NAMESPACES), uid: pick(r, ['', ...UIDS]), resourceVersion: 0, labels, annotations: {} };
+}
+
+/** A random object of a kind, with every field an index reads drawn from a few values. */
+function randomObject(r: Rand, kind: Kind): KObject {
+  switch (kind) {
+    case 'Pod': {
+      const labels: Record<string, string> = {};
+      if (r() < 0.7) labels[LABEL_CREATED_BY] = pick(r, UIDS);
+      if (r() < 0.4) labels[LABEL_MIGRATION_UID] = pick(r, UIDS);
+      return { kind, metadata: meta(r, labels), spec: { nodeName: pick(r, NODES), limits: {}, requests: { 'requests.cpu': Math.floor(r() * 5) } }, status: { phase: pick(r, ['Pending', 'Running', 'Succeeded'] as const) } };
+    }
+    case 'VirtualMachineInstance': {
+      const evac = pick(r, [undefined, ...NODES]);
+      return { kind, metadata: meta(r), spec: { cpu: 1, memoryLimit: 1, memoryRequest: 1, evictionStrategy: 'LiveMigrate' }, status: { nodeName: pick(r, NODES), ...(evac === undefined ? {} : { evacuationNodeName: evac }) } };
+    }
+    case 'VirtualMachineInstanceMigration':
+      return { kind, metadata: meta(r), spec: { vmiName: pick(r, ['x', 'y', 'z']) }, status: { phase: pick(r, PHASES), rejectedByResourceQuota: false, sourceNode: pick(r, NODES) } };
+    case 'PodDisruptionBudget': {
+      const selector: Record<string, string> = {};
+      const shape = r();
+      if (shape < 0.6) selector[LABEL_CREATED_BY] = pick(r, UIDS);
+      else if (shape < 0.8) Object.assign(selector, { [LABEL_CREATED_BY]: pick(r, UIDS), app: 'x' });
+      else if (shape < 0.9) selector['app'] = 'x';
+      const labels: Record<string, string> = r() < 0.5 ? { [LABEL_MIGRATION_NAME]: pick(r, ['x', 'y']) } : {};
+      return { kind, metadata: meta(r, labels), spec: { minAvailable: 1, selector }, status: { observedGeneration: 1, expectedPods: 1, currentHealthy: 1, desiredHealthy: 1, disruptionsAllowed: 0 } };
+    }
+    default:
+      return { kind: 'Namespace', metadata: meta(r) };
+  }
+}
+
+/** What each index files an object under, written out again from the object's fields. */
+function expectedValue(index: IndexName, o: KObject): string | undefined {
+  const x = o as unknown as Record<string, Record<string, unknown>>;
+  switch (index) {
+    case 'namespace':
+      return o.metadata.namespace;
+    case 'node':
+      return ((o.kind === 'Pod' ? x['spec']!['nodeName'] : x['status']!['nodeName']) as string) || undefined;
+    case 'created-by':
+      return o.metadata.labels[LABEL_CREATED_BY];
+    case 'migration-uid':
+      return o.metadata.labels[LABEL_MIGRATION_UID];
+    case 'evacuation':
+      return (x['status']!['evacuationNodeName'] as string | undefined) || undefined;
+    case 'uid':
+      return o.metadata.uid || undefined;
+    case 'vmi':
+      return x['spec']!['vmiName'] as string;
+    case 'active':
+      return migrationFinished(x['status']!['phase'] as MigrationPhase) ? undefined : '';
+    case 'selector': {
+      const sel = x['spec']!['selector'] as Record<string, string>;
+      const keys = Object.keys(sel);
+      return keys.length === 1 && keys[0] === LABEL_CREATED_BY ? sel[LABEL_CREATED_BY] : ANY_SELECTOR;
+    }
+    case 'migration-name':
+      return o.metadata.labels[LABEL_MIGRATION_NAME];
+  }
+}
+
+const INDEXES_OF: Partial<Record<Kind, IndexName[]>> = {
+  Pod: ['namespace', 'node', 'created-by', 'migration-uid'],
+  VirtualMachineInstance: ['namespace', 'node', 'evacuation', 'uid'],
+  VirtualMachineInstanceMigration: ['namespace', 'uid', 'vmi', 'active'],
+  PodDisruptionBudget: ['namespace', 'selector', 'migration-name'],
+};
+
+const VALUES = ['', ...NAMESPACES, ...NODES, ...UIDS, 'x', 'y', 'z', ANY_SELECTOR];
+
+/** The same objects (the very same versions) in the same order; a message only on failure. */
+function same(got: readonly KObject[], want: readonly KObject[], what: string): void {
+  if (got.length === want.length && got.every((o, i) => o === want[i])) return;
+  expect(got.map((o) => `${objKey(o)}@${JSON.stringify(o)}`), what).toEqual(want.map((o) => `${objKey(o)}@${JSON.stringify(o)}`));
+  expect.unreachable(`${what}: the same keys and contents, but other versions`);
+}
+
+function checkAgainstScan(store: ObjectStore, mirror: Map<string, KObject>): void {
+  const all = [...mirror.values()];
+  same([...store.values()], all, `${store.kind} values`);
+  for (const ns of NAMESPACES) same(store.list(ns), all.filter((o) => o.metadata.namespace === ns), `${store.kind} namespace ${ns}`);
+  for (const index of INDEXES_OF[store.kind]!) {
+    for (const v of VALUES) {
+      const scan = all.filter((o) => expectedValue(index, o) === v);
+      same(store.select(index, v), scan, `${store.kind} ${index}=${v}`);
+      if (store.count(index, v) !== scan.length) expect(store.count(index, v), `${store.kind} count ${index}=${v}`).toBe(scan.length);
+      const derived = store.derived(index, v, checkAgainstScan, (objs) => [...objs].map(objKey).join());
+      if (derived !== scan.map(objKey).join()) expect(derived, `${store.kind} derived ${index}=${v}`).toBe(scan.map(objKey).join());
+    }
+  }
+  if (store.kind === 'PodDisruptionBudget') {
+    for (const ns of NAMESPACES) {
+      for (const labels of [{ [LABEL_CREATED_BY]: 'u1' }, { [LABEL_CREATED_BY]: 'u2', app: 'x' }, { app: 'x' }, {}]) {
+        const found = all.find((b) => b.kind === 'PodDisruptionBudget' && b.metadata.namespace === ns && selects(b.spec.selector, labels));
+        if (pdbSelecting(store as unknown as ObjectStore<never>, ns, labels) !== found) expect(pdbSelecting(store as unknown as ObjectStore<never>, ns, labels), `first PDB of ${ns} selecting ${JSON.stringify(labels)}`).toBe(found);
+      }
+    }
+  }
+}
+
+describe('object store indexes', () => {
+  for (const kind of Object.keys(INDEXES_OF) as Kind[]) {
+    it(`equal a fresh scan, in store order, after random writes (${kind}, stores and their clones)`, () => {
+      for (let seed = 1; seed <= 10; seed++) {
+        const r = seedrandom(`${kind}-${seed}`);
+        let pairs: Array<[ObjectStore, Map<string, KObject>]> = [[new ObjectStore(kind), new Map()]];
+        for (let step = 0; step < 120; step++) {
+          const [store, mirror] = pick(r, pairs);
+          const op = r();
+          if (op < 0.05 && pairs.length < 4) {
+            // An informer's initial LIST: both go on, each with its own writes.
+            pairs = [...pairs, [store.clone(), new Map(mirror)]];
+          } else if (op < 0.25 && mirror.size > 0) {
+            const key = pick(r, [...mirror.keys()]);
+            store.delete(key);
+            mirror.delete(key);
+          } else if (op < 0.28) {
+            store.clear();
+            mirror.clear();
+          } else {
+            const o = randomObject(r, kind);
+            store.set(objKey(o), o);
+            mirror.set(objKey(o), o);
+          }
+          for (const [s, m] of pairs) checkAgainstScan(s, m);
+        }
+      }
+    });
+  }
+});
