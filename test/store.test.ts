@@ -114,7 +114,7 @@ function checkAgainstScan(store: ObjectStore, mirror: Map<string, KObject>): voi
   }
   if (store.kind === 'PodDisruptionBudget') {
     for (const ns of NAMESPACES) {
-      for (const labels of [{ [LABEL_CREATED_BY]: 'u1' }, { [LABEL_CREATED_BY]: 'u2', app: 'x' }, { app: 'x' }, {}]) {
+      for (const labels of [{ [LABEL_CREATED_BY]: 'u1' }, { [LABEL_CREATED_BY]: 'u2', app: 'x' }, { app: 'x' }, {}] as Array<Record<string, string>>) {
         const found = all.find((b) => b.kind === 'PodDisruptionBudget' && b.metadata.namespace === ns && selects(b.spec.selector, labels));
         if (pdbSelecting(store as unknown as ObjectStore<never>, ns, labels) !== found) expect(pdbSelecting(store as unknown as ObjectStore<never>, ns, labels), `first PDB of ${ns} selecting ${JSON.stringify(labels)}`).toBe(found);
       }
