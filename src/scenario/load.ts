@@ -32,7 +32,7 @@ export function loadScenario(file: string, knownStrategy: (name: string) => bool
  * controllers list the cluster), so past these a campaign would run for minutes per run:
  * refused with the limit named, rather than silent.
  */
-export const SCENARIO_LIMITS = { nodes: 100, vms: 200, namespaces: 50, actions: 100, horizonMs: 7 * 24 * 3600_000, seed: 2 ** 48, runs: 1_000_000_000, strategies: 50 } as const;
+export const SCENARIO_LIMITS = { nodes: 200, vms: 1_000, namespaces: 100, actions: 100, horizonMs: 7 * 24 * 3600_000, seed: 2 ** 48, runs: 1_000_000_000, strategies: 50 } as const;
 
 /** At most this many YAML aliases are expanded (a "billion laughs" file is refused, not expanded). */
 const MAX_ALIASES = 1000;
