@@ -35,3 +35,39 @@ export function scaledIncident(vms: number, nodes: number): Scenario {
     expect: [],
   };
 }
+
+/**
+ * A cluster of `vms` 4-vCPU VMs, ten per node and one namespace per node (its quota 90% used),
+ * in which node-1 is drained: ten VMs move whatever the cluster's size. What a run costs
+ * beyond the 20-VM cluster (two nodes) is what the idle rest of the cluster costs.
+ */
+export function drainOneNode(vms: number): Scenario {
+  const nodes = Math.ceil(vms / 10);
+  const nodeSpecs = Array.from({ length: nodes }, (_, i) => ({ name: `node-${i + 1}`, cpu: 512_000, memory: 2048 * 2 ** 30 * 1000 }));
+  const namespaces = Array.from({ length: nodes }, (_, j) => {
+    const here = Math.min(10, vms - j * 10);
+    return {
+      name: `ns-${j + 1}`,
+      quota: { limitsCpu: String(Math.ceil((here * 4.015) / 0.9)), limitsMemory: `${Math.ceil((here * 9) / 0.9)}Gi` },
+      vms: Array.from({ length: here }, (_, i) => ({ name: `vm-${i + 1}`, node: `node-${j + 1}`, cpu: 4, memory: 8 * 2 ** 30 * 1000, evictionStrategy: 'LiveMigrate' as const })),
+      pods: [],
+    };
+  });
+  return {
+    file: `bench:drain-one-node-of-${vms}vms`,
+    hash: `bench-drain-${vms}`,
+    name: `drain-one-node-of-${vms}-vms`,
+    description: '',
+    nodes: nodeSpecs,
+    rancher: { agentNodes: ['node-1', 'node-1'] },
+    harvester: { overheadRatioText: '1.5', overheadRatio: 1.5 },
+    namespaces,
+    actions: [{ type: 'drain', node: 'node-1', timing: { at: 0 } }],
+    strategies: undefined,
+    runs: 1,
+    seed: 1,
+    horizonMs: 30 * 60_000,
+    latencies: DEFAULT_LATENCIES,
+    expect: [],
+  };
+}
