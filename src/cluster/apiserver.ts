@@ -1,4 +1,4 @@
-import { applyPatches, enablePatches, freeze } from 'immer';
+import { applyPatches, enablePatches } from 'immer';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { RESOURCE, keyOf, objKey } from './objects.js';
 import { validateAnnotationKeys } from './validation.js';
@@ -83,8 +83,8 @@ const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  *   status-subresource kinds, validation, admission);
  * - annotation keys are validated (apimachinery ValidateAnnotations);
  * - admission plugins run in order after validation, ResourceQuota last.
- * Every stored version is deep-frozen (immer's freeze; parts shared with the previous
- * version are frozen already and skipped): informer caches hand out these same objects,
+ * Every stored version is deep-frozen (parts shared with the previous version are frozen
+ * already and skipped): informer caches hand out these same objects,
  * so nothing that reads them can change the cluster without a write.
  */
 export class ApiServer {
@@ -172,8 +172,11 @@ export class ApiServer {
     const denied = this.admit(actor, 'create', undefined, candidate);
     if (denied) return this.refuse(actor, 'create', obj.kind, key, denied);
     // The UID is assigned once the create is admitted (no admission plugin here reads it).
-    const admitted = { ...candidate, metadata: { ...candidate.metadata, uid: meta.uid || this.uid() } } as T;
-    return { ok: true, obj: this.store('create', actor, undefined, admitted) };
+    const stored = deepFreeze({ ...candidate, metadata: { ...candidate.metadata, uid: meta.uid || this.uid(), resourceVersion: ++this.rv } } as T);
+    store.set(key, stored);
+    this.observer?.written(actor, 'create', undefined, stored);
+    this.notify(obj.kind, undefined, stored);
+    return { ok: true, obj: stored };
   }
 
   update<T extends KObject>(actor: string, obj: T): ApiResult<T> {
@@ -253,7 +256,7 @@ export class ApiServer {
     // An update that changes nothing is not written: no new resourceVersion, no watch event
     // (GuaranteedUpdate compares the new object with the stored one and returns it unchanged).
     if (old && sameContent(old, obj)) return old;
-    const stored = freeze({ ...obj, metadata: { ...obj.metadata, resourceVersion: ++this.rv } } as T, true);
+    const stored = deepFreeze({ ...obj, metadata: { ...obj.metadata, resourceVersion: ++this.rv } } as T);
     this.stores.get(obj.kind)!.set(objKey(stored), stored);
     this.observer?.written(actor, verb, old, stored);
     this.notify(obj.kind, old, stored);
@@ -271,6 +274,19 @@ export class ApiServer {
     this.observer?.refused(actor, verb, kind, key, err);
     return { ok: false, err };
   }
+}
+
+/**
+ * Freezes plain data (objects, arrays) all the way down. A part already frozen is skipped: it
+ * was frozen with everything under it (a part shared with the stored version before, or a
+ * frozen constant). What immer's freeze(obj, true) does for plain data, without its
+ * per-value type dispatch: every write of a run passes here.
+ */
+function deepFreeze<T>(o: T): T {
+  if (typeof o !== 'object' || o === null || Object.isFrozen(o)) return o;
+  Object.freeze(o);
+  for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
+  return o;
 }
 
 /** Whether two versions of an object differ only in their resourceVersion. */
