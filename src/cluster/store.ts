@@ -20,6 +20,8 @@ export const ANY_SELECTOR = '*';
 
 type IndexFn = (o: KObject) => string | undefined;
 
+const byNamespace: IndexFn = (o) => o.metadata.namespace;
+
 const nonEmpty = (s: string | undefined): string | undefined => (s ? s : undefined);
 
 const INDEXES: Record<Kind, ReadonlyArray<readonly [IndexName, IndexFn]>> = {
@@ -77,7 +79,8 @@ const NO_OBJECTS: readonly KObject[] = [];
 
 /**
  * The objects of one kind, by key, in the order a Map of them would iterate (insertion order
- * of each key since it was last deleted), with secondary indexes kept on every write. An
+ * of each key since it was last deleted), with secondary indexes kept on every write from
+ * their first read on. An
  * index lookup returns its objects in that same order, so replacing a filtered scan with a
  * lookup changes nothing a run does: the order decides which pod a `find` returns, in which
  * order a drain spawns its evictions, which VMIs a shuffle draws from.
@@ -87,17 +90,20 @@ export class ObjectStore<O extends KObject = KObject> {
   /** Each key's position: a counter value given when the key is added, kept across updates. */
   private seqs = new Map<string, number>();
   private next = 0;
+  /** The kind's indexes, namespace first. */
   private readonly fns: readonly IndexFn[];
   private readonly names: readonly IndexName[];
-  private buckets: Array<Map<string, Bucket>>;
-  /** Buckets by namespace, separate from the kind's own indexes: every kind has it. */
-  private byNamespace = new Map<string, Bucket>();
+  /**
+   * Per index, its buckets by value; undefined until the index is first read: a store nobody
+   * looks up by an index (most informers read a few) never pays for keeping it.
+   */
+  private buckets: Array<Map<string, Bucket> | undefined>;
 
   constructor(readonly kind: Kind) {
-    const defs = INDEXES[kind];
+    const defs: ReadonlyArray<readonly [IndexName, IndexFn]> = [['namespace', byNamespace], ...INDEXES[kind]];
     this.fns = defs.map((d) => d[1]);
     this.names = defs.map((d) => d[0]);
-    this.buckets = defs.map(() => new Map());
+    this.buckets = defs.map(() => undefined);
   }
 
   get size(): number {
@@ -134,10 +140,11 @@ export class ObjectStore<O extends KObject = KObject> {
     if (old === undefined) this.seqs.set(key, (seq = this.next++));
     else seq = this.seqs.get(key)!;
     this.objs.set(key, obj);
-    this.file(this.byNamespace, old?.metadata.namespace, obj.metadata.namespace, key, obj, seq);
     for (let i = 0; i < this.fns.length; i++) {
+      const buckets = this.buckets[i];
+      if (buckets === undefined) continue;
       const fn = this.fns[i]!;
-      this.file(this.buckets[i]!, old === undefined ? undefined : fn(old), fn(obj), key, obj, seq);
+      this.file(buckets, old === undefined ? undefined : fn(old), fn(obj), key, obj, seq);
     }
   }
 
@@ -146,10 +153,11 @@ export class ObjectStore<O extends KObject = KObject> {
     if (old === undefined) return false;
     this.objs.delete(key);
     this.seqs.delete(key);
-    this.unfile(this.byNamespace, old.metadata.namespace, key);
     for (let i = 0; i < this.fns.length; i++) {
+      const buckets = this.buckets[i];
+      if (buckets === undefined) continue;
       const v = this.fns[i]!(old);
-      if (v !== undefined) this.unfile(this.buckets[i]!, v, key);
+      if (v !== undefined) this.unfile(buckets, v, key);
     }
     return true;
   }
@@ -157,8 +165,7 @@ export class ObjectStore<O extends KObject = KObject> {
   clear(): void {
     this.objs.clear();
     this.seqs.clear();
-    this.byNamespace.clear();
-    for (const b of this.buckets) b.clear();
+    for (const b of this.buckets) b?.clear();
   }
 
   /** An independent copy, indexes and order included (an informer's initial LIST). */
@@ -167,19 +174,18 @@ export class ObjectStore<O extends KObject = KObject> {
     c.objs = new Map(this.objs);
     c.seqs = new Map(this.seqs);
     c.next = this.next;
-    const share = (m: Map<string, Bucket>): Map<string, Bucket> => {
+    c.buckets = this.buckets.map((m) => {
+      if (m === undefined) return undefined;
       for (const b of m.values()) b.shared = true;
       return new Map(m);
-    };
-    c.byNamespace = share(this.byNamespace);
-    c.buckets = this.buckets.map(share);
+    });
     return c;
   }
 
   /** The objects of a namespace ('' for cluster-scoped ones), or all, as a new array. */
   list(namespace?: string): O[] {
     if (namespace === undefined) return [...this.objs.values()];
-    const b = this.byNamespace.get(namespace);
+    const b = this.bucket('namespace', namespace);
     return b ? ([...b.objs.values()] as O[]) : [];
   }
 
@@ -239,10 +245,25 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   private bucket(index: IndexName, value: string): Bucket | undefined {
-    if (index === 'namespace') return this.byNamespace.get(value);
     const i = this.names.indexOf(index);
     if (i < 0) throw new Error(`no index ${index} on ${this.kind}`);
-    return this.buckets[i]!.get(value);
+    return (this.buckets[i] ?? this.build(i)).get(value);
+  }
+
+  /** An index's first read: every object filed, in store order. */
+  private build(i: number): Map<string, Bucket> {
+    const buckets = new Map<string, Bucket>();
+    const fn = this.fns[i]!;
+    for (const [key, o] of this.objs) {
+      const v = fn(o);
+      if (v === undefined) continue;
+      let b = buckets.get(v);
+      if (!b) buckets.set(v, (b = new Bucket()));
+      b.objs.set(key, o);
+      b.last = this.seqs.get(key)!;
+    }
+    this.buckets[i] = buckets;
+    return buckets;
   }
 
   /** The bucket of `value`, this store's own (copied if shared), created if missing. */
