@@ -8,7 +8,7 @@ import { ANY_SELECTOR, type IndexName, ObjectStore, pdbSelecting } from '../src/
 /**
  * The indexes are kept on write; a lookup must return exactly what a scan of every object
  * would, in the same order (the order decides what a run does). Random write sequences on
- * stores and their clones (which share buckets until written), checked after every write
+ * stores and their clones (which build their own indexes), checked after every write
  * against a plain Map that sees the same writes.
  */
 

@@ -58,19 +58,11 @@ export function selectorBucket(selector: Readonly<Record<string, string>>): stri
   return only ?? ANY_SELECTOR;
 }
 
-/**
- * The objects filed under one value of an index, in the store's order. A clone of a store
- * shares its buckets until either side changes one (copy on write): an informer's initial
- * LIST of a 1,000-VM cluster copies a few maps, not every index.
- */
+/** The objects filed under one value of an index, in the store's order. */
 class Bucket {
-  constructor(
-    readonly objs = new Map<string, KObject>(),
-    /** The highest sequence number filed here: a lower one arriving means the order must be rebuilt. */
-    public last = -1,
-  ) {}
-  /** Held by more than one store: copy before changing. */
-  shared = false;
+  readonly objs = new Map<string, KObject>();
+  /** The highest sequence number filed here: a lower one arriving means the order must be rebuilt. */
+  last = -1;
   /** Values derived from the bucket's objects (see ObjectStore.derived), dropped on any change. */
   memo: Map<object, unknown> | undefined;
 }
@@ -174,11 +166,7 @@ export class ObjectStore<O extends KObject = KObject> {
     c.objs = new Map(this.objs);
     c.seqs = new Map(this.seqs);
     c.next = this.next;
-    c.buckets = this.buckets.map((m) => {
-      if (m === undefined) return undefined;
-      for (const b of m.values()) b.shared = true;
-      return new Map(m);
-    });
+    // The copy's indexes are built when it first reads them: no bucket is shared.
     return c;
   }
 
@@ -266,11 +254,10 @@ export class ObjectStore<O extends KObject = KObject> {
     return buckets;
   }
 
-  /** The bucket of `value`, this store's own (copied if shared), created if missing. */
+  /** The bucket of `value` about to change (its derived values dropped), created if missing. */
   private own(buckets: Map<string, Bucket>, value: string): Bucket {
     let b = buckets.get(value);
     if (!b) buckets.set(value, (b = new Bucket()));
-    else if (b.shared) buckets.set(value, (b = new Bucket(new Map(b.objs), b.last)));
     else b.memo = undefined;
     return b;
   }
