@@ -27,15 +27,8 @@ export function installQuotaAdmission(world: World): void {
   const ACTOR = 'kube-apiserver';
   world.registerState('admission-cache', ACTOR, () => [...lru].map(([k, q]) => `${k}@${q.metadata.resourceVersion}`).sort().join(','));
 
-  const quotasFor = (ns: string, fresh: boolean): ResourceQuota[] => {
-    if (fresh) return api.list('ResourceQuota', ns);
-    const out: ResourceQuota[] = [];
-    for (const q of cache.list('ResourceQuota', ns)) {
-      const mine = lru.get(objKey(q));
-      out.push(mine && mine.metadata.resourceVersion > q.metadata.resourceVersion ? mine : q);
-    }
-    return out;
-  };
+  const cached = cache.indexed('ResourceQuota');
+  const stored = api.indexed('ResourceQuota');
 
   api.addAdmission('Pod', (_actor, verb, _old, obj: KObject): ApiError | undefined => {
     if (verb !== 'create') return undefined;
@@ -43,17 +36,24 @@ export function installQuotaAdmission(world: World): void {
     if (!podCountsForQuota(pod)) return undefined;
     const usage = launcherPodUsage(pod);
     const podName = pod.metadata.name || pod.metadata.generateName || '';
+    const ns = pod.metadata.namespace;
     let lastError: ApiError | undefined;
     for (let attempt = 0; attempt < 4; attempt++) {
-      const quotas = quotasFor(pod.metadata.namespace, attempt > 0);
-      if (quotas.length === 0) return undefined;
-      const charged: ResourceQuota[] = [];
-      for (const q of quotas) {
+      // The namespace's quotas: from the cache (or the LRU's newer copy) first, fresh on a retry.
+      let charged: ResourceQuota[] | undefined;
+      for (const listed of attempt > 0 ? stored.view('namespace', ns) : cached.view('namespace', ns)) {
+        let q = listed;
+        if (attempt === 0) {
+          const mine = lru.get(objKey(q));
+          if (mine && mine.metadata.resourceVersion > q.metadata.resourceVersion) q = mine;
+        }
         const verdict = check(q, usage);
         if (typeof verdict === 'function') return refusal(podName, verdict);
         if (typeof verdict === 'string') return { code: 403, reason: 'Forbidden', message: `pods "${podName}" is forbidden: ${verdict}` };
-        if (verdict) charged.push(verdict);
+        if (verdict) (charged ??= []).push(verdict);
       }
+      // No quota in the namespace, or none that counts what the pod uses.
+      if (!charged) return undefined;
       lastError = undefined;
       for (const q of charged) {
         const r = api.updateStatus(ACTOR, q);

@@ -13,6 +13,7 @@ import { WorkQueue } from './workqueue.js';
  * many creations a controller has made but not yet seen in its cache. Part of the state key.
  */
 export class Expectations {
+  /** Per key, the creations not yet seen; a key met again keeps its entry at 0 (no Map churn per creation). */
   private readonly pending = new Map<string, number>();
   private total = 0;
 
@@ -25,13 +26,12 @@ export class Expectations {
   lower(key: string): void {
     const n = this.pending.get(key);
     if (!n) return;
-    if (n === 1) this.pending.delete(key);
-    else this.pending.set(key, n - 1);
+    this.pending.set(key, n - 1);
     this.total--;
   }
 
   satisfied(key: string): boolean {
-    return !this.pending.has(key);
+    return !this.pending.get(key);
   }
 
   /** AllPendingCreations. */
@@ -40,7 +40,9 @@ export class Expectations {
   }
 
   stateKey(): string {
-    return [...this.pending].map(([k, n]) => `${k}#${n}`).sort().join(',');
+    const parts: string[] = [];
+    for (const [k, n] of this.pending) if (n > 0) parts.push(`${k}#${n}`);
+    return parts.sort().join(',');
   }
 }
 
@@ -66,7 +68,13 @@ export interface ReconcilerOptions {
   readonly beforeWrite?: (w: Write) => void;
 }
 
+const NO_WRITES: readonly PlannedWrite[] = [];
+/** sync's outcomes that carry no delay. */
+const FAILED = { error: true, after: 0 } as const;
+
 interface InFlight {
+  /** Whether a worker holds the key now (the entry is kept between passes, to be reused). */
+  active: boolean;
   /** -1 while the worker spends the reconcile latency; else the index of the next write. */
   next: number;
   writes: readonly PlannedWrite[];
@@ -89,7 +97,10 @@ export class Reconciler {
   private readonly label: string;
   private readonly workStream: string;
   private readonly apiStream: string;
+  /** Per key reconciled so far, its pass (a workqueue gives a key to one worker at a time). */
   private readonly inflight = new Map<string, InFlight>();
+  /** How many entries of `inflight` are active. */
+  private active = 0;
   alive = true;
 
   constructor(
@@ -116,9 +127,10 @@ export class Reconciler {
   private stateKey(): string {
     const now = this.world.now;
     let s = `${this.busy}|${this.queue.stateKey()}|${this.opts.limiter.stateKey()}|${this.expectations.stateKey()}`;
-    if (this.inflight.size) {
+    if (this.active > 0) {
       const parts: string[] = [];
       for (const [k, f] of this.inflight) {
+        if (!f.active) continue;
         const rest = f.next < 0 ? '' : JSON.stringify(f.writes.slice(f.next));
         parts.push(`${k}@${f.next}+${f.due - now}:${rest}`);
       }
@@ -139,12 +151,19 @@ export class Reconciler {
       const key = this.queue.get();
       if (key === undefined || !this.alive) break;
       const latency = world.draw('reconcile', this.workStream);
-      const f: InFlight = { next: -1, writes: [], due: world.now + latency };
-      this.inflight.set(key, f);
+      let f = this.inflight.get(key);
+      if (f) {
+        f.next = -1;
+        f.writes = NO_WRITES;
+        f.due = world.now + latency;
+      } else this.inflight.set(key, (f = { active: true, next: -1, writes: NO_WRITES, due: world.now + latency }));
+      f.active = true;
+      this.active++;
       yield latency;
       if (!this.alive) break;
       const r = yield* this.sync(key, f);
-      this.inflight.delete(key);
+      f.active = false;
+      this.active--;
       if (r === undefined) this.queue.forget(key);
       else if (r.error) this.queue.addRateLimited(key);
       else {
@@ -185,10 +204,10 @@ export class Reconciler {
           this.perform(orElse.writes[j]!);
         }
       }
-      return { error: true, after: 0 };
+      return FAILED;
     }
     if (isPlan(result)) {
-      if (result.error !== undefined) return { error: true, after: 0 };
+      if (result.error !== undefined) return FAILED;
       if (result.requeueAfter !== undefined) return { error: false, after: result.requeueAfter };
     }
     return undefined;

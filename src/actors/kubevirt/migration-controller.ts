@@ -75,8 +75,12 @@ function isMigrationProtected(pdb: PodDisruptionBudget): boolean {
  */
 function backoffRemaining(cache: Informer, vmim: Vmim, now: number): number {
   const ns = vmim.metadata.namespace;
-  const mine = cache
-    .indexed('VirtualMachineInstanceMigration')
+  const vmims = cache.indexed('VirtualMachineInstanceMigration');
+  // Fewer than two evacuation migrations of the VMI: nothing to wait for (the common case, without sorting).
+  let evacuations = 0;
+  for (const m of vmims.view('vmi', vmim.spec.vmiName)) if (m.metadata.namespace === ns && m.metadata.annotations[ANN_EVACUATION] !== undefined) evacuations++;
+  if (evacuations < 2) return 0;
+  const mine = vmims
     .select('vmi', vmim.spec.vmiName)
     .filter((m) => m.metadata.namespace === ns && m.metadata.annotations[ANN_EVACUATION] !== undefined)
     .sort((a, b) => (b.metadata.creationTimestamp ?? 0) - (a.metadata.creationTimestamp ?? 0) || (a.metadata.name < b.metadata.name ? 1 : -1));
