@@ -173,9 +173,27 @@ export function judge(
  * if !vmiPodExists → Failed`). The VM's run strategy restarting it elsewhere is not modelled.
  */
 function runs(world: World, vmi: VirtualMachineInstance): boolean {
-  for (const p of world.api.indexed('Pod').view('created-by', vmi.metadata.uid)) if (p.metadata.namespace === vmi.metadata.namespace && podCountsForQuota(p)) return true;
-  return false;
+  return runningVmis(world).has(`${vmi.metadata.namespace}/${vmi.metadata.uid}`);
 }
+
+/**
+ * Namespace/UID of every VMI with a pod that still runs: one pass over the pods at the end
+ * of a run, instead of a lookup per VMI (which would index the pods of a 1,000-VM cluster).
+ */
+function runningVmis(world: World): ReadonlySet<string> {
+  const cached = running.get(world);
+  if (cached) return cached;
+  const out = new Set<string>();
+  for (const p of world.api.indexed('Pod').values()) {
+    const uid = p.metadata.labels[LABEL_CREATED_BY];
+    if (uid !== undefined && podCountsForQuota(p)) out.add(`${p.metadata.namespace}/${uid}`);
+  }
+  running.set(world, out);
+  return out;
+}
+
+/** judge() reads the end state once: the set is computed on first use. */
+const running = new WeakMap<World, ReadonlySet<string>>();
 
 function fingerprint(world: World): string {
   const api = world.api;
