@@ -60,7 +60,51 @@ export function selectorBucket(selector: Readonly<Record<string, string>>): stri
 
 /** The objects filed under one value of an index, in the store's order. */
 class Bucket {
-  readonly objs = new Map<string, KObject>();
+  /**
+   * The objects while there is one: most values of the UID-like indexes (a VMI's pods, a PDB's
+   * selector) file a single object, and a 1,000-VM cluster has thousands of them per run.
+   */
+  private k0: string | undefined;
+  private o0: KObject | undefined;
+  /** The objects once there are two or more, in order. */
+  private map: Map<string, KObject> | undefined;
+
+  get size(): number {
+    return this.map ? this.map.size : this.k0 === undefined ? 0 : 1;
+  }
+
+  set(key: string, obj: KObject): void {
+    if (this.map) this.map.set(key, obj);
+    else if (this.k0 === undefined || this.k0 === key) {
+      this.k0 = key;
+      this.o0 = obj;
+    } else {
+      this.map = new Map([[this.k0, this.o0!], [key, obj]]);
+      this.k0 = this.o0 = undefined;
+    }
+  }
+
+  delete(key: string): void {
+    if (this.map) this.map.delete(key);
+    else if (this.k0 === key) this.k0 = this.o0 = undefined;
+  }
+
+  values(): Iterable<KObject> {
+    if (this.map) return this.map.values();
+    return this.k0 === undefined ? NO_OBJECTS : [this.o0!];
+  }
+
+  entries(): Iterable<[string, KObject]> {
+    if (this.map) return this.map.entries();
+    return this.k0 === undefined ? [] : [[this.k0, this.o0!]];
+  }
+
+  /** The objects again, in this order. */
+  replace(entries: ReadonlyArray<[string, KObject]>): void {
+    this.map = new Map(entries);
+    this.k0 = this.o0 = undefined;
+  }
+
   /** The highest sequence number filed here: a lower one arriving means the order must be rebuilt. */
   last = -1;
   /** Values derived from the bucket's objects (see ObjectStore.derived), dropped on any change. */
@@ -174,23 +218,23 @@ export class ObjectStore<O extends KObject = KObject> {
   list(namespace?: string): O[] {
     if (namespace === undefined) return [...this.objs.values()];
     const b = this.bucket('namespace', namespace);
-    return b ? ([...b.objs.values()] as O[]) : [];
+    return b ? ([...b.values()] as O[]) : [];
   }
 
   /** The objects filed under `value` in an index of this kind, as a new array. */
   select(index: IndexName, value: string): O[] {
     const b = this.bucket(index, value);
-    return b ? ([...b.objs.values()] as O[]) : [];
+    return b ? ([...b.values()] as O[]) : [];
   }
 
   /** The objects filed under `value`, without copying: do not write while iterating. */
   view(index: IndexName, value: string): Iterable<O> {
-    return (this.bucket(index, value)?.objs.values() ?? NO_OBJECTS) as Iterable<O>;
+    return (this.bucket(index, value)?.values() ?? NO_OBJECTS) as Iterable<O>;
   }
 
   /** How many objects are filed under `value`. */
   count(index: IndexName, value: string): number {
-    return this.bucket(index, value)?.objs.size ?? 0;
+    return this.bucket(index, value)?.size ?? 0;
   }
 
   /**
@@ -205,7 +249,7 @@ export class ObjectStore<O extends KObject = KObject> {
       if (v === undefined) continue;
       const b = this.bucket(index, v);
       if (!b) continue;
-      for (const [k, o] of b.objs) {
+      for (const [k, o] of b.entries()) {
         const s = this.seqs.get(k)!;
         if (s >= bestSeq) break;
         if (pred(o as O)) {
@@ -227,7 +271,7 @@ export class ObjectStore<O extends KObject = KObject> {
     if (!b) return compute(NO_OBJECTS as Iterable<O>);
     const memo = (b.memo ??= new Map());
     if (memo.has(token)) return memo.get(token) as T;
-    const r = compute(b.objs.values() as Iterable<O>);
+    const r = compute(b.values() as Iterable<O>);
     memo.set(token, r);
     return r;
   }
@@ -247,7 +291,7 @@ export class ObjectStore<O extends KObject = KObject> {
       if (v === undefined) continue;
       let b = buckets.get(v);
       if (!b) buckets.set(v, (b = new Bucket()));
-      b.objs.set(key, o);
+      b.set(key, o);
       b.last = this.seqs.get(key)!;
     }
     this.buckets[i] = buckets;
@@ -265,28 +309,26 @@ export class ObjectStore<O extends KObject = KObject> {
   private file(buckets: Map<string, Bucket>, was: string | undefined, now: string | undefined, key: string, obj: KObject, seq: number): void {
     if (was === now) {
       if (now === undefined) return;
-      this.own(buckets, now).objs.set(key, obj);
+      this.own(buckets, now).set(key, obj);
       return;
     }
     if (was !== undefined) this.unfile(buckets, was, key);
     if (now === undefined) return;
     const b = this.own(buckets, now);
     if (seq > b.last) {
-      b.objs.set(key, obj);
+      b.set(key, obj);
       b.last = seq;
       return;
     }
     // An older object moves into the bucket (a VMI migrates to a node): keep store order.
-    const entries = [...b.objs, [key, obj] as [string, KObject]].sort((x, y) => this.seqs.get(x[0])! - this.seqs.get(y[0])!);
-    b.objs.clear();
-    for (const [k, o] of entries) b.objs.set(k, o);
+    b.replace([...b.entries(), [key, obj] as [string, KObject]].sort((x, y) => this.seqs.get(x[0])! - this.seqs.get(y[0])!));
   }
 
   private unfile(buckets: Map<string, Bucket>, value: string, key: string): void {
     if (!buckets.has(value)) return;
     const b = this.own(buckets, value);
-    b.objs.delete(key);
-    if (b.objs.size === 0) buckets.delete(value);
+    b.delete(key);
+    if (b.size === 0) buckets.delete(value);
   }
 }
 
