@@ -207,8 +207,11 @@ export class ObjectStore<O extends KObject = KObject> {
   /** An independent copy, indexes and order included (an informer's initial LIST). */
   clone(): ObjectStore<O> {
     const c = new ObjectStore<O>(this.kind);
-    c.objs = new Map(this.objs);
-    c.seqs = new Map(this.seqs);
+    // forEach, not new Map(map): the iterator protocol allocates an entry pair per object.
+    const objs = c.objs;
+    this.objs.forEach((o, k) => objs.set(k, o));
+    const seqs = c.seqs;
+    this.seqs.forEach((n, k) => seqs.set(k, n));
     c.next = this.next;
     // The copy's indexes are built when it first reads them: no bucket is shared.
     return c;
