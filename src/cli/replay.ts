@@ -10,7 +10,7 @@ import { parseEvidence, type Evidence } from '../explore/evidence.js';
 import { replayRun } from '../explore/shrink.js';
 import { explain } from '../report/explain.js';
 import { formatOutcome } from '../report/outcome.js';
-import { Timeline } from '../report/timeline.js';
+import { Timeline, traceHash } from '../report/timeline.js';
 import { InputError } from '../scenario/errors.js';
 import { createHash } from 'node:crypto';
 import { EXIT_FIXED, EXIT_OK, UsageError, type Io } from './io.js';
@@ -93,6 +93,8 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
   io.out(
     [
       traceHeader(scenario, strategy.name, `${ev.run ? `run ${ev.run}  ` : ''}seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`, horizonMs),
+      // The hash the report states for this run (traceHash: sha256 of the whole trace below).
+      `trace sha256 ${traceHash(timeline)}`,
       ev.disabledActions.length ? `actions left out by shrinking: ${ev.disabledActions.join(', ')}` : '',
       '',
       trace,

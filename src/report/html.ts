@@ -1,5 +1,7 @@
+import { limitToHard } from '../actors/rancher-quota.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
+import type { ShrinkNote } from '../explore/jobs.js';
 import type { Scenario } from '../scenario/model.js';
 import { describeAction } from '../sim/run.js';
 import { headlineChart, quotaChart, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
@@ -28,7 +30,14 @@ export interface FailureDetail {
   readonly why?: string;
   readonly explanation: readonly string[];
   readonly race: RaceData;
+  /** sha256 of the shown run's whole trace, as recorded by the job that shrank it; `replay` prints the same. */
+  readonly traceSha256: string;
+  /** What shrinking took from the campaign's run. */
+  readonly shrink: ShrinkNote;
+  /** The command that replays the shown (shrunk) run from its evidence. */
   readonly replay: string;
+  /** The command that traces the campaign's unshrunk run. */
+  readonly unshrunk: string;
 }
 
 export interface ExpectationOutcome {
@@ -47,7 +56,10 @@ export interface ExpectationOutcome {
 
 /** How the reports were made: shown in each page's header and the index. The date is the report's, never the simulator's. */
 export interface RunMeta {
+  /** The run line: executed as printed (from the same directory) it reproduces the campaign. */
   readonly command: string;
+  /** Shell comments beside it: tool version, scenario and module sha256, runs and seed per scenario, shards. */
+  readonly notes: readonly string[];
   readonly version: string;
   readonly date: string;
 }
@@ -120,7 +132,7 @@ ${body}
 
 function metaLine(meta: RunMeta | undefined): string {
   if (!meta) return '';
-  return `<p class="meta">quotarace ${esc(meta.version)} · ${esc(meta.date)} · <code>${esc(meta.command)}</code></p>`;
+  return `<p class="meta">quotarace ${esc(meta.version)} · ${esc(meta.date)} · reproduce with:</p><pre class="runline"><code class="cmd">${esc(meta.command)}</code>${meta.notes.map((n) => `\n<span class="muted">${esc(n)}</span>`).join('')}</pre>`;
 }
 
 /** The unit runs are counted in: interleavings of a complete enumeration are not a sample. */
@@ -267,15 +279,32 @@ function raceTable(f: FailureDetail): string {
   return `<table class="race"><thead>${head}</thead><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
+/** What the zoomed run is: "shrunk from random:17: drain node-1 removed, 212 of 476 choices at their defaults, 120 of 480 steps". */
+export function shrinkSentence(n: ShrinkNote): string {
+  if (!n.shrunk) return `run ${n.from} itself, not shrunk (no smaller run fails the same way)`;
+  const parts: string[] = [];
+  for (const a of n.removedActions) parts.push(`${a} removed`);
+  parts.push(`${n.atDefault.toLocaleString('en-US')} of ${plural(n.choices, 'choice')} at their defaults (the run had ${n.originalChoices.toLocaleString('en-US')})`);
+  parts.push(`${n.steps.toLocaleString('en-US')} of ${plural(n.originalSteps, 'step')}`);
+  if (n.horizonMs !== undefined) parts.push(`cut at ${n.horizonMs / 1000}s`);
+  return `shrunk from ${n.from}: ${parts.join(', ')}`;
+}
+
 async function raceSection(r: ScenarioReport): Promise<string> {
   if (!r.failures.length) return `<section id="race"><h2>The race, zoomed</h2><p class="ok">No failure to show.</p></section>`;
   const parts: string[] = [];
   for (const f of r.failures) {
     const d = f.race;
-    parts.push(`<article class="failure" data-strategy="${esc(f.strategy)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
-<p class="muted">${esc(unitOf(r.summary))} <code>${esc(f.run ?? '')}</code>${f.why ? ` (${esc(f.why)})` : ''}; ${plural(f.runs, unitOf(r.summary))} failed this way. Replay it: <code>${esc(f.replay)}</code></p>
+    const n = f.shrink;
+    const unshrunk = n.shrunk
+      ? `<p class="muted unshrunk">The unshrunk ${esc(unitOf(r.summary))} <code>${esc(n.from)}</code> (trace sha256 <code>${esc(n.originalTraceSha256)}</code>): <code>${esc(f.unshrunk)}</code></p>`
+      : '';
+    parts.push(`<article class="failure" data-strategy="${esc(f.strategy)}" data-trace-sha256="${esc(f.traceSha256)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
+<p class="shown">The ${esc(shrinkSentence(n))}${f.why ? ` (${esc(f.why)})` : ''}; ${plural(f.runs, unitOf(r.summary))} failed this way.</p>
+<p class="muted">trace sha256 <code class="trace-hash">${esc(f.traceSha256)}</code>; replay prints the same: <code>${esc(f.replay)}</code></p>
+${unshrunk}
 <details open><summary>The story in words</summary><ol class="story">${f.explanation.map((l) => `<li>${esc(l)}</li>`).join('')}</ol></details>
-<figure class="seq">${raceTable(f)}<figcaption>${d.steps.length} of the shrunk run's ${d.total} timeline lines: the ones that move namespace “${esc(d.namespace)}”'s quota or mark the story (Rancher's reset in red, Harvester's raises in blue and restores in purple, the user in orange); ● write, ✕ refusal, □ what an actor said, ○ Harvester's or Rancher's cache receiving this namespace's quota or namespace (what they decide from: a write read before its delivery is a stale read); hover a mark for its full text. Right: the quota after each step (yellow: changed since the row above). Times to the millisecond, one row per step.</figcaption></figure>
+<figure class="seq">${raceTable(f)}<figcaption>${d.steps.length} of the ${n.shrunk ? 'shrunk ' : ''}run's ${d.total} timeline lines: the ones that move namespace “${esc(d.namespace)}”'s quota or mark the story (Rancher's reset in red, Harvester's raises in blue and restores in purple, the user in orange); ● write, ✕ refusal, □ what an actor said, ○ Harvester's or Rancher's cache receiving this namespace's quota or namespace (what they decide from: a write read before its delivery is a stale read); hover a mark for its full text. Right: the quota after each step (yellow: changed since the row above), quantities exactly as the trace prints them. Times to the millisecond, one row per step.</figcaption></figure>
 </article>`);
   }
   return `<section id="race"><h2>The race, zoomed</h2>${parts.join('\n')}</section>`;
@@ -286,7 +315,7 @@ async function quotaSection(r: ScenarioReport): Promise<string> {
   for (const f of r.failures) {
     for (const q of f.race.quotas) {
       const svg = await quotaChart(q, f.race.markers);
-      parts.push(`<figure class="chart quota" data-strategy="${esc(f.strategy)}" data-key="${esc(`${q.namespace}/${q.resource}`)}">${svg}<figcaption><b>${esc(f.strategy)}</b>, ${unitOf(r.summary)} <code>${esc(f.run ?? '')}</code>: ${esc(q.resource)} of namespace “${esc(q.namespace)}”${q.wrong ? ' (ended wrong)' : ''}. spec.hard is the thick pale line, status.hard (what admission checks) the thin dashed dark one; vertical rules mark events.</figcaption></figure>`);
+      parts.push(`<figure class="chart quota" data-strategy="${esc(f.strategy)}" data-key="${esc(`${q.namespace}/${q.resource}`)}">${svg}<figcaption><b>${esc(f.strategy)}</b>, the ${f.shrink.shrunk ? `run shrunk from <code>${esc(f.shrink.from)}</code>` : `${unitOf(r.summary)} <code>${esc(f.shrink.from)}</code>`}: ${esc(q.resource)} of namespace “${esc(q.namespace)}”${q.wrong ? ' (ended wrong)' : ''}, in ${esc(q.unit === 'm' ? 'millicores (m)' : q.unit)}; at the end ${q.ends.map((e) => `${esc(e.series)} <b class="q">${esc(e.value)}</b>`).join(', ')}. spec.hard is the thick pale line, status.hard (what admission checks) the thin dashed dark one; vertical rules mark events.</figcaption></figure>`);
     }
   }
   return `<section id="quota"><h2>Quota over time</h2>${parts.length ? parts.join('\n') : '<p class="muted">No failure to show.</p>'}</section>`;
@@ -335,11 +364,11 @@ ${expectations}</section>`;
 function scenarioSection(r: ScenarioReport): string {
   const sc = r.scenario;
   const s = r.summary;
-  const nodes = sc.nodes.map((n) => `<tr><td>${esc(n.name)}</td><td class="num">${n.cpu / 1000}</td><td class="num">${esc(formatQuantity(n.memory, 'memory'))}</td><td>${(() => { const k = sc.rancher?.agentNodes.filter((a) => a === n.name).length ?? 0; return k === 0 ? '' : k === 1 ? 'cattle-cluster-agent' : `cattle-cluster-agent ×${k}`; })()}</td></tr>`).join('');
+  const nodes = sc.nodes.map((n) => `<tr><td>${esc(n.name)}</td><td class="num">${esc(formatQuantity(n.cpu, 'cpu'))}</td><td class="num">${esc(formatQuantity(n.memory, 'memory'))}</td><td>${(() => { const k = sc.rancher?.agentNodes.filter((a) => a === n.name).length ?? 0; return k === 0 ? '' : k === 1 ? 'cattle-cluster-agent' : `cattle-cluster-agent ×${k}`; })()}</td></tr>`).join('');
   const ns = sc.namespaces
     .map(
       (n) =>
-        `<tr><td>${esc(n.name)}</td><td>${esc(Object.entries(n.quota).map(([k, v]) => `${k}=${v}`).join(', '))}</td><td>${n.vms.map((v) => `${esc(v.name)} <span class="muted">(${v.cpu} vCPU, ${esc(formatQuantity(v.memory, 'memory'))}, on ${esc(v.node)})</span>`).join('<br>')}</td></tr>`,
+        `<tr><td>${esc(n.name)}</td><td>${esc(Object.entries(limitToHard(n.quota)).map(([k, v]) => `${k}=${formatQuantity(v, k)}`).join(', '))}</td><td>${n.vms.map((v) => `${esc(v.name)} <span class="muted">(${v.cpu} vCPU, ${esc(formatQuantity(v.memory, 'memory'))}, on ${esc(v.node)})</span>`).join('<br>')}</td></tr>`,
     )
     .join('');
   const actions = sc.actions
