@@ -80,7 +80,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       traceSha256: rec.traceSha256,
       shrink: rec.shrink,
       replay: replayOf(pick.path),
-      unshrunk: `npx quotarace trace --scenario ${shellQuote(shownPath(scenario.file))} --strategy ${shellQuote(isStrategyPath(ref) ? shownPath(ref) : st.name)} --run ${rec.shrink.from}`,
+      unshrunk: `npx quotarace trace ${shellQuote(shownPath(scenario.file))} --strategy ${shellQuote(isStrategyPath(ref) ? shownPath(ref) : st.name)} --run ${rec.shrink.from}`,
     });
   }
   return out;
