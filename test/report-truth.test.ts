@@ -188,3 +188,47 @@ describe('the run line, executed as printed, gives the same JSON', () => {
     }, 120_000);
   }
 });
+
+describe('every bundled scenario: quantities as the trace prints them', () => {
+  let reports: string;
+  let run: { code: number; out: string; err: string };
+  beforeAll(async () => {
+    reports = join(tmp, 'all');
+    run = await cli(['run', 'scenarios', '--runs', '4', '--reports', reports, '--workers', '2']);
+  }, 300_000);
+
+  /** "cpu 8060m", "limits.cpu 6055m → 8055m", "spec.hard <b>24Gi</b>": the quantities a report states. */
+  const quantities = (text: string): string[] => [...text.matchAll(/(?:^|[\s(·,])(?:cpu|memory|limits\.\w+|requests\.\w+|spec\.hard|status\.hard|used|user asked) (\d+(?:m|Ki|Mi|Gi|Ti)?)(?=$|[\s,;·).])/g)].map((m) => m[1]!);
+  const inTrace = (trace: string, q: string) => new RegExp(`(^|[=→ ])${q}($|[→,;\\s)])`, 'm').test(trace);
+
+  it('each zoomed race, story and chart caption states only quantities its replayed trace prints, and the same hash', async () => {
+    expect(run.err).toBe('');
+    let articles = 0;
+    for (const file of readFileSync(join(reports, 'index.html'), 'utf8').matchAll(/href="([^"]+\.html)"/g)) {
+      const html = readFileSync(join(reports, file[1]!), 'utf8');
+      for (const m of html.matchAll(/<article class="failure" data-strategy="([^"]+)"/g)) {
+        const a = article(html, unescape(m[1]!));
+        const replay = await cli(['replay', a.replay.replace(/^npx quotarace replay /, '')]);
+        expect(hashLine(replay.out), `${file[1]} ${m[1]}`).toBe(a.hash);
+        const start = html.indexOf(m[0]);
+        const body = html.slice(start, html.indexOf('</article>', start));
+        const cells = [...body.matchAll(/<td class="st[^"]*">([^<]*)<\/td>/g)].map((c) => unescape(c[1]!));
+        const story = [...body.matchAll(/<li>([^<]*)<\/li>/g)].map((c) => unescape(c[1]!));
+        const captions = [...html.matchAll(new RegExp(`<figure class="chart quota" data-strategy="${m[1]}"[\\s\\S]*?<figcaption>([\\s\\S]*?)</figcaption>`, 'g'))].map((c) => unescape(c[1]!.replace(/<[^>]+>/g, '')));
+        const stated = [...cells, ...story, ...captions].flatMap(quantities);
+        expect(stated.length, `${file[1]} ${m[1]}: quantities found`).toBeGreaterThan(0);
+        for (const q of stated) expect(inTrace(replay.out, q), `${file[1]} ${m[1]}: ${q} is not in its trace`).toBe(true);
+        articles++;
+      }
+    }
+    expect(articles).toBeGreaterThan(3);
+  }, 300_000);
+
+  it("scenario 9's report never rounds 6055m", () => {
+    const html = readFileSync(join(reports, 'user-strategy.html'), 'utf8');
+    const text = unescape(html.replace(/<[^>]+>/g, ' '));
+    expect(text).toContain('limits.cpu=6055m');
+    expect(text).toContain('6055m');
+    expect(text).not.toMatch(/\b6\.0[56]\d*\b|\b6,055\b|\b6\.1\b/);
+  });
+});

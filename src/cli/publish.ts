@@ -98,6 +98,7 @@ export async function publish(plan: Plan, result: ScenarioResult, reportsDir: st
     failures: shownFailures(plan.s, plan.strategies, result, expectations, (p) => `npx quotarace replay ${shellQuote(shownPath(p))}`),
     expectations,
     meta,
+    strategyArgs: Object.fromEntries(plan.strategies.map((x) => [x.name, isStrategyPath(strategyRef(x)) ? shownPath(strategyRef(x)) : x.name])),
   });
   const href = `${plan.s.name}.html`;
   writeFileAtomic(join(reportsDir, href), html, REPORT_MARKER);

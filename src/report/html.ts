@@ -71,6 +71,8 @@ export interface ScenarioReport {
   readonly failures: readonly FailureDetail[];
   readonly expectations: readonly ExpectationOutcome[];
   readonly meta?: RunMeta;
+  /** How `--strategy` names each strategy (a module by its path), for the commands the report prints. */
+  readonly strategyArgs?: Readonly<Record<string, string>>;
 }
 
 const STYLE = `
@@ -214,9 +216,10 @@ async function headline(r: ScenarioReport): Promise<string> {
 <figure class="chart headline-chart">${chart}<figcaption>Per strategy: quota correct (upper, solid bar) and VMs moved (lower, pale bar), 0–100%. Green: meets the scenario's expectation; red: breaks it; grey: no expectation. A black tick marks the bound.</figcaption></figure></section>`;
 }
 
-function replayOf(r: ScenarioReport, st: StrategyResult, run: string, evidence: string | undefined): string {
-  if (evidence) return `quotarace replay ${shellWord(evidence)}`;
-  return `quotarace trace ${shellWord(r.scenario.file)} --strategy ${shellWord(st.name)} --run ${shellWord(run)}`;
+/** The commands that show a failure kind's example: the run as it ran (`trace`), and its shrunk evidence (`replay`). */
+function seeIt(r: ScenarioReport, st: StrategyResult, run: string, evidence: string | undefined): string {
+  const trace = `<code>${esc(`quotarace trace ${shellWord(r.scenario.file)} --strategy ${shellWord(r.strategyArgs?.[st.name] ?? st.name)} --run ${shellWord(run)}`)}</code> <span class="muted">(as it ran)</span>`;
+  return evidence ? `${trace}<br><code>${esc(`quotarace replay ${shellWord(evidence)}`)}</code> <span class="muted">(shrunk)</span>` : trace;
 }
 
 const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -230,10 +233,10 @@ function failuresSection(r: ScenarioReport): string {
     const rows = st.failures.map((g) => {
       const ev = st.evidence.find((e) => e.run === g.firstRun && !e.breaks.includes('settled'));
       const shown = r.failures.find((f) => f.strategy === st.name && f.run === g.firstRun);
-      return `<tr${shown ? ' class="shown"' : ''}><td class="num">${g.runs.toLocaleString('en-US')}</td><td class="num">${pct0(g.runs / Math.max(1, st.runs))}</td><td>${g.breaks.map((b) => `<b>${esc(b)}</b>`).join(', ')}</td><td class="sig">${esc(g.signature)}</td><td><code>${esc(g.firstRun)}</code>${shown ? ' <span class="muted">(zoomed below)</span>' : ''}</td><td>${ev ? `<code>${esc(ev.path)}</code>` : '<span class="muted">not saved (evidence limit)</span>'}</td><td><code>${esc(replayOf(r, st, g.firstRun, ev?.path))}</code></td></tr>`;
+      return `<tr${shown ? ' class="shown"' : ''}><td class="num">${g.runs.toLocaleString('en-US')}</td><td class="num">${pct0(g.runs / Math.max(1, st.runs))}</td><td>${g.breaks.map((b) => `<b>${esc(b)}</b>`).join(', ')}</td><td class="sig">${esc(g.signature)}</td><td><code>${esc(g.firstRun)}</code>${shown ? ` <span class="muted">(zoomed below, ${shown.shrink.shrunk ? 'shrunk' : 'as it ran'})</span>` : ''}</td><td>${ev ? `<code>${esc(ev.path)}</code>` : '<span class="muted">not saved (evidence limit)</span>'}</td><td>${seeIt(r, st, g.firstRun, ev?.path)}</td></tr>`;
     });
     parts.push(`<h3>${esc(st.name)}: ${plural(st.failures.length, 'failure kind')}</h3>
-<table class="kinds"><tr><th>${unitOf(s)}s</th><th>share</th><th>breaks</th><th>what went wrong</th><th>example ${unitOf(s)}</th><th>evidence</th><th>replay</th></tr>${rows.join('')}</table>`);
+<table class="kinds"><tr><th>${unitOf(s)}s</th><th>share</th><th>breaks</th><th>what went wrong</th><th>example ${unitOf(s)}</th><th>evidence</th><th>see it</th></tr>${rows.join('')}</table>`);
   }
   return `<section id="failures"><h2>Every failure kind</h2>${parts.length ? parts.join('\n') : '<p class="ok">No strategy failed in this campaign.</p>'}</section>`;
 }
