@@ -14,7 +14,7 @@ describe("hunt's YAML writes quantities as the trace prints them", () => {
   it('every quota of 300 generated scenarios is in the canonical notation (formatQuantity of its value)', () => {
     let seen = 0;
     for (let seed = 1; seed <= 300; seed++) {
-      const g = randomGenome(new Rng(seed), DEFAULT_SPACE, new Set(), seed);
+      const g = randomGenome(new Rng(`quantities/${seed}`), DEFAULT_SPACE, new Set(), seed);
       const s = toScenario(g, 'q', new Set(), { horizon: '10m' }) as { cluster: { namespaces: Array<{ quota: Record<string, string> }> }; actions: Array<Record<string, { quota?: Record<string, string> }>> };
       const quotas = [...s.cluster.namespaces.map((n) => n.quota), ...s.actions.flatMap((a) => Object.values(a).flatMap((v) => (typeof v === 'object' && v && 'quota' in v && v.quota ? [v.quota] : [])))];
       for (const q of quotas) {

@@ -420,13 +420,18 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
   const originalTraceSha256 = traceHash(originalTimeline);
   const start: RunSpec = { scenario, strategy, seed: id.seed, window: id.window, windowWrites: job.pilot.windowWrites, disabled: new Set(), values };
   const withSettled = job.metric === 'settled';
+  // A pulse between phases: a built-in's runs do not beat per step (only a module's do), and a
+  // worker's watchdog must not take a long evidence job on a loaded machine for a stuck one.
+  beatRun(1);
   const shrunk = shrink(start, job.shrinkBudget, withSettled);
+  beatRun(2);
 
   const check = checkDeterminism(shrunk.spec, shrunk.sizes);
   const a = check.run;
   const deterministic = check.deterministic;
   const detail = check.detail;
   const final = a ?? { text: '', outcome: shrunk.outcome, timeline: new Timeline() };
+  beatRun(3);
   const explanation = explain(final.timeline.entries, final.outcome, final.timeline.uidNames);
   const hash = traceHash(final.timeline);
   const disabled = [...shrunk.spec.disabled].sort((x, y) => x - y);
