@@ -183,7 +183,7 @@ describe('the run line, executed as printed, gives the same JSON', () => {
       const r = await cli(['run', ...argv, '--reports', first, '--workers', '1', '--json']);
       expect(r.err).toBe('');
       const line = runLineOf(readFileSync(join(first, 'index.html'), 'utf8'));
-      const out = execute(line, `--json --workers 2 --reports ${again}`);
+      const out = execute(line, `--json --workers 1 --reports ${again}`);
       expect(normalised(out, again)).toEqual(normalised(r.out, first));
     }, 120_000);
   }
@@ -194,7 +194,16 @@ describe('every bundled scenario: quantities as the trace prints them', () => {
   let run: { code: number; out: string; err: string };
   beforeAll(async () => {
     reports = join(tmp, 'all');
-    run = await cli(['run', 'scenarios', '--runs', '4', '--reports', reports, '--workers', '2']);
+    run = await cli(['run', 'scenarios', '--runs', '4', '--reports', reports, '--workers', '1', '--json']);
+  }, 300_000);
+
+  it("index.html's run line, executed as printed, gives the same JSON for every scenario and strategy", () => {
+    expect(run.err).toBe('');
+    const again = join(tmp, 'all-again');
+    const out = execute(runLineOf(readFileSync(join(reports, 'index.html'), 'utf8')), `--json --workers 1 --reports ${again}`);
+    const json = normalised(out, again) as { scenarios: Array<{ strategies: unknown[] }> };
+    expect(json.scenarios.length).toBe(9);
+    expect(json).toEqual(normalised(run.out, reports));
   }, 300_000);
 
   /** "cpu 8060m", "limits.cpu 6055m → 8055m", "spec.hard <b>24Gi</b>": the quantities a report states. */
