@@ -144,9 +144,9 @@ describe('a strategy module: the report shows its own run', () => {
     const line = runLineOf(index);
     expect(runLineOf(html)).toBe(line);
     expect(run.out).toContain(`reproduce with:\n  ${line}\n`);
-    expect(line).toContain(`--strategy v1.4.2 --strategy ./${SHORT}`);
+    expect(line).toContain(`--strategy v1.4.2 --strategy ${SHORT}`);
     expect(run.out).toMatch(/# quotarace \d+\.\d+\.\d+/);
-    expect(run.out).toMatch(new RegExp(`# strategy short-delta: ./${SHORT} sha256 [0-9a-f]{64}`));
+    expect(run.out).toMatch(new RegExp(`# strategy short-delta: ${SHORT} sha256 [0-9a-f]{64}`));
     expect(run.out).toMatch(new RegExp(`# ${NINE} sha256 [0-9a-f]{64} runs 8 seed 1: v1.4.2, short-delta`));
   });
 
@@ -175,7 +175,7 @@ describe('a strategy module: the report shows its own run', () => {
 describe('the run line, executed as printed, gives the same JSON', () => {
   for (const [name, argv] of [
     ['runs and seed from each scenario file, PCT', [NINE, LONG, '--explore', 'pct', '--seed', '2']],
-    ['strategies given, a module among them', [NINE, '--strategy', SHORT, '--strategy', 'v1.4.2', '--runs', '6', '--seed', '3']],
+    ['strategies given, a module among them, under a longer sandbox timeout', [NINE, '--strategy', SHORT, '--strategy', 'v1.4.2', '--runs', '6', '--seed', '3', '--strategy-timeout', '30']],
   ] as const) {
     it(name, async () => {
       const first = join(tmp, `line-${name.length}-a`);
@@ -183,6 +183,8 @@ describe('the run line, executed as printed, gives the same JSON', () => {
       const r = await cli(['run', ...argv, '--reports', first, '--workers', '1', '--json']);
       expect(r.err).toBe('');
       const line = runLineOf(readFileSync(join(first, 'index.html'), 'utf8'));
+      // Every option given is in the line, spelled as given.
+      for (let i = 1; i < argv.length; i++) if (argv[i]!.startsWith('--')) expect(line).toContain(`${argv[i]} ${argv[i + 1]!.startsWith('--') ? '' : argv[i + 1]}`.trim());
       const out = execute(line, `--json --workers 1 --reports ${again}`);
       expect(normalised(out, again)).toEqual(normalised(r.out, first));
     }, 120_000);

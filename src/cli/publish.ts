@@ -13,6 +13,7 @@ import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { isStrategyPath, strategyRef } from '../strategies/loader.js';
 import { runLine } from './runline.js';
+import { sandboxLimits, type SandboxLimits } from '../explore/pool.js';
 import { VERSION } from './help.js';
 import { EXIT_FAILED, EXIT_OK, shellQuote, type Io } from './io.js';
 import type { Plan } from './plans.js';
@@ -27,10 +28,17 @@ export interface Finished {
 }
 
 /** How the reports were made: the run line that reproduces them (the same for `run` and `merge`, so their reports match) and the report's date. */
-export function runMeta(plans: readonly Plan[], chosen: boolean, shards?: number): RunMeta {
-  const line = runLine(plans, chosen, shards);
+export function runMeta(plans: readonly Plan[], chosen: boolean, shards?: number, sandbox?: SandboxLimits): RunMeta {
+  const line = runLine(plans, chosen, shards, sandbox);
   // The report's date (UTC day), never the simulator's: simulations never read a clock.
   return { command: line.command, notes: line.notes, version: VERSION, date: new Date().toISOString().slice(0, 10) };
+}
+
+/** The sandbox limits the command ran modules under (flags, else the environment, else the defaults). */
+function sandboxOf(args: Record<string, unknown>): SandboxLimits | undefined {
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const l = sandboxLimits({ timeoutS: num(args['strategy-timeout']), memoryMb: num(args['strategy-memory']) });
+  return typeof l === 'string' ? undefined : l;
 }
 
 /** A path as a command line in the reports gives it: relative to the working directory when below it. */
@@ -90,7 +98,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
 export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan], shards?: number): Promise<Finished> {
   for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_HEADER);
   const expectations = checkExpectations(plan.s, result.summary, chosen);
-  const meta = runMeta(plans, chosen, shards);
+  const meta = runMeta(plans, chosen, shards, sandboxOf(args));
   const html = await scenarioReport({
     scenario: plan.s,
     summary: result.summary,
