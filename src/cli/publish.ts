@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ScenarioResult, ScenarioSummary } from '../explore/campaign.js';
 import { EVIDENCE_HEADER } from '../explore/evidence.js';
 import { checkExpectations, expectationsJson } from '../gate/expect.js';
@@ -12,7 +12,7 @@ import { formatTable } from '../report/table.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { isStrategyPath, strategyRef } from '../strategies/loader.js';
-import { runLine } from './runline.js';
+import { cliPath, runLine } from './runline.js';
 import { sandboxLimits, type SandboxLimits } from '../explore/pool.js';
 import { VERSION } from './help.js';
 import { EXIT_FAILED, EXIT_OK, shellQuote, type Io } from './io.js';
@@ -39,12 +39,6 @@ function sandboxOf(args: Record<string, unknown>): SandboxLimits | undefined {
   const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
   const l = sandboxLimits({ timeoutS: num(args['strategy-timeout']), memoryMb: num(args['strategy-memory']) });
   return typeof l === 'string' ? undefined : l;
-}
-
-/** A path as a command line in the reports gives it: relative to the working directory when below it. */
-function shownPath(p: string): string {
-  const r = relative(process.cwd(), resolve(p));
-  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
 }
 
 /**
@@ -88,7 +82,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       traceSha256: rec.traceSha256,
       shrink: rec.shrink,
       replay: replayOf(pick.path),
-      unshrunk: `npx quotarace trace ${shellQuote(shownPath(scenario.file))} --strategy ${shellQuote(isStrategyPath(ref) ? shownPath(ref) : st.name)} --run ${rec.shrink.from}`,
+      unshrunk: `npx quotarace trace ${shellQuote(cliPath(scenario.file))} --strategy ${shellQuote(isStrategyPath(ref) ? cliPath(ref) : st.name)} --run ${rec.shrink.from}`,
     });
   }
   return out;
@@ -103,10 +97,10 @@ export async function publish(plan: Plan, result: ScenarioResult, reportsDir: st
     scenario: plan.s,
     summary: result.summary,
     bits: result.bits,
-    failures: shownFailures(plan.s, plan.strategies, result, expectations, (p) => `npx quotarace replay ${shellQuote(shownPath(p))}`),
+    failures: shownFailures(plan.s, plan.strategies, result, expectations, (p) => `npx quotarace replay ${shellQuote(cliPath(p))}`),
     expectations,
     meta,
-    strategyArgs: Object.fromEntries(plan.strategies.map((x) => [x.name, isStrategyPath(strategyRef(x)) ? shownPath(strategyRef(x)) : x.name])),
+    strategyArgs: Object.fromEntries(plan.strategies.map((x) => [x.name, isStrategyPath(strategyRef(x)) ? cliPath(strategyRef(x)) : x.name])),
   });
   const href = `${plan.s.name}.html`;
   writeFileAtomic(join(reportsDir, href), html, REPORT_MARKER);

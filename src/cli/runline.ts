@@ -27,7 +27,7 @@ export interface RunLine {
 }
 
 /** A path as the command line should give it: relative to the working directory when below it. */
-function cliPath(p: string, cwd: string): string {
+export function cliPath(p: string, cwd = process.cwd()): string {
   if (!isAbsolute(p)) return p;
   const r = relative(cwd, p);
   return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
