@@ -464,7 +464,13 @@ describe('--shard and merge', () => {
     for (const f of evidence) expect(readFileSync(join(merged, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
     const html = files(whole).filter((f) => f.endsWith('.html'));
     expect(html.sort()).toEqual(['edit-during-migration.html', 'incident-7178.html', 'index.html']);
-    for (const f of html) expect(norm(readFileSync(join(merged, f), 'utf8'), merged), f).toBe(norm(readFileSync(join(whole, f), 'utf8'), whole));
+    // The same but for the run line's note that says the campaign ran as shards.
+    const shardNote = new RegExp(`; ran as ${results.length} shards \\(run --shard i/${results.length}, then merge\\): the same results as this one command`);
+    for (const f of html) {
+      const m2 = readFileSync(join(merged, f), 'utf8');
+      expect(m2, f).toMatch(shardNote);
+      expect(norm(m2.replace(shardNote, ''), merged), f).toBe(norm(readFileSync(join(whole, f), 'utf8'), whole));
+    }
   });
 
   it('merge refuses a missing shard, a shard given twice, and shards run with other options', async () => {

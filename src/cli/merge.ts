@@ -118,7 +118,7 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
         return fault ? { strategy: st.name, tally: emptyTally(), fault } : { strategy: st.name, tally, ...(pilot ? { pilot } : {}) };
       });
       const result = await finishScenario(plan.s, plan.text, plan.strategies, tallies, plan.opts, pool, reportsDir);
-      done.push(await publish(plan, result, reportsDir, args, io, Boolean(shards[0]!.chosen), loaded.map((l) => l.plan)));
+      done.push(await publish(plan, result, reportsDir, args, io, Boolean(shards[0]!.chosen), loaded.map((l) => l.plan), shards[0]!.shard.count));
     }
     return conclude(done, plans, args, io);
   } finally {

@@ -1,20 +1,19 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioResult, ScenarioSummary } from '../explore/campaign.js';
-import { EVIDENCE_MARKER, parseEvidence } from '../explore/evidence.js';
-import { replayRun } from '../explore/shrink.js';
+import { EVIDENCE_MARKER } from '../explore/evidence.js';
 import { checkExpectations, expectationsJson } from '../gate/expect.js';
 import { junitXml } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
-import { explain } from '../report/explain.js';
 import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type RunMeta } from '../report/html.js';
-import { raceData } from '../report/race.js';
 import { formatTable } from '../report/table.js';
-import { Timeline } from '../report/timeline.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
+import { isStrategyPath, strategyRef } from '../strategies/loader.js';
+import { cliPath, runLine } from './runline.js';
+import { sandboxLimits, type SandboxLimits } from '../explore/pool.js';
 import { VERSION } from './help.js';
 import { EXIT_FAILED, EXIT_OK, shellQuote, type Io } from './io.js';
 import type { Plan } from './plans.js';
@@ -24,36 +23,35 @@ export interface Finished {
   readonly summary: ScenarioSummary;
   readonly expectations: readonly ExpectationOutcome[];
   readonly href: string;
+  /** The run line and provenance its report states (the index states the same). */
+  readonly meta: RunMeta;
 }
 
-/** The command that makes these results without shards: the same for `run` and `merge`, so their reports are identical. */
-export function runCommand(plans: readonly Plan[]): string {
-  const o = plans[0]?.opts;
-  const parts = ['quotarace run', ...plans.map((p) => shellQuote(p.s.file))];
-  if (o) {
-    if (o.mode !== 'exhaustive') parts.push(`--runs ${o.runs}`, `--seed ${o.seed}`);
-    if (o.mode !== 'random') parts.push(`--explore ${o.mode}`);
-    if (o.mode === 'pct') parts.push(`--depth ${o.depth}`);
-  }
-  return parts.join(' ');
-}
-
-export function runMeta(plans: readonly Plan[]): RunMeta {
+/** How the reports were made: the run line that reproduces them (the same for `run` and `merge`, so their reports match) and the report's date. */
+export function runMeta(plans: readonly Plan[], chosen: boolean, shards?: number, sandbox?: SandboxLimits): RunMeta {
+  const line = runLine(plans, chosen, shards, sandbox);
   // The report's date (UTC day), never the simulator's: simulations never read a clock.
-  return { command: runCommand(plans), version: VERSION, date: new Date().toISOString().slice(0, 10) };
+  return { command: line.command, notes: line.notes, version: VERSION, date: new Date().toISOString().slice(0, 10) };
+}
+
+/** The sandbox limits the command ran modules under (flags, else the environment, else the defaults). */
+export function sandboxOf(args: Record<string, unknown>): SandboxLimits | undefined {
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const l = sandboxLimits({ timeoutS: num(args['strategy-timeout']), memoryMb: num(args['strategy-memory']) });
+  return typeof l === 'string' ? undefined : l;
 }
 
 /**
  * The failure each strategy's report zooms into: the run the gate quotes for a failed
  * expectation, else the first run that got the quota wrong, else the most common kind; so
- * the terminal, the gate and the report name the same run. Re-run from its evidence file's
- * choices in this thread to get the whole typed timeline.
+ * the terminal, the gate and the report name the same run. What it shows (race, story,
+ * state table, charts, trace hash) is what the evidence job recorded in the worker that
+ * had the strategy loaded: nothing is re-run here.
  */
 export function shownFailures(scenario: Scenario, strategies: readonly Strategy[], result: ScenarioResult, expectations: readonly ExpectationOutcome[], replayOf: (path: string) => string): FailureDetail[] {
   const out: FailureDetail[] = [];
   for (const st of result.summary.strategies) {
-    const strategy = strategies.find((x) => x.name === st.name);
-    if (st.error || !strategy || !st.evidence.length) continue;
+    if (st.error || !st.evidence.length) continue;
     const failing = st.evidence.filter((e) => !e.breaks.includes('settled') || e.breaks.length > 1);
     const gate = expectations.find((e) => e.strategy === st.name && !e.passed && e.evidence);
     let pick = gate ? st.evidence.find((e) => e.path === gate.evidence) : undefined;
@@ -67,17 +65,10 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       why = 'the most common failure kind';
     }
     if (!pick) continue;
-    const file = result.files.find((f) => f.path === pick!.path);
-    const ev = file ? parseEvidence(file.text) : undefined;
-    if (!ev || 'error' in ev) continue;
-    const timeline = new Timeline();
-    const { outcome } = replayRun(
-      { scenario, strategy, seed: ev.seed, window: ev.windowMs, windowWrites: ev.windowWrites, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
-      { strict: false },
-      timeline,
-    );
-    const storySteps: Array<number | undefined> = [];
-    const explanation = explain(timeline.entries, outcome, timeline.uidNames, storySteps);
+    const rec = result.recorded.get(pick.path);
+    if (!rec) continue;
+    const strategy = strategies.find((x) => x.name === st.name);
+    const ref = strategy ? strategyRef(strategy) : st.name;
     out.push({
       strategy: st.name,
       evidencePath: pick.path,
@@ -86,31 +77,36 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       runs: pick.runs,
       breaks: pick.breaks,
       why,
-      explanation,
-      storySteps,
-      race: raceData(scenario, timeline.entries, outcome, timeline.uidNames, timeline.deliveries),
+      explanation: rec.explanation,
+      storySteps: rec.storySteps,
+      race: rec.race,
+      traceSha256: rec.traceSha256,
+      shrink: rec.shrink,
       replay: replayOf(pick.path),
+      unshrunk: `npx quotarace trace ${shellQuote(cliPath(scenario.file))} --strategy ${shellQuote(isStrategyPath(ref) ? cliPath(ref) : st.name)} --run ${rec.shrink.from}`,
     });
   }
   return out;
 }
 
 /** Evidence, the scenario's HTML report, its table and summary line; the expectations checked. */
-export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan]): Promise<Finished> {
+export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan], shards?: number): Promise<Finished> {
   for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_MARKER);
   const expectations = checkExpectations(plan.s, result.summary, chosen);
+  const meta = runMeta(plans, chosen, shards, sandboxOf(args));
   const html = await scenarioReport({
     scenario: plan.s,
     summary: result.summary,
     bits: result.bits,
-    failures: shownFailures(plan.s, plan.strategies, result, expectations, (p) => `npx quotarace replay ${shellQuote(p)}`),
+    failures: shownFailures(plan.s, plan.strategies, result, expectations, (p) => `npx quotarace replay ${shellQuote(cliPath(p))}`),
     expectations,
-    meta: runMeta(plans),
+    meta,
+    strategyArgs: Object.fromEntries(plan.strategies.map((x) => [x.name, isStrategyPath(strategyRef(x)) ? cliPath(strategyRef(x)) : x.name])),
   });
   const href = `${plan.s.name}.html`;
   writeFileAtomic(join(reportsDir, href), html, REPORT_MARKER);
   if (!args.json) io.out(`${formatTable(result.summary, { wide: Boolean(args.wide) })}\n${scenarioLine(result.summary, expectations, join(reportsDir, href))}\n`);
-  return { summary: result.summary, expectations, href };
+  return { summary: result.summary, expectations, href, meta };
 }
 
 export const JUNIT_MARKER = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="quotarace"';
@@ -163,7 +159,8 @@ export function scenarioLine(s: ScenarioSummary, expectations: readonly Expectat
 export function conclude(done: readonly Finished[], plans: readonly Plan[], args: Record<string, unknown>, io: Io): number {
   const reportsDir = String(args.reports);
   const index = join(reportsDir, 'index.html');
-  writeFileAtomic(index, indexReport(done, runMeta(plans)), REPORT_MARKER);
+  const meta = done[0]?.meta ?? runMeta(plans, false);
+  writeFileAtomic(index, indexReport(done, meta), REPORT_MARKER);
   if (args.json) io.out(JSON.stringify({ scenarios: done.map((d) => ({ ...d.summary, expectations: expectationsJson(d.expectations) })) }, null, 2));
   const suites = done.map((d, i) => ({ name: d.summary.name, file: plans[i]!.s.file, expectations: d.expectations }));
   if (args.junit) writeFileAtomic(String(args.junit), junitXml(suites), JUNIT_MARKER);
@@ -174,6 +171,7 @@ export function conclude(done: readonly Finished[], plans: readonly Plan[], args
   for (const e of failed) io.err(`FAIL ${e.scenario} / ${e.strategy}: ${e.name}: ${e.message}`);
   const total = done.reduce((n, d) => n + d.expectations.length, 0);
   const scen = `${done.length} scenario${done.length === 1 ? '' : 's'}`;
+  if (!args.json) io.out(`reproduce with:\n  ${meta.command}\n${meta.notes.map((n) => `  ${n}`).join('\n')}`);
   if (!args.json) io.out(failed.length || broken.length ? `${scen}, ${failed.length} of ${total} expectations not met${broken.length ? `, ${broken.length} strategy error(s)` : ''} · ${index}` : `${scen}, ${total} expectation${total === 1 ? '' : 's'} met · ${index}`);
   if (broken.length) {
     io.err(`quotarace: ${broken.length} strategy run${broken.length === 1 ? '' : 's'} failed with an error; the other strategies' results stand`);

@@ -171,6 +171,8 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
   io.out(
     [
       traceHeader(scenario, strategy.name, `${ev.run ? `run ${ev.run}  ` : ''}seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`, horizonMs),
+      // The hash the report states for this run (traceHash: sha256 of the whole trace below).
+      `trace sha256 ${hash}`,
       ev.disabledActions.length ? `actions left out by shrinking: ${ev.disabledActions.join(', ')}` : '',
       '',
       timeline.format(),

@@ -7,7 +7,7 @@ import { isStrategyPath, strategyRef, StrategyLoadError } from '../strategies/lo
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { Progress } from './progress.js';
-import { checkRunOutputs, RESULTS_MARKER, conclude, publish, runMeta, type Finished } from './publish.js';
+import { checkRunOutputs, RESULTS_MARKER, conclude, publish, runMeta, sandboxOf, type Finished } from './publish.js';
 import { readCampaignMark, replacesNote } from '../report/campaign-mark.js';
 
 /** `quotarace run`: every scenario's campaign (or one shard's share of it). */
@@ -40,7 +40,7 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
       return EXIT_OK;
     }
     // Read before this run overwrites the index; said after the run's summary line (tables only: --json prints JSON alone).
-    const note = replacesNote(reportsDir, readCampaignMark(reportsDir), { ...runMeta(plans), reports: plans.map((p) => `${p.s.name}.html`) });
+    const note = replacesNote(reportsDir, readCampaignMark(reportsDir), { ...runMeta(plans, args.strategy !== undefined, undefined, sandboxOf(args)), reports: plans.map((p) => `${p.s.name}.html`) });
     const done: Finished[] = [];
     for (const p of plans) {
       const phases = progress.scenario(p.s.name, p.strategies.map((st) => st.name));

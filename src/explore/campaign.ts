@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
-import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RunsJob } from './jobs.js';
+import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RecordedRun, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
 import { bundleOf, loadFaultOf, strategyRef } from '../strategies/loader.js';
@@ -56,6 +56,8 @@ export interface EvidenceFile {
   stepsAfter: number;
   deterministic: boolean;
   determinism: string;
+  /** sha256 of the shown (shrunk) run's whole trace: what `replay` of the file prints. */
+  traceSha256: string;
 }
 
 export interface StrategyResult extends StrategySummary {
@@ -114,8 +116,7 @@ export interface FailureReport {
   readonly run: string;
   readonly failure: string;
   readonly runs: number;
-  readonly explanation: readonly string[];
-  readonly charts: EvidenceResult['charts'];
+  readonly recorded: RecordedRun;
 }
 
 /** What a campaign reports as it goes (the CLI's progress line): each phase, per strategy. */
@@ -134,6 +135,8 @@ export interface ScenarioResult {
   readonly bits: Map<string, { quota: string; move: string }>;
   /** The most telling failure of each strategy: its first (largest-first) evidence. */
   readonly failures: FailureReport[];
+  /** Each evidence file's run as its job recorded it (by evidence path): what the report shows. */
+  readonly recorded: ReadonlyMap<string, RecordedRun>;
 }
 
 function jobBase(scenario: Scenario, scenarioText: string, strategy: Strategy, pilot: Pilot): JobBase {
@@ -215,6 +218,7 @@ export async function finishScenario(
   const files: EvidenceOut[] = [];
   const bits = new Map<string, { quota: string; move: string }>();
   const failures: FailureReport[] = [];
+  const recorded = new Map<string, RecordedRun>();
   for (const strategy of strategies) {
     const st = tallies.find((t) => t.strategy === strategy.name);
     if (!st) throw new Error(`no results for strategy ${strategy.name}`);
@@ -306,7 +310,8 @@ export async function finishScenario(
       kept.push(i);
       const path = join(reportsDir, scenario.name, strategy.name, `${names[i]}.evidence`);
       files.push({ path, text: e.text });
-      evidence.push({ path, run: evidenceJobs[i]!.run, breaks: jobBreaks[i]!, failure: e.signature, runs: groupRuns[i]!, stepsBefore: e.originalSteps, stepsAfter: e.shrunkSteps, deterministic: e.deterministic, determinism: e.determinismDetail });
+      recorded.set(path, e.recorded);
+      evidence.push({ path, run: evidenceJobs[i]!.run, breaks: jobBreaks[i]!, failure: e.signature, runs: groupRuns[i]!, stepsBefore: e.originalSteps, stepsAfter: e.shrunkSteps, deterministic: e.deterministic, determinism: e.determinismDetail, traceSha256: e.recorded.traceSha256 });
     });
     // The most telling failure: the kind that most runs share (an unsettled example is no failure kind).
     let best = -1;
@@ -316,13 +321,13 @@ export async function finishScenario(
     });
     if (best >= 0) {
       const e = built[kept[best]!] as EvidenceResult;
-      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, run: evidence[best]!.run, failure: e.signature, runs: evidence[best]!.runs, explanation: e.explanation, charts: e.charts });
+      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, run: evidence[best]!.run, failure: e.signature, runs: evidence[best]!.runs, recorded: e.recorded });
     }
     const summary = summarize(strategy.name, tally);
     results.push({ ...summary, exploration, evidence });
   }
   const runs = opts.mode === 'exhaustive' ? (results.find((r) => !r.error)?.runs ?? 0) : opts.runs;
-  return { summary: { name: scenario.name, file: scenario.file, runs, seed: opts.seed, explore: opts.mode, strategies: results }, files, bits, failures };
+  return { summary: { name: scenario.name, file: scenario.file, runs, seed: opts.seed, explore: opts.mode, strategies: results }, files, bits, failures, recorded };
 }
 
 /**
