@@ -337,7 +337,7 @@ async function raceSection(r: ScenarioReport): Promise<string> {
     const unshrunk = n.shrunk
       ? `<p class="muted unshrunk">The unshrunk ${esc(unitOf(r.summary))} <code>${esc(n.from)}</code> (trace sha256 <code>${esc(n.originalTraceSha256)}</code>): <code>${esc(f.unshrunk)}</code></p>`
       : '';
-    parts.push(`<article class="failure" id="${anchor('race', f.strategy)}" data-strategy="${esc(f.strategy)}" data-trace-sha256="${esc(f.traceSha256)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
+    parts.push(`<article class="failure" data-strategy="${esc(f.strategy)}" id="${anchor('race', f.strategy)}" data-trace-sha256="${esc(f.traceSha256)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
 <p class="shown">The run shown: ${esc(shrinkSentence(n))}${f.why ? ` (${esc(f.why)})` : ''}; ${plural(f.runs, unitOf(r.summary))} failed this way.</p>
 <p class="muted">trace sha256 <code class="trace-hash">${esc(f.traceSha256)}</code>; replay prints the same: <code>${esc(f.replay)}</code></p>
 ${unshrunk}
