@@ -107,9 +107,10 @@ function changes(s: Shot, out: string[]): void {
 
 /**
  * The global object's own data properties (undefined, NaN, structuredClone, the built-in
- * constructors...): replacing or deleting one is a patch. Accessors are skipped (Node defines
- * some globals lazily and replaces the accessor on first use) and so are new globals (state
- * the module keeps for itself, which the determinism checks judge).
+ * constructors...): replacing or deleting one is a patch. Accessors are not compared (Node
+ * defines some globals lazily and replaces the accessor on first use). A new global is
+ * state kept outside the module, where a fresh instance of the module would still find it
+ * (a job's result would then depend on the jobs its worker ran before): a change too.
  */
 function globals(): Prop[] {
   return props(globalThis).filter((p) => p.get === undefined && p.set === undefined);
@@ -119,8 +120,15 @@ function globals(): Prop[] {
 export function snapshotBuiltins(): () => string | undefined {
   const shots = targets().map(([n, o]) => take(n, o));
   const globalProps = globals();
+  const globalKeys = ownKeys(globalThis);
   return () => {
     const out: string[] = [];
+    const keys = ownKeys(globalThis);
+    for (let i = 0; i < keys.length; i++) {
+      let known = false;
+      for (let j = 0; j < globalKeys.length && !known; j++) known = globalKeys[j] === keys[i];
+      if (!known) out[out.length] = `${keyName('globalThis', keys[i]!)} added`;
+    }
     for (let i = 0; i < globalProps.length; i++) {
       const p = globalProps[i]!;
       const d = describe(globalThis, p.key);

@@ -107,9 +107,9 @@ export function jobRuns(job: Job): number {
 
 /**
  * A user strategy's runs, split into jobs the same way for any --workers: each job runs in a
- * fresh worker, so a module's state (or its patches) can only carry across runs of one
- * chunk, and the chunks, hence the results, do not depend on how many workers there are.
- * At least 50 runs a chunk (a worker's start-up is worth that many), at most 32 chunks.
+ * fresh instance of the module, so module state can only carry across the runs of one chunk,
+ * and the chunks, hence the results, do not depend on how many workers there are. At least
+ * 50 runs a chunk (loading an instance and its fresh-instance check cost a few runs), at most 32 chunks.
  */
 export function sandboxChunk(runs: number): number {
   return Math.max(50, Math.ceil(runs / 32));
@@ -174,21 +174,40 @@ export class WorkerLine {
 interface Slot {
   readonly worker: Worker;
   readonly line: WorkerLine;
-  /** Sandboxed: the module's heartbeat; one job, then discarded. */
+  /** Sandboxed: the module's heartbeat. */
   readonly hb?: Int32Array;
+  /** Sandboxed: the one module this worker may run (its path and bundle). */
+  readonly module?: string;
+  jobs: number;
+}
+
+/**
+ * A module's worker is replaced after this many jobs: each job imports a fresh instance of
+ * the module, and module instances are never freed. Results do not depend on it (no job sees
+ * another's instance), so neither does the output.
+ */
+const JOBS_PER_SANDBOX = 100;
+
+/** The module a sandboxed job runs: its workers run no other code. Commands (trace, replay, check) get a worker each. */
+function moduleOf(job: Job): string | undefined {
+  return job.type === 'command' ? undefined : `${job.strategy}\n${job.bundle ?? ''}`;
 }
 
 /**
  * Runs jobs on worker threads and returns their results in job order, so the number of
  * workers never changes the output. Built-in strategies' jobs run inline with one worker,
- * else on workers that never load user code. A user strategy's job always runs in a worker
- * of its own (even with --workers 1), started for that job and discarded after it: no
- * module's patches or state reach another job. A worker that hangs, overruns, runs out of
+ * else on workers that never load user code. A user strategy's job always runs in a sandboxed
+ * worker (even with --workers 1) that only ever runs that module's jobs, each in a fresh
+ * instance of the module, and is discarded on a fault or at close(): no module's patches
+ * or state reach a built-in, another module, or (module state) another job. A worker that hangs, overruns, runs out of
  * memory, exits, patches the built-ins or answers out of turn makes its job a strategy
  * fault, not a crash: the other strategies still report.
  */
 export class WorkerPool {
+  /** Trusted workers: they never load user code. */
   private idle: Slot[] = [];
+  /** Sandboxed workers, idle, per module: a worker that loaded a module runs that module's jobs only. */
+  private idleFor = new Map<string, Slot[]>();
   private live = new Set<Slot>();
 
   constructor(
@@ -197,10 +216,10 @@ export class WorkerPool {
     private readonly ticker: Ticker = intervalTicker,
   ) {}
 
-  private spawn(sandboxed: boolean): Slot {
+  private spawn(sandboxed: boolean, module?: string): Slot {
     const buffer = sandboxed ? new SharedArrayBuffer(HB_SLOTS * 4) : undefined;
     const worker = new Worker(workerUrl(), {
-      workerData: { hb: buffer, sandboxed },
+      workerData: { hb: buffer, sandboxed, command: sandboxed && module === undefined },
       // Built-ins are trusted: as inline, no limit. A module's worker gets the sandbox's heap.
       ...(sandboxed ? { resourceLimits: { maxOldGenerationSizeMb: this.limits.memoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.min(64, Math.floor(this.limits.memoryMb / 8))) } } : {}),
       stdout: true,
@@ -209,7 +228,7 @@ export class WorkerPool {
     // A strategy's console output is not ours to print in the middle of a table.
     worker.stdout.resume();
     worker.stderr.resume();
-    const slot: Slot = { worker, line: new WorkerLine(worker), ...(buffer ? { hb: new Int32Array(buffer) } : {}) };
+    const slot: Slot = { worker, line: new WorkerLine(worker), ...(buffer ? { hb: new Int32Array(buffer) } : {}), ...(module !== undefined ? { module } : {}), jobs: 0 };
     this.live.add(slot);
     return slot;
   }
@@ -299,16 +318,22 @@ export class WorkerPool {
     return { fault: new StrategyFault(name, o.detail, undefined, o.step, scenario, o.run).toJSON() };
   }
 
-  /** One job: in a fresh sandboxed worker, discarded after; or on a trusted worker, kept. */
+  /**
+   * One job. A module's job runs on a worker that only ever ran that module (a new one, or one
+   * of its idle ones) and is discarded after any fault; a built-in's on a trusted worker.
+   */
   private async one<T>(id: number, job: Job): Promise<T> {
     if (isSandboxed(job)) {
-      const slot = this.spawn(true);
-      try {
-        const o = await this.exec(slot, id, job);
-        return (o.ok ? o.result : this.asFault(job, o)) as T;
-      } finally {
-        this.discard(slot);
-      }
+      const module = moduleOf(job);
+      const slot = (module !== undefined ? this.idleFor.get(module)?.pop() : undefined) ?? this.spawn(true, module);
+      slot.jobs++;
+      const o = await this.exec(slot, id, job);
+      if (o.ok && slot.module !== undefined && slot.jobs < JOBS_PER_SANDBOX) {
+        const list = this.idleFor.get(slot.module) ?? [];
+        list.push(slot);
+        this.idleFor.set(slot.module, list);
+      } else this.discard(slot);
+      return (o.ok ? o.result : this.asFault(job, o)) as T;
     }
     const slot = this.idle.pop() ?? this.spawn(false);
     const o = await this.exec(slot, id, job);
@@ -345,6 +370,7 @@ export class WorkerPool {
     const all = [...this.live];
     this.live.clear();
     this.idle = [];
+    this.idleFor.clear();
     await Promise.all(all.map((s) => s.worker.terminate().catch(() => undefined)));
   }
 }

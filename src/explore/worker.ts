@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachHeartbeat } from './heartbeat.js';
 import { snapshotBuiltins } from './intact.js';
+import { freshInstances } from '../strategies/loader.js';
 import { handleJob, type Job } from './jobs.js';
 
 /**
@@ -9,10 +10,14 @@ import { handleJob, type Job } from './jobs.js';
  * runs: the heartbeat, out of workerData where a module would look for it; a snapshot of the
  * built-ins, to tell the pool when a module changed them; and its own references to the
  * functions that post the answer, which a module's patches of prototypes cannot reach.
+ * Each job then loads fresh instances of the module: nothing a job leaves in it reaches the next.
  */
-const data = workerData as { hb?: SharedArrayBuffer; sandboxed?: boolean };
+const data = workerData as { hb?: SharedArrayBuffer; sandboxed?: boolean; command?: boolean };
 if (data.hb) attachHeartbeat(data.hb);
 delete data.hb;
+// A whole command loads the CLI and the report code, some of which adds to the built-ins
+// (vega-lite defines Set.prototype.toJSON): loaded before the snapshot, it is not the module's doing.
+if (data.command) await import('../cli/main.js');
 const changed = data.sandboxed ? snapshotBuiltins() : undefined;
 const port = parentPort!;
 const post = port.postMessage.bind(port);
@@ -29,6 +34,7 @@ function describe(e: unknown, sandboxed: boolean): string {
 }
 
 port.on('message', (msg: { id: number; job: Job }) => {
+  if (data.sandboxed) freshInstances();
   const answer = (ok: { result: unknown } | { error: string }): void => {
     let tampered: string | undefined;
     try {
