@@ -79,21 +79,23 @@ const evidence = z
   })
   .passthrough();
 
+/** Per job type, the shapes its result may take: a fault (any sandboxed job), else the job's own. */
 const byType: Record<Job['type'], z.ZodTypeAny> = {
-  runs: z.union([fault, tally]),
-  prepare: z.union([fault, z.object({ pilot }).passthrough()]),
-  exhaustive: z.union([fault, z.object({ tally, exhaustive: z.object({ complete: z.boolean(), runs: count, pruned: count }).passthrough() }).passthrough()]),
-  evidence: z.union([fault, evidence]),
-  describe: z.union([fault, z.object({ loadError: text }).passthrough(), z.object({ name: line, description: text }).passthrough()]),
+  runs: tally,
+  prepare: z.object({ pilot }).passthrough(),
+  exhaustive: z.object({ tally, exhaustive: z.object({ complete: z.boolean(), runs: count, pruned: count }).passthrough() }).passthrough(),
+  evidence,
+  describe: z.union([z.object({ loadError: text }).passthrough(), z.object({ name: line, description: text }).passthrough()]),
   command: z.object({ code: z.number().int().min(0).max(255), out: text, err: text }).passthrough(),
 };
 
 /** Undefined if `result` has the shape of a `type` job's result; else what is wrong, in one line. */
 export function malformedResult(type: Job['type'], result: unknown): string | undefined {
-  const r = byType[type].safeParse(result);
+  // A result that says it is a fault is judged as one (a command never answers with a fault).
+  const isFault = type !== 'command' && result !== null && typeof result === 'object' && Object.hasOwn(result, 'fault');
+  const r = (isFault ? fault : byType[type]).safeParse(result);
   if (r.success) return undefined;
-  // A union's message is the first branch's: name the deepest issue instead.
-  const issues = r.error.issues.flatMap((i) => (i.code === 'invalid_union' ? i.unionErrors.flatMap((e) => e.issues) : [i]));
-  const deepest = issues.reduce((a, b) => (b.path.length > a.path.length ? b : a), issues[0]!);
-  return `${deepest.path.join('.') || 'the result'}: ${deepest.message}`.slice(0, 200);
+  const i = r.error.issues[0]!;
+  const issue = i.code === 'invalid_union' ? (i.unionErrors[0]?.issues[0] ?? i) : i;
+  return `${issue.path.join('.') || 'the result'}: ${issue.message}`.slice(0, 200);
 }
