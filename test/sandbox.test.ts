@@ -64,6 +64,23 @@ describe("a worker's events outlive its job", () => {
     expect(line.exited).toBe(true);
   });
 
+  it("the worker's start-up is not the module's: the watchdog starts at its first message, which only our code can send", async () => {
+    const worker = new EventEmitter();
+    const line = new WorkerLine(worker);
+    let ready = false;
+    void line.ready.then(() => (ready = true));
+    await Promise.resolve();
+    expect(ready).toBe(false);
+    const heard: unknown[] = [];
+    line.listen({ message: (m) => heard.push(m), error: () => undefined, exit: () => undefined });
+    worker.emit('message', { ready: true });
+    await Promise.resolve();
+    expect(ready).toBe(true);
+    // Said again (by a module, later): a message like any other, for the job to judge.
+    worker.emit('message', { ready: true });
+    expect(heard).toEqual([{ ready: true }]);
+  });
+
   it('during a job, the error reaches it', () => {
     const worker = new EventEmitter();
     const line = new WorkerLine(worker);

@@ -79,14 +79,15 @@ export class Watchdog {
       this.last = beat;
       this.still = 0;
     } else this.still++;
-    if (this.ticks >= this.wallTicks) return 'overtime';
-    return this.still >= this.stallTicks ? 'stalled' : 'ok';
+    // A stall is the more telling verdict when both are due.
+    if (this.still >= this.stallTicks) return 'stalled';
+    return this.ticks >= this.wallTicks ? 'overtime' : 'ok';
   }
 }
 
 /**
  * How many simulated runs a job holds: its wall-time budget is the sandbox's timeout per
- * run, plus one for loading the module. Counts are from the job, never from the worker.
+ * run, plus two for loading the module. Counts are from the job, never from the worker.
  */
 export function jobRuns(job: Job): number {
   switch (job.type) {
@@ -104,6 +105,9 @@ export function jobRuns(job: Job): number {
       return 4; // a trace, or a replay and its checks
   }
 }
+
+/** A job's wall-time budget holds this many timeouts beyond its runs', for loading the module. */
+const LOAD_ALLOWANCE = 2;
 
 /**
  * A user strategy's runs, split into jobs the same way for any --workers: each job runs in a
@@ -150,13 +154,30 @@ export interface WorkerEvents {
 export class WorkerLine {
   private ears: JobEars | undefined;
   exited = false;
+  /**
+   * Resolves when the worker has loaded our code (and, sandboxed, taken its snapshot of the
+   * built-ins) and is waiting for a job, or has ended: its own start-up is not charged to a
+   * module's watchdog. Only its first message can say so; no module has run before it.
+   */
+  readonly ready: Promise<void>;
+  private isReady = false;
+  private markReady!: () => void;
 
   constructor(events: WorkerEvents) {
-    events.on('message', (m: unknown) => this.ears?.message(m));
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    events.on('message', (m: unknown) => {
+      if (!this.isReady) {
+        this.isReady = true;
+        this.markReady();
+        if ((m as { ready?: unknown } | null)?.ready === true) return;
+      }
+      this.ears?.message(m);
+    });
     events.on('messageerror', (e: unknown) => this.ears?.error(e));
     events.on('error', (e: unknown) => this.ears?.error(e));
     events.on('exit', (code: number) => {
       this.exited = true;
+      this.markReady();
       this.ears?.exit(code);
     });
   }
@@ -240,8 +261,9 @@ export class WorkerPool {
   }
 
   /** One job on one worker; a sandboxed one under the watchdogs. */
-  private exec(slot: Slot, id: number, job: Job): Promise<Outcome> {
+  private async exec(slot: Slot, id: number, job: Job): Promise<Outcome> {
     const { line, hb } = slot;
+    await line.ready;
     const sandboxed = hb !== undefined;
     if (hb) {
       hb[HB_RUN] = -1;
@@ -250,7 +272,8 @@ export class WorkerPool {
     const timeout = this.limits.timeoutMs;
     const tickMs = Math.max(20, Math.min(250, Math.floor(timeout / 4)));
     const runs = jobRuns(job);
-    const dog = new Watchdog(Math.ceil(timeout / tickMs), Math.ceil((timeout * (runs + 1)) / tickMs));
+    const wallMs = timeout * (runs + LOAD_ALLOWANCE);
+    const dog = new Watchdog(Math.ceil(timeout / tickMs), Math.ceil(wallMs / tickMs));
     return new Promise<Outcome>((resolve) => {
       let stop: (() => void) | undefined;
       // The worker's own account of where it was: only believed within the job's bounds.
@@ -302,7 +325,7 @@ export class WorkerPool {
             fail(`made no progress for ${timeout / 1000} s (an endless loop, or a module or promise that never settles?); stopped by the watchdog (--strategy-timeout S, or ${SANDBOX_ENV.timeout})`);
           } else if (verdict === 'overtime') {
             fail(
-              `ran past its job's wall-time limit of ${((timeout * (runs + 1)) / 1000).toLocaleString('en-US')} s (${timeout / 1000} s for each of its ${runs.toLocaleString('en-US')} run${runs === 1 ? '' : 's'} and the module's load, whatever progress it reported); stopped by the watchdog (--strategy-timeout S, or ${SANDBOX_ENV.timeout})`,
+              `ran past its job's wall-time limit of ${(wallMs / 1000).toLocaleString('en-US')} s (${timeout / 1000} s for each of its ${runs.toLocaleString('en-US')} run${runs === 1 ? '' : 's'} and twice that to load the module), whatever progress it reported; stopped by the watchdog (--strategy-timeout S, or ${SANDBOX_ENV.timeout})`,
             );
           }
         });

@@ -33,6 +33,8 @@ function describe(e: unknown, sandboxed: boolean): string {
   }
 }
 
+// Loaded and waiting: the pool starts a job's watchdog from here.
+post({ ready: true });
 port.on('message', (msg: { id: number; job: Job }) => {
   if (data.sandboxed) freshInstances();
   const answer = (ok: { result: unknown } | { error: string }): void => {
