@@ -260,6 +260,24 @@ export class WorkerPool {
     slot.worker.terminate().catch(() => undefined);
   }
 
+  /**
+   * Before a new sandboxed worker starts: other modules' idle workers beyond the pool's size
+   * are ended (each holds a heap of its own). Which ones is of no consequence to any result:
+   * every job loads a fresh instance of its module.
+   */
+  private evictIdle(keep: string | undefined): void {
+    let idle = 0;
+    for (const list of this.idleFor.values()) idle += list.length;
+    for (const [module, list] of this.idleFor) {
+      if (module === keep) continue;
+      while (list.length > 0 && idle >= this.size) {
+        this.discard(list.pop()!);
+        idle--;
+      }
+      if (list.length === 0) this.idleFor.delete(module);
+    }
+  }
+
   /** One job on one worker; a sandboxed one under the watchdogs. */
   private async exec(slot: Slot, id: number, job: Job): Promise<Outcome> {
     const { line, hb } = slot;
@@ -348,7 +366,7 @@ export class WorkerPool {
   private async one<T>(id: number, job: Job): Promise<T> {
     if (isSandboxed(job)) {
       const module = moduleOf(job);
-      const slot = (module !== undefined ? this.idleFor.get(module)?.pop() : undefined) ?? this.spawn(true, module);
+      const slot = (module !== undefined ? this.idleFor.get(module)?.pop() : undefined) ?? (this.evictIdle(module), this.spawn(true, module));
       slot.jobs++;
       const o = await this.exec(slot, id, job);
       if (o.ok && slot.module !== undefined && slot.jobs < JOBS_PER_SANDBOX) {
