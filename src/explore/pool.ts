@@ -230,6 +230,11 @@ export class WorkerPool {
   /** Sandboxed workers, idle, per module: a worker that loaded a module runs that module's jobs only. */
   private idleFor = new Map<string, Slot[]>();
   private live = new Set<Slot>();
+  /**
+   * Message ids, never reused while the pool lives: a module's worker outlives a batch, and an
+   * answer a module posts late (a timer of its own) must not pass for a later job's.
+   */
+  private seq = 0;
 
   constructor(
     readonly size: number,
@@ -363,7 +368,8 @@ export class WorkerPool {
    * One job. A module's job runs on a worker that only ever ran that module (a new one, or one
    * of its idle ones) and is discarded after any fault; a built-in's on a trusted worker.
    */
-  private async one<T>(id: number, job: Job): Promise<T> {
+  private async one<T>(job: Job): Promise<T> {
+    const id = this.seq++;
     if (isSandboxed(job)) {
       const module = moduleOf(job);
       const slot = (module !== undefined ? this.idleFor.get(module)?.pop() : undefined) ?? (this.evictIdle(module), this.spawn(true, module));
@@ -399,7 +405,7 @@ export class WorkerPool {
           const id = next++;
           const job = jobs[id]!;
           // Built-ins run in this thread when there is nothing to run beside them.
-          results[id] = inline && !isSandboxed(job) ? ((await handleJob(job)) as T) : await this.one<T>(id, job);
+          results[id] = inline && !isSandboxed(job) ? ((await handleJob(job)) as T) : await this.one<T>(job);
           tick();
         }
       }),
