@@ -5,6 +5,7 @@ import { handleJob, type EvidenceResult, type Job, type PrepareResult } from '..
 import { jobRuns, sandboxChunk, Watchdog, WorkerLine } from '../src/explore/pool.js';
 import { snapshotBuiltins } from '../src/explore/intact.js';
 import { malformedResult } from '../src/explore/results.js';
+import { describeThrown } from '../src/strategies/runtime.js';
 import type { TallyState } from '../src/explore/tally.js';
 
 /**
@@ -159,5 +160,15 @@ describe('result shapes at the worker boundary', () => {
   it("a command's exit code is 0 to 255", () => {
     expect(malformedResult('command', { code: 0, out: '', err: '' })).toBeUndefined();
     expect(malformedResult('command', { code: 300, out: '', err: '' })).toMatch(/^code: /);
+  });
+});
+
+describe("a module's thrown value, in a fault", () => {
+  it('is one line, capped, whatever was thrown (a multi-line message, a throwing getter, a huge string)', () => {
+    expect(describeThrown(new Error('first\n    at evil (/x.ts:1:1)\n    at more'))).toBe('first');
+    const getter = Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('no'); } });
+    expect(describeThrown(getter)).toBe('[object Error]');
+    expect(describeThrown('y'.repeat(10_000))).toHaveLength(301);
+    expect(describeThrown({ toString: () => 'an object' })).toBe('an object');
   });
 });

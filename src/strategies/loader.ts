@@ -208,18 +208,17 @@ export async function loadStrategyFile(path: string, opts: { bundle?: string; in
   return strategy;
 }
 
-/** A thrown value in words, whatever it is (an Error, a string, an object whose toString throws). */
+/** A thrown value in one line, whatever it is (an Error, a string, an object whose toString throws). */
 function describeThrown(e: unknown): string {
+  let text: string;
   try {
-    if (e instanceof Error) return String(e.message);
+    text = e instanceof Error ? String(e.message) : String(e);
   } catch {
-    // a throwing getter on an Error
+    // a throwing getter on an Error, or a throwing toString
+    text = Object.prototype.toString.call(e);
   }
-  try {
-    return String(e);
-  } catch {
-    return Object.prototype.toString.call(e);
-  }
+  const first = text.split('\n', 1)[0]!;
+  return first.length > 300 ? `${first.slice(0, 300)}…` : first;
 }
 
 /**
