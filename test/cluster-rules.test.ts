@@ -649,7 +649,8 @@ describe('Eviction with KubeVirt’s eviction webhook', () => {
   it('KubeVirt 1.3: the first eviction marks the VMI for evacuation (429); later ones are left to the VMI\'s PDB, which refuses while it allows no disruption', () => {
     const { w, eviction, pod } = evictionWorld();
     const first = refusal(eviction.evict('drain', objKey(pod)));
-    expect(first).toEqual({ code: 429, reason: 'TooManyRequests', message: 'Eviction triggered evacuation of VMI "ns1/vm1"' });
+    // As the API server returns a validating webhook's denial (ToStatusErr): the webhook's name first.
+    expect(first).toEqual({ code: 429, reason: 'TooManyRequests', message: 'admission webhook "virt-launcher-eviction-interceptor.kubevirt.io" denied the request: Eviction triggered evacuation of VMI "ns1/vm1"' });
     expect(w.api.get('VirtualMachineInstance', 'ns1/vm1')!.status.evacuationNodeName).toBe('n1');
     expect(w.api.get('Pod', objKey(pod))).toBeDefined();
 
@@ -846,6 +847,9 @@ describe('Harvester namespace webhook', () => {
     const err = refusal(setQuota(w, { ...base, limitsCpu: '12' }));
     // harvester pkg/webhook/server/server.go registers the webhook as validator.harvesterhci.io.
     expect(err.message).toBe('admission webhook "validator.harvesterhci.io" denied the request: namespace ns1 has migrating VMs, can\'t change resource quotas');
+    // A validator's plain error is werror.NewInternalError in Harvester's webhook server
+    // (v1.4.2 pkg/webhook/types/admission.go AdmissionHandler.admit): HTTP 500, kept by the API server.
+    expect({ code: err.code, reason: err.reason }).toEqual({ code: 500, reason: 'InternalError' });
     expect(w.api.get('Namespace', 'ns1')).toBe(before);
     // Other namespace edits go through.
     must(w.api.update('user', { ...before, metadata: { ...before.metadata, labels: { team: 'a' } } }));
@@ -854,6 +858,7 @@ describe('Harvester namespace webhook', () => {
   it('refuses a new limitsCpu below status.used and accepts one above it', () => {
     const w = webhookWorld(false);
     const low = refusal(setQuota(w, { ...base, limitsCpu: '4' }));
+    expect(low.code).toBe(500);
     expect(low.message).toContain(
       "can't update the resource quota of namespace ns1, error: new CPU limit 4 is lower than the current used CPU limit 4015m",
     );

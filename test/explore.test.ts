@@ -9,6 +9,7 @@ import { main } from '../src/cli/main.js';
 import { PctSelector, RandomSelector, ReplaySelector, type ChoiceLog, type Selector } from '../src/kernel/choice.js';
 import { explore } from '../src/explore/exhaustive.js';
 import { encodeChoices, formatEvidence, parseEvidence, type Evidence } from '../src/explore/evidence.js';
+import { TOOL } from '../src/explore/provenance.js';
 import { checkDeterminism } from '../src/explore/jobs.js';
 import { runPilot } from '../src/explore/pilot.js';
 import { replayRun, shrink, type RunSpec } from '../src/explore/shrink.js';
@@ -218,14 +219,18 @@ describe('evidence files and quotarace replay', () => {
     expect(ev.failure.startsWith(failureKind(outcome).split(';')[0]!)).toBe(true);
   });
 
-  it('a fixed bug shows as fixed: the same interleaving under v1.4.2 exits 1 with "no longer fails"', async () => {
-    const f = join(tmp, 'as-v142.evidence');
-    expect(evidenceText).toMatch(/^strategy: pre-fix$/m);
-    writeFileSync(f, evidenceText.replace(/^strategy: pre-fix$/m, 'strategy: v1.4.2'));
-    const r = await cli('replay', f);
+  it('a fixed bug shows as fixed: the same interleaving replayed against v1.4.2 exits 1 with "no longer fails"', async () => {
+    const r = await cli('replay', evidenceFile, '--strategy', 'v1.4.2');
     expect(r.code).toBe(1);
     expect(r.out).toContain('no longer fails');
     expect(r.out).not.toContain('still fails');
+    // Naming v1.4.2 in the file instead is an edit, refused (the recorded run is pre-fix's).
+    const f = join(tmp, 'as-v142.evidence');
+    expect(evidenceText).toMatch(/^strategy: pre-fix$/m);
+    writeFileSync(f, evidenceText.replace(/^strategy: pre-fix$/m, 'strategy: v1.4.2'));
+    const edited = await cli('replay', f);
+    expect(edited.code).toBe(2);
+    expect(edited.err).toContain('the file was edited');
   });
 
   it('a scenario changed since the evidence was saved is refused (exit 2, no stack trace)', async () => {
@@ -252,7 +257,7 @@ describe('evidence files and quotarace replay', () => {
 
   it('a malformed evidence file is refused with its line number (exit 2)', async () => {
     const badHeader = join(tmp, 'bad-header.evidence');
-    writeFileSync(badHeader, evidenceText.replace('# quotarace evidence v1', '# quotarace evidence v0'));
+    writeFileSync(badHeader, evidenceText.replace('# quotarace evidence v2', '# quotarace evidence v0'));
     const h = await cli('replay', badHeader);
     expect(h.code).toBe(2);
     expect(h.err).toContain(`${badHeader}:1:1:`);
@@ -502,10 +507,15 @@ describe('evidence format', () => {
     expect(text).toContain(' 0*500');
     expect(text).toContain(' 0*41');
     const p = parseEvidence(text);
-    expect(p).toEqual(e);
+    // Every field as given, and the tool this build writes (the format's own additions aside).
+    expect(p).toMatchObject({ ...e, tool: TOOL, version: 2 });
+    if ('error' in p) return;
+    const { version: _v, lineOf: _l, integrity, ...fields } = p;
+    expect(fields).toEqual({ ...e, tool: TOOL });
+    expect(integrity!.actual).toBe(integrity!.recorded);
     // And with empty lists.
     const empty: Evidence = { ...base, windowWrites: [], disabledActions: [], choices: [], explanation: [] };
-    expect(parseEvidence(formatEvidence(empty))).toEqual(empty);
+    expect(parseEvidence(formatEvidence(empty))).toMatchObject({ ...empty, tool: TOOL });
   });
 
   it('encodes runs of three or more as v*count and wraps at 20 tokens', () => {
@@ -537,8 +547,8 @@ describe('evidence format', () => {
 
   it('refuses other malformations with their line', () => {
     const text = formatEvidence({ ...base, choices: [1, 2, 3] });
-    expect(parseEvidence(text.replace('# quotarace evidence v1', 'quotarace evidence'))).toMatchObject({ line: 1 });
-    expect(parseEvidence(text.replace('choices: 3', 'choices: 4'))).toMatchObject({ line: 18, error: expect.stringContaining('header says 4') });
+    expect(parseEvidence(text.replace('# quotarace evidence v2', 'quotarace evidence'))).toMatchObject({ line: 1 });
+    expect(parseEvidence(text.replace('choices: 3', 'choices: 4'))).toMatchObject({ line: 20, error: expect.stringContaining('header says 4') });
     expect(parseEvidence(text.replace('seed: 42', 'seed: -1'))).toMatchObject({ line: 6 });
     expect(parseEvidence(text.replace('slots: 0 17 3', 'slots: 0 x'))).toMatchObject({ line: 9 });
     expect(parseEvidence(text.replace(/^strategy: .*\n/m, ''))).toMatchObject({ error: 'missing field "strategy"' });

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -116,7 +118,7 @@ describe('expect: the gate', () => {
     expect(evidence.startsWith(reports)).toBe(true);
     expect(existsSync(evidence)).toBe(true);
     const text = readFileSync(evidence, 'utf8');
-    expect(text.startsWith('# quotarace evidence v1\n')).toBe(true);
+    expect(text.startsWith('# quotarace evidence v2\n')).toBe(true);
     expect(text).toMatch(/^strategy: pre-fix$/m);
     expect(text).toMatch(/^failure: \S/m);
     expect(line).toContain(`quotarace replay ${evidence}`);
@@ -529,6 +531,97 @@ describe('--shard and merge', () => {
     writeFileSync(file, readFileSync(CONTROL, 'utf8'));
     const m = await cli('merge', s1, s2, '--reports', dir('edited-merged'), '--workers', '1');
     expect(m.code).toBe(2);
+  });
+});
+
+describe('a strategy module edited between runs', () => {
+  // A module that fails scenario 9 as v1.4.2 does (exact-delta without the console-log container's CPU),
+  // beside a copy of the scenario that runs only it.
+  let d: string;
+  let mod: string;
+  let original: string;
+  let scenarioFile: string;
+  const allow = () => ['--allow-module', mod];
+  /**
+   * The command in its own process, as a user runs it: a process bundles a module once, so
+   * in-process commands after an edit would still run the bundle of the first version.
+   */
+  const bin = (...argv: string[]): Cli => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'quotarace.js'), ...argv], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    return { code: r.status ?? -1, out: r.stdout.trimEnd(), err: r.stderr.trimEnd() };
+  };
+  const edit = (text: string) => writeFileSync(mod, text);
+
+  beforeAll(() => {
+    d = dir('edited-module');
+    mkdirSync(join(d, 'strategies'), { recursive: true });
+    mod = join(d, 'strategies', 'almost-delta.ts');
+    original = readFileSync(join(ROOT, 'scenarios', 'strategies', 'exact-delta.ts'), 'utf8').replace('const CONSOLE_LOG_CPU = 15;', 'const CONSOLE_LOG_CPU = 0;').replace("name: 'exact-delta'", "name: 'almost-delta'");
+    expect(original).toContain("name: 'almost-delta'");
+    edit(original);
+    const text = withExpect(join(ROOT, 'scenarios', '9-user-strategy.yaml'), 'expect:\n  almost-delta: { migrationsSucceeded: 1 }').replace(/^strategies: .*$/m, 'strategies: [./strategies/almost-delta.ts]');
+    scenarioFile = join(d, 'almost.yaml');
+    writeFileSync(scenarioFile, text);
+  });
+
+  const shard = (i: number, name: string): string => {
+    const f = join(d, name);
+    const r = bin('run', scenarioFile, '--runs', '6', '--shard', `${i}/2`, '--results', f, '--reports', join(d, 'shards'), '--workers', '1');
+    expect(r.code, r.err).toBe(0);
+    return f;
+  };
+
+  it('merge refuses shards that ran different bytes of the module, and a module changed since the shards ran', () => {
+    const s1 = shard(1, 's1.json');
+    const s2 = shard(2, 's2.json');
+    edit(`${original}// edited\n`);
+    const s2edited = shard(2, 's2-edited.json');
+    const between = bin('merge', s1, s2edited, '--reports', join(d, 'm1'), '--workers', '1', ...allow());
+    expect(between.code).toBe(2);
+    expect(between.err).toContain(`${s2edited}: modules: the strategy module ${mod} had sha256`);
+    expect(between.err).toContain('it was edited between the shards');
+    const since = bin('merge', s1, s2, '--reports', join(d, 'm2'), '--workers', '1', ...allow());
+    expect(since.code).toBe(2);
+    expect(since.err).toContain(`modules: the strategy module ${mod} changed since the shards ran`);
+    edit(original);
+    const ok = bin('merge', s1, s2, '--reports', join(d, 'm3'), '--workers', '1', ...allow());
+    expect(ok.code, ok.err).toBe(1); // the expectation fails, as it does unsharded
+    expect(ok.err).toContain('FAIL user-strategy / almost-delta: migrationsSucceeded');
+  });
+
+  it('replay: a module edit that leaves the run alone is accepted; one that changes it is refused as a code change, --strategy included; the fix is judged with --strategy', () => {
+    edit(original);
+    const r = bin('run', scenarioFile, '--runs', '2', '--reports', join(d, 'r'), '--workers', '1');
+    expect(r.code, r.err).toBe(1);
+    const evidence = join(d, 'r', 'user-strategy', 'almost-delta', 'random-seed-1.evidence');
+    const text = readFileSync(evidence, 'utf8');
+    expect(text).toMatch(/^strategy-module: strategies\/almost-delta\.ts$/m);
+    expect(text).toContain(`strategy-sha256: ${createHash('sha256').update(original).digest('hex')}`);
+    expect((bin('replay', evidence, ...allow())).out).toContain('still fails');
+
+    edit(`${original}// a comment: the same code\n`);
+    const comment = bin('replay', evidence, ...allow());
+    expect(comment.code, comment.err).toBe(0);
+    expect(comment.out).toContain('trace: identical to the one recorded');
+
+    const fixed = original.replace('const CONSOLE_LOG_CPU = 0;', 'const CONSOLE_LOG_CPU = 15;');
+    edit(fixed);
+    for (const extra of [['--expect-fixed'], ['--strategy', 'v1.4.2', '--expect-fixed']]) {
+      const x = bin('replay', evidence, ...allow(), ...extra);
+      expect(x.code, extra.join(' ')).toBe(2);
+      expect(x.err).toContain('trace-sha256: the recorded run, replayed with almost-delta, prints another trace');
+      expect(x.err).toContain('the code changed since the evidence was saved: the strategy module strategies/almost-delta.ts changed');
+      expect(x.out).not.toContain('no longer fails');
+    }
+
+    // The documented way: the failing module stays as recorded, the fix is passed with --strategy.
+    edit(original);
+    const fix = join(d, 'strategies', 'fixed-delta.ts');
+    writeFileSync(fix, fixed.replace("name: 'almost-delta'", "name: 'fixed-delta'"));
+    const judged = bin('replay', evidence, ...allow(), '--strategy', fix, '--expect-fixed');
+    expect(judged.out).toContain('recorded run: replayed with almost-delta, identical to the trace recorded in the evidence');
+    expect(judged.out).toContain('no longer fails');
+    expect(judged.code, judged.err).toBe(0);
   });
 });
 

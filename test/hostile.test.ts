@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -283,7 +284,7 @@ describe('results files and merge', () => {
     const doc = JSON.parse(readFileSync(files[0]!, 'utf8')) as Record<string, unknown>;
     const edits: Array<[unknown, RegExp]> = [
       [null, /expected a quotarace results file/],
-      [{ format: 'quotarace-results-v1' }, /shard: Required|shard/],
+      [{ format: 'quotarace-results-v2' }, /tool: Required/],
       [{ ...doc, shard: { index: 1, count: 1e9 } }, /shard\.count/],
       [JSON.parse(JSON.stringify(doc).replace(/"quotaOk":\d+/, '"quotaOk":-3')), /quotaOk: expected a count >= 0/],
       [JSON.parse(JSON.stringify(doc).replace(/"quotaOk":\d+/, '"quotaOk":"4"')), /quotaOk: Expected number, received string/],
@@ -323,10 +324,13 @@ describe('results files and merge', () => {
     const { dir, files } = await shardRun(['--strategy', 'v1.4.2']);
     const outside = join(tmp('mod'), 'evil.ts');
     writeFileSync(outside, 'throw new Error("ran")');
+    // Named as `run --shard` would have named it: in `strategies`, with its content hash in `modules`.
+    const modules = `"modules":${JSON.stringify({ [outside]: createHash('sha256').update(readFileSync(outside)).digest('hex') })}`;
+    const evil = (file: string) => readFileSync(file, 'utf8').replace(/"strategies":\["v1\.4\.2"\]/, `"strategies":[${JSON.stringify(outside)}]`).replace('"modules":{}', modules);
     const f = join(dir, 'evil.json');
-    writeFileSync(f, readFileSync(files[0]!, 'utf8').replace(/"strategies":\["v1\.4\.2"\]/, `"strategies":[${JSON.stringify(outside)}]`));
+    writeFileSync(f, evil(files[0]!));
     const g = join(dir, 'evil2.json');
-    writeFileSync(g, readFileSync(files[1]!, 'utf8').replace(/"strategies":\["v1\.4\.2"\]/, `"strategies":[${JSON.stringify(outside)}]`));
+    writeFileSync(g, evil(files[1]!));
     const r = await cli('merge', f, g, '--reports', join(dir, 'mr'));
     expect(r.code).toBe(2);
     expect(r.err).toContain(`names the strategy module ${outside}, outside the working tree`);

@@ -68,7 +68,9 @@ Prints one run as a timeline: one line per write, refusal or note, then the verd
   replay: `Usage: quotarace replay <file.evidence> [--strategy NAME] [--scenario FILE] [--expect-fixed]
 
 Re-runs a saved failure; prints its timeline and explanation. Exits 0 while it still fails,
-1 once it no longer does.
+1 once it no longer does. First the recorded run is replayed with the recorded strategy: an
+edited file, or one whose run no longer replays to its recorded trace (the code changed), is
+refused with exit 2 and a message saying which.
 
   --strategy NAME     replay the same interleaving against another strategy (name or module path)
   --scenario FILE     the scenario file, if it moved since the evidence was saved
@@ -79,7 +81,9 @@ Re-runs a saved failure; prints its timeline and explanation. Exits 0 while it s
   merge: `Usage: quotarace merge <results.json...> [--json] [--wide] [--junit FILE] [--reports DIR] [--workers N]
 
 Combines every shard's results file (quotarace run --shard i/n) into the same totals,
-evidence, reports and gate as one unsharded run.
+evidence, reports and gate as one unsharded run. Refuses (exit 2, naming the difference)
+shards of another build or of other scenarios, modules or options, a module edited since,
+tallies that disagree with their seed ranges, and run ids outside the campaign.
 
   --allow-module PATH load this strategy module although it is outside the working tree
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)

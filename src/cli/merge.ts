@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { finishScenario, type StrategyTally } from '../explore/campaign.js';
 import { emptyTally, mergeTally } from '../explore/tally.js';
-import { MAX_SHARDS, resultsSchema, type ResultsFile } from '../gate/shard.js';
+import { moduleSha256IfThere, TOOL } from '../explore/provenance.js';
+import { shardSetProblem } from '../gate/merge-check.js';
+import { MAX_SHARDS, RESULTS_FORMAT, resultsSchema, type ResultsFile } from '../gate/shard.js';
 import { readInputFile } from '../report/files.js';
 import { InputError, zodIssueMessage } from '../scenario/errors.js';
 import { isStrategyPath } from '../strategies/loader.js';
@@ -28,8 +30,12 @@ export function readResults(file: string): ResultsFile {
   } catch (e) {
     throw new InputError([{ file, line: 0, col: 0, field: '', message: `not a results file: not JSON (${describe(e)})` }]);
   }
-  if (doc === null || typeof doc !== 'object' || (doc as { format?: unknown }).format !== 'quotarace-results-v1') {
-    throw new InputError([{ file, line: 1, col: 1, field: 'format', message: 'expected a quotarace results file (a JSON object with "format": "quotarace-results-v1", written by run --shard)' }]);
+  const format = doc !== null && typeof doc === 'object' ? (doc as { format?: unknown }).format : undefined;
+  if (typeof format === 'string' && /^quotarace-results-v\d+$/.test(format) && format !== RESULTS_FORMAT) {
+    throw new InputError([{ file, line: 1, col: 1, field: 'format', message: `${format} was written by another version of quotarace (this one merges ${RESULTS_FORMAT}, which records the tool and each strategy module's hash): run the shards again with this version` }]);
+  }
+  if (format !== RESULTS_FORMAT) {
+    throw new InputError([{ file, line: 1, col: 1, field: 'format', message: `expected a quotarace results file (a JSON object with "format": "${RESULTS_FORMAT}", written by run --shard)` }]);
   }
   const parsed = resultsSchema.safeParse(doc);
   if (!parsed.success) {
@@ -73,34 +79,9 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
   const files = args.results as string[];
   if (files.length > MAX_SHARDS) throw new UsageError(`at most ${MAX_SHARDS} results files`);
   const shards: ResultsFile[] = files.map(readResults);
-  const count = shards[0]!.shard.count;
-  const seen = new Set<number>();
-  for (const [i, sh] of shards.entries()) {
-    if (sh.shard.count !== count) throw new UsageError(`${files[i]} is shard ${sh.shard.index}/${sh.shard.count}, the others are of ${count}`);
-    if (seen.has(sh.shard.index)) throw new UsageError(`shard ${sh.shard.index}/${count} is given twice`);
-    const sameRun =
-      sh.scenarios.length === shards[0]!.scenarios.length &&
-      Boolean(sh.chosen) === Boolean(shards[0]!.chosen) &&
-      sh.scenarios.every((x, j) => {
-        const y = shards[0]!.scenarios[j]!;
-        return x.file === y.file && x.sha256 === y.sha256 && JSON.stringify(x.options) === JSON.stringify(y.options) && JSON.stringify(x.strategies) === JSON.stringify(y.strategies);
-      });
-    if (!sameRun) throw new UsageError(`${files[i]} was run with other scenarios, scenario contents, strategies or options than ${files[0]}`);
-    seen.add(sh.shard.index);
-  }
-  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length) throw new UsageError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.slice(0, 20).map((i) => `${i}/${count}`).join(', ')}${missing.length > 20 ? ` and ${missing.length - 20} more` : ''}`);
+  const problem = shardSetProblem(files, shards, { tool: TOOL, moduleSha256: moduleSha256IfThere });
+  if (problem) throw new InputError([{ file: problem.file, line: 0, col: 0, field: problem.field, message: problem.message }]);
   shards.sort((a, b) => a.shard.index - b.shard.index);
-  // The shards must tile each scenario's seeds exactly, as `run --shard` cut them.
-  for (const [j, entry] of shards[0]!.scenarios.entries()) {
-    let at = entry.options.seed;
-    for (const sh of shards) {
-      const part = sh.scenarios[j]!;
-      if (part.range.from !== at) throw new UsageError(`the shards' seed ranges of ${entry.file} do not tile [${entry.options.seed}, ${entry.options.seed + entry.options.runs}) (shard ${sh.shard.index} starts at ${part.range.from}, expected ${at})`);
-      at = part.range.to;
-    }
-    if (entry.options.mode !== 'exhaustive' && at !== entry.options.seed + entry.options.runs) throw new UsageError(`the shards' seed ranges of ${entry.file} end at ${at}, expected ${entry.options.seed + entry.options.runs}`);
-  }
   const allowed = allowedModules(args);
   for (const ref of new Set(shards[0]!.scenarios.flatMap((e) => e.strategies))) if (isStrategyPath(ref)) checkModuleFromData(ref, files[0]!, allowed, io);
   const pool = makePool(args);

@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioResult, ScenarioSummary } from '../explore/campaign.js';
-import { EVIDENCE_HEADER, parseEvidence } from '../explore/evidence.js';
+import { EVIDENCE_MARKER, parseEvidence } from '../explore/evidence.js';
 import { replayRun } from '../explore/shrink.js';
 import { checkExpectations, expectationsJson } from '../gate/expect.js';
 import { junitXml } from '../gate/junit.js';
@@ -94,7 +94,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
 
 /** Evidence, the scenario's HTML report, its table and summary line; the expectations checked. */
 export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan]): Promise<Finished> {
-  for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_HEADER);
+  for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_MARKER);
   const expectations = checkExpectations(plan.s, result.summary, chosen);
   const html = await scenarioReport({
     scenario: plan.s,
@@ -111,7 +111,8 @@ export async function publish(plan: Plan, result: ScenarioResult, reportsDir: st
 }
 
 export const JUNIT_MARKER = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="quotarace"';
-export const RESULTS_MARKER = '{"format":"quotarace-results-v1"';
+/** The start of any version's results file: one an older quotarace wrote may be replaced too. */
+export const RESULTS_MARKER = '{"format":"quotarace-results-v';
 
 /** Refuse, before any simulation, to overwrite a file quotarace did not write. */
 function mustBeOurs(path: string, marker: string): void {

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { finishScenario, tallyScenario } from '../explore/campaign.js';
-import { parseShard, shardRange, type ResultsFile } from '../gate/shard.js';
+import { moduleSha256IfThere, TOOL } from '../explore/provenance.js';
+import { parseShard, RESULTS_FORMAT, shardRange, type ResultsFile } from '../gate/shard.js';
 import { writeFileAtomic } from '../report/files.js';
-import { strategyRef } from '../strategies/loader.js';
+import { isStrategyPath, strategyRef, StrategyLoadError } from '../strategies/loader.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { Progress } from './progress.js';
@@ -21,6 +22,8 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
     const resultsFile = shard ? String(args.results ?? join(reportsDir, `results-shard-${shard.index}-of-${shard.count}.json`)) : undefined;
     checkRunOutputs(reportsDir, plans, shard ? { results: resultsFile } : { junit: args.junit as string | undefined }, !shard);
     if (shard) {
+      // Each module's bytes as they were bundled for this run (loadPlans just did), for `merge` to compare.
+      const modules = moduleHashes(plans.flatMap((p) => p.strategies.map((st) => strategyRef(st))));
       const scenarios = [];
       for (const p of plans) {
         const range = shardRange(p.opts.seed, p.opts.runs, shard);
@@ -29,7 +32,7 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
       }
       progress.clear();
       const file = resultsFile!;
-      const results: ResultsFile = { format: 'quotarace-results-v1', shard, chosen: args.strategy !== undefined, scenarios };
+      const results: ResultsFile = { format: RESULTS_FORMAT, tool: TOOL, shard, chosen: args.strategy !== undefined, modules, scenarios };
       writeFileAtomic(file, JSON.stringify(results) + '\n', RESULTS_MARKER);
       if (args.json) io.out(JSON.stringify({ shard, results: file, scenarios: scenarios.map((s) => ({ file: s.file, from: s.range.from, to: s.range.to })) }, null, 2));
       else io.out(`shard ${shard.index}/${shard.count}: ${plans.length} scenario(s) written to ${file}; combine every shard with: quotarace merge <results files>`);
@@ -47,4 +50,16 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
     progress.clear();
     await pool.close();
   }
+}
+
+/** Strategy module path → sha256 of its bytes, in the order first named. */
+function moduleHashes(refs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const ref of refs) {
+    if (!isStrategyPath(ref) || ref in out) continue;
+    const sha = moduleSha256IfThere(ref);
+    if (sha === undefined) throw new StrategyLoadError(`${ref}: cannot read the strategy module to record its hash`);
+    out[ref] = sha;
+  }
+  return out;
 }

@@ -4,7 +4,7 @@ import type { World } from '../sim/world.js';
 import type { ApiResult } from './apiserver.js';
 import type { KObject } from './objects.js';
 import { objKey } from './objects.js';
-import { isPlan, writesOf, type ControllerPlan, type PlannedWrite, type ReconcileResult, type Write } from './plan.js';
+import { isPlan, writesOf, type AnyResult, type ControllerPlan, type PlannedWrite, type Write } from './plan.js';
 import type { RateLimiter } from './ratelimit.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -58,7 +58,7 @@ export interface ReconcilerOptions {
   readonly limiter: RateLimiter;
   /** Concurrent workers (MaxConcurrentReconciles / threadiness). */
   readonly workers?: number;
-  readonly reconcile: (key: string) => ReconcileResult;
+  readonly reconcile: (key: string) => AnyResult;
   /**
    * Called before each write of a plan is sent, with the object as sent: user strategies get
    * stale-write notes here when traced.
@@ -169,7 +169,8 @@ export class Reconciler {
       f.due = this.world.now + latency;
       yield latency;
       if (w.event) this.world.recorder.event(this.opts.actor, w.event);
-      this.opts.beforeWrite?.(w);
+      // Only strategies watch their writes, and a strategy's writes are never patches.
+      if (w.verb !== 'patch') this.opts.beforeWrite?.(w as Write);
       const r = this.perform(w);
       if (r.ok) continue;
       for (let j = i; j < writes.length; j++) if (writes[j]!.expect !== undefined) this.expectations.lower(writes[j]!.expect!);
@@ -199,7 +200,7 @@ export class Reconciler {
     return this.opts.extraLatency ? l + this.world.draw(this.opts.extraLatency, this.apiStream) : l;
   }
 
-  private perform(w: Write): ApiResult<KObject> {
+  private perform(w: PlannedWrite): ApiResult<KObject> {
     const api = this.world.api;
     const actor = this.opts.actor;
     const down = this.opts.available?.();
@@ -213,6 +214,8 @@ export class Reconciler {
         return api.updateStatus(actor, w.object);
       case 'delete':
         return api.delete(actor, w.object.kind, objKey(w.object));
+      case 'patch':
+        return api.patch(actor, w.object.kind, objKey(w.object), w.patch ?? []);
     }
   }
 }

@@ -49,13 +49,19 @@ class ExhaustiveSelector implements Selector {
     private readonly prefix: readonly number[],
     private readonly explored: ReadonlySet<string>,
     private readonly keyOf: (w: World) => string = stateKey,
+    /**
+     * The states the previous run met at the choice points this run replays: the prefix's
+     * choices are the previous run's, so the states before them are too, and the key (the
+     * dominant cost of a search) is computed only where the run is new.
+     */
+    private readonly known: readonly string[] = [],
   ) {}
 
   choose(kind: ChoiceKind, n: number, stream: string): number {
     if (kind === 'draw') return fixedDraw(n, stream);
     if (kind === 'placement') return 1;
     const i = this.points.length;
-    const state = createHash('sha1').update(this.keyOf(this.world!)).digest('base64');
+    const state = i < this.known.length ? this.known[i]! : createHash('sha1').update(this.keyOf(this.world!)).digest('base64');
     if (i >= this.prefix.length && this.explored.has(state)) throw new Pruned();
     const v = i < this.prefix.length ? Math.min(this.prefix[i]!, n - 1) : 0;
     this.points.push({ n, v, state });
@@ -105,11 +111,12 @@ export function explore(
   const outcomes: RunOutcome[] = [];
   const prefixes: number[][] = [];
   let prefix: number[] = [];
+  let known: string[] = [];
   let runs = 0;
   let pruned = 0;
   for (;;) {
     if (runs + pruned >= maxRuns) return { runs, pruned, complete: false, failures, outcomes, prefixes };
-    const sel = new ExhaustiveSelector(prefix, explored, keyOf);
+    const sel = new ExhaustiveSelector(prefix, explored, keyOf, known);
     let outcome: RunOutcome | undefined;
     try {
       outcome = runOnce(scenario, strategy, seed, { selector: sel, window, windowWrites: pilot.windowWrites, inspect: (w) => (sel.world = w) });
@@ -131,5 +138,6 @@ export function explore(
     if (j < 0) return { runs, pruned, complete: true, failures, outcomes, prefixes };
     prefix = pts.slice(0, j).map((p) => p.v);
     prefix.push(pts[j]!.v + 1);
+    known = pts.slice(0, j + 1).map((p) => p.state);
   }
 }

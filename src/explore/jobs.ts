@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { ReplaySelector, withoutChoiceLog } from '../kernel/choice.js';
-import { firstDifference, Timeline } from '../report/timeline.js';
+import { firstDifference, Timeline, traceHash } from '../report/timeline.js';
 import { explain } from '../report/explain.js';
 import { chartData, type ChartData } from '../report/chartdata.js';
 import { parseScenario } from '../scenario/load.js';
@@ -18,6 +17,7 @@ import { addRun as addRunToTally } from './tally.js';
 import { dirname, relative, resolve } from 'node:path';
 import { StrategyFault } from '../strategies/fault.js';
 import { formatEvidence } from './evidence.js';
+import { moduleSha256 } from './provenance.js';
 import type { Pilot } from './pilot.js';
 import { formatRunId, parseRunId, runById, type RunId } from './run-id.js';
 import { breakKey, describeSize, shrink, type RunSpec } from './shrink.js';
@@ -397,7 +397,7 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
     scenarioFile: job.scenarioFile,
     scenarioSha256: scenario.hash,
     strategy: strategy.name,
-    ...(isStrategyPath(job.strategy) ? { strategyModule: relative(dirname(resolve(job.scenarioFile)), job.strategy) } : {}),
+    ...(isStrategyPath(job.strategy) ? { strategyModule: relative(dirname(resolve(job.scenarioFile)), job.strategy), strategySha256: moduleSha256(job.strategy) } : {}),
     run: formatRunId(id),
     seed: id.seed,
     selector: selectorLabel(id),
@@ -410,7 +410,7 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
     original: describeSize(original, values),
     shrunk: `${describeSize(shrunk.outcome, shrunk.spec.values)} (${shrunk.candidates} candidates tried)`,
     determinism: detail,
-    traceSha256: createHash('sha256').update(final.text).digest('hex'),
+    traceSha256: traceHash(final.timeline),
     choices: shrunk.spec.values,
     explanation,
   });
@@ -428,7 +428,7 @@ function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceResult {
 
 
 /** The evidence's `failure:` line; an unsettled example says so. */
-function signatureOf(o: RunOutcome, withSettled: boolean): string {
+export function signatureOf(o: RunOutcome, withSettled: boolean): string {
   const sig = failureSignature(o);
   return withSettled && !o.settled ? (sig ? `${sig}; unsettled` : 'unsettled') : sig;
 }

@@ -1,10 +1,21 @@
 import { z } from 'zod';
 import type { CampaignOptions, StrategyTally } from '../explore/campaign.js';
 
-/** A shard's results: its share of every scenario's runs, before evidence. `merge` reads these. */
+/** The results format this build writes and merges. v1 files (no tool or module hashes) are refused. */
+export const RESULTS_FORMAT = 'quotarace-results-v2';
+
+/**
+ * A shard's results: its share of every scenario's runs, before evidence. `merge` reads these.
+ * It records what shapes them beyond the scenarios and options: the tool that ran them, and
+ * each strategy module's content hash, so that `merge` refuses another build or an edited module.
+ */
 export interface ResultsFile {
-  readonly format: 'quotarace-results-v1';
+  readonly format: typeof RESULTS_FORMAT;
+  /** The tool that ran the shard: "quotarace <version>". */
+  readonly tool: string;
   readonly shard: { readonly index: number; readonly count: number };
+  /** Each strategy module the shard ran (its absolute path, as `strategies` names it) → sha256 of its bytes. */
+  readonly modules: Readonly<Record<string, string>>;
   /** Strategies were chosen with --strategy: the gate leaves out expectations of the others, as the unsharded run does. */
   readonly chosen?: boolean;
   readonly scenarios: ReadonlyArray<{
@@ -89,7 +100,9 @@ const options = z
 /** A results file as `merge` accepts it: every field checked, every count a non-negative integer. */
 export const resultsSchema = z
   .object({
-    format: z.literal('quotarace-results-v1'),
+    format: z.literal(RESULTS_FORMAT),
+    tool: z.string().regex(/^quotarace [!-~]{1,100}$/, 'expected "quotarace <version>"'),
+    modules: z.record(z.string().min(1).max(4096), z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in hex')).refine((m) => Object.keys(m).length <= 1000, { message: 'at most 1000 modules' }),
     shard: z.object({ index: z.number().int().min(1), count: z.number().int().min(1).max(MAX_SHARDS) }).strict().refine((s) => s.index <= s.count, { message: 'expected index <= count' }),
     chosen: z.boolean().optional(),
     scenarios: z

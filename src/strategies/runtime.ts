@@ -52,7 +52,13 @@ export function installStrategy(world: World, strategy: Strategy): void {
       );
       if (msg === undefined) return undefined;
       if (typeof msg !== 'string') throw new StrategyFault(strategy.name, `webhook ${wh.name} returned ${typeof msg}; expected a denial message (string) or undefined`);
-      return { code: 400, reason: 'Forbidden', message: `admission webhook "${wh.name}" denied the request: ${msg}` };
+      // Harvester's webhook server answers a validator's plain error as werror.NewInternalError:
+      // HTTP 500, reason InternalError (harvester v1.4.1/v1.4.2 pkg/webhook/types/admission.go
+      // AdmissionHandler.admit; pkg/webhook/error/error.go). The API server keeps code and
+      // reason and prefixes the message (k8s.io/apiserver pkg/admission/plugin/webhook/errors/
+      // statuserror.go ToStatusErr, read at v0.34.2 as vendored by harvester/harvester: newer
+      // than the 1.30/1.31 Harvester v1.4.x runs, where the same text is UNVERIFIED).
+      return { code: 500, reason: 'InternalError', message: `admission webhook "${wh.name}" denied the request: ${msg}` };
     });
   }
 }
