@@ -157,6 +157,12 @@ describe('result shapes at the worker boundary', () => {
     expect(malformedResult('prepare', null)).toBeDefined();
   });
 
+  it("a module's name is checked again here: it cannot answer for itself under a built-in's name", () => {
+    expect(malformedResult('describe', { name: 'exact-delta', description: 'd' })).toBeUndefined();
+    expect(malformedResult('describe', { name: 'v1.4.2', description: 'd' })).toMatch(/^name: a built-in strategy's name/);
+    expect(malformedResult('describe', { name: '../../etc', description: 'd' })).toMatch(/^name: not usable as a folder name/);
+  });
+
   it("a command's exit code is 0 to 255", () => {
     expect(malformedResult('command', { code: 0, out: '', err: '' })).toBeUndefined();
     expect(malformedResult('command', { code: 300, out: '', err: '' })).toMatch(/^code: /);

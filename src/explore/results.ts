@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { builtinStrategy } from '../strategies/builtin.js';
+import { unsafeName } from '../strategies/loader.js';
 import type { Job } from './jobs.js';
 
 /**
@@ -85,7 +87,17 @@ const byType: Record<Job['type'], z.ZodTypeAny> = {
   prepare: z.object({ pilot }).passthrough(),
   exhaustive: z.object({ tally, exhaustive: z.object({ complete: z.boolean(), runs: count, pruned: count }).passthrough() }).passthrough(),
   evidence,
-  describe: z.union([z.object({ loadError: text }).passthrough(), z.object({ name: line, description: text }).passthrough()]),
+  // The name becomes a row and a folder: the worker's own checks of it are checked again here,
+  // or a module could answer for itself under a built-in's name.
+  describe: z.union([
+    z.object({ loadError: text }).passthrough(),
+    z
+      .object({
+        name: line.refine((n) => unsafeName(n) === undefined, 'not usable as a folder name').refine((n) => builtinStrategy(n) === undefined, "a built-in strategy's name"),
+        description: text,
+      })
+      .passthrough(),
+  ]),
   command: z.object({ code: z.number().int().min(0).max(255), out: text, err: text }).passthrough(),
 };
 
