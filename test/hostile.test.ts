@@ -117,6 +117,70 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
   });
 });
 
+describe('isolation (issue 22): a module changes no one else\'s results', () => {
+  type Doc = { scenarios: Array<{ strategies: Array<{ name: string; runs: number; error?: string }> }> };
+  const rows = (out: string): Doc['scenarios'][0]['strategies'] => (JSON.parse(out) as Doc).scenarios[0]!.strategies;
+  const hostile = ['./strategies/patches-globals.ts', './strategies/pollutes-prototype.ts', './strategies/forges-messages.ts'];
+
+  it('built-in rows are identical with and without hostile modules beside them (--workers 2); each module loses only its own row, named; the index is written', async () => {
+    const alone = await cli('run', scenarioWith(['v1.4.2', 'pre-fix']), '--runs', '6', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', '2', ...SANDBOX);
+    expect(alone.code, alone.err).toBe(0);
+    const reports = tmp('r');
+    const beside = await cli('run', scenarioWith(['v1.4.2', ...hostile, 'pre-fix']), '--runs', '6', '--json', '--no-evidence', '--reports', reports, '--workers', '2', ...SANDBOX);
+    expect(beside.code, beside.err).toBe(1);
+    expect(beside.err).not.toMatch(STACK);
+    const builtins = rows(beside.out).filter((r) => r.name === 'v1.4.2' || r.name === 'pre-fix');
+    expect(JSON.stringify(builtins)).toBe(JSON.stringify(rows(alone.out)));
+    expect(beside.err).toMatch(/ERROR strategy \S*patches-globals\.ts \(scenario [^)]*\): while loading \S+: changed the JavaScript built-ins its worker shares with the simulator \(Math\.min replaced\)/);
+    expect(beside.err).toMatch(/ERROR strategy \S*pollutes-prototype\.ts \(scenario [^)]*\): while loading \S+: changed the JavaScript built-ins .*\(Object\.prototype\.selector added, Object\.prototype\.trace added/);
+    expect(beside.err).toMatch(/ERROR strategy \S*forges-messages\.ts \(scenario [^)]*\): while loading \S+: sent a message the pool did not ask for/);
+    expect(rows(beside.out).filter((r) => r.error).length).toBe(3);
+    expect(existsSync(join(reports, 'index.html'))).toBe(true);
+  }, 60_000);
+
+  it('output is byte-identical for --workers 1, 2 and 3 with modules present (a good one and hostile ones)', async () => {
+    const file = scenarioWith(['v1.4.2', resolve('scenarios/strategies/exact-delta.ts'), ...hostile]);
+    const run = (w: string) => cli('run', file, '--runs', '60', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w, ...SANDBOX);
+    const outs = [await run('1'), await run('2'), await run('3')];
+    const norm = (o: string) => o.replace(/"path":"[^"]*"/g, '');
+    for (const o of outs) expect(o.code, o.err).toBe(1);
+    expect(norm(outs[1]!.out)).toBe(norm(outs[0]!.out));
+    expect(norm(outs[2]!.out)).toBe(norm(outs[0]!.out));
+    expect(rows(outs[0]!.out).find((r) => r.name === 'exact-delta')!.runs).toBe(60);
+  }, 90_000);
+
+  it('a module that forges the heartbeat is stopped by --strategy-timeout (the wall-time limit), the others report', async () => {
+    const r = await cli('run', scenarioWith(['v1.4.2', './strategies/forges-heartbeat.ts']), '--runs', '2', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', '2', '--strategy-timeout', '0.2');
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(/ERROR strategy forges-heartbeat \(scenario [^)]*\): ran past its job's wall-time limit of [\d.]+ s \(0\.2 s for each of its \d+ runs and twice that to load the module\), whatever progress it reported/);
+    expect(r.err).not.toMatch(/found no heartbeat/);
+    expect(rows(r.out).find((x) => x.name === 'v1.4.2')!.runs).toBe(2);
+  }, 60_000);
+
+  it('a module stopped near its heap limit: one line, no stack trace, the others keep their results', async () => {
+    const reports = tmp('r');
+    const r = await cli('run', scenarioWith(['pre-fix', './strategies/near-heap-limit.ts']), '--runs', '2', '--json', '--no-evidence', '--reports', reports, '--workers', '2', '--strategy-timeout', '0.5', '--strategy-memory', '32');
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).not.toMatch(STACK);
+    expect(r.err).toMatch(/ERROR strategy near-heap-limit \(scenario [^)]*\): (made no progress|ran out of memory|ran past)[^\n]*\n/);
+    expect(rows(r.out).find((x) => x.name === 'pre-fix')!.runs).toBe(2);
+    expect(existsSync(join(reports, 'index.html'))).toBe(true);
+  }, 60_000);
+
+  it('check loads the module in the sandbox: a module that loops is stopped, exit 1', async () => {
+    const before = process.env.QUOTARACE_STRATEGY_TIMEOUT;
+    process.env.QUOTARACE_STRATEGY_TIMEOUT = '0.5';
+    try {
+      const r = await cli('check', join(FIX, 'loop-module.ts'));
+      expect(r.code, r.err).toBe(1);
+      expect(r.err).toMatch(/ERROR strategy \S*loop-module\.ts \(check\): made no progress for 0\.5 s/);
+    } finally {
+      if (before === undefined) delete process.env.QUOTARACE_STRATEGY_TIMEOUT;
+      else process.env.QUOTARACE_STRATEGY_TIMEOUT = before;
+    }
+  }, 60_000);
+});
+
 describe('every boundary validated: exit 2, one clear line, no stack trace', () => {
   it('flags out of range', async () => {
     const cases: string[][] = [

@@ -4,10 +4,10 @@ import type { Strategy } from '../strategies/api.js';
 import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RecordedRun, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
-import { bundleOf, loadFaultOf, strategyRef } from '../strategies/loader.js';
+import { bundleOf, isUserStrategy, loadFaultOf, strategyRef } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
 import { runPilot, type Pilot } from './pilot.js';
-import type { WorkerPool } from './pool.js';
+import { sandboxChunk, type WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 import { withoutChoiceLog } from '../kernel/choice.js';
@@ -185,7 +185,8 @@ export async function tallyScenario(
       else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
       continue;
     }
-    const chunk = Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
+    // A module's chunks are the same for any --workers (each runs in a fresh worker); built-ins' are merged exactly whatever their size.
+    const chunk = isUserStrategy(strategy) ? sandboxChunk(range.to - range.from) : Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
     const jobs: RunsJob[] = [];
     const mode = opts.mode;
     for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
