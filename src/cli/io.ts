@@ -1,4 +1,4 @@
-import { InputError, formatProblem } from '../scenario/errors.js';
+import { InputError, formatProblems } from '../scenario/errors.js';
 import { NotOurFile } from '../report/files.js';
 import { StrategyLoadError } from '../strategies/loader.js';
 import { RunIdError } from '../explore/run-id.js';
@@ -28,7 +28,7 @@ export class UsageError extends Error {}
 /** Bad input as an exit code: its message printed on one line (file:line:col for scenarios); other errors propagate. */
 export function badInputExit(e: unknown, io: Io): number | undefined {
   if (e instanceof InputError) {
-    io.err(e.problems.map(formatProblem).join('\n'));
+    io.err(formatProblems(e.problems));
     return EXIT_BAD_INPUT;
   }
   if (e instanceof UsageError || e instanceof NotOurFile || e instanceof StrategyLoadError || e instanceof RunIdError) {

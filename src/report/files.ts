@@ -59,10 +59,10 @@ export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Read a user's input file as UTF-8 text, refusing what is not a regular file (a folder,
- * /dev/zero, a FIFO) or is larger than `MAX_INPUT_BYTES`: a string says why (the caller
+ * /dev/zero, a FIFO) or is larger than `maxBytes` (from stat, before reading): a string says why (the caller
  * turns it into a located error).
  */
-export function readInputFile(path: string): { text: string } | { error: string } {
+export function readInputFile(path: string, maxBytes = MAX_INPUT_BYTES, what = 'a file'): { text: string } | { error: string } {
   let st;
   try {
     st = statSync(path);
@@ -71,7 +71,7 @@ export function readInputFile(path: string): { text: string } | { error: string 
   }
   if (st.isDirectory()) return { error: 'is a folder, expected a file' };
   if (!st.isFile()) return { error: 'is not a regular file (a device, FIFO or socket); expected a file' };
-  if (st.size > MAX_INPUT_BYTES) return { error: `is ${st.size} bytes; at most ${MAX_INPUT_BYTES} bytes are read` };
+  if (st.size > maxBytes) return { error: `is ${st.size.toLocaleString('en-US')} bytes; ${what} is at most ${maxBytes.toLocaleString('en-US')} bytes (refused before reading it)` };
   try {
     return { text: readFileSync(path, 'utf8') };
   } catch (e) {
