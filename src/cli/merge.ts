@@ -7,7 +7,7 @@ import { readInputFile } from '../report/files.js';
 import { InputError, zodIssueMessage } from '../scenario/errors.js';
 import { isStrategyPath } from '../strategies/loader.js';
 import { UsageError, type Io } from './io.js';
-import { load, makePool, resolveCliStrategy, type Plan } from './plans.js';
+import { loadNamedBy, makePool, resolveCliStrategy, type Plan } from './plans.js';
 import { checkRunOutputs, conclude, publish, type Finished } from './publish.js';
 
 /** Where in a JSON text a field path sits: the line of its key's first occurrence (good enough to find it). */
@@ -110,7 +110,7 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
   try {
     const loaded: Array<{ plan: Plan; entry: ResultsFile['scenarios'][number]; i: number }> = [];
     for (const [i, entry] of shards[0]!.scenarios.entries()) {
-      const s = load(entry.file);
+      const s = loadNamedBy(entry.file, files[0]!, 'scenarios.file');
       if (s.hash !== entry.sha256) throw new UsageError(`${entry.file} changed since the shards ran (sha256 ${s.hash.slice(0, 12)}…, shards have ${entry.sha256.slice(0, 12)}…)`);
       const strategies = [];
       for (const r of entry.strategies) strategies.push(await resolveCliStrategy(r, process.cwd(), pool));

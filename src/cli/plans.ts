@@ -11,7 +11,7 @@ import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../strategies/builtin.js';
 import { bundleStrategy, isStrategyPath, resolveStrategy, StrategyLoadError, userStrategyStub } from '../strategies/loader.js';
-import { intArg, LIMITS, UsageError } from './io.js';
+import { intArg, LIMITS, shellQuote, UsageError } from './io.js';
 
 /** Scenarios, their strategies and campaign options, from the command line. */
 export function scenarioFiles(paths: readonly string[]): string[] {
@@ -86,6 +86,22 @@ export async function resolveStrategies(scenario: Scenario, names: readonly stri
 
 export function load(file: string): Scenario {
   return loadScenario(file, (n) => builtinStrategy(n) !== undefined);
+}
+
+/**
+ * A scenario named by a data file (an evidence or results file), not by the user. Its
+ * problems are not quoted: the data file could name any file the user can read (a key, a
+ * kubeconfig), and a message quoting its values would print them. Said instead: which
+ * file, that it does not load, and how to see why.
+ */
+export function loadNamedBy(file: string, namedBy: string, field: string): Scenario {
+  try {
+    return load(file);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const n = e.problems.length;
+    throw new InputError([{ file: namedBy, line: 0, col: 0, field, message: `names the scenario ${shellQuote(file)}, which is not a valid scenario (${n} problem${n === 1 ? '' : 's'}; not quoted here, as this file chose it: run \`quotarace run ${shellQuote(file)}\` to see them)` }]);
+  }
 }
 
 export interface Plan {

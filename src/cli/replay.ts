@@ -14,7 +14,7 @@ import { Timeline } from '../report/timeline.js';
 import { InputError } from '../scenario/errors.js';
 import { createHash } from 'node:crypto';
 import { EXIT_FIXED, EXIT_OK, UsageError, type Io } from './io.js';
-import { load } from './plans.js';
+import { load, loadNamedBy } from './plans.js';
 import { traceHeader } from './trace.js';
 
 /** `quotarace replay <evidence>` from parsed arguments. */
@@ -67,7 +67,7 @@ function readEvidence(file: string, scenarioOverride: string | undefined): { ev:
 
 export async function replayEvidence(file: string, opts: ReplayOptions, io: Io): Promise<number> {
   const { ev, scenarioPath } = readEvidence(file, opts.scenario);
-  const scenario = load(scenarioPath);
+  const scenario = opts.scenario !== undefined ? load(scenarioPath) : loadNamedBy(scenarioPath, file, 'scenario-file');
   if (scenario.hash !== ev.scenarioSha256) {
     throw new InputError([
       { file, line: 4, col: 1, field: 'scenario-sha256', message: `${scenarioPath} has changed since this evidence was saved (sha256 ${scenario.hash.slice(0, 12)}…, evidence has ${ev.scenarioSha256.slice(0, 12)}…): the interleaving belongs to the old scenario` },
