@@ -121,7 +121,7 @@ function mustBeOurs(path: string, marker: string): void {
   } catch {
     return; // not there: fine
   }
-  if (!st.isFile()) throw new OutputError(`${path}: exists and is not a regular file; not writing there`);
+  if (!st.isFile()) throw new OutputError(`cannot write ${path}: it exists and is not a regular file`);
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(Math.max(marker.length, 1));
