@@ -8,6 +8,7 @@ import { InputError, zodIssueMessage } from '../scenario/errors.js';
 import { isStrategyPath } from '../strategies/loader.js';
 import { UsageError, type Io } from './io.js';
 import { loadNamedBy, makePool, resolveCliStrategy, type Plan } from './plans.js';
+import { releaseReports } from '../report/lock.js';
 import { checkRunOutputs, conclude, publish, type Finished } from './publish.js';
 
 /** Where in a JSON text a field path sits: the line of its key's first occurrence (good enough to find it). */
@@ -142,5 +143,6 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
     return conclude(done, plans, args, io);
   } finally {
     await pool.close();
+    releaseReports(reportsDir);
   }
 }

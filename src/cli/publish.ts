@@ -8,6 +8,7 @@ import { junitXml } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
 import { explain } from '../report/explain.js';
 import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
+import { firstWriteInto, lockReports } from '../report/lock.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type RunMeta } from '../report/html.js';
 import { raceData } from '../report/race.js';
@@ -94,6 +95,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
 
 /** Evidence, the scenario's HTML report, its table and summary line; the expectations checked. */
 export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan]): Promise<Finished> {
+  if (firstWriteInto(reportsDir)) takeDownVerdict(reportsDir, args.junit as string | undefined, plans);
   for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_HEADER);
   const expectations = checkExpectations(plan.s, result.summary, chosen);
   const html = await scenarioReport({
@@ -112,6 +114,34 @@ export async function publish(plan: Plan, result: ScenarioResult, reportsDir: st
 
 export const JUNIT_MARKER = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="quotarace"';
 export const RESULTS_MARKER = '{"format":"quotarace-results-v1"';
+
+/**
+ * Before this run's first report replaces an earlier run's: the index and the JUnit file
+ * say the folder is being rewritten, so a run interrupted from here on (Ctrl-C, a killed CI
+ * job) leaves no earlier verdict standing beside reports it already replaced. conclude()
+ * writes the real ones.
+ */
+function takeDownVerdict(reportsDir: string, junit: string | undefined, plans: readonly Plan[]): void {
+  const command = runCommand(plans);
+  const when = new Date().toISOString();
+  const html = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  writeFileAtomic(
+    join(reportsDir, 'index.html'),
+    `${REPORT_MARKER} partial -->\n<html lang="en"><head><meta charset="utf-8"><title>quotarace: PARTIAL, run in progress or interrupted</title></head>\n` +
+      `<body><h1>PARTIAL: no verdict</h1>\n<p>A quotarace run started ${html(when)} (pid ${process.pid}) is rewriting this folder: <code>${html(command)}</code>.</p>\n` +
+      `<p>If this page is still here, that run did not finish (it was interrupted, or failed): the reports beside it are partial, some from this run, some from an earlier one, and no verdict stands. Run it again.</p></body></html>\n`,
+    REPORT_MARKER,
+  );
+  if (junit !== undefined) {
+    const x = (t: string) => html(t).replace(/'/g, '&apos;');
+    writeFileAtomic(
+      junit,
+      `${JUNIT_MARKER} tests="1" failures="0" errors="1" time="0">\n  <testsuite name="quotarace" tests="1" failures="0" errors="1" skipped="0" time="0">\n` +
+        `    <testcase classname="quotarace" name="run finished" time="0">\n      <error message="PARTIAL: the run did not finish" type="Interrupted">${x(`${command} (started ${when}, pid ${process.pid}) did not finish: no verdict`)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`,
+      JUNIT_MARKER,
+    );
+  }
+}
 
 /** Refuse, before any simulation, to overwrite a file quotarace did not write. */
 function mustBeOurs(path: string, marker: string): void {
@@ -145,6 +175,9 @@ export function checkRunOutputs(reportsDir: string, plans: readonly Plan[], outs
   if (!html) return;
   mustBeOurs(join(reportsDir, 'index.html'), REPORT_MARKER);
   for (const p of plans) mustBeOurs(join(reportsDir, `${p.s.name}.html`), REPORT_MARKER);
+  // Last: every check above passed, so the lock is only taken by a run that will write.
+  // (A shard writes only its results file: shards share a folder and run at once.)
+  lockReports(reportsDir, runCommand(plans));
 }
 
 /** "incident-7178: 3 of 3 expectations met · reports/incident-7178.html" */

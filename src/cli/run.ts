@@ -6,6 +6,7 @@ import { strategyRef } from '../strategies/loader.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { Progress } from './progress.js';
+import { releaseReports } from '../report/lock.js';
 import { checkRunOutputs, RESULTS_MARKER, conclude, publish, type Finished } from './publish.js';
 
 /** `quotarace run`: every scenario's campaign (or one shard's share of it). */
@@ -46,5 +47,6 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
   } finally {
     progress.clear();
     await pool.close();
+    releaseReports(reportsDir);
   }
 }
