@@ -2,6 +2,7 @@ import { InputError, formatProblems } from '../scenario/errors.js';
 import { NotOurFile } from '../report/files.js';
 import { StrategyLoadError } from '../strategies/loader.js';
 import { RunIdError } from '../explore/run-id.js';
+import { ModuleNotAllowed } from '../strategies/trust.js';
 
 /**
  * The one place for the command line's I/O and exit codes: where output goes, what each
@@ -31,7 +32,7 @@ export function badInputExit(e: unknown, io: Io): number | undefined {
     io.err(formatProblems(e.problems));
     return EXIT_BAD_INPUT;
   }
-  if (e instanceof UsageError || e instanceof NotOurFile || e instanceof StrategyLoadError || e instanceof RunIdError) {
+  if (e instanceof UsageError || e instanceof NotOurFile || e instanceof ModuleNotAllowed || e instanceof StrategyLoadError || e instanceof RunIdError) {
     io.err(`quotarace: ${e.message}`);
     return EXIT_BAD_INPUT;
   }

@@ -54,6 +54,7 @@ function parser(argv: readonly string[]): Argv {
         .option('shard', { type: 'string', describe: 'i/n: run only this shard\'s share of the runs and write a results file for `merge`' })
         .option('results', { type: 'string', describe: 'with --shard: where the results file goes (default reports/results-shard-i-of-n.json)' })
         .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, outside CI)' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: "load this strategy module (or the modules in this folder) that a scenario's strategies: names" })
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
@@ -96,6 +97,7 @@ function parser(argv: readonly string[]): Argv {
         .positional('scenarios', { type: 'string', array: true, demandOption: true })
         .option('workers', num("worker threads (default: the machine's cores)"))
         .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: "load this strategy module (or the modules in this folder) that a scenario's strategies: names" })
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )

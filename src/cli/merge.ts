@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { finishScenario, type StrategyTally } from '../explore/campaign.js';
 import { emptyTally, mergeTally } from '../explore/tally.js';
 import { MAX_SHARDS, resultsSchema, type ResultsFile } from '../gate/shard.js';
 import { readInputFile } from '../report/files.js';
 import { InputError, zodIssueMessage } from '../scenario/errors.js';
 import { isStrategyPath } from '../strategies/loader.js';
+import { allowDataModule } from '../strategies/trust.js';
 import { UsageError, type Io } from './io.js';
 import { loadNamedBy, makePool, resolveCliStrategy, type Plan } from './plans.js';
 import { releaseReports } from '../report/lock.js';
@@ -45,28 +45,24 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message.split('\n')[0]!.slice(0, 200) : String(e);
 }
 
-/** Is `p` inside the working tree (the current folder)? */
-export function insideWorkingTree(p: string): boolean {
-  const rel = relative(process.cwd(), resolve(p));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`));
-}
+export { insideWorkingTree } from '../strategies/trust.js';
 
 /**
  * A strategy module named by data (a results or evidence file): loading it runs its code,
- * so it is said out loud, and one outside the working tree needs --allow-module PATH.
+ * so it needs --allow-module (trust.ts), and is said out loud. Returns its real path.
  */
-export function checkModuleFromData(module: string, from: string, allowed: readonly string[], io: Io): void {
-  const abs = resolve(module);
-  const ok = insideWorkingTree(abs) || allowed.some((a) => resolve(a) === abs);
-  if (!ok) {
-    throw new UsageError(`${from} names the strategy module ${abs}, outside the working tree; loading it would run its code. Check it, then pass --allow-module ${abs}`);
-  }
-  io.err(`quotarace: loading the strategy module ${abs} (named in ${from}), in the sandbox`);
+export function checkModuleFromData(module: string, from: string, allowed: readonly string[], io: Io): string {
+  const real = allowDataModule(module, from, allowed);
+  io.err(`quotarace: loading the strategy module ${real} (named in ${from}), in the sandbox`);
+  return real;
 }
 
 export function allowedModules(args: Record<string, unknown>): string[] {
   const a = args['allow-module'];
-  return a === undefined ? [] : (Array.isArray(a) ? a : [a]).map(String);
+  const list = a === undefined ? [] : (Array.isArray(a) ? a : [a]).map(String);
+  // An empty one would be the current folder: everything in it allowed by an unset variable.
+  if (list.some((p) => p.trim() === '')) throw new UsageError('--allow-module needs a path, got an empty string');
+  return list;
 }
 
 /** `quotarace merge`: shard results combined into the same totals, evidence, reports and gate as one unsharded run. */

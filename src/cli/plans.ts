@@ -11,6 +11,7 @@ import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../strategies/builtin.js';
 import { bundleStrategy, isStrategyPath, resolveStrategy, StrategyLoadError, userStrategyStub } from '../strategies/loader.js';
+import { allowDataModule } from '../strategies/trust.js';
 import { intArg, LIMITS, shellQuote, UsageError } from './io.js';
 
 /** Scenarios, their strategies and campaign options, from the command line. */
@@ -70,11 +71,19 @@ export async function resolveCliStrategy(ref: string, baseDir: string, pool: Wor
   return s;
 }
 
-/** The strategies named on the command line, else the scenario's own, else every built-in. */
-export async function resolveStrategies(scenario: Scenario, names: readonly string[] | undefined, pool: WorkerPool): Promise<Strategy[]> {
+/**
+ * The strategies named on the command line, else the scenario's own, else every built-in.
+ * A module the scenario names (not the command line) loads only if `allowed` (--allow-module) covers it.
+ */
+export async function resolveStrategies(scenario: Scenario, names: readonly string[] | undefined, pool: WorkerPool, allowed: readonly string[] = []): Promise<Strategy[]> {
   const list: Strategy[] = [];
   if (names) for (const n of names) list.push(await resolveCliStrategy(n, process.cwd(), pool));
-  else if (scenario.strategies) for (const r of scenario.strategies) list.push(await resolveCliStrategy(r, dirname(scenario.file), pool));
+  else if (scenario.strategies) {
+    for (const r of scenario.strategies) {
+      if (isStrategyPath(r)) allowDataModule(resolve(dirname(scenario.file), r), scenario.file, allowed);
+      list.push(await resolveCliStrategy(r, dirname(scenario.file), pool));
+    }
+  }
   else list.push(...BUILTIN_STRATEGIES);
   const seen = new Set<string>();
   for (const s of list) {
@@ -111,7 +120,7 @@ export interface Plan {
   readonly opts: CampaignOptions;
 }
 
-export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions, pool: WorkerPool): Promise<Plan[]> {
+export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions, pool: WorkerPool, allowed: readonly string[] = []): Promise<Plan[]> {
   // Validate every file before running any, so a typo in the last one costs no time.
   const problems: InputError[] = [];
   const loaded: Array<{ s: Scenario; text: string }> = [];
@@ -127,7 +136,7 @@ export async function loadPlans(paths: readonly string[], strategyNames: string[
   const plans: Plan[] = [];
   // Options first (bad flags are bad input before any module is loaded), then strategies.
   const opts = loaded.map(({ s }) => make(s));
-  for (const [i, { s, text }] of loaded.entries()) plans.push({ s, text, strategies: await resolveStrategies(s, strategyNames, pool), opts: opts[i]! });
+  for (const [i, { s, text }] of loaded.entries()) plans.push({ s, text, strategies: await resolveStrategies(s, strategyNames, pool, allowed), opts: opts[i]! });
   return plans;
 }
 

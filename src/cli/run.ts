@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../report/files.js';
 import { strategyRef } from '../strategies/loader.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
+import { allowedModules } from './merge.js';
 import { Progress } from './progress.js';
 import { releaseReports } from '../report/lock.js';
 import { checkRunOutputs, RESULTS_MARKER, conclude, publish, type Finished } from './publish.js';
@@ -17,7 +18,7 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
   const progress = Progress.auto(args.progress as boolean | undefined);
   const reportsDir = String(args.reports);
   try {
-    const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool);
+    const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool, allowedModules(args));
     if (shard && plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--shard splits seeds; --explore exhaustive has none to split');
     const resultsFile = shard ? String(args.results ?? join(reportsDir, `results-shard-${shard.index}-of-${shard.count}.json`)) : undefined;
     checkRunOutputs(reportsDir, plans, shard ? { results: resultsFile } : { junit: args.junit as string | undefined }, !shard);

@@ -5,6 +5,7 @@ import { MATRIX_END, MATRIX_START, spliceMatrix, strategyMatrix } from '../repor
 import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES } from '../strategies/builtin.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
+import { allowedModules } from './merge.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 
 /** Every built-in strategy (plus the scenario's own modules) on every scenario: the README's table. */
@@ -14,7 +15,7 @@ export async function cmdTable(args: Record<string, unknown>, io: Io): Promise<n
   for (const b of BUILTIN_STRATEGIES) all.set(b.name, b);
   const columns: Array<{ name: string; runs: number; results: Map<string, StrategySummary | string> }> = [];
   try {
-    const plans = await loadPlans(args.scenarios as string[], undefined, (s) => ({ ...campaignOptions({ ...args, explore: 'random' }, s), evidenceLimit: 0 }), pool);
+    const plans = await loadPlans(args.scenarios as string[], undefined, (s) => ({ ...campaignOptions({ ...args, explore: 'random' }, s), evidenceLimit: 0 }), pool, allowedModules(args));
     for (const p of plans) {
       const strategies = [...BUILTIN_STRATEGIES, ...p.strategies.filter((s) => !BUILTIN_STRATEGIES.includes(s))];
       for (const s of strategies) all.set(s.name, s);
