@@ -193,7 +193,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
   try {
     const command = String((args._ as unknown[])[0]);
-    if (command !== 'k8s-job') checkPathFlags(args);
+    checkPathFlags(command, args);
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
     return await run({ ...args, $argv: [...argv] }, io);
@@ -204,15 +204,21 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
 }
 
-/** Flags naming a file or folder that quotarace writes or reads. */
-const PATH_FLAGS = ['reports', 'junit', 'results', 'out', 'update', 'scenario', 'space'] as const;
+/** Per command, its flags naming a file or folder that quotarace writes or reads (merge's `results` is its positional list). */
+const PATH_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  run: ['reports', 'junit', 'results'],
+  merge: ['reports', 'junit'],
+  table: ['update'],
+  hunt: ['space', 'out'],
+  replay: ['scenario'],
+};
 
 /**
  * A path flag given twice would reach the command as "a,b", and an empty one (`--junit ''`,
  * an unset CI variable) would be skipped as if absent: both are refused, not guessed.
  */
-function checkPathFlags(args: Record<string, unknown>): void {
-  for (const flag of PATH_FLAGS) {
+function checkPathFlags(command: string, args: Record<string, unknown>): void {
+  for (const flag of PATH_FLAGS[command] ?? []) {
     const v = args[flag];
     if (Array.isArray(v)) throw new UsageError(`--${flag} is given ${v.length} times; expected one path`);
     if (typeof v === 'string' && v.trim() === '') throw new UsageError(`--${flag} needs a path, got an empty string`);
