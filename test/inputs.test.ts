@@ -190,12 +190,18 @@ describe('the reports folder: one run at a time, and no stale verdict', () => {
     releaseReports(d);
   });
 
-  it('a lock left by a dead process is taken over; one from another host is not', () => {
+  it('a lock left by a dead process is taken over, with its temporary files; one from another host is not', () => {
     const d = tmp('stale');
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const pid = Number(dead.stdout);
     writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid, host: hostname(), started: 'then', command: 'killed' }));
+    mkdirSync(join(d, 'scenario', 'strategy'), { recursive: true });
+    writeFileSync(join(d, `index.html.${pid}.tmp`), 'half');
+    writeFileSync(join(d, 'scenario', 'strategy', `x.evidence.${pid}.tmp`), 'half');
+    writeFileSync(join(d, 'scenario', 'strategy', `x.evidence.${pid}1.tmp`), 'another pid: kept');
     lockReports(d, 'quotarace run c.yaml');
+    expect(readdirSync(d).sort()).toEqual([LOCK_FILE, 'scenario']);
+    expect(readdirSync(join(d, 'scenario', 'strategy'))).toEqual([`x.evidence.${pid}1.tmp`]);
     expect(JSON.parse(readFileSync(join(d, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
     releaseReports(d);
     writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid, host: 'elsewhere', started: 'then', command: 'on another machine' }));

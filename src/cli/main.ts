@@ -1,7 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { DEFAULT_CAMPAIGN } from '../explore/campaign.js';
 import { badInputExit, EXIT_BAD_INPUT, EXIT_OK, processIo, UsageError, type Io } from './io.js';
-import { heldReports, releaseAllReports } from '../report/lock.js';
 import { cmdCheck } from './check.js';
 import { commandHelp, isCommand, VERSION } from './help.js';
 import { cmdK8sJob, k8sJobOptions } from './k8s-job.js';
@@ -135,30 +134,18 @@ const COMMANDS: Record<string, (args: Record<string, unknown>, io: Io) => Promis
   hunt: cmdHunt,
 };
 
-let signalsHandled = false;
-
 /**
- * Ctrl-C or a CI job's SIGTERM mid-campaign: one line naming the reports folder left
- * partial (its index.html and JUnit file already say so: see publish.ts), the folder's lock
- * released, exit 128 + the signal's number. Writes are synchronous, so no half-written
- * file or .tmp is left. Only for the command line itself (io is the process's).
+ * Ctrl-C and a CI job's SIGTERM keep their default action, on purpose: the process ends at
+ * once. A JavaScript handler would run only when this thread is free, and built-in
+ * strategies' runs go inline in it (--workers 1, or a single job) for seconds at a time, so
+ * Ctrl-C would wait for them. What an interrupted run leaves is made safe beforehand
+ * instead: before its first report replaces an earlier one, the folder's index.html and
+ * JUnit file say PARTIAL (publish.ts); its lock names a pid that is gone, so the next run
+ * takes it over (report/lock.ts); every file is written to a temporary name and renamed.
  */
-function handleSignals(): void {
-  if (signalsHandled) return;
-  signalsHandled = true;
-  for (const [signal, n] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
-    process.once(signal, () => {
-      const dirs = heldReports();
-      releaseAllReports();
-      process.stderr.write(`quotarace: interrupted (${signal})${dirs.length ? `; the reports in ${dirs.join(', ')} are PARTIAL, no verdict (its index.html says so)` : ''}\n`);
-      process.exit(128 + n);
-    });
-  }
-}
 
 /** `quotarace` command line; returns the exit code (never throws for bad input). */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
-  if (io === processIo) handleSignals();
   // --version and -h/--help are answered before parsing, so a help request never runs anything.
   const first = argv.find((a) => !a.startsWith('-'));
   const command = first !== undefined && isCommand(first) ? first : undefined;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OutputError } from './files.js';
@@ -65,6 +65,25 @@ function create(path: string, info: LockInfo): boolean {
   return true;
 }
 
+/** writeFileAtomic's temporary files of a dead process (`name.<pid>.tmp`) under `dir`. */
+function removeTemporaries(dir: string, suffix: string, depth: number): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (e.isFile() && e.name.endsWith(suffix)) {
+      try {
+        unlinkSync(join(dir, e.name));
+      } catch {
+        // gone already
+      }
+    } else if (e.isDirectory() && depth > 1) removeTemporaries(join(dir, e.name), suffix, depth - 1);
+  }
+}
+
 /**
  * Take the reports folder `dir` for this process (it exists: checkOutputs made it), or throw
  * OutputError (exit 2) naming the run that holds it.
@@ -90,7 +109,9 @@ export function lockReports(dir: string, command: string): void {
           `Wait for it, or pass another --reports; if no such run is going on, remove ${path}`,
       );
     }
-    // Stale (its process is gone) or unreadable (a crash while writing it): taken over.
+    // Stale (its process is gone) or unreadable (a crash while writing it): taken over,
+    // with the temporary files a kill mid-write left (reports, evidence: 3 levels deep).
+    if (other) removeTemporaries(dir, `.${other.pid}.tmp`, 3);
     try {
       unlinkSync(path);
     } catch {
@@ -110,11 +131,6 @@ export function firstWriteInto(dir: string): boolean {
   if (!h || h.replaced) return false;
   h.replaced = true;
   return true;
-}
-
-/** The reports folders this process holds (for the interrupt message). */
-export function heldReports(): string[] {
-  return [...held.values()].map((h) => h.dir);
 }
 
 export function releaseReports(dir: string): void {
