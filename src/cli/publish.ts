@@ -196,7 +196,13 @@ export function conclude(done: readonly Finished[], plans: readonly Plan[], args
   if (args.json) io.out(JSON.stringify({ scenarios: done.map((d) => ({ ...d.summary, expectations: expectationsJson(d.expectations) })) }, null, 2));
   const suites = done.map((d, i) => ({ name: d.summary.name, file: plans[i]!.s.file, expectations: d.expectations }));
   if (args.junit) writeFileAtomic(String(args.junit), junitXml(suites), JUNIT_MARKER);
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, stepSummary(done));
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    try {
+      appendFileSync(process.env.GITHUB_STEP_SUMMARY, stepSummary(done));
+    } catch (e) {
+      throw new OutputError(`cannot write the GitHub step summary ${process.env.GITHUB_STEP_SUMMARY} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
   const broken = done.flatMap((d) => d.summary.strategies.filter((s) => s.error).map((s) => s.error!));
   for (const b of broken) io.err(`ERROR ${b}`);
   const failed = done.flatMap((d) => d.expectations.filter((e) => !e.passed));
