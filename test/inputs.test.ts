@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { loadNamedBy } from '../src/cli/plans.js';
 import { checkOutputs, OutputError, writeFileAtomic } from '../src/report/files.js';
-import { firstWriteInto, LOCK_FILE, lockReports, releaseReports } from '../src/report/lock.js';
+import { firstWriteInto, LOCK_FILE, lockReports } from '../src/report/lock.js';
 import { excerpt, formatProblems, InputError, MAX_PROBLEMS, type InputProblem } from '../src/scenario/errors.js';
 import { INPUT_LIMITS, loadScenario, parseScenario } from '../src/scenario/load.js';
 import { allowDataModule, ModuleNotAllowed } from '../src/strategies/trust.js';
@@ -177,17 +177,16 @@ describe('output paths that cannot be written: exit 2, "cannot write", at once',
 describe('the reports folder: one run at a time, and no stale verdict', () => {
   it('a second run into a folder in use is refused; released, it can be taken again', () => {
     const d = tmp('lock');
-    lockReports(d, 'quotarace run a.yaml');
+    const lock = lockReports(d, 'quotarace run a.yaml');
     try {
-      const lock = JSON.parse(readFileSync(join(d, LOCK_FILE), 'utf8')) as { pid: number; command: string };
-      expect(lock.pid).toBe(process.pid);
+      expect(JSON.parse(readFileSync(join(d, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
       expect(() => lockReports(d, 'quotarace run b.yaml')).toThrow(new RegExp(`another quotarace run is writing there \\(pid ${process.pid}, started .*: quotarace run a\\.yaml\\)`));
+      expect(existsSync(join(d, LOCK_FILE))).toBe(true); // the refused run took nothing, so gives nothing back
     } finally {
-      releaseReports(d);
+      lock.release();
     }
     expect(existsSync(join(d, LOCK_FILE))).toBe(false);
-    lockReports(d, 'quotarace run b.yaml');
-    releaseReports(d);
+    lockReports(d, 'quotarace run b.yaml').release();
   });
 
   it('a lock left by a dead process is taken over, with its temporary files; one from another host is not', () => {
@@ -199,11 +198,11 @@ describe('the reports folder: one run at a time, and no stale verdict', () => {
     writeFileSync(join(d, `index.html.${pid}.tmp`), 'half');
     writeFileSync(join(d, 'scenario', 'strategy', `x.evidence.${pid}.tmp`), 'half');
     writeFileSync(join(d, 'scenario', 'strategy', `x.evidence.${pid}1.tmp`), 'another pid: kept');
-    lockReports(d, 'quotarace run c.yaml');
+    const lock = lockReports(d, 'quotarace run c.yaml');
     expect(readdirSync(d).sort()).toEqual([LOCK_FILE, 'scenario']);
     expect(readdirSync(join(d, 'scenario', 'strategy'))).toEqual([`x.evidence.${pid}1.tmp`]);
     expect(JSON.parse(readFileSync(join(d, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
-    releaseReports(d);
+    lock.release();
     writeFileSync(join(d, LOCK_FILE), JSON.stringify({ pid, host: 'elsewhere', started: 'then', command: 'on another machine' }));
     expect(() => lockReports(d, 'x')).toThrow(/pid \d+ on elsewhere/);
   });
@@ -211,10 +210,10 @@ describe('the reports folder: one run at a time, and no stale verdict', () => {
   it('the first report of a run takes the earlier verdict down, once per lock', () => {
     const d = tmp('first');
     expect(firstWriteInto(d)).toBe(false); // not locked: not this run's folder
-    lockReports(d, 'quotarace run a.yaml');
+    const lock = lockReports(d, 'quotarace run a.yaml');
     expect(firstWriteInto(d)).toBe(true);
     expect(firstWriteInto(d)).toBe(false);
-    releaseReports(d);
+    lock.release();
   });
 });
 

@@ -8,7 +8,7 @@ import { isStrategyPath } from '../strategies/loader.js';
 import { allowDataModule } from '../strategies/trust.js';
 import { UsageError, type Io } from './io.js';
 import { loadNamedBy, makePool, resolveCliStrategy, type Plan } from './plans.js';
-import { releaseReports } from '../report/lock.js';
+import type { ReportsLock } from '../report/lock.js';
 import { checkRunOutputs, conclude, publish, type Finished } from './publish.js';
 
 /** Where in a JSON text a field path sits: the line of its key's first occurrence (good enough to find it). */
@@ -104,6 +104,7 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
   const reportsDir = String(args.reports);
   const plans: Plan[] = [];
   const done: Finished[] = [];
+  let lock: ReportsLock | undefined;
   try {
     const loaded: Array<{ plan: Plan; entry: ResultsFile['scenarios'][number]; i: number }> = [];
     for (const [i, entry] of shards[0]!.scenarios.entries()) {
@@ -115,7 +116,7 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
       loaded.push({ plan, entry, i });
     }
     // Every output checked before any evidence is shrunk.
-    checkRunOutputs(reportsDir, loaded.map((l) => l.plan), { junit: args.junit as string | undefined }, true);
+    lock = checkRunOutputs(reportsDir, loaded.map((l) => l.plan), { junit: args.junit as string | undefined }, true);
     for (const { plan, entry, i } of loaded) {
       plans.push(plan);
       const tallies: StrategyTally[] = plan.strategies.map((st) => {
@@ -139,6 +140,6 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
     return conclude(done, plans, args, io);
   } finally {
     await pool.close();
-    releaseReports(reportsDir);
+    lock?.release();
   }
 }

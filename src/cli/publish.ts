@@ -8,7 +8,7 @@ import { junitXml } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
 import { explain } from '../report/explain.js';
 import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
-import { firstWriteInto, lockReports } from '../report/lock.js';
+import { firstWriteInto, lockReports, type ReportsLock } from '../report/lock.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type RunMeta } from '../report/html.js';
 import { raceData } from '../report/race.js';
@@ -167,17 +167,18 @@ function mustBeOurs(path: string, marker: string): void {
  * Every output a `run` or `merge` will write at a fixed path, checked before any
  * simulation: the reports folder, JUnit, a shard's results file, index.html and each
  * scenario's report. A foreign file there is refused up front, not after the campaign.
+ * The reports folder is then locked for this run: the caller releases the lock it returns.
  */
-export function checkRunOutputs(reportsDir: string, plans: readonly Plan[], outs: { junit?: string; results?: string }, html: boolean): void {
+export function checkRunOutputs(reportsDir: string, plans: readonly Plan[], outs: { junit?: string; results?: string }, html: boolean): ReportsLock | undefined {
   checkOutputs(reportsDir, [outs.junit, outs.results]);
   if (outs.junit !== undefined) mustBeOurs(outs.junit, JUNIT_MARKER);
   if (outs.results !== undefined) mustBeOurs(outs.results, RESULTS_MARKER);
-  if (!html) return;
+  if (!html) return undefined;
   mustBeOurs(join(reportsDir, 'index.html'), REPORT_MARKER);
   for (const p of plans) mustBeOurs(join(reportsDir, `${p.s.name}.html`), REPORT_MARKER);
   // Last: every check above passed, so the lock is only taken by a run that will write.
   // (A shard writes only its results file: shards share a folder and run at once.)
-  lockReports(reportsDir, runCommand(plans));
+  return lockReports(reportsDir, runCommand(plans));
 }
 
 /** "incident-7178: 3 of 3 expectations met · reports/incident-7178.html" */

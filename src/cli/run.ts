@@ -7,7 +7,7 @@ import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { allowedModules } from './merge.js';
 import { Progress } from './progress.js';
-import { releaseReports } from '../report/lock.js';
+import type { ReportsLock } from '../report/lock.js';
 import { checkRunOutputs, RESULTS_MARKER, conclude, publish, type Finished } from './publish.js';
 
 /** `quotarace run`: every scenario's campaign (or one shard's share of it). */
@@ -17,11 +17,12 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
   const pool = makePool(args);
   const progress = Progress.auto(args.progress as boolean | undefined);
   const reportsDir = String(args.reports);
+  let lock: ReportsLock | undefined;
   try {
     const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool, allowedModules(args));
     if (shard && plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--shard splits seeds; --explore exhaustive has none to split');
     const resultsFile = shard ? String(args.results ?? join(reportsDir, `results-shard-${shard.index}-of-${shard.count}.json`)) : undefined;
-    checkRunOutputs(reportsDir, plans, shard ? { results: resultsFile } : { junit: args.junit as string | undefined }, !shard);
+    lock = checkRunOutputs(reportsDir, plans, shard ? { results: resultsFile } : { junit: args.junit as string | undefined }, !shard);
     if (shard) {
       const scenarios = [];
       for (const p of plans) {
@@ -48,6 +49,6 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
   } finally {
     progress.clear();
     await pool.close();
-    releaseReports(reportsDir);
+    lock?.release();
   }
 }

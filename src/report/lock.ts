@@ -27,6 +27,11 @@ interface Held {
   replaced: boolean;
 }
 
+/** What the run that took a folder keeps, to give it back (and only it: a refused run has none). */
+export interface ReportsLock {
+  release(): void;
+}
+
 const held = new Map<string, Held>();
 let exitHook = false;
 
@@ -88,18 +93,19 @@ function removeTemporaries(dir: string, suffix: string, depth: number): void {
  * Take the reports folder `dir` for this process (it exists: checkOutputs made it), or throw
  * OutputError (exit 2) naming the run that holds it.
  */
-export function lockReports(dir: string, command: string): void {
+export function lockReports(dir: string, command: string): ReportsLock {
   const key = resolve(dir);
   const path = join(dir, LOCK_FILE);
   const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command };
   for (let attempt = 0; attempt < 2; attempt++) {
     if (create(path, info)) {
-      held.set(key, { path, dir, replaced: false });
+      const h: Held = { path, dir, replaced: false };
+      held.set(key, h);
       if (!exitHook) {
         exitHook = true;
         process.once('exit', releaseAllReports);
       }
-      return;
+      return { release: () => release(h) };
     }
     const other = readLock(path);
     const sameHost = other !== undefined && other.host === info.host;
@@ -133,10 +139,9 @@ export function firstWriteInto(dir: string): boolean {
   return true;
 }
 
-export function releaseReports(dir: string): void {
-  const key = resolve(dir);
-  const h = held.get(key);
-  if (!h) return;
+function release(h: Held): void {
+  const key = resolve(h.dir);
+  if (held.get(key) !== h) return; // released already
   held.delete(key);
   const now = readLock(h.path);
   if (now && now.pid !== process.pid) return; // not ours any more: leave it
@@ -147,6 +152,7 @@ export function releaseReports(dir: string): void {
   }
 }
 
-export function releaseAllReports(): void {
-  for (const h of [...held.values()]) releaseReports(h.dir);
+/** Every lock this process holds, when it exits (a process.exit() anywhere). */
+function releaseAllReports(): void {
+  for (const h of [...held.values()]) release(h);
 }
