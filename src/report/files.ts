@@ -133,6 +133,15 @@ export function writeFileAtomic(path: string, text: string, marker: string, writ
     if (old === text) return 'unchanged';
     if (!old.startsWith(marker)) throw new NotOurFile(`${path} exists and was not written by quotarace; not overwriting it`);
   }
+  replaceFile(path, text, write);
+  return 'written';
+}
+
+/**
+ * Write `path` whole or not at all (a temporary file beside it, then rename), whatever is
+ * there: for a file the caller has read and checked (the Markdown `table --update` splices).
+ */
+export function replaceFile(path: string, text: string, write: WriteFn = writeFileSync): void {
   const tmp = `${path}.${process.pid}.tmp`;
   makeDirs(dirname(path), `cannot write ${path}`);
   try {
@@ -146,7 +155,6 @@ export function writeFileAtomic(path: string, text: string, marker: string, writ
     }
     throw new OutputError(`cannot write ${path} (${code(e)})`);
   }
-  return 'written';
 }
 
 /** A path or run id as one shell word. */
