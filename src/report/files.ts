@@ -88,7 +88,7 @@ export function makeDirs(dir: string, label = `cannot write ${dir}`): void {
 
 /** Create and remove an empty file in `dir`: permission, read-only mounts and pseudo-filesystems show here, before any simulation. */
 function probeWritable(dir: string, label: string): void {
-  const probe = join(dir, `.quotarace-probe-${process.pid}.tmp`);
+  const probe = join(dir, `.quotarace-probe.${process.pid}.tmp`);
   try {
     closeSync(openSync(probe, 'wx'));
     unlinkSync(probe);
