@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { DescribeResult } from '../explore/jobs.js';
@@ -6,7 +6,7 @@ import { sandboxLimits, WorkerPool } from '../explore/pool.js';
 import { DEFAULT_CAMPAIGN, type CampaignOptions } from '../explore/campaign.js';
 import type { ExploreMode } from '../explore/jobs.js';
 import { InputError } from '../scenario/errors.js';
-import { loadScenario } from '../scenario/load.js';
+import { loadScenario, parseScenario, readScenarioText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../strategies/builtin.js';
@@ -126,7 +126,9 @@ export async function loadPlans(paths: readonly string[], strategyNames: string[
   const loaded: Array<{ s: Scenario; text: string }> = [];
   for (const f of scenarioFiles(paths)) {
     try {
-      loaded.push({ s: load(f), text: readFileSync(f, 'utf8') });
+      // One read: the text the campaign gets is the text that was validated and hashed.
+      const text = readScenarioText(f);
+      loaded.push({ s: parseScenario(text, f, (n) => builtinStrategy(n) !== undefined), text });
     } catch (e) {
       if (e instanceof InputError) problems.push(e);
       else throw e;
