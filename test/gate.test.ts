@@ -150,8 +150,9 @@ describe('expect: the gate', () => {
     expect(text).toContain('exact-delat:');
     const file = join(d, 'typo.yaml');
     writeFileSync(file, text);
-    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1');
+    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1', '--allow-module', join(d, 'strategies'));
     expect(r.code).not.toBe(0);
+    expect(r.err).toContain('exact-delat');
   });
 
   describe('grammar errors exit 2 with file:line:col, before anything runs', () => {
@@ -324,7 +325,7 @@ export default defineStrategy({
     const file = join(d, 'crash.yaml');
     writeFileSync(file, `${base.slice(0, base.search(/^expect:/m))}strategies: [v1.4.2, ./crash.ts]\nexpect:\n  crash: { migrationsSucceeded: 1, invariantViolations: { max: 0 } }\n`);
     const junit = join(d, 'junit.xml');
-    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1', '--junit', junit);
+    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1', '--junit', junit, '--allow-module', join(d, 'crash.ts'));
     expect(r.code).toBe(1);
     expect(r.err).toContain('ERROR');
     const root = parseXml(readFileSync(junit, 'utf8'));

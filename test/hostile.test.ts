@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 
@@ -31,6 +31,11 @@ async function cli(...argv: string[]): Promise<Result> {
 }
 
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), `quotarace-hostile-${p}-`));
+
+/** A scenario file and the --allow-module its strategies: modules need (they sit in its strategies/ folder). */
+function withModules(file: string): string[] {
+  return [file, '--allow-module', join(dirname(file), 'strategies')];
+}
 
 /** A copy of scenario 3 (no expectations) beside copies of every fixture, running `strategies`. */
 function scenarioWith(strategies: string[], extra = ''): string {
@@ -62,7 +67,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
 
   it('the whole matrix in one run: bounded, every fault named, v1.4.2 still reported', async () => {
     const file = scenarioWith(['v1.4.2', ...runtime.map(([f]) => `./strategies/${f}.ts`)]);
-    const r = await cli('run', file, '--runs', '3', '--json', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
+    const r = await cli('run', ...withModules(file), '--runs', '3', '--json', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
     expect(r.code, r.err).toBe(1);
     expect(r.err).not.toMatch(STACK);
     for (const [name, re] of runtime) expect(r.err, name).toMatch(re);
@@ -74,7 +79,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
   }, 60_000);
 
   it('a nondeterministic difference quotes both trace lines whole (no 100-character cut)', async () => {
-    const r = await cli('run', scenarioWith(['./strategies/random.ts']), '--runs', '2', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
+    const r = await cli('run', ...withModules(scenarioWith(['./strategies/random.ts'])), '--runs', '2', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
     expect(r.code).toBe(1);
     const fresh = /\n {2}(?:fresh|first): +(.*)\n {2}(?:after others|second): +(.*)\n/.exec(r.err);
     expect(fresh, r.err).not.toBeNull();
@@ -101,7 +106,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
     ];
     for (const [list, re] of cases) {
       const reports = tmp('r');
-      const r = await cli('run', scenarioWith(list), '--runs', '1', '--reports', reports, '--workers', '1', ...SANDBOX);
+      const r = await cli('run', ...withModules(scenarioWith(list)), '--runs', '1', '--reports', reports, '--workers', '1', ...SANDBOX);
       expect(r.code, `${list.join(',')}: ${r.err}`).toBe(2);
       expect(r.err).toMatch(re);
       expect(r.err).not.toMatch(STACK);
@@ -110,7 +115,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
   }, 60_000);
 
   it('a deterministic user strategy prints byte-identical JSON for --workers 1 and 2', async () => {
-    const run = (w: string) => cli('run', 'scenarios/9-user-strategy.yaml', '--runs', '12', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w);
+    const run = (w: string) => cli('run', 'scenarios/9-user-strategy.yaml', '--allow-module', 'scenarios/strategies', '--runs', '12', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w);
     const [a, b] = [await run('1'), await run('2')];
     expect(a.code, a.err).toBe(b.code);
     expect(a.out.replace(/"path":"[^"]*"/g, '')).toBe(b.out.replace(/"path":"[^"]*"/g, ''));

@@ -6,6 +6,7 @@ import { checkExpectations, expectationsJson } from '../gate/expect.js';
 import { junitXml } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
 import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
+import { firstWriteInto, lockReports, type ReportsLock } from '../report/lock.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type RunMeta } from '../report/html.js';
 import { formatTable } from '../report/table.js';
@@ -91,6 +92,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
 
 /** Evidence, the scenario's HTML report, its table and summary line; the expectations checked. */
 export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan], shards?: number): Promise<Finished> {
+  if (firstWriteInto(reportsDir)) takeDownVerdict(reportsDir, args.junit as string | undefined, plans);
   for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_MARKER);
   const expectations = checkExpectations(plan.s, result.summary, chosen);
   const meta = runMeta(plans, chosen, shards, sandboxOf(args));
@@ -113,6 +115,34 @@ export const JUNIT_MARKER = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites
 /** The start of any version's results file: one an older quotarace wrote may be replaced too. */
 export const RESULTS_MARKER = '{"format":"quotarace-results-v';
 
+/**
+ * Before this run's first report replaces an earlier run's: the index and the JUnit file
+ * say the folder is being rewritten, so a run interrupted from here on (Ctrl-C, a killed CI
+ * job) leaves no earlier verdict standing beside reports it already replaced. conclude()
+ * writes the real ones.
+ */
+function takeDownVerdict(reportsDir: string, junit: string | undefined, plans: readonly Plan[]): void {
+  const command = runLine(plans, false).command;
+  const when = new Date().toISOString();
+  const html = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  writeFileAtomic(
+    join(reportsDir, 'index.html'),
+    `${REPORT_MARKER} partial -->\n<html lang="en"><head><meta charset="utf-8"><title>quotarace: PARTIAL, run in progress or interrupted</title></head>\n` +
+      `<body><h1>PARTIAL: no verdict</h1>\n<p>A quotarace run started ${html(when)} (pid ${process.pid}) is rewriting this folder: <code>${html(command)}</code>.</p>\n` +
+      `<p>If this page is still here, that run did not finish (it was interrupted, or failed): the reports beside it are partial, some from this run, some from an earlier one, and no verdict stands. Run it again.</p></body></html>\n`,
+    REPORT_MARKER,
+  );
+  if (junit !== undefined) {
+    const x = (t: string) => html(t).replace(/'/g, '&apos;');
+    writeFileAtomic(
+      junit,
+      `${JUNIT_MARKER} tests="1" failures="0" errors="1" time="0">\n  <testsuite name="quotarace" tests="1" failures="0" errors="1" skipped="0" time="0">\n` +
+        `    <testcase classname="quotarace" name="run finished" time="0">\n      <error message="PARTIAL: the run did not finish" type="Interrupted">${x(`${command} (started ${when}, pid ${process.pid}) did not finish: no verdict`)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`,
+      JUNIT_MARKER,
+    );
+  }
+}
+
 /** Refuse, before any simulation, to overwrite a file quotarace did not write. */
 function mustBeOurs(path: string, marker: string): void {
   let st;
@@ -121,7 +151,7 @@ function mustBeOurs(path: string, marker: string): void {
   } catch {
     return; // not there: fine
   }
-  if (!st.isFile()) throw new OutputError(`${path}: exists and is not a regular file; not writing there`);
+  if (!st.isFile()) throw new OutputError(`cannot write ${path}: it exists and is not a regular file`);
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(Math.max(marker.length, 1));
@@ -137,14 +167,18 @@ function mustBeOurs(path: string, marker: string): void {
  * Every output a `run` or `merge` will write at a fixed path, checked before any
  * simulation: the reports folder, JUnit, a shard's results file, index.html and each
  * scenario's report. A foreign file there is refused up front, not after the campaign.
+ * The reports folder is then locked for this run: the caller releases the lock it returns.
  */
-export function checkRunOutputs(reportsDir: string, plans: readonly Plan[], outs: { junit?: string; results?: string }, html: boolean): void {
+export function checkRunOutputs(reportsDir: string, plans: readonly Plan[], outs: { junit?: string; results?: string }, html: boolean): ReportsLock | undefined {
   checkOutputs(reportsDir, [outs.junit, outs.results]);
   if (outs.junit !== undefined) mustBeOurs(outs.junit, JUNIT_MARKER);
   if (outs.results !== undefined) mustBeOurs(outs.results, RESULTS_MARKER);
-  if (!html) return;
+  if (!html) return undefined;
   mustBeOurs(join(reportsDir, 'index.html'), REPORT_MARKER);
   for (const p of plans) mustBeOurs(join(reportsDir, `${p.s.name}.html`), REPORT_MARKER);
+  // Last: every check above passed, so the lock is only taken by a run that will write.
+  // (A shard writes only its results file: shards share a folder and run at once.)
+  return lockReports(reportsDir, runLine(plans, false).command);
 }
 
 /** "incident-7178: 3 of 3 expectations met · reports/incident-7178.html" */
@@ -164,7 +198,13 @@ export function conclude(done: readonly Finished[], plans: readonly Plan[], args
   if (args.json) io.out(JSON.stringify({ scenarios: done.map((d) => ({ ...d.summary, expectations: expectationsJson(d.expectations) })) }, null, 2));
   const suites = done.map((d, i) => ({ name: d.summary.name, file: plans[i]!.s.file, expectations: d.expectations }));
   if (args.junit) writeFileAtomic(String(args.junit), junitXml(suites), JUNIT_MARKER);
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, stepSummary(done));
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    try {
+      appendFileSync(process.env.GITHUB_STEP_SUMMARY, stepSummary(done));
+    } catch (e) {
+      throw new OutputError(`cannot write the GitHub step summary ${process.env.GITHUB_STEP_SUMMARY} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
   const broken = done.flatMap((d) => d.summary.strategies.filter((s) => s.error).map((s) => s.error!));
   for (const b of broken) io.err(`ERROR ${b}`);
   const failed = done.flatMap((d) => d.expectations.filter((e) => !e.passed));

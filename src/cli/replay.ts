@@ -18,7 +18,7 @@ import type { RunOutcome } from '../sim/outcome.js';
 import type { Strategy } from '../strategies/api.js';
 import { InputError } from '../scenario/errors.js';
 import { EXIT_FIXED, EXIT_OK, UsageError, type Io } from './io.js';
-import { load } from './plans.js';
+import { load, loadNamedBy } from './plans.js';
 import { traceHeader } from './trace.js';
 
 /** `quotarace replay <evidence>` from parsed arguments. */
@@ -149,7 +149,7 @@ function vouch(file: string, ev: ParsedEvidence, recorded: Strategy, run: Replay
  */
 export async function replayEvidence(file: string, opts: ReplayOptions, io: Io): Promise<number> {
   const { ev, scenarioPath } = readEvidence(file, opts.scenario);
-  const scenario = load(scenarioPath);
+  const scenario = opts.scenario !== undefined ? load(scenarioPath) : loadNamedBy(scenarioPath, file, 'scenario-file');
   if (scenario.hash !== ev.scenarioSha256) {
     throw refuse(file, ev, 'scenario-sha256', `${scenarioPath} has changed since this evidence was saved (sha256 ${shortHash(scenario.hash)}, evidence has ${shortHash(ev.scenarioSha256)}): the interleaving belongs to the old scenario`);
   }

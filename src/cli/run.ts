@@ -6,7 +6,9 @@ import { writeFileAtomic } from '../report/files.js';
 import { isStrategyPath, strategyRef, StrategyLoadError } from '../strategies/loader.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
+import { allowedModules } from './merge.js';
 import { Progress } from './progress.js';
+import type { ReportsLock } from '../report/lock.js';
 import { checkRunOutputs, RESULTS_MARKER, conclude, publish, runMeta, sandboxOf, type Finished } from './publish.js';
 import { readCampaignMark, replacesNote } from '../report/campaign-mark.js';
 
@@ -17,11 +19,12 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
   const pool = makePool(args);
   const progress = Progress.auto(args.progress as boolean | undefined);
   const reportsDir = String(args.reports);
+  let lock: ReportsLock | undefined;
   try {
-    const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool);
+    const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool, allowedModules(args));
     if (shard && plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--shard splits seeds; --explore exhaustive has none to split');
     const resultsFile = shard ? String(args.results ?? join(reportsDir, `results-shard-${shard.index}-of-${shard.count}.json`)) : undefined;
-    checkRunOutputs(reportsDir, plans, shard ? { results: resultsFile } : { junit: args.junit as string | undefined }, !shard);
+    lock = checkRunOutputs(reportsDir, plans, shard ? { results: resultsFile } : { junit: args.junit as string | undefined }, !shard);
     if (shard) {
       // Each module's bytes as they were bundled for this run (loadPlans just did), for `merge` to compare.
       const modules = moduleHashes(plans.flatMap((p) => p.strategies.map((st) => strategyRef(st))));
@@ -55,6 +58,7 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
   } finally {
     progress.clear();
     await pool.close();
+    lock?.release();
   }
 }
 
