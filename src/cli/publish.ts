@@ -5,7 +5,7 @@ import { EVIDENCE_MARKER } from '../explore/evidence.js';
 import { checkExpectations, expectationsJson } from '../gate/expect.js';
 import { junitXml } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
-import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
+import { checkOutputs, NotOurFile, OutputError, replayCommand, writeFileAtomic } from '../report/files.js';
 import { firstWriteInto, lockReports, type ReportsLock } from '../report/lock.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type RunMeta } from '../report/html.js';
@@ -49,7 +49,7 @@ export function sandboxOf(args: Record<string, unknown>): SandboxLimits | undefi
  * state table, charts, trace hash) is what the evidence job recorded in the worker that
  * had the strategy loaded: nothing is re-run here.
  */
-export function shownFailures(scenario: Scenario, strategies: readonly Strategy[], result: ScenarioResult, expectations: readonly ExpectationOutcome[], replayOf: (path: string) => string): FailureDetail[] {
+export function shownFailures(scenario: Scenario, strategies: readonly Strategy[], result: ScenarioResult, expectations: readonly ExpectationOutcome[], replayOf: (path: string, strategy: string) => string): FailureDetail[] {
   const out: FailureDetail[] = [];
   for (const st of result.summary.strategies) {
     if (st.error || !st.evidence.length) continue;
@@ -83,7 +83,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       race: rec.race,
       traceSha256: rec.traceSha256,
       shrink: rec.shrink,
-      replay: replayOf(pick.path),
+      replay: replayOf(pick.path, st.name),
       unshrunk: `npx quotarace trace ${shellQuote(cliPath(scenario.file))} --strategy ${shellQuote(isStrategyPath(ref) ? cliPath(ref) : st.name)} --run ${rec.shrink.from}`,
     });
   }
@@ -94,13 +94,17 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
 export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan], shards?: number): Promise<Finished> {
   if (firstWriteInto(reportsDir)) takeDownVerdict(reportsDir, args.junit as string | undefined, plans);
   for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_MARKER);
-  const expectations = checkExpectations(plan.s, result.summary, chosen);
+  const moduleOf = (name: string) => {
+    const st = plan.strategies.find((x) => x.name === name);
+    return st && isStrategyPath(strategyRef(st)) ? cliPath(strategyRef(st)) : undefined;
+  };
+  const expectations = checkExpectations(plan.s, result.summary, chosen, moduleOf);
   const meta = runMeta(plans, chosen, shards, sandboxOf(args));
   const html = await scenarioReport({
     scenario: plan.s,
     summary: result.summary,
     bits: result.bits,
-    failures: shownFailures(plan.s, plan.strategies, result, expectations, (p) => `npx quotarace replay ${shellQuote(cliPath(p))}`),
+    failures: shownFailures(plan.s, plan.strategies, result, expectations, (p, strategy) => `npx ${replayCommand(cliPath(p), moduleOf(strategy))}`),
     expectations,
     meta,
     strategyArgs: Object.fromEntries(plan.strategies.map((x) => [x.name, isStrategyPath(strategyRef(x)) ? cliPath(strategyRef(x)) : x.name])),

@@ -55,6 +55,12 @@ function sha256File(path: string): string {
 export function runLine(plans: readonly Plan[], chosen: boolean, shards?: number, sandbox: SandboxLimits = DEFAULT_SANDBOX, cwd = process.cwd()): RunLine {
   const parts = ['quotarace run', ...plans.map((p) => shellQuote(cliPath(p.s.file, cwd)))];
   if (chosen && plans[0]) for (const s of plans[0].strategies) parts.push('--strategy', shellQuote(strategyArg(s, cwd)));
+  // Modules a scenario names load only when allowed by name: the line allows exactly those.
+  if (!chosen) {
+    const named = new Set<string>();
+    for (const p of plans) for (const s of p.strategies) if (isStrategyPath(strategyRef(s))) named.add(strategyArg(s, cwd));
+    for (const m of [...named].sort()) parts.push('--allow-module', shellQuote(m));
+  }
   const o = plans[0]?.opts;
   if (o) {
     parts.push('--explore', o.mode);

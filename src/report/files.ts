@@ -157,6 +157,14 @@ export function replaceFile(path: string, text: string, write: WriteFn = writeFi
   }
 }
 
+/**
+ * The command that replays an evidence file. A module's evidence names its module, which
+ * loads only when allowed by name (see "Strategy modules named by files"): the command allows it.
+ */
+export function replayCommand(evidence: string, module?: string): string {
+  return `quotarace replay ${shellQuote(evidence)}${module ? ` --allow-module ${shellQuote(module)}` : ''}`;
+}
+
 /** A path or run id as one shell word. */
 export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;

@@ -7,6 +7,7 @@ import { describeAction } from '../sim/run.js';
 import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
 import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
+import { replayCommand, shellQuote } from './files.js';
 import { kindsSection, matrixSection } from './index-matrix.js';
 import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
@@ -54,6 +55,8 @@ export interface ExpectationOutcome {
   /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
   readonly run?: string;
   readonly evidence?: string;
+  /** The command that replays that evidence (allowing its module, for a module's). */
+  readonly replay?: string;
 }
 
 /** How the reports were made: shown in each page's header and the index. The date is the report's, never the simulator's. */
@@ -234,11 +237,11 @@ async function headline(r: ScenarioReport): Promise<string> {
 
 /** The commands that show a failure kind's example: the run as it ran (`trace`), and its shrunk evidence (`replay`). */
 function seeIt(r: ScenarioReport, st: StrategyResult, run: string, evidence: string | undefined): string {
-  const trace = `<code>${esc(`quotarace trace ${shellWord(r.scenario.file)} --strategy ${shellWord(r.strategyArgs?.[st.name] ?? st.name)} --run ${shellWord(run)}`)}</code> <span class="muted">(as it ran)</span>`;
-  return evidence ? `${trace}<br><code>${esc(`quotarace replay ${shellWord(evidence)}`)}</code> <span class="muted">(shrunk)</span>` : trace;
+  const trace = `<code>${esc(`quotarace trace ${shellQuote(r.scenario.file)} --strategy ${shellQuote(r.strategyArgs?.[st.name] ?? st.name)} --run ${shellQuote(run)}`)}</code> <span class="muted">(as it ran)</span>`;
+  const module = r.strategyArgs?.[st.name];
+  return evidence ? `${trace}<br><code>${esc(replayCommand(evidence, module !== undefined && module !== st.name ? module : undefined))}</code> <span class="muted">(shrunk)</span>` : trace;
 }
 
-const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** Every failure kind of every strategy: count, metrics it breaks, example run, evidence, replay. */
 function failuresSection(r: ScenarioReport): string {
