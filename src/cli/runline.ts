@@ -27,7 +27,7 @@ export interface RunLine {
 }
 
 /** A path as the command line should give it: relative to the working directory when below it. */
-export function cliPath(p: string, cwd = process.cwd()): string {
+export function cliPath(p: string, cwd: string = process.cwd()): string {
   if (!isAbsolute(p)) return p;
   const r = relative(cwd, p);
   return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
@@ -52,7 +52,7 @@ function sha256File(path: string): string {
  * from each scenario's `strategies:`. `shards`: the campaign ran as that many `run --shard`
  * and one `merge`; the unsharded command gives the same results.
  */
-export function runLine(plans: readonly Plan[], chosen: boolean, shards?: number, sandbox: SandboxLimits = DEFAULT_SANDBOX, cwd = process.cwd()): RunLine {
+export function runLine(plans: readonly Plan[], chosen: boolean, shards?: number, sandbox: SandboxLimits = DEFAULT_SANDBOX, cwd: string = process.cwd()): RunLine {
   const parts = ['quotarace run', ...plans.map((p) => shellQuote(cliPath(p.s.file, cwd)))];
   if (chosen && plans[0]) for (const s of plans[0].strategies) parts.push('--strategy', shellQuote(strategyArg(s, cwd)));
   // Modules a scenario names load only when allowed by name: the line allows exactly those.

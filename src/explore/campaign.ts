@@ -306,8 +306,12 @@ export async function finishScenario(
     if (evidenceJobs.length) progress?.evidence?.(strategy.name, 0, evidenceJobs.length);
     const built = await pool.run<EvidenceResult | FaultResult>(evidenceJobs, progress?.evidence && ((d, t) => progress.evidence!(strategy.name, d, t)));
     const kept: number[] = [];
+    let evidenceFault: string | undefined;
     built.forEach((e, i) => {
-      if ('fault' in e) return;
+      if ('fault' in e) {
+        evidenceFault ??= `evidence of run ${evidenceJobs[i]!.run}: ${e.fault.message}`;
+        return;
+      }
       kept.push(i);
       const path = join(reportsDir, scenario.name, strategy.name, `${names[i]}.evidence`);
       files.push({ path, text: e.text });
@@ -325,7 +329,9 @@ export async function finishScenario(
       failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, run: evidence[best]!.run, failure: e.signature, runs: evidence[best]!.runs, recorded: e.recorded });
     }
     const summary = summarize(strategy.name, tally);
-    results.push({ ...summary, exploration, evidence });
+    // Evidence that could not be written is never dropped in silence: the strategy's row is an error.
+    if (evidenceFault) results.push({ ...summarize(strategy.name, emptyTally()), exploration, evidence: [], error: evidenceFault });
+    else results.push({ ...summary, exploration, evidence });
   }
   const runs = opts.mode === 'exhaustive' ? (results.find((r) => !r.error)?.runs ?? 0) : opts.runs;
   return { summary: { name: scenario.name, file: scenario.file, runs, seed: opts.seed, explore: opts.mode, strategies: results }, files, bits, failures, recorded };

@@ -57,22 +57,21 @@ const tally = z
 const pilot = z.object({ windowWrites: z.array(count).max(1_000_000), actors: z.array(line).max(100_000), orderChoices: count, steps: count }).passthrough();
 
 const finite = z.number().finite();
-const charts = z
+/** What the report shows of an evidence's run (RecordedRun): checked here, since a module's worker recorded it. */
+const recorded = z
   .object({
-    lanes: z.array(z.object({ t: finite, actor: line, kind: z.enum(['write', 'refused']), text }).passthrough()).max(100_000),
-    quota: z
-      .object({ namespace: line, resource: line, unit: line, points: z.array(z.object({ t: finite, series: line, value: finite }).passthrough()).max(1_000_000) })
-      .passthrough()
-      .optional(),
-    endMs: finite,
+    traceSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    explanation: z.array(text).max(100_000),
+    storySteps: z.array(count.optional()).max(100_000),
+    race: z.object({ steps: z.array(z.object({}).passthrough()).max(100_000), total: count }).passthrough(),
+    shrink: z.object({ from: line, shrunk: z.boolean() }).passthrough(),
   })
   .passthrough();
 
 const evidence = z
   .object({
     text,
-    explanation: z.array(text).max(100_000),
-    charts,
+    recorded,
     signature: text,
     originalSteps: count,
     shrunkSteps: count,
