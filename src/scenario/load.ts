@@ -140,7 +140,16 @@ function compile(
     agentNodes.forEach((n, i) => {
       if (!nodeByName.has(n)) at(r.agentNodes ? ['cluster', 'rancher', 'agentNodes', i] : ['cluster', 'rancher', 'agentNode'], `unknown node "${n}" (nodes: ${nodeList})`);
     });
-    rancher = { agentNodes };
+    if (r.carrier !== undefined && !agentNodes.includes(r.carrier)) {
+      at(['cluster', 'rancher', 'carrier'], nodeByName.has(r.carrier)
+        ? `node "${r.carrier}" runs no agent replica (agent replicas on: ${capList([...new Set(agentNodes)])})`
+        : `unknown node "${r.carrier}" (nodes: ${nodeList})`);
+    }
+    rancher = {
+      agentNodes,
+      ...(r.carrier !== undefined ? { carrier: r.carrier } : {}),
+      ...(r.syncOnlyChangedObjects !== undefined ? { syncOnlyChangedObjects: r.syncOnlyChangedObjects } : {}),
+    };
   }
 
   const ratioText = s.cluster.harvester?.additionalGuestMemoryOverheadRatio ?? DEFAULT_OVERHEAD_RATIO_TEXT;
