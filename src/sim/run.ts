@@ -144,6 +144,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   // Rancher: the cluster agent's pods (already connected) and the server's user controllers.
   let agents: AgentDeployment | undefined;
   let tunnel: Tunnel | undefined;
+  let adopt: (() => void) | undefined;
   if (scenario.rancher) {
     tunnel = new Tunnel(world);
     new RancherServer(world, tunnel, guardAgentSync(strategy), { syncOnlyChangedObjects: scenario.rancher.syncOnlyChangedObjects });
@@ -156,7 +157,8 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
       keys.push(objKey(r.obj));
       if (node === scenario.rancher.carrier && carrier === undefined) carrier = objKey(r.obj);
     }
-    agents.adoptRunning(keys, carrier);
+    // Connected once the explorers can see the world: which one first is the run's first choice.
+    adopt = () => agents!.adoptRunning(keys, carrier);
   }
 
   // ---- the actors ----
@@ -198,6 +200,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   let actionsLeft = scenario.actions.length - (opts.disabled?.size ?? 0);
   const pendingActions = () => actionsLeft;
   opts.inspect?.(world);
+  adopt?.();
   scenario.actions.forEach((a, i) => {
     if (opts.disabled?.has(i)) return;
     const act = actionFire(a);
