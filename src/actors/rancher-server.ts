@@ -5,7 +5,8 @@ import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
 import type { Process } from '../kernel/kernel.js';
 import type { World } from '../sim/world.js';
-import { ANN_RANCHER_QUOTA } from './rancher-quota.js';
+import { ANN_RANCHER_QUOTA, parseRancherQuota } from './rancher-quota.js';
+import { equal } from '../cluster/resources.js';
 import { rancherQuotaSync, type QuotaDerivation } from './rancher-quota-sync.js';
 import { ERR_AGENT_DISCONNECTED, HEALTH_TIMEOUT_MS, TUNNEL_DISCONNECT, type Tunnel } from './rancher-tunnel.js';
 
@@ -15,6 +16,21 @@ export const RANCHER = 'rancher';
 /** Whether an actor is Rancher's quota sync (what explanations call Rancher's reset). */
 export function isRancherActor(actor: string): boolean {
   return actor === RANCHER;
+}
+
+/**
+ * Whether a namespace's new quota annotation changes its project's UsedLimit (the sum of its
+ * namespaces' limits: resourceQuotaUsedLimitController, rancher v2.10.3 pkg/controllers/
+ * managementuser/resourcequota/resource_quota_calculate_used.go calculateResourceQuotaUsed,
+ * which updates the Project only when the sum differs), so that the Project event
+ * re-enqueues every namespace of the project (resourceQuotaNamespacesReconcileController).
+ * A new text with the same values changes nothing.
+ */
+function usedLimitChanges(before: string | undefined, after: string | undefined): boolean {
+  if (before === after) return false;
+  const a = parseRancherQuota(before)?.hard;
+  const b = parseRancherQuota(after)?.hard;
+  return !a || !b || !equal(a, b);
 }
 
 /** Rancher's settings for the user controllers of this cluster. */
@@ -114,7 +130,7 @@ export class RancherServer {
     cache.on('Namespace', (old, cur) => {
       if (!cur) return;
       if (!(onlyChanged && old && old.metadata.resourceVersion === cur.metadata.resourceVersion)) sync.enqueue(objKey(cur));
-      if (old && old.metadata.annotations[ANN_RANCHER_QUOTA] !== cur.metadata.annotations[ANN_RANCHER_QUOTA]) {
+      if (old && usedLimitChanges(old.metadata.annotations[ANN_RANCHER_QUOTA], cur.metadata.annotations[ANN_RANCHER_QUOTA])) {
         // The project's UsedLimit changes, and its Project event re-syncs every namespace.
         world.kernel.schedule(world.draw('apiCall', `${RANCHER}/project`), () => {
           for (const ns of cache.list('Namespace')) sync.enqueue(objKey(ns));
