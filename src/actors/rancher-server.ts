@@ -67,7 +67,9 @@ class ReflectorBackoff {
   }
 
   key(): string {
-    return `${this.step}@${this.lastStart}`;
+    // Past 2 minutes the next wait starts over whatever the time: one state.
+    const since = this.world.now - this.lastStart;
+    return `${this.step}@${since > 120_000 ? 'reset' : since}`;
   }
 }
 
@@ -104,8 +106,8 @@ class ReflectorBackoff {
 export class RancherServer {
   private readonly cache: Informer;
   private readonly backoffs = new Map<Kind, ReflectorBackoff>();
-  /** Kinds whose reflector is between a broken watch and its next successful LIST. */
-  private readonly relisting = new Set<Kind>();
+  /** Kinds whose reflector is between a broken watch and its next successful LIST, and where it is (state key). */
+  private readonly relisting = new Map<Kind, { at: string; due: number }>();
 
   constructor(
     private readonly world: World,
@@ -138,7 +140,7 @@ export class RancherServer {
       }
     });
     tunnel.carrierLost((pod) => this.watchesBroken(pod));
-    world.registerState('script', RANCHER, () => `${[...this.relisting].join('+')}|${[...this.backoffs].map(([k, b]) => `${k}:${b.key()}`).join(',')}`);
+    world.registerState('script', RANCHER, () => `${[...this.relisting].map(([k, r]) => `${k}:${r.at}${r.due ? `+${r.due - world.now}` : ''}`).join('+')}|${[...this.backoffs].map(([k, b]) => `${k}:${b.key()}`).join(',')}`);
   }
 
   /** Whether Rancher reaches the cluster now (some agent holds a session). */
@@ -152,7 +154,7 @@ export class RancherServer {
     this.cache.disconnect();
     for (const kind of this.cache.kinds()) {
       if (this.relisting.has(kind)) continue;
-      this.relisting.add(kind);
+      this.relisting.set(kind, { at: 'start', due: 0 });
       this.world.kernel.spawn(this.reflector(kind), 0, `${RANCHER}/reflector`);
     }
   }
@@ -163,7 +165,10 @@ export class RancherServer {
     const stream = `${RANCHER}/reflector/${kind}`;
     const backoff = this.backoffs.get(kind)!;
     for (;;) {
-      yield backoff.next();
+      const wait = backoff.next();
+      this.relisting.set(kind, { at: 'backoff', due: w.now + wait });
+      yield wait;
+      this.relisting.set(kind, { at: 'list', due: 0 });
       const dialed = yield* this.tunnel.dial(stream);
       const epoch = this.tunnel.carrierEpoch;
       if (dialed) {
@@ -179,7 +184,12 @@ export class RancherServer {
       }
       w.recorder.event(RANCHER, { type: 'list-failed', kind, error: dialed ? TUNNEL_DISCONNECT : ERR_AGENT_DISCONNECTED });
       // lasso deferredListWatcher: a failed List calls waitHealthy → pingUntilGood.
-      while (!(yield* this.tunnel.ping(`${stream}/ping`))) yield HEALTH_TIMEOUT_MS;
+      for (;;) {
+        this.relisting.set(kind, { at: 'ping', due: 0 });
+        if (yield* this.tunnel.ping(`${stream}/ping`)) break;
+        this.relisting.set(kind, { at: 'sleep', due: w.now + HEALTH_TIMEOUT_MS });
+        yield HEALTH_TIMEOUT_MS;
+      }
     }
   }
 }

@@ -45,13 +45,13 @@ export const TUNNEL_DISCONNECT = 'tunnel disconnect';
 export class Tunnel {
   private readonly sessions: string[] = [];
   private readonly onCarrierLost: Array<(pod: string) => void> = [];
-  /** Requests waiting for a session, by stream: polls done and when the next is due (state key). */
-  private readonly waits = new Map<string, string>();
+  /** Requests waiting for a session, by stream: where each is, and when its wait ends (state key). */
+  private readonly waits = new Map<string, { at: string; due: number }>();
   /** Bumped when the carrier closes: a request sent through the old carrier failed. */
   carrierEpoch = 0;
 
   constructor(private readonly world: World) {
-    world.registerState('script', TUNNEL, () => `${this.sessions.join(',')}|${this.carrierEpoch}|${[...this.waits].map(([s, w]) => `${s}:${w}`).sort().join(',')}`);
+    world.registerState('script', TUNNEL, () => `${this.sessions.join(',')}|${this.carrierEpoch}|${[...this.waits].map(([s, w]) => `${s}:${w.at}+${w.due - world.now}`).sort().join(',')}`);
   }
 
   get hasSession(): boolean {
@@ -102,7 +102,7 @@ export class Tunnel {
       for (let i = 0; i < DIAL_POLLS; i++) {
         if (i > 0 && this.hasSession) return true;
         const sleep = this.world.choices.draw(stream, DIAL_SLEEP_MS, 2 * DIAL_SLEEP_MS - 1);
-        this.waits.set(stream, `dial${i}+${this.world.now + sleep}`);
+        this.waits.set(stream, { at: `dial${i}`, due: this.world.now + sleep });
         yield sleep;
       }
       return false;
@@ -124,11 +124,11 @@ export class Tunnel {
         const sleep = this.world.choices.draw(stream, DIAL_SLEEP_MS, 2 * DIAL_SLEEP_MS - 1);
         const at = this.world.now + sleep;
         if (at >= deadline) {
-          this.waits.set(stream, `ping+${deadline}`);
+          this.waits.set(stream, { at: `ping`, due: deadline });
           yield deadline - this.world.now;
           return false;
         }
-        this.waits.set(stream, `ping${i}+${at}`);
+        this.waits.set(stream, { at: `ping${i}`, due: at });
         yield sleep;
         if (this.hasSession) return true;
       }
@@ -143,7 +143,7 @@ export class Tunnel {
     if (this.hasSession) return true;
     try {
       for (let i = 1; i < STEVE_ATTEMPTS; i++) {
-        this.waits.set(stream, `steve${i}+${this.world.now + STEVE_SLEEP_MS}`);
+        this.waits.set(stream, { at: `steve${i}`, due: this.world.now + STEVE_SLEEP_MS });
         yield STEVE_SLEEP_MS;
         if (this.hasSession) return true;
       }
