@@ -53,8 +53,6 @@ export interface ReconcilerOptions {
   readonly apiStream?: string;
   /** A second latency each request pays (a tunnel to the API server). */
   readonly extraLatency?: LatencyName;
-  /** Why requests cannot reach the API server now (undefined when they can): they fail with 503. */
-  readonly available?: () => string | undefined;
   /**
    * Each request first gets a connection this way (a dialer that may wait, Rancher's through
    * the agents' tunnel): undefined once connected, or why it could not connect (the request
@@ -209,8 +207,6 @@ export class Reconciler {
   private perform(w: Write): ApiResult<KObject> {
     const api = this.world.api;
     const actor = this.opts.actor;
-    const down = this.opts.available?.();
-    if (down !== undefined) return api.refuse(actor, w.verb, w.object.kind, objKey(w.object), { code: 503, reason: 'Unavailable', message: down });
     switch (w.verb) {
       case 'create':
         return api.create(actor, w.object);
