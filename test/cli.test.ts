@@ -202,6 +202,10 @@ describe('quotarace run (tables)', () => {
     const doc = JSON.parse(r.out) as RunJson;
     expect(doc.scenarios.map((s) => s.name)).toEqual([
       'incident-7178',
+      'spread-agents-carrier-drained',
+      'spread-agents-carrier-elsewhere',
+      'agent-rollout-during-migration',
+      'sync-only-changed-objects',
       'normal-migration',
       'agent-restart-during-migration',
       'long-vm-name',

@@ -169,7 +169,7 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
     if (e.kind === 'note' && ev) {
       if (ev.type === 'agent-stopped' || ev.type === 'agent-started' || ev.type === 'tunnel-lost' || ev.type === 'tunnel-back') {
         tag = 'agent';
-        label = { 'agent-stopped': 'agent stopped', 'agent-started': 'agent started', 'tunnel-lost': 'Rancher lost the cluster', 'tunnel-back': 'Rancher re-lists' }[ev.type];
+        label = { 'agent-stopped': 'agent stopped', 'agent-started': 'agent started', 'tunnel-lost': 'tunnel disconnect', 'tunnel-back': `Rancher re-lists ${ev.type === 'tunnel-back' ? ev.kind : ''}` }[ev.type];
         score = ev.type === 'tunnel-back' || ev.type === 'tunnel-lost' ? 4 : 3;
         if (ev.type === 'tunnel-back') markers.push({ t: e.t, kind: 'agent restart', label: 'Rancher re-lists' });
       } else if (ev.type === 'edit-wanted') {

@@ -179,8 +179,11 @@ function compile(
   const r = s.cluster.rancher;
   if (r) {
     // scale-available "2": min(2, nodes) replicas unless the scenario says; the first on
-    // agentNode, the others spread over the other nodes in name order (the scheduler's spreading;
-    // Rancher's template requires no anti-affinity, so agentNodes can also put them together).
+    // agentNode, the others spread over the other nodes in name order (ClusterAgentAffinity's
+    // preferred anti-affinity, rancher v2.10.3 pkg/settings/affinity.go; preferred, not
+    // required, so agentNodes can also put them together, as after a drain of the others).
+    // carrier: the node of the replica that connected first (rancher-tunnel.ts); unset, the
+    // run draws it.
     const replicas = r.agentNodes?.length ?? r.agentReplicas ?? defaultAgentReplicas(nodes.length);
     if (r.agentNodes && r.agentReplicas !== undefined && r.agentReplicas !== r.agentNodes.length) {
       at(['cluster', 'rancher', 'agentReplicas'], `agentNodes lists ${r.agentNodes.length} node(s), one per replica, but agentReplicas is ${r.agentReplicas}`);
@@ -193,7 +196,16 @@ function compile(
     agentNodes.forEach((n, i) => {
       if (!nodeByName.has(n)) at(r.agentNodes ? ['cluster', 'rancher', 'agentNodes', i] : ['cluster', 'rancher', 'agentNode'], `unknown node "${n}" (nodes: ${nodeList})`);
     });
-    rancher = { agentNodes };
+    if (r.carrier !== undefined && !agentNodes.includes(r.carrier)) {
+      at(['cluster', 'rancher', 'carrier'], nodeByName.has(r.carrier)
+        ? `node "${r.carrier}" runs no agent replica (agent replicas on: ${capList([...new Set(agentNodes)])})`
+        : `unknown node "${r.carrier}" (nodes: ${nodeList})`);
+    }
+    rancher = {
+      agentNodes,
+      ...(r.carrier !== undefined ? { carrier: r.carrier } : {}),
+      ...(r.syncOnlyChangedObjects !== undefined ? { syncOnlyChangedObjects: r.syncOnlyChangedObjects } : {}),
+    };
   }
 
   const ratioText = s.cluster.harvester?.additionalGuestMemoryOverheadRatio ?? DEFAULT_OVERHEAD_RATIO_TEXT;

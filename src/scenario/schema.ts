@@ -115,6 +115,8 @@ export const scenarioSchema = z
             agentNode: z.string().optional(),
             agentNodes: z.array(z.string()).min(1, 'expected at least one node').optional(),
             agentReplicas: z.number().int('expected a whole number of replicas').min(1, 'expected at least 1 replica').max(10, 'expected at most 10 replicas').optional(),
+            carrier: z.string({ invalid_type_error: 'expected the name of a node that runs an agent replica' }).optional(),
+            syncOnlyChangedObjects: z.boolean({ invalid_type_error: 'expected true or false (CATTLE_SYNC_ONLY_CHANGED_OBJECTS=user on the Rancher server)' }).optional(),
           })
           .strict()
           .optional(),
