@@ -153,7 +153,7 @@ describe('result shapes at the worker boundary', () => {
     expect(malformedResult('runs', { ...tally, runs: 'many' })).toMatch(/^runs: Expected number/);
     expect(malformedResult('runs', { ...tally, runs: tally.runs + 1 })).toMatch(/inconsistent tally/);
     expect(malformedResult('runs', { fault: 5 })).toMatch(/fault/);
-    expect(malformedResult('evidence', { ...ev, charts: { lanes: 'x' } })).toMatch(/charts/);
+    expect(malformedResult('evidence', { ...ev, recorded: { ...ev.recorded, race: 'x' } })).toMatch(/recorded/);
     expect(malformedResult('prepare', null)).toBeDefined();
   });
 

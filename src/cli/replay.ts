@@ -57,7 +57,7 @@ export interface ReplayOptions {
   readonly expectFixed?: boolean;
 }
 
-const refuse = (file: string, ev: ParsedEvidence, field: string, message: string): InputError => new InputError([{ file, line: ev.lineOf[field] ?? 0, col: 1, field, message }]);
+const refuse = (file: string, ev: ParsedEvidence, field: string, message: string): InputError => new InputError([{ file, line: ev.lineOf[field] ?? 0, col: 1, field, message, whole: true }]);
 
 /**
  * Read, parse and locate an evidence file and its scenario; bad input says where. A v2 file

@@ -5,6 +5,11 @@ export interface InputProblem {
   readonly col: number;
   readonly field: string;
   readonly message: string;
+  /**
+   * The message quotes no input (quotarace's own words, as replay's refusals are): printed
+   * whole, not cut at MAX_MESSAGE, which exists to bound quoted values.
+   */
+  readonly whole?: boolean;
 }
 
 export class InputError extends Error {
@@ -25,7 +30,8 @@ export const MAX_PROBLEMS = 100;
 
 export function formatProblem(p: InputProblem): string {
   const where = p.line > 0 ? `${p.file}:${p.line}:${p.col}` : p.file;
-  return cut(p.field ? `${where}: ${cut(p.field, 100)}: ${p.message}` : `${where}: ${p.message}`, MAX_MESSAGE + where.length);
+  const text = p.field ? `${where}: ${cut(p.field, 100)}: ${p.message}` : `${where}: ${p.message}`;
+  return p.whole ? text : cut(text, MAX_MESSAGE + where.length);
 }
 
 /** Every problem, one per line, the same problem once, at most MAX_PROBLEMS lines and a count of the rest. */
