@@ -10,8 +10,10 @@ import { REQUESTS_CPU, REQUESTS_MEMORY } from './resources.js';
  * one (NodeResourcesFit). Among those, the one with the most free cpu (LeastAllocated);
  * ties by name. Each node's used requests are summed once and kept until its pods change.
  * Returns undefined when nothing fits: the pod stays Pending, Unschedulable.
+ * `allow` narrows the candidates (a caller that has already scored them, as the agent's
+ * preferred anti-affinity does).
  */
-export function pickNode(api: ApiServer, pod: Pod, exclude?: string): string | undefined {
+export function pickNode(api: ApiServer, pod: Pod, exclude?: string, allow?: (node: string) => boolean): string | undefined {
   const wantCpu = pod.spec.requests[REQUESTS_CPU] ?? 0;
   const wantMem = pod.spec.requests[REQUESTS_MEMORY] ?? 0;
   const pods = api.indexed('Pod');
@@ -19,7 +21,7 @@ export function pickNode(api: ApiServer, pod: Pod, exclude?: string): string | u
   let bestFree = -1;
   for (const n of api.list('Node')) {
     const name = n.metadata.name;
-    if (n.spec.unschedulable || name === exclude) continue;
+    if (n.spec.unschedulable || name === exclude || (allow && !allow(name))) continue;
     const used = pods.derived('node', name, NODE_REQUESTS, sumRequests);
     const freeCpu = (n.status.allocatable.cpu ?? 0) - used.cpu;
     const freeMem = (n.status.allocatable.memory ?? 0) - used.memory;
