@@ -8,7 +8,7 @@ import { loadNamedBy } from '../src/cli/plans.js';
 import { checkOutputs, OutputError, writeFileAtomic } from '../src/report/files.js';
 import { firstWriteInto, LOCK_FILE, lockReports } from '../src/report/lock.js';
 import { excerpt, formatProblems, InputError, MAX_PROBLEMS, type InputProblem } from '../src/scenario/errors.js';
-import { INPUT_LIMITS, loadScenario, parseScenario } from '../src/scenario/load.js';
+import { INPUT_LIMITS, loadScenario, parseScenario, SCENARIO_LIMITS } from '../src/scenario/load.js';
 import { allowDataModule, ModuleNotAllowed } from '../src/strategies/trust.js';
 
 /**
@@ -65,9 +65,27 @@ describe('a scenario is bounded before it is built', () => {
   });
 
   it('a scenario at the largest size its limits allow still loads', () => {
-    const vms = Array.from({ length: 200 }, (_, i) => `        - { name: vm-${i}, node: node-${(i % 2) + 1}, cpu: 1, memory: 1Gi }`).join('\n');
-    const text = BASE.replace(/      vms:\n[\s\S]*$/, `      vms:\n${vms}\n`) + `actions:\n${'  - { migrate: web/vm-0, at: 10s }\n'.repeat(100)}`;
-    expect(parseScenario(text, 'largest.yaml', known).actions).toHaveLength(100);
+    // Every count at its limit and every name at 63 characters: the byte and value caps must leave room.
+    const long = (p: string, i: number): string => `${p}-${i}-`.padEnd(63, 'x');
+    const nodes = Array.from({ length: SCENARIO_LIMITS.nodes }, (_, i) => `    - { name: ${long('node', i)}, cpu: 512, memory: 4096Gi }`);
+    const perNs = SCENARIO_LIMITS.vms / SCENARIO_LIMITS.namespaces;
+    const namespaces = Array.from({ length: SCENARIO_LIMITS.namespaces }, (_, n) => [
+      `    - name: ${long('ns', n)}`,
+      '      quota: { pods: "1000", requestsCpu: "4000", requestsMemory: 8000Gi, limitsCpu: "4000", limitsMemory: 8000Gi }',
+      '      vms:',
+      ...Array.from({ length: perNs }, (_, j) => {
+        const v = n * perNs + j;
+        return `        - { name: ${long('vm', v)}, node: ${long('node', v % SCENARIO_LIMITS.nodes)}, cpu: 1, memory: 1Gi, evictionStrategy: LiveMigrate }`;
+      }),
+    ]).flat();
+    const actions = Array.from({ length: SCENARIO_LIMITS.actions }, (_, a) => `  - { editQuota: { namespace: ${long('ns', a % SCENARIO_LIMITS.namespaces)}, quota: { limitsCpu: "3000", limitsMemory: 7000Gi } }, between: [1s, 2m] }`);
+    const text = ['name: largest', 'cluster:', '  nodes:', ...nodes, '  namespaces:', ...namespaces, 'actions:', ...actions, ''].join('\n');
+    expect(text.length).toBeGreaterThan(250_000);
+    const s = parseScenario(text, 'largest.yaml', known);
+    expect(s.nodes).toHaveLength(SCENARIO_LIMITS.nodes);
+    expect(s.namespaces).toHaveLength(SCENARIO_LIMITS.namespaces);
+    expect(s.namespaces.reduce((n, ns) => n + ns.vms.length, 0)).toBe(SCENARIO_LIMITS.vms);
+    expect(s.actions).toHaveLength(SCENARIO_LIMITS.actions);
   });
 
   it('64 KB of aliases to a long value prints a bounded error (< 200 KB), each value an excerpt', () => {

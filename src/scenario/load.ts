@@ -43,9 +43,10 @@ export const SCENARIO_LIMITS = { nodes: 200, vms: 1_000, namespaces: 100, action
  * Bounds on the file itself, checked before anything is built from it: its size from stat
  * (before reading), then in one pass of the YAML lexer (no document built) the number of
  * nodes, of aliases and the longest value. The largest scenario SCENARIO_LIMITS allows is
- * ~60 kB and ~15,000 nodes, so these leave room for comments and descriptions while a file
- * past them is refused in milliseconds: a 14 MB file of 150,000 actions used to be built
- * whole (19-27 s, 2.1-2.4 GB) only to be refused for its action count.
+ * ~265 kB and ~17,000 nodes (every name 63 characters), so these leave room for comments
+ * and descriptions while a file past them is refused in milliseconds: a 14 MB file of
+ * 150,000 actions used to be built whole (19-27 s, 2.1-2.4 GB) only to be refused for its
+ * action count.
  */
 export const INPUT_LIMITS = { bytes: 1024 * 1024, nodes: 50_000, aliases: 1000, valueChars: 16_384 } as const;
 
@@ -57,7 +58,7 @@ function checkSize(text: string, file: string): void {
   let nodes = 0;
   let aliases = 0;
   let offset = 0;
-  const tooMany = `more than ${INPUT_LIMITS.nodes.toLocaleString('en-US')} YAML values; a scenario within quotarace's limits has far fewer (at most ${SCENARIO_LIMITS.nodes} nodes, ${SCENARIO_LIMITS.vms} VMs, ${SCENARIO_LIMITS.actions} actions)`;
+  const tooMany = `more than ${INPUT_LIMITS.nodes.toLocaleString('en-US')} YAML values; a scenario within quotarace's limits has far fewer (at most ${SCENARIO_LIMITS.nodes} nodes, ${SCENARIO_LIMITS.vms.toLocaleString('en-US')} VMs, ${SCENARIO_LIMITS.actions} actions)`;
   let value = false; // the previous token announced a plain or block scalar: this one is its text
   const refuse = (message: string): never => {
     const lc = new LineCounter();
