@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Scheduled } from '../src/kernel/heap.js';
 import { Kernel, PARK, type OrderChooser, type Process } from '../src/kernel/kernel.js';
+import { Rng } from '../src/kernel/rng.js';
 
 /** A chooser that records every ready set (by actor) and picks with `pick`. */
 function recorder(pick: (ready: readonly Scheduled[]) => number = () => 0): OrderChooser & { calls: string[][] } {
@@ -472,5 +473,34 @@ describe('kernel: choosing in place', () => {
       expect(ours.offered.length).toBeGreaterThan(5);
       expect(ours).toEqual(ref);
     }
+  });
+});
+
+describe('rng: UIDs', () => {
+  /** The UID as it was first written, a character at a time: evidence saved then names these UIDs. */
+  function charByChar(next: () => number): string {
+    const hex = '0123456789abcdef';
+    let s = '';
+    for (let i = 0; i < 36; i++) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) s += '-';
+      else if (i === 14) s += '4';
+      else if (i === 19) s += hex[8 + Math.floor(next() * 4)];
+      else s += hex[Math.floor(next() * 16)];
+    }
+    return s;
+  }
+
+  it('a seed names the same RFC 4122 v4 UIDs, from the same draws, as the character-at-a-time version', () => {
+    const a = new Rng('7/apiserver/uids');
+    const b = new Rng('7/apiserver/uids');
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const u = a.uuid();
+      expect(u).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(u).toBe(charByChar(() => b.float()));
+      seen.add(u);
+    }
+    expect(seen.size).toBe(2000);
+    expect(new Rng('8/apiserver/uids').uuid()).not.toBe(new Rng('7/apiserver/uids').uuid());
   });
 });

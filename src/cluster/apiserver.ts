@@ -63,6 +63,8 @@ const STATUS_SUBRESOURCE: ReadonlySet<Kind> = new Set<Kind>(['ResourceQuota', 'P
 
 type Watcher = (old: KObject | undefined, cur: KObject | undefined) => void;
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Kubernetes' utilrand alphabet for generateName suffixes (no vowels, no 0/1/3). */
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -168,11 +170,17 @@ export class ApiServer {
     }
     const invalid = validateAnnotationKeys(meta.annotations);
     if (invalid) return this.refuse(actor, 'create', obj.kind, key, invalidError(obj.kind, displayName, invalid));
-    const candidate = { ...obj, metadata: { ...meta, creationTimestamp: this.clock.now, ...(obj.kind === 'PodDisruptionBudget' ? { generation: 1 } : {}) } } as T;
+    const m: Writable<KObject['metadata']> = { ...meta, creationTimestamp: this.clock.now };
+    if (obj.kind === 'PodDisruptionBudget') m.generation = 1;
+    const candidate = { ...obj, metadata: m } as T;
     const denied = this.admit(actor, 'create', undefined, candidate);
     if (denied) return this.refuse(actor, 'create', obj.kind, key, denied);
-    // The UID is assigned once the create is admitted (no admission plugin here reads it).
-    const stored = deepFreeze({ ...candidate, metadata: { ...candidate.metadata, uid: meta.uid || this.uid(), resourceVersion: ++this.rv } } as T);
+    // The UID is assigned once the create is admitted (no admission plugin here reads it). The
+    // admitted copy becomes the stored one: its metadata is this create's own, and assigning
+    // keeps the key order a spread would give (a key present stays in place, a new one comes last).
+    m.uid = meta.uid || this.uid();
+    m.resourceVersion = ++this.rv;
+    const stored = deepFreeze(candidate);
     store.set(key, stored);
     this.observer?.written(actor, 'create', undefined, stored);
     this.notify(obj.kind, undefined, stored);

@@ -31,19 +31,28 @@ export class Rng {
     return out;
   }
 
-  /** A random RFC 4122 version-4 UUID, as Kubernetes assigns to metadata.uid. */
+  /**
+   * A random RFC 4122 version-4 UUID, as Kubernetes assigns to metadata.uid. Built from char
+   * codes into one flat string: appending a character at a time leaves a chain of ~23 V8
+   * cons-strings per UID (1 KB where 56 bytes do), thousands of them alive in a 1,000-VM run.
+   */
   uuid(): string {
-    const hex = '0123456789abcdef';
-    let s = '';
+    const c = UUID_CODES;
     for (let i = 0; i < 36; i++) {
-      if (i === 8 || i === 13 || i === 18 || i === 23) s += '-';
-      else if (i === 14) s += '4';
-      else if (i === 19) s += hex[8 + Math.floor(this.next() * 4)];
-      else s += hex[Math.floor(this.next() * 16)];
+      if (i === 8 || i === 13 || i === 18 || i === 23) c[i] = DASH;
+      else if (i === 14) c[i] = FOUR;
+      else if (i === 19) c[i] = HEX[8 + Math.floor(this.next() * 4)]!;
+      else c[i] = HEX[Math.floor(this.next() * 16)]!;
     }
-    return s;
+    return String.fromCharCode.apply(null, c);
   }
 }
+
+const HEX = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
+const DASH = '-'.charCodeAt(0);
+const FOUR = '4'.charCodeAt(0);
+/** The UUID being built (one at a time: nothing yields between filling and reading it). */
+const UUID_CODES: number[] = new Array<number>(36).fill(0);
 
 /** One run's random streams, created on first use. */
 export class RngStreams {
