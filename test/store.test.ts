@@ -161,3 +161,35 @@ describe('object store indexes', () => {
     });
   }
 });
+
+describe('object store version', () => {
+  it('changes with every write (set, delete, clear) and never with a read, in stores and clones', () => {
+    const r = seedrandom('version');
+    const store = new ObjectStore('Pod');
+    const o = randomObject(r, 'Pod');
+    const key = objKey(o);
+    let v = store.version;
+    const wrote = (): void => {
+      expect(store.version).not.toBe(v);
+      v = store.version;
+    };
+    store.set(key, o);
+    wrote();
+    store.set(key, o); // an update, even to the same object
+    wrote();
+    const copy = store.clone();
+    store.get(key);
+    store.select('node', 'n1');
+    store.count('created-by', 'u1');
+    expect(store.version).toBe(v);
+    store.delete(key);
+    wrote();
+    store.delete(key); // nothing there: no write
+    expect(store.version).toBe(v);
+    store.clear();
+    wrote();
+    const cv = copy.version;
+    copy.set(key, o);
+    expect(copy.version).not.toBe(cv);
+  });
+});

@@ -126,6 +126,7 @@ export class ObjectStore<O extends KObject = KObject> {
   /** Each key's position: a counter value given when the key is added, kept across updates. */
   private seqs = new Map<string, number>();
   private next = 0;
+  private writes = 0;
   /** The kind's indexes, namespace first. */
   private readonly fns: readonly IndexFn[];
   private readonly names: readonly IndexName[];
@@ -144,6 +145,14 @@ export class ObjectStore<O extends KObject = KObject> {
 
   get size(): number {
     return this.objs.size;
+  }
+
+  /**
+   * Bumped by every set, delete and clear: a value computed from the store (a count over an
+   * index) stays right while this is unchanged.
+   */
+  get version(): number {
+    return this.writes;
   }
 
   get(key: string): O | undefined {
@@ -176,6 +185,7 @@ export class ObjectStore<O extends KObject = KObject> {
     if (old === undefined) this.seqs.set(key, (seq = this.next++));
     else seq = this.seqs.get(key)!;
     this.objs.set(key, obj);
+    this.writes++;
     for (let i = 0; i < this.fns.length; i++) {
       const buckets = this.buckets[i];
       if (buckets === undefined) continue;
@@ -187,6 +197,7 @@ export class ObjectStore<O extends KObject = KObject> {
   delete(key: string): boolean {
     const old = this.objs.get(key);
     if (old === undefined) return false;
+    this.writes++;
     this.objs.delete(key);
     this.seqs.delete(key);
     for (let i = 0; i < this.fns.length; i++) {
@@ -199,6 +210,7 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   clear(): void {
+    this.writes++;
     this.objs.clear();
     this.seqs.clear();
     for (const b of this.buckets) b?.clear();

@@ -1,5 +1,6 @@
 import type { Informer } from '../../cluster/informer.js';
-import type { VirtualMachineInstance } from '../../cluster/objects.js';
+import type { VirtualMachineInstance, VirtualMachineInstanceMigration } from '../../cluster/objects.js';
+import type { ReadStore } from '../../cluster/store.js';
 import { keyOf, migrationRunning, objKey } from '../../cluster/objects.js';
 import type { ControllerPlan } from '../../cluster/plan.js';
 import type { Expectations } from '../../cluster/reconciler.js';
@@ -21,18 +22,11 @@ export function evacuationReconciler(
   expectations: Expectations,
   shuffle: (vmis: readonly VirtualMachineInstance[]) => VirtualMachineInstance[],
 ): (node: string) => ControllerPlan | undefined {
+  const migrations = new UnfinishedMigrations();
   return (node) => {
     if (!expectations.satisfied(node)) return undefined;
-    const busy = new Set<string>();
-    let running = 0;
-    let outbound = 0;
-    for (const m of cache.indexed('VirtualMachineInstanceMigration').view('active', '')) {
-      busy.add(keyOf({ namespace: m.metadata.namespace, name: m.spec.vmiName }));
-      if (migrationRunning(m.status.phase)) {
-        running++;
-        if (m.status.sourceNode === node) outbound++;
-      }
-    }
+    const { busy, running } = migrations.read(cache);
+    const outbound = migrations.outbound.get(node) ?? 0;
     // The VMIs marked for evacuation from this node, in the cache's order.
     const candidates = cache
       .indexed('VirtualMachineInstance')
@@ -50,4 +44,36 @@ export function evacuationReconciler(
     const chosen = shuffle(candidates).slice(0, free);
     return { writes: chosen.map((vmi) => ({ verb: 'create' as const, object: newMigration(vmi, 'kubevirt-evacuation-', { [ANN_EVACUATION]: node }), expect: node })) };
   };
+}
+
+/**
+ * What the unfinished migrations say, kept while the migration cache does not change: the
+ * VMIs they name (busy), how many run, and how many run from each source node. Every node's
+ * pass of a drain of hundreds of VMs would otherwise rebuild them from every unfinished
+ * migration; counts and membership do not depend on the scan's order.
+ */
+class UnfinishedMigrations {
+  private store: ReadStore<VirtualMachineInstanceMigration> | undefined;
+  private version = -1;
+  readonly busy = new Set<string>();
+  running = 0;
+  readonly outbound = new Map<string | undefined, number>();
+
+  read(cache: Informer): this {
+    const vmims = cache.indexed('VirtualMachineInstanceMigration');
+    if (vmims === this.store && vmims.version === this.version) return this;
+    this.store = vmims;
+    this.version = vmims.version;
+    this.busy.clear();
+    this.running = 0;
+    this.outbound.clear();
+    for (const m of vmims.view('active', '')) {
+      this.busy.add(keyOf({ namespace: m.metadata.namespace, name: m.spec.vmiName }));
+      if (migrationRunning(m.status.phase)) {
+        this.running++;
+        this.outbound.set(m.status.sourceNode, (this.outbound.get(m.status.sourceNode) ?? 0) + 1);
+      }
+    }
+    return this;
+  }
 }

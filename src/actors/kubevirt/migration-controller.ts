@@ -1,7 +1,7 @@
 import type { Informer } from '../../cluster/informer.js';
 import type { Pod, PodDisruptionBudget, VirtualMachineInstance, VirtualMachineInstanceMigration as Vmim } from '../../cluster/objects.js';
 import { keyOf, migrationFinished, migrationRunning, podCountsForQuota } from '../../cluster/objects.js';
-import { pdbSelecting } from '../../cluster/store.js';
+import { pdbSelecting, type ReadStore } from '../../cluster/store.js';
 import type { ControllerPlan, PlannedWrite } from '../../cluster/plan.js';
 import type { Expectations } from '../../cluster/reconciler.js';
 import {
@@ -160,6 +160,7 @@ function expandPdb(pdb: PodDisruptionBudget, vmim: Vmim): PlannedWrite {
  *   one controller pass after the VMI, as in the real controller.
  */
 export function migrationReconciler(cache: Informer, expectations: Expectations, now: () => number, ratio: () => number | undefined): (key: string) => ControllerPlan | undefined {
+  const runningMigrations = new RunningMigrations();
   return (key) => {
     const vmim = cache.get('VirtualMachineInstanceMigration', key);
     if (!vmim) return undefined;
@@ -191,15 +192,9 @@ export function migrationReconciler(cache: Informer, expectations: Expectations,
     if (activePods(cache, vmi) > 1) return { writes, requeueAfter: WAIT_REQUEUE_MS };
     // findRunningMigrations: unfinished migrations that run or have a target pod. (No creation
     // is pending here: expectations.count is 0, so every migration's expectations are met.)
-    const pods = cache.indexed('Pod');
-    let running = 0;
-    let outbound = 0;
-    for (const m of cache.indexed('VirtualMachineInstanceMigration').view('active', '')) {
-      if (migrationRunning(m.status.phase) || pods.count('migration-uid', m.metadata.uid) > 0) {
-        running++;
-        if (m.status.sourceNode === vmi.status.nodeName) outbound++;
-      }
-    }
+    const found = runningMigrations.read(cache);
+    const running = found.running;
+    const outbound = found.outbound.get(vmi.status.nodeName) ?? 0;
     if (running >= PARALLEL_MIGRATIONS_PER_CLUSTER || outbound >= PARALLEL_OUTBOUND_PER_NODE) return { writes, requeueAfter: LIMIT_REQUEUE_MS };
     if (vmi.spec.evictionStrategy === 'LiveMigrate') {
       const pdb = pdbForVmi(cache, vmi);
@@ -219,4 +214,39 @@ export function migrationReconciler(cache: Informer, expectations: Expectations,
     };
     return { writes: [...writes, create] };
   };
+}
+
+/**
+ * findRunningMigrations' counts (unfinished migrations that run or have a target pod: all,
+ * and by source node), kept while neither the migration nor the pod cache changes. While
+ * quota-refused migrations pile up, most passes find the limits reached without a write in
+ * between: each would scan every unfinished migration again (quadratic in a drain of
+ * hundreds of VMs). Counts do not depend on the scan's order, so a pass decides the same.
+ */
+class RunningMigrations {
+  private vmims: ReadStore<Vmim> | undefined;
+  private pods: ReadStore<Pod> | undefined;
+  private vmimVersion = -1;
+  private podVersion = -1;
+  running = 0;
+  readonly outbound = new Map<string | undefined, number>();
+
+  read(cache: Informer): this {
+    const vmims = cache.indexed('VirtualMachineInstanceMigration');
+    const pods = cache.indexed('Pod');
+    if (vmims === this.vmims && pods === this.pods && vmims.version === this.vmimVersion && pods.version === this.podVersion) return this;
+    this.vmims = vmims;
+    this.pods = pods;
+    this.vmimVersion = vmims.version;
+    this.podVersion = pods.version;
+    this.running = 0;
+    this.outbound.clear();
+    for (const m of vmims.view('active', '')) {
+      if (migrationRunning(m.status.phase) || pods.count('migration-uid', m.metadata.uid) > 0) {
+        this.running++;
+        this.outbound.set(m.status.sourceNode, (this.outbound.get(m.status.sourceNode) ?? 0) + 1);
+      }
+    }
+    return this;
+  }
 }
