@@ -382,7 +382,7 @@ describe('determinism self-check', () => {
 describe('worker threads', () => {
   it('--workers 1 and --workers 2 print the same JSON and write byte-identical evidence', () => {
     const bin = join(ROOT, 'bin', 'quotarace.js');
-    expect(existsSync(join(ROOT, 'dist', 'explore', 'worker.js'))).toBe(true);
+    expect(existsSync(join(ROOT, 'dist', 'cli', 'worker.js'))).toBe(true);
     const tmpA = mkdtempSync(join(tmp, 'workers1-'));
     const tmpB = mkdtempSync(join(tmp, 'workers2-'));
     const run = (reports: string, workers: string) =>

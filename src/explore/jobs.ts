@@ -8,7 +8,7 @@ import type { Scenario } from '../scenario/model.js';
 import { failureKind, failureSignature, type Metric, type RunOutcome } from '../sim/outcome.js';
 import { runOnce } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
-import { isStrategyPath, loadStrategyFile, registerBundle, resolveStrategy, StrategyLoadError } from '../strategies/loader.js';
+import { isStrategyPath, loadStrategyFile, resolveStrategy, StrategyLoadError } from '../strategies/loader.js';
 import { describeThrown } from '../strategies/runtime.js';
 import { RandomSelector } from '../kernel/choice.js';
 import { beatRun } from './heartbeat.js';
@@ -245,7 +245,8 @@ function selectorLabel(id: RunId): string {
 
 /** A worker's unit of work; also run inline when there is one worker (built-in strategies only). */
 export async function handleJob(job: Job): Promise<unknown> {
-  if (job.type === 'command') return runCommand(job);
+  // A command job runs the CLI: only the worker's entry (cli/worker.ts) takes it, never inline.
+  if (job.type === 'command') throw new Error('a command job runs in a worker thread (cli/worker.ts)');
   if (job.type === 'describe') return describeModule(job);
   const user = isStrategyPath(job.strategy);
   try {
@@ -281,15 +282,6 @@ async function describeModule(job: DescribeJob): Promise<DescribeResult> {
     if (e instanceof StrategyFault) return { fault: e.toJSON() };
     return { fault: new StrategyFault(job.strategy, `loading the module failed: ${describeThrown(e)}`).toJSON() };
   }
-}
-
-async function runCommand(job: CommandJob): Promise<CommandResult> {
-  const { main } = await import('../cli/main.js');
-  for (const [path, file] of job.bundles) registerBundle(path, file);
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(job.argv, { out: (t) => out.push(t.endsWith('\n') ? t : t + '\n'), err: (t) => err.push(t.endsWith('\n') ? t : t + '\n') });
-  return { code, out: out.join(''), err: err.join('') };
 }
 
 /**

@@ -124,11 +124,12 @@ export function isSandboxed(job: Job): boolean {
   return job.type === 'command' || isStrategyPath(job.strategy);
 }
 
+/** The worker thread's entry (cli/worker.ts: a command job runs the CLI, which explore/ must not import). */
 function workerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
+  const here = new URL('../cli/worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   // Running from TypeScript sources (tests): use the build.
-  return new URL('../../dist/explore/worker.js', import.meta.url);
+  return new URL('../../dist/cli/worker.js', import.meta.url);
 }
 
 type Outcome = { ok: true; result: unknown } | { ok: false; detail: string; run?: string; step?: number };
