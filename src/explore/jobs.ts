@@ -19,7 +19,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { StrategyFault } from '../strategies/fault.js';
 import { formatEvidence } from './evidence.js';
 import { moduleSha256 } from './provenance.js';
-import type { Pilot } from './pilot.js';
+import type { Pilot } from './run-id.js';
 import { formatRunId, parseRunId, runById, type RunId } from './run-id.js';
 import { breakKey, describeSize, shrink, type RunSpec } from './shrink.js';
 import { addRun, emptyTally, type TallyState } from './tally.js';
