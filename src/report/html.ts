@@ -8,7 +8,7 @@ import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type Expecta
 import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
 import { replayCommand, shellQuote } from './files.js';
-import { kindsSection, matrixSection } from './index-matrix.js';
+import { kindsSection, matrixSection, type ExpectationOutcome } from './index-matrix.js';
 import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
 import { pairedDifference, wilson, type Interval } from './stats.js';
@@ -43,21 +43,7 @@ export interface FailureDetail {
   readonly unshrunk: string;
 }
 
-export interface ExpectationOutcome {
-  readonly scenario: string;
-  readonly strategy: string;
-  readonly metric: string;
-  /** "quotaCorrect >= 1" */
-  readonly name: string;
-  readonly actual: number;
-  readonly passed: boolean;
-  readonly message: string;
-  /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
-  readonly run?: string;
-  readonly evidence?: string;
-  /** The command that replays that evidence (allowing its module, for a module's). */
-  readonly replay?: string;
-}
+export type { ExpectationOutcome } from './index-matrix.js';
 
 /** How the reports were made: shown in each page's header and the index. The date is the report's, never the simulator's. */
 export interface RunMeta {
