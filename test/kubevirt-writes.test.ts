@@ -19,7 +19,7 @@ import { loadScenario } from '../src/scenario/load.js';
 import { DEFAULT_LATENCIES } from '../src/sim/latency.js';
 import type { TraceSink } from '../src/sim/recorder.js';
 import { runOnce } from '../src/sim/run.js';
-import { World } from '../src/sim/world.js';
+import { World } from '../src/cluster/world.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { World } from '../src/sim/world.js';
+import { World } from '../src/cluster/world.js';
 import { DEFAULT_LATENCIES } from '../src/sim/latency.js';
 import { Informer } from '../src/cluster/informer.js';
 import { rancherQuotaSync } from '../src/actors/rancher-quota-sync.js';

@@ -11,7 +11,7 @@ import { Timeline, traceHash, type TimelineEntry } from '../src/report/timeline.
 import { builtinStrategy } from '../src/strategies/builtin.js';
 import { LIMITS_CPU } from '../src/cluster/resources.js';
 import type { Scenario } from '../src/scenario/model.js';
-import { World } from '../src/sim/world.js';
+import { World } from '../src/cluster/world.js';
 import { DEFAULT_LATENCIES } from '../src/sim/latency.js';
 import { Tunnel } from '../src/actors/rancher-tunnel.js';
 import { RancherServer } from '../src/actors/rancher-server.js';

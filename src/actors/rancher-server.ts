@@ -4,7 +4,7 @@ import { objKey } from '../cluster/objects.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
 import type { Process } from '../kernel/kernel.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import { ANN_RANCHER_QUOTA, parseRancherQuota } from './rancher-quota.js';
 import { equal } from '../cluster/resources.js';
 import { rancherQuotaSync, type QuotaDerivation } from './rancher-quota-sync.js';

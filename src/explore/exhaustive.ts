@@ -4,7 +4,7 @@ import type { Scenario } from '../scenario/model.js';
 import { failed, type RunOutcome } from '../sim/outcome.js';
 import { runOnce } from '../sim/run.js';
 import { stateKey } from '../sim/state.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import type { Strategy } from '../strategies/api.js';
 
 /**

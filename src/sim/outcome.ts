@@ -5,7 +5,7 @@ import { podCountsForQuota } from '../cluster/objects.js';
 import type { Intent } from '../actors/user.js';
 import type { Counters } from './recorder.js';
 import type { Violation } from './invariants.js';
-import type { World } from './world.js';
+import type { World } from '../cluster/world.js';
 
 export interface QuotaCheck {
   readonly namespace: string;

@@ -6,7 +6,7 @@ import { isPlan, writesOf, type ReconcileResult, type Write } from '../cluster/p
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
 import { describeChange } from '../report/describe.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import type { ReconcilerDef, Strategy, View } from './api.js';
 import { BUILTIN_STRATEGIES } from './builtin.js';
 import { beat, heartbeatActive } from '../explore/heartbeat.js';

@@ -1,10 +1,10 @@
-import { ApiServer } from '../cluster/apiserver.js';
-import { DEFAULT_OVERHEAD_RATIO } from '../cluster/launcher.js';
+import { ApiServer } from './apiserver.js';
+import { DEFAULT_OVERHEAD_RATIO } from './launcher.js';
 import { Kernel } from '../kernel/kernel.js';
 import { Choices, RandomSelector, type Selector } from '../kernel/choice.js';
 import { RngStreams } from '../kernel/rng.js';
-import type { Latencies, LatencyName } from './latency.js';
-import { Recorder, type TraceSink } from './recorder.js';
+import type { Latencies, LatencyName } from '../sim/latency.js';
+import { Recorder, type TraceSink } from '../sim/recorder.js';
 
 /**
  * A component that must see every step (TigerBeetle's checkers): invariants, the outcome's
