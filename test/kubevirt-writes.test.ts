@@ -17,7 +17,7 @@ import { formatOutcome } from '../src/report/outcome.js';
 import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { DEFAULT_LATENCIES } from '../src/sim/latency.js';
-import type { TraceSink } from '../src/sim/recorder.js';
+import type { TraceSink } from '../src/cluster/recorder.js';
 import { runOnce } from '../src/sim/run.js';
 import { World } from '../src/cluster/world.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';

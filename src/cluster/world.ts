@@ -4,7 +4,7 @@ import { Kernel } from '../kernel/kernel.js';
 import { Choices, RandomSelector, type Selector } from '../kernel/choice.js';
 import { RngStreams } from '../kernel/rng.js';
 import type { Latencies, LatencyName } from '../sim/latency.js';
-import { Recorder, type TraceSink } from '../sim/recorder.js';
+import { Recorder, type TraceSink } from './recorder.js';
 
 /**
  * A component that must see every step (TigerBeetle's checkers): invariants, the outcome's

@@ -3,7 +3,7 @@ import { LABEL_DEFAULT_RQ } from '../actors/rancher-quota.js';
 import type { VirtualMachineInstance } from '../cluster/objects.js';
 import { podCountsForQuota } from '../cluster/objects.js';
 import type { Intent } from '../actors/user.js';
-import type { Counters } from './recorder.js';
+import type { Counters } from '../cluster/recorder.js';
 import type { Violation } from './invariants.js';
 import type { World } from '../cluster/world.js';
 

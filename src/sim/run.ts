@@ -20,7 +20,7 @@ import { installStrategy } from '../strategies/runtime.js';
 import { StrategyFault } from '../strategies/fault.js';
 import type { ResourceList } from '../cluster/resources.js';
 import { judge, type EndReason, type RunOutcome } from './outcome.js';
-import type { TraceSink } from './recorder.js';
+import type { TraceSink } from '../cluster/recorder.js';
 import { World, type StepObserver } from '../cluster/world.js';
 import { InvariantChecker } from './invariants.js';
 import { RandomSelector, type Selector } from '../kernel/choice.js';
