@@ -219,7 +219,7 @@ describe('the fidelity table', () => {
 describe('API server and Rancher details', () => {
   it('an update that changes nothing is not written: no new resourceVersion, no watch event', async () => {
     const { World } = await import('../src/cluster/world.js');
-    const { DEFAULT_LATENCIES } = await import('../src/sim/latency.js');
+    const { DEFAULT_LATENCIES } = await import('../src/cluster/latency.js');
     const w = new World('s', DEFAULT_LATENCIES, undefined);
     const created = w.api.create('t', { kind: 'Namespace', metadata: { name: 'ns', namespace: '', uid: '', resourceVersion: 0, labels: {}, annotations: { a: '1' } } });
     if (!created.ok) throw new Error('create');

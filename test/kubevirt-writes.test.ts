@@ -16,7 +16,7 @@ import { RandomSelector } from '../src/kernel/choice.js';
 import { formatOutcome } from '../src/report/outcome.js';
 import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
-import { DEFAULT_LATENCIES } from '../src/sim/latency.js';
+import { DEFAULT_LATENCIES } from '../src/cluster/latency.js';
 import type { TraceSink } from '../src/cluster/recorder.js';
 import { runOnce } from '../src/sim/run.js';
 import { World } from '../src/cluster/world.js';

@@ -12,7 +12,7 @@ import { builtinStrategy } from '../src/strategies/builtin.js';
 import { LIMITS_CPU } from '../src/cluster/resources.js';
 import type { Scenario } from '../src/scenario/model.js';
 import { World } from '../src/cluster/world.js';
-import { DEFAULT_LATENCIES } from '../src/sim/latency.js';
+import { DEFAULT_LATENCIES } from '../src/cluster/latency.js';
 import { Tunnel } from '../src/actors/rancher-tunnel.js';
 import { RancherServer } from '../src/actors/rancher-server.js';
 import { AgentDeployment, agentPod, AGENT_NAMESPACE } from '../src/actors/rancher-agent.js';

@@ -1,5 +1,5 @@
 import type { Process } from '../kernel/kernel.js';
-import type { LatencyName } from '../sim/latency.js';
+import type { LatencyName } from './latency.js';
 import type { World } from './world.js';
 import type { ApiResult } from './apiserver.js';
 import type { KObject } from './objects.js';

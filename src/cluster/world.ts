@@ -3,7 +3,7 @@ import { DEFAULT_OVERHEAD_RATIO } from './launcher.js';
 import { Kernel } from '../kernel/kernel.js';
 import { Choices, RandomSelector, type Selector } from '../kernel/choice.js';
 import { RngStreams } from '../kernel/rng.js';
-import type { Latencies, LatencyName } from '../sim/latency.js';
+import type { Latencies, LatencyName } from './latency.js';
 import { Recorder, type TraceSink } from './recorder.js';
 
 /**

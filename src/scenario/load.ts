@@ -8,7 +8,7 @@ import type { RancherLimit } from '../actors/rancher-quota.js';
 import { defaultAgentReplicas } from '../actors/rancher-agent.js';
 import { DEFAULT_OVERHEAD_RATIO_TEXT } from '../cluster/launcher.js';
 import { parseQuantity } from '../cluster/quantity.js';
-import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../sim/latency.js';
+import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../cluster/latency.js';
 import { parseDuration } from './duration.js';
 import { InputError, capList, fieldPath, zodIssueMessage, type InputProblem } from './errors.js';
 import { readInputFile } from '../report/files.js';

@@ -1,5 +1,5 @@
 import type { RancherLimit } from '../actors/rancher-quota.js';
-import type { Latencies } from '../sim/latency.js';
+import type { Latencies } from '../cluster/latency.js';
 
 /** A scenario after validation: every quantity and duration is a number (milli-units, ms). */
 export interface Scenario {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RANCHER_KEY_NAMES } from '../cluster/resources.js';
 import { parseQuantity } from '../cluster/quantity.js';
-import { LATENCY_NAMES } from '../sim/latency.js';
+import { LATENCY_NAMES } from '../cluster/latency.js';
 import { parseDuration } from './duration.js';
 import { excerpt } from './errors.js';
 
