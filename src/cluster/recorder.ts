@@ -1,6 +1,6 @@
 import type { ApiError, ApiObserver, Verb } from './apiserver.js';
 import type { Kind, KObject } from './objects.js';
-import type { SimEvent } from '../sim/events.js';
+import type { SimEvent } from './events.js';
 
 /** The counters every run reports (see README "Outcomes"). */
 export interface Counters {

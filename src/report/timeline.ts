@@ -4,7 +4,7 @@ import type { Kind, KObject } from '../cluster/objects.js';
 import { RESOURCE } from '../cluster/objects.js';
 import type { TraceSink } from '../cluster/recorder.js';
 import { describeChange } from './describe.js';
-import { renderEvent, type SimEvent } from '../sim/events.js';
+import { renderEvent, type SimEvent } from '../cluster/events.js';
 
 export interface TimelineEntry {
   readonly t: number;
