@@ -5,7 +5,7 @@ import { KINDS, objKey } from '../cluster/objects.js';
 import { isPlan, writesOf, type ReconcileResult, type Write } from '../cluster/plan.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
-import { describeChange } from '../report/describe.js';
+import { describeChange } from '../cluster/describe.js';
 import type { World } from '../cluster/world.js';
 import type { ReconcilerDef, Strategy, View } from './api.js';
 import { BUILTIN_STRATEGIES } from './builtin.js';
