@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachHeartbeat } from '../explore/heartbeat.js';
+import { attachHeartbeat } from '../strategies/heartbeat.js';
 import { snapshotBuiltins } from '../explore/intact.js';
 import { freshInstances, registerBundle } from '../strategies/loader.js';
 import { handleJob, type CommandJob, type CommandResult, type Job } from '../explore/jobs.js';

@@ -11,7 +11,7 @@ import type { Strategy } from '../strategies/api.js';
 import { isStrategyPath, loadStrategyFile, resolveStrategy, StrategyLoadError } from '../strategies/loader.js';
 import { describeThrown } from '../strategies/runtime.js';
 import { RandomSelector } from '../kernel/choice.js';
-import { beatRun } from './heartbeat.js';
+import { beatRun } from '../strategies/heartbeat.js';
 import { explore } from './exhaustive.js';
 import { runPilot } from './pilot.js';
 import { addRun as addRunToTally } from './tally.js';

@@ -9,7 +9,7 @@ import { describeChange } from '../cluster/describe.js';
 import type { World } from '../cluster/world.js';
 import type { ReconcilerDef, Strategy, View } from './api.js';
 import { BUILTIN_STRATEGIES } from './builtin.js';
-import { beat, heartbeatActive } from '../explore/heartbeat.js';
+import { beat, heartbeatActive } from './heartbeat.js';
 import { isUntrusted } from './trust.js';
 import { StrategyFault } from './fault.js';
 import { invalidWrite } from './validate-write.js';
