@@ -1,5 +1,5 @@
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
-import { huntKind } from '../hunt/kind.js';
+import { huntKind } from './kind.js';
 import { anchor, esc } from './html-util.js';
 
 /** One `expect:` bound of a scenario, checked (gate/expect.ts): the index matrix and the scenario report show it. */
