@@ -41,7 +41,7 @@ export function installStrategy(world: World, strategy: Strategy): void {
   // the shape check that guards against a user strategy's bugs (it is the costliest step).
   // Trusted by construction: resolved by a built-in's name, never loaded from a module.
   const trusted = BUILTIN_STRATEGIES.includes(strategy) && !isUntrusted(strategy);
-  // In a sandbox, every step is a heartbeat for the watchdog (see explore/heartbeat.ts).
+  // In a sandbox, every step is a heartbeat for the watchdog (see heartbeat.ts).
   if (!trusted && heartbeatActive()) world.observe({ afterStep: () => beat(world.kernel.steps) });
   for (const def of strategy.reconcilers) startReconciler(world, cache, view, def, strategy.name, trusted);
 
