@@ -6,6 +6,7 @@
  * Lowest first. A folder may import its own layer and those below, never one above.
  */
 const LAYERS = [
+  ['base'], //                     helpers for every layer: reading a user's input file, quoting a shell word
   ['kernel'], //                   event loop, choices, random streams: knows nothing of Kubernetes
   ['cluster'], //                  API server and objects, the World every run shares, informers, reconcilers
   ['actors'], //                   controllers and people: KubeVirt, Rancher, the user, drains

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { isStrategyPath, resolveStrategy, strategyRef, StrategyLoadError } from '../strategies/loader.js';
-import { readInputFile } from '../report/files.js';
+import { readInputFile } from '../base/input-file.js';
 import { allowedModules, checkModuleFromData } from './merge.js';
 import { runSandboxed } from './sandboxed.js';
 import { failureKind, failed } from '../sim/outcome.js';

@@ -2,7 +2,8 @@ import type { ScenarioSummary } from '../explore/campaign.js';
 import type { ExpectationOutcome } from '../report/html.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Metric } from '../sim/outcome.js';
-import { replayCommand, shellQuote } from '../report/files.js';
+import { shellQuote } from '../base/shell.js';
+import { replayCommand } from '../report/files.js';
 
 type GateMetric = 'quotaCorrect' | 'migrationsSucceeded' | 'invariantViolations' | 'settled';
 

@@ -11,7 +11,7 @@ import { parseQuantity } from '../cluster/quantity.js';
 import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../cluster/latency.js';
 import { parseDuration } from './duration.js';
 import { InputError, capList, fieldPath, zodIssueMessage, type InputProblem } from './errors.js';
-import { readInputFile } from '../report/files.js';
+import { readInputFile } from '../base/input-file.js';
 import type { Action, Expectation, ExpectMetric, NamespaceSpec, Scenario, Timing } from './model.js';
 import { duration, scenarioSchema, type ScenarioFile } from './schema.js';
 
