@@ -27,9 +27,9 @@ const LAYERS = [
 const ALLOWED_UPWARD = [
   {
     from: 'src/explore/jobs.ts',
-    to: ['src/report/timeline.ts', 'src/report/explain.ts', 'src/report/race.ts'],
+    to: ['src/report/explain.ts', 'src/report/race.ts'],
     why:
-      'an evidence job records the trace hash, the explanation and the race table in the worker that has the strategy loaded: ' +
+      'an evidence job records the explanation and the race table in the worker that has the strategy loaded: ' +
       'the report renders what was recorded and never runs a module',
   },
 ];

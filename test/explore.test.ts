@@ -13,7 +13,7 @@ import { TOOL } from '../src/explore/provenance.js';
 import { checkDeterminism } from '../src/explore/jobs.js';
 import { runPilot } from '../src/explore/pilot.js';
 import { replayRun, shrink, type RunSpec } from '../src/explore/shrink.js';
-import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
+import { Timeline, type TimelineEntry } from '../src/sim/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/model.js';
 import { failed, failureKind } from '../src/sim/outcome.js';

@@ -6,7 +6,7 @@ import { loadScenario } from '../src/scenario/load.js';
 import { InputError } from '../src/scenario/errors.js';
 import { runOnce } from '../src/sim/run.js';
 import { RandomSelector } from '../src/kernel/choice.js';
-import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
+import { Timeline, type TimelineEntry } from '../src/sim/timeline.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 import { LIMITS_CPU, LIMITS_MEMORY } from '../src/cluster/resources.js';
 import type { PodDisruptionBudget, VirtualMachineInstanceMigration } from '../src/cluster/objects.js';

@@ -14,7 +14,7 @@ import { runPilot } from '../src/explore/pilot.js';
 import { runById } from '../src/explore/run-id.js';
 import { RandomSelector } from '../src/kernel/choice.js';
 import { formatOutcome } from '../src/report/outcome.js';
-import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
+import { Timeline, type TimelineEntry } from '../src/sim/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { DEFAULT_LATENCIES } from '../src/cluster/latency.js';
 import type { TraceSink } from '../src/cluster/recorder.js';

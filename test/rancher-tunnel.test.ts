@@ -7,7 +7,7 @@ import { InputError } from '../src/scenario/errors.js';
 import { runOnce, type RunOptions } from '../src/sim/run.js';
 import { PctSelector, RandomSelector, ReplaySelector, type ChoiceLog, type Selector } from '../src/kernel/choice.js';
 import { attachWorld, exhaustiveReplaySelector } from '../src/explore/exhaustive.js';
-import { Timeline, traceHash, type TimelineEntry } from '../src/report/timeline.js';
+import { Timeline, traceHash, type TimelineEntry } from '../src/sim/timeline.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 import { LIMITS_CPU } from '../src/cluster/resources.js';
 import type { Scenario } from '../src/scenario/model.js';

@@ -12,7 +12,7 @@ import { moduleSha256IfThere, shortHash, TOOL } from '../explore/provenance.js';
 import { replayRun } from '../explore/shrink.js';
 import { explain } from '../report/explain.js';
 import { formatOutcome } from '../report/outcome.js';
-import { Timeline, traceHash } from '../report/timeline.js';
+import { Timeline, traceHash } from '../sim/timeline.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import type { Strategy } from '../strategies/api.js';

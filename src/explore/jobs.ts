@@ -1,5 +1,5 @@
 import { ReplaySelector, withoutChoiceLog } from '../kernel/choice.js';
-import { firstDifference, Timeline, traceHash } from '../report/timeline.js';
+import { firstDifference, Timeline, traceHash } from '../sim/timeline.js';
 import { explain } from '../report/explain.js';
 import { raceData, type RaceData } from '../report/race.js';
 import { describeAction } from '../sim/run.js';
