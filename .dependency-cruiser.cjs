@@ -26,7 +26,7 @@ const LAYERS = [
  */
 const ALLOWED_UPWARD = [
   {
-    from: 'src/explore/jobs.ts',
+    from: 'src/explore/evidence-job.ts',
     to: ['src/report/explain.ts', 'src/report/race.ts'],
     why:
       'an evidence job records the explanation and the race table in the worker that has the strategy loaded: ' +

@@ -10,7 +10,7 @@ import { PctSelector, RandomSelector, ReplaySelector, type ChoiceLog, type Selec
 import { explore } from '../src/explore/exhaustive.js';
 import { encodeChoices, formatEvidence, parseEvidence, type Evidence } from '../src/explore/evidence.js';
 import { TOOL } from '../src/explore/provenance.js';
-import { checkDeterminism } from '../src/explore/jobs.js';
+import { checkDeterminism } from '../src/explore/determinism.js';
 import { runPilot } from '../src/explore/pilot.js';
 import { replayRun, shrink, type RunSpec } from '../src/explore/shrink.js';
 import { Timeline, type TimelineEntry } from '../src/sim/timeline.js';

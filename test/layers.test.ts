@@ -24,7 +24,7 @@ describe('layers', () => {
     expect(violations(r)).toEqual([
       'in-a-layer: src/misc/loose.ts → src/report/html.ts',
       'no-circular: src/cluster/a.ts → src/cluster/b.ts',
-      'no-other-upward-from-src-explore-jobs-ts: src/explore/jobs.ts → src/report/html.ts',
+      'no-other-upward-from-src-explore-evidence-job-ts: src/explore/evidence-job.ts → src/report/html.ts',
       'no-upward-from-kernel: src/kernel/clock.ts → src/cli/flags.ts',
     ]);
   });

@@ -7,7 +7,7 @@ import { allowedModules, checkModuleFromData } from './merge.js';
 import { runSandboxed } from './sandboxed.js';
 import { failureKind, failed } from '../sim/outcome.js';
 import { checkEvidenceFits, parseEvidence, type Evidence, type ParsedEvidence } from '../explore/evidence.js';
-import { signatureOf } from '../explore/jobs.js';
+import { signatureOf } from '../explore/evidence-job.js';
 import { moduleSha256IfThere, shortHash, TOOL } from '../explore/provenance.js';
 import { replayRun } from '../explore/shrink.js';
 import { explain } from '../report/explain.js';

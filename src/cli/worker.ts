@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { attachHeartbeat } from '../strategies/heartbeat.js';
 import { snapshotBuiltins } from '../explore/intact.js';
 import { freshInstances, registerBundle } from '../strategies/loader.js';
-import { handleJob, type CommandJob, type CommandResult, type Job } from '../explore/jobs.js';
+import { handleJob } from '../explore/handle-job.js';
+import type { CommandJob, CommandResult, Job } from '../explore/jobs.js';
 
 /**
  * A worker thread: runs jobs from the pool, one at a time, and posts their results. A

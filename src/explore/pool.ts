@@ -4,7 +4,8 @@ import { Worker } from 'node:worker_threads';
 import { StrategyFault } from '../strategies/fault.js';
 import { isStrategyPath } from '../strategies/loader.js';
 import { HB_BEAT, HB_RUN, HB_SLOTS, HB_STEP } from '../strategies/heartbeat.js';
-import { handleJob, jobRunId, type Job } from './jobs.js';
+import { handleJob } from './handle-job.js';
+import { jobRunId, type Job } from './jobs.js';
 import { malformedResult } from './results.js';
 
 /**

@@ -1,7 +1,7 @@
 import { limitToHard } from '../actors/rancher-quota.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
-import type { ShrinkNote } from '../explore/jobs.js';
+import type { ShrinkNote } from '../explore/evidence-job.js';
 import type { Scenario } from '../scenario/model.js';
 import { describeAction } from '../sim/run.js';
 import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
