@@ -1,5 +1,6 @@
 import type { RancherLimit } from '../actors/rancher-quota.js';
 import type { Latencies } from '../cluster/latency.js';
+import type { ExpectMetric } from './metrics.js';
 
 /** A scenario after validation: every quantity and duration is a number (milli-units, ms). */
 export interface Scenario {
@@ -25,7 +26,7 @@ export interface Scenario {
   readonly expect: readonly Expectation[];
 }
 
-export type ExpectMetric = 'quotaCorrect' | 'migrationsSucceeded' | 'invariantViolations' | 'settled';
+export type { ExpectMetric } from './metrics.js';
 
 export interface Expectation {
   readonly strategy: string;

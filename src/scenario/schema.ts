@@ -4,6 +4,7 @@ import { parseQuantity } from '../cluster/quantity.js';
 import { LATENCY_NAMES } from '../cluster/latency.js';
 import { parseDuration } from './duration.js';
 import { excerpt } from './errors.js';
+import { EXPECT_METRICS } from './metrics.js';
 
 /**
  * The scenario file's grammar (README "Scenario format"). Every object is strict: an
@@ -96,8 +97,6 @@ const bound = z.union(
   ],
   { errorMap: () => ({ message: 'expected a rate in [0, 1] (a minimum) or { min: <rate>, max: <rate> }' }) },
 );
-
-export const EXPECT_METRICS = ['quotaCorrect', 'migrationsSucceeded', 'invariantViolations', 'settled'] as const;
 
 const expectation = z.object(Object.fromEntries(EXPECT_METRICS.map((m) => [m, bound.optional()])) as Record<(typeof EXPECT_METRICS)[number], z.ZodOptional<typeof bound>>).strict();
 
