@@ -1,5 +1,5 @@
 import { formatQuantity, parseQuantity } from '../cluster/quantity.js';
-import { RANCHER_KEY_NAMES, type RancherKey } from '../cluster/resources.js';
+import { RANCHER_KEY_NAMES, RANCHER_KEYS, type RancherKey } from '../cluster/resources.js';
 import type { RancherLimit } from './rancher-quota.js';
 
 /**
@@ -97,7 +97,7 @@ export function isQuotaFit(nsLimit: RancherLimit, others: readonly RancherLimit[
  * memory ("4G") Go would keep the decimal format (UNVERIFIED which one a mixed sum keeps).
  */
 export function exceedsMessage(exceeded: LimitTotals): string {
-  const items = (Object.keys(exceeded) as RancherKey[]).map((k) => `${k}=${formatQuantity(exceeded[k]!, k)}`).sort();
+  const items = (Object.keys(exceeded) as RancherKey[]).map((k) => `${k}=${formatQuantity(exceeded[k]!, RANCHER_KEYS[k])}`).sort();
   return `Resource quota [${items.join(',')}] exceeds project limit`;
 }
 

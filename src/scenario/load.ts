@@ -249,7 +249,7 @@ function compile(
       if (!nodeByName.has(p.node)) at([...path, 'node'], `unknown node "${p.node}" (nodes: ${nodeList})`);
       return { name: p.name, node: p.node, cpu: q(p.cpu), memory: q(p.memory) };
     });
-    if (project) {
+    if (project?.namespaceDefault) {
       // completeQuota drops a key the project default lacks: the quota would never have it.
       for (const k of Object.keys(quota)) if (project.namespaceDefault?.[k as RancherKey] === undefined) at(['cluster', 'namespaces', i, 'quota', k], notInDefault(k, project));
     }
@@ -312,7 +312,7 @@ function compile(
         if (!vmsByNs.has(e.namespace)) at([...path, type, 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${capList([...vmsByNs.keys()])})`);
         const quota = normalizeLimit(e.quota);
         if (Object.keys(quota).length === 0) at([...path, type, 'quota'], 'expected at least one quota key to change');
-        if (type === 'editQuota' && project) for (const k of Object.keys(quota)) if (project.namespaceDefault?.[k as RancherKey] === undefined) at([...path, type, 'quota', k], notInDefault(k, project));
+        if (type === 'editQuota' && project?.namespaceDefault) for (const k of Object.keys(quota)) if (project.namespaceDefault?.[k as RancherKey] === undefined) at([...path, type, 'quota', k], notInDefault(k, project));
         actions.push({ type, namespace: e.namespace, quota, timing });
         break;
       }
@@ -385,12 +385,13 @@ type At = (path: Path, message: string, key?: string) => void;
 function loadProject(p: NonNullable<NonNullable<ScenarioFile['cluster']['rancher']>['project']>, at: At): RancherProject {
   const path: Path = ['cluster', 'rancher', 'project'];
   const limit = normalizeLimit(p.limit ?? {});
-  const namespaceDefault = normalizeLimit(p.namespaceDefault ?? {});
+  const given = normalizeLimit(p.namespaceDefault ?? {});
+  const namespaceDefault = Object.keys(given).length ? given : undefined;
   if (Object.keys(limit).length === 0) at(p.limit ? [...path, 'limit'] : path, 'expected limit: { limitsCpu: ..., limitsMemory: ... } (the project\'s resource quota, the total of its namespaces\' quotas)');
-  if (Object.keys(namespaceDefault).length === 0) {
+  if (!namespaceDefault) {
     at(p.namespaceDefault ? [...path, 'namespaceDefault'] : path, 'expected namespaceDefault: { limitsCpu: ..., ... } (the project\'s namespace default quota; without one Rancher deletes every namespace\'s quota)');
   }
-  for (const k of Object.keys(namespaceDefault)) if (limit[k as RancherKey] === undefined) at([...path, 'namespaceDefault', k], `the project's limit does not set ${k}: set it in limit too (every key of the namespace default is one the project limits)`);
+  for (const k of Object.keys(namespaceDefault ?? {})) if (limit[k as RancherKey] === undefined) at([...path, 'namespaceDefault', k], `the project's limit does not set ${k}: set it in limit too (every key of the namespace default is one the project limits)`);
   return { limit, namespaceDefault };
 }
 
