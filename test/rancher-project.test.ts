@@ -172,4 +172,14 @@ describe('cluster.rancher.project in a scenario', () => {
     // Without the project the same edit is applied as written (the implicit project).
     expect(hardOf(SCENARIO('', '17')).a).toEqual(limitToHard({ limitsCpu: '17' }));
   });
+
+  it('a namespace edit that changes the project\'s UsedLimit re-syncs every namespace of the project (resourceQuotaNamespacesReconcileController)', () => {
+    // An administrator's kubectl edit of b's quota at 5 s: Rancher's sync handles Namespace events only, so it stays
+    // until something enqueues b. The UI edit of a at 10 s changes UsedLimit; the Project event enqueues b, whose quota goes back.
+    const text = SCENARIO(PROJECT, '16').replace('horizon: 2m', '  - editQuotaSpec: { namespace: b, quota: { limitsCpu: "9" } }\n    at: 5s\nhorizon: 2m');
+    let api: import('../src/cluster/apiserver.js').ApiServer | undefined;
+    runOnce(parseScenario(text, 's.yaml', () => true), builtinStrategy('v1.4.2')!, 1, { inspect: (w) => (api = w.api) });
+    expect(api!.list('ResourceQuota', 'b')[0]!.spec.hard).toEqual(limitToHard({ limitsCpu: '4', limitsMemory: '8Gi' }));
+  });
 });
+
