@@ -55,7 +55,7 @@ export interface RancherOptions {
  * namespaces whose ResourceQuotaValidated condition is True (a namespace that does not fit
  * drops out); as text, one per value, so that equal sums compare equal.
  */
-function usedLimit(namespaces: readonly Namespace[]): string {
+export function usedLimit(namespaces: readonly Namespace[]): string {
   const sum: Record<string, number> = {};
   for (const ns of namespaces) {
     if (!isValidated(ns)) continue;
