@@ -91,6 +91,12 @@ describe('CreateResourceQuota with a project (resource_quota_sync.go)', () => {
     expect(plan!.event).toEqual({ type: 'quota-unfit', namespace: 'a', message: 'Resource quota [limitsCpu=21] exceeds project limit' });
   });
 
+  it('getNamespacesLimits reads the other namespaces\' annotations as they are: one over the room makes every other namespace\'s update unfit too', () => {
+    const plan = syncOf(project, [{ name: 'b', annotation: { limitsCpu: '5', limitsMemory: '8Gi' }, hard: { limitsCpu: '4', limitsMemory: '8Gi' } }, { name: 'a', annotation: { limitsCpu: '17', limitsMemory: '8Gi' } }]);
+    expect(verbs(plan)).toEqual(['update Namespace', 'update Namespace']);
+    expect(plan!.event).toEqual({ type: 'quota-unfit', namespace: 'b', message: 'Resource quota [limitsCpu=22] exceeds project limit' });
+  });
+
   it('"create" that does not fit: the quota is created with zeros for the exceeded resources', () => {
     const plan = syncOf(project, [{ name: 'a', annotation: { limitsCpu: '17' } }, { name: 'b', annotation: { limitsCpu: '4', limitsMemory: '8Gi' } }]);
     expect(verbs(plan)).toEqual(['update Namespace', 'update Namespace', 'create ResourceQuota']);

@@ -381,7 +381,13 @@ function compile(
 
 type At = (path: Path, message: string, key?: string) => void;
 
-/** cluster.rancher.project: both parts are required (a project without a namespace default makes Rancher delete every namespace's quota). */
+/**
+ * cluster.rancher.project: both parts are required (a project without a namespace default
+ * makes Rancher delete every namespace's quota). Every namespace-default key must be one the
+ * limit sets: rancher/webhook's Project validator ("Project quotas and default limits must be
+ * consistent with one another", pkg/resources/management.cattle.io/v3/project/Project.md;
+ * its exact checks at the webhook version Rancher v2.10.3 ships are UNVERIFIED).
+ */
 function loadProject(p: NonNullable<NonNullable<ScenarioFile['cluster']['rancher']>['project']>, at: At): RancherProject {
   const path: Path = ['cluster', 'rancher', 'project'];
   const limit = normalizeLimit(p.limit ?? {});
