@@ -1,5 +1,7 @@
 import { AgentDeployment, agentPod } from '../actors/rancher-agent.js';
 import { RancherServer } from '../actors/rancher-server.js';
+import { completeQuota } from '../actors/rancher-project.js';
+import { ANN_CATTLE_STATUS, validatedCondition } from '../actors/rancher-quota-sync.js';
 import { Tunnel } from '../actors/rancher-tunnel.js';
 import { DRAIN, DrainLog, drainNode } from '../actors/drain.js';
 import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt, syncedVmiPdb } from '../actors/kubevirt.js';
@@ -95,8 +97,12 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
     };
     api.create(SETUP, node);
   }
-  for (const ns of scenario.namespaces) {
+  const project = scenario.rancher?.project;
+  for (const spec of scenario.namespaces) {
+    // With a project, the cluster at rest is what Rancher's sync converged to (rancher-project.ts).
+    const ns = project?.namespaceDefault ? { ...spec, quota: completeQuota(spec.quota, project.namespaceDefault) } : spec;
     const annotations: Record<string, string> = scenario.rancher ? { [ANN_RANCHER_QUOTA]: rancherQuotaAnnotation(ns.quota) } : {};
+    if (project) annotations[ANN_CATTLE_STATUS] = validatedCondition(true, '', 0);
     api.create(SETUP, { kind: 'Namespace', metadata: { ...meta(ns.name, ''), annotations } } satisfies Namespace);
     intent.initial(ns.name, ns.quota);
     for (const vm of ns.vms) {
@@ -147,7 +153,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   let adopt: (() => void) | undefined;
   if (scenario.rancher) {
     tunnel = new Tunnel(world);
-    new RancherServer(world, tunnel, guardAgentSync(strategy), { syncOnlyChangedObjects: scenario.rancher.syncOnlyChangedObjects });
+    new RancherServer(world, tunnel, guardAgentSync(strategy), { syncOnlyChangedObjects: scenario.rancher.syncOnlyChangedObjects, ...(project ? { project } : {}) });
     agents = new AgentDeployment(world, scenario.rancher.agentNodes.length, tunnel);
     const keys: string[] = [];
     let carrier: string | undefined;
