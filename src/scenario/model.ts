@@ -1,3 +1,4 @@
+import type { RancherProject } from '../actors/rancher-project.js';
 import type { RancherLimit } from '../actors/rancher-quota.js';
 import type { Latencies } from '../cluster/latency.js';
 import type { ExpectMetric } from './metrics.js';
@@ -42,6 +43,8 @@ export interface RancherSettings {
   readonly carrier?: string;
   /** CATTLE_SYNC_ONLY_CHANGED_OBJECTS=user on the Rancher server. */
   readonly syncOnlyChangedObjects?: boolean;
+  /** The project every namespace is in, with its resource quota; undefined: the implicit one (README "Simplifications"). */
+  readonly project?: RancherProject;
 }
 
 export interface HarvesterSettings {

@@ -116,6 +116,8 @@ export const scenarioSchema = z
             agentReplicas: z.number().int('expected a whole number of replicas').min(1, 'expected at least 1 replica').max(10, 'expected at most 10 replicas').optional(),
             carrier: z.string({ invalid_type_error: 'expected the name of a node that runs an agent replica' }).optional(),
             syncOnlyChangedObjects: z.boolean({ invalid_type_error: 'expected true or false (CATTLE_SYNC_ONLY_CHANGED_OBJECTS=user on the Rancher server)' }).optional(),
+            // The namespaces' Rancher project: its resource quota (limit) and namespace default; load.ts requires both.
+            project: z.object({ limit: quota.optional(), namespaceDefault: quota.optional() }, { invalid_type_error: 'expected { limit: {...}, namespaceDefault: {...} }' }).strict().optional(),
           })
           .strict()
           .optional(),

@@ -1,5 +1,7 @@
 import { AgentDeployment, agentPod } from '../actors/rancher-agent.js';
 import { RancherServer } from '../actors/rancher-server.js';
+import { completeQuota } from '../actors/rancher-project.js';
+import { ANN_CATTLE_STATUS, validatedCondition } from '../actors/rancher-quota-sync.js';
 import { Tunnel } from '../actors/rancher-tunnel.js';
 import { launcherPod, syncedVmiPdb } from '../actors/kubevirt.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, limitToHard, rancherQuotaAnnotation } from '../actors/rancher-quota.js';
@@ -34,8 +36,12 @@ export function clusterAtRest(world: World, scenario: Scenario): { intent: Inten
     };
     api.create(SETUP, node);
   }
-  for (const ns of scenario.namespaces) {
+  const project = scenario.rancher?.project;
+  for (const spec of scenario.namespaces) {
+    // With a project, the cluster at rest is what Rancher's sync converged to (rancher-project.ts).
+    const ns = project?.namespaceDefault ? { ...spec, quota: completeQuota(spec.quota, project.namespaceDefault) } : spec;
     const annotations: Record<string, string> = scenario.rancher ? { [ANN_RANCHER_QUOTA]: rancherQuotaAnnotation(ns.quota) } : {};
+    if (project) annotations[ANN_CATTLE_STATUS] = validatedCondition(true, '', 0);
     api.create(SETUP, { kind: 'Namespace', metadata: { ...meta(ns.name, ''), annotations } } satisfies Namespace);
     intent.initial(ns.name, ns.quota);
     for (const vm of ns.vms) {
@@ -86,13 +92,14 @@ export function clusterAtRest(world: World, scenario: Scenario): { intent: Inten
 /** Rancher, when the scenario has it: the tunnel, the server, the agent Deployment and its pods. */
 export function startRancher(world: World, scenario: Scenario, strategy: Strategy): { agents: AgentDeployment | undefined; tunnel: Tunnel | undefined; adopt: (() => void) | undefined } {
   const api = world.api;
+  const project = scenario.rancher?.project;
   // Rancher: the cluster agent's pods (already connected) and the server's user controllers.
   let agents: AgentDeployment | undefined;
   let tunnel: Tunnel | undefined;
   let adopt: (() => void) | undefined;
   if (scenario.rancher) {
     tunnel = new Tunnel(world);
-    new RancherServer(world, tunnel, guardAgentSync(strategy), { syncOnlyChangedObjects: scenario.rancher.syncOnlyChangedObjects });
+    new RancherServer(world, tunnel, guardAgentSync(strategy), { syncOnlyChangedObjects: scenario.rancher.syncOnlyChangedObjects, ...(project ? { project } : {}) });
     agents = new AgentDeployment(world, scenario.rancher.agentNodes.length, tunnel);
     const keys: string[] = [];
     let carrier: string | undefined;
