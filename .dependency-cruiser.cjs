@@ -1,7 +1,7 @@
 /**
  * The house's layers, enforced by dependency-cruiser (`npm run lint:deps`, run by .ci/run):
  * no import circle (type-only imports included), and no import from a layer up to one above it.
- * README "Architecture" describes each folder.
+ * README "Layout" describes each folder.
  *
  * Lowest first. A folder may import its own layer and those below, never one above.
  */
@@ -83,7 +83,7 @@ module.exports = {
     // dependency-cruiser reads TypeScript with TypeScript < 7 or swc; the project compiles with TypeScript 7, so swc.
     parser: 'swc',
     tsConfig: { fileName: 'tsconfig.json' },
-    // Keep type-only imports: they close circles too.
+    // Keep type-only imports: they close circles too (swc reports them in any case; test/layers.test.ts checks one is seen).
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^(node_modules|dist)/' },
