@@ -5,7 +5,7 @@ import { ANY_SELECTOR, pdbSelecting, selectorBucket } from '../cluster/store.js'
 import type { ControllerPlan } from '../cluster/plan.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import { QUOTA_CONTROLLER } from './quota-controller.js';
 
 /**
