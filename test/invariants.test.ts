@@ -3,7 +3,7 @@ import { KINDS, type KObject } from '../src/cluster/objects.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { INVARIANTS, type Violation } from '../src/sim/invariants.js';
 import { runOnce } from '../src/sim/run.js';
-import type { World } from '../src/sim/world.js';
+import type { World } from '../src/cluster/world.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 const load = (f: string) => loadScenario(`scenarios/${f}`, (n) => builtinStrategy(n) !== undefined);

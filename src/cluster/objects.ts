@@ -1,5 +1,12 @@
 import type { ResourceList } from './resources.js';
 
+/** KubeVirt's labels that the object stores index by (store.ts): a launcher pod's VMI UID. */
+export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
+/** A migration target pod's migration UID. */
+export const LABEL_MIGRATION_UID = 'kubevirt.io/migrationJobUID';
+/** migration.go expandPDB: the PDB's label naming the migration it protects. */
+export const LABEL_MIGRATION_NAME = 'kubevirt.io/migrationName';
+
 /**
  * The API objects the simulated cluster holds. Every version of an object is immutable:
  * a write stores a new object, so an informer cache that holds an older reference is a

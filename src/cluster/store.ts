@@ -1,6 +1,5 @@
-import { LABEL_CREATED_BY, LABEL_MIGRATION_NAME, LABEL_MIGRATION_UID } from '../actors/kubevirt/names.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
-import { migrationFinished, selects, type PodDisruptionBudget } from './objects.js';
+import { LABEL_CREATED_BY, LABEL_MIGRATION_NAME, LABEL_MIGRATION_UID, migrationFinished, selects, type PodDisruptionBudget } from './objects.js';
 
 /**
  * The secondary indexes a store keeps (client-go's cache.Indexers, by one value each): what

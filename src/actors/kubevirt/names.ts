@@ -4,11 +4,9 @@ export const VIRT_HANDLER = 'virt-handler';
 export const VIRT_API = 'virt-api';
 
 export const LABEL_APP = 'kubevirt.io';
-export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
 export const LABEL_VM_NAME = 'vm.kubevirt.io/name';
-export const LABEL_MIGRATION_UID = 'kubevirt.io/migrationJobUID';
-/** migration.go expandPDB: the PDB's label naming the migration it protects. */
-export const LABEL_MIGRATION_NAME = 'kubevirt.io/migrationName';
+// The labels the object stores index by live with the objects (cluster/objects.ts).
+export { LABEL_CREATED_BY, LABEL_MIGRATION_NAME, LABEL_MIGRATION_UID } from '../../cluster/objects.js';
 /** kubevirt pkg/virt-controller/watch/drain/evacuation: marks VMIMs the evacuation created. */
 export const ANN_EVACUATION = 'kubevirt.io/evacuationMigration';
 /** v1.MigrationSelectorLabel (staging/src/kubevirt.io/api/core/v1/types.go): the VMIM's VMI name. */
