@@ -2,6 +2,7 @@ import type { LatencyName } from '../sim/latency.js';
 import type { World } from '../sim/world.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { objKey } from './objects.js';
+import { versionRef } from '../sim/state.js';
 
 export type EventHandler = (old: KObject | undefined, cur: KObject | undefined) => void;
 
@@ -136,11 +137,11 @@ export class Informer {
     let s = this.watching ? '' : `disconnected@${this.epoch}`;
     for (const [kind, cache] of this.caches) {
       s += `|${kind}`;
-      for (const [k, o] of cache) s += `,${k}@${o.metadata.resourceVersion}`;
+      for (const o of cache.values()) s += `,${versionRef(o)}`;
       const moving = this.inTransit.get(kind);
       if (moving?.length) {
         s += `>${Math.max(0, (this.nextFree.get(kind) ?? 0) - now)}`;
-        for (const m of moving) s += `,${m.at - now}:${m.cur ? `${objKey(m.cur)}@${m.cur.metadata.resourceVersion}` : `-${objKey(m.old!)}`}`;
+        for (const m of moving) s += `,${m.at - now}:${m.cur ? versionRef(m.cur) : `-${versionRef(m.old!)}`}`;
       }
     }
     return s;

@@ -7,6 +7,7 @@ import { objKey } from './objects.js';
 import { isPlan, writesOf, type ControllerPlan, type PlannedWrite, type ReconcileResult, type Write } from './plan.js';
 import type { RateLimiter } from './ratelimit.js';
 import { WorkQueue } from './workqueue.js';
+import { stateJson } from '../sim/state.js';
 
 /**
  * controller.Expectations (client-go/kubevirt pkg/controller/expectations.go): per key, how
@@ -119,7 +120,7 @@ export class Reconciler {
     if (this.inflight.size) {
       const parts: string[] = [];
       for (const [k, f] of this.inflight) {
-        const rest = f.next < 0 ? '' : JSON.stringify(f.writes.slice(f.next));
+        const rest = f.next < 0 ? '' : stateJson(f.writes.slice(f.next));
         parts.push(`${k}@${f.next}+${f.due - now}:${rest}`);
       }
       s += `|${parts.sort().join(';')}`;

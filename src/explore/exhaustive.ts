@@ -30,6 +30,8 @@ interface BranchPoint {
   readonly n: number;
   readonly v: number;
   readonly state: string;
+  /** Delays spent before this point (the sum of the earlier points' choices). */
+  readonly spent: number;
 }
 
 /**
@@ -39,15 +41,22 @@ interface BranchPoint {
  * of their ranges and `between` actions are placed by step, so what is enumerated is the
  * order of concurrent events and which step each window action follows. A choice point
  * whose state (see sim/state.ts) was seen with all its continuations explored is pruned.
+ *
+ * With a delay bound K (Emmi, Qadeer, Rakamaric, POPL 2011), a choice of option v costs v
+ * delays (v skips over the v events the default schedule would have run first, or places a
+ * window action v writes later) and only runs of at most K delays are enumerated. A state is
+ * then pruned only when it was explored with at least the budget left now.
  */
 class ExhaustiveSelector implements Selector {
   readonly name = 'exhaustive';
   readonly points: BranchPoint[] = [];
   world: World | undefined;
+  private spent = 0;
 
   constructor(
     private readonly prefix: readonly number[],
-    private readonly explored: ReadonlySet<string>,
+    /** Per state: the most delays left with which it was fully explored (Infinity: unbounded). */
+    private readonly explored: ReadonlyMap<string, number>,
     private readonly keyOf: (w: World) => string = stateKey,
     /**
      * The states the previous run met at the choice points this run replays: the prefix's
@@ -55,6 +64,7 @@ class ExhaustiveSelector implements Selector {
      * dominant cost of a search) is computed only where the run is new.
      */
     private readonly known: readonly string[] = [],
+    private readonly delays = Infinity,
   ) {}
 
   choose(kind: ChoiceKind, n: number, stream: string): number {
@@ -62,9 +72,10 @@ class ExhaustiveSelector implements Selector {
     if (kind === 'placement') return 1;
     const i = this.points.length;
     const state = i < this.known.length ? this.known[i]! : createHash('sha1').update(this.keyOf(this.world!)).digest('base64');
-    if (i >= this.prefix.length && this.explored.has(state)) throw new Pruned();
+    if (i >= this.prefix.length && (this.explored.get(state) ?? -1) >= this.delays - this.spent) throw new Pruned();
     const v = i < this.prefix.length ? Math.min(this.prefix[i]!, n - 1) : 0;
-    this.points.push({ n, v, state });
+    this.points.push({ n, v, state, spent: this.spent });
+    this.spent += v;
     return v;
   }
 }
@@ -79,8 +90,15 @@ export interface ExhaustiveResult {
   readonly runs: number;
   /** Runs cut short at an already-explored state. */
   readonly pruned: number;
-  /** True when the whole space was covered within maxRuns. */
+  /** True when the whole space (up to the delay bound, if any) was covered within maxRuns. */
   readonly complete: boolean;
+  /** The delay bound asked for; undefined for the unbounded search. */
+  readonly delays?: number;
+  /**
+   * With a delay bound: the largest bound k ≤ delays whose every run was covered (bounds are
+   * searched 0, 1, 2, … in turn); -1 when not even bound 0 finished within maxRuns.
+   */
+  readonly delaysComplete?: number;
   readonly failures: readonly ExhaustiveRun[];
   readonly outcomes: readonly RunOutcome[];
   /** Each outcome's branch choices, in the same order (its run id's branches). */
@@ -89,13 +107,19 @@ export interface ExhaustiveResult {
 
 /** The selector that replays one exhaustive run's branch choices (for evidence and shrinking). */
 export function exhaustiveReplaySelector(prefix: readonly number[]): Selector {
-  return new ExhaustiveSelector(prefix, new Set());
+  return new ExhaustiveSelector(prefix, new Map());
 }
 
 export function attachWorld(selector: Selector): ((w: World) => void) | undefined {
   return selector instanceof ExhaustiveSelector ? (w) => (selector.world = w) : undefined;
 }
 
+/**
+ * Explore every interleaving (up to `delays` delays, when given), at most `maxRuns` runs
+ * (executed + pruned). With a bound, the bounds 0, 1, …, delays are searched in turn (each
+ * a complete search of its own, so the result says which bound was covered completely when
+ * the runs run out); a run already executed at a smaller bound is not counted again.
+ */
 export function explore(
   scenario: Scenario,
   strategy: Strategy,
@@ -105,39 +129,64 @@ export function explore(
   seed: number,
   /** The state key pruning relies on (tests substitute incomplete ones to show they are unsound). */
   keyOf: (w: World) => string = stateKey,
+  delays?: number,
 ): ExhaustiveResult {
-  const explored = new Set<string>();
   const failures: ExhaustiveRun[] = [];
   const outcomes: RunOutcome[] = [];
   const prefixes: number[][] = [];
-  let prefix: number[] = [];
-  let known: string[] = [];
-  let runs = 0;
-  let pruned = 0;
-  for (;;) {
-    if (runs + pruned >= maxRuns) return { runs, pruned, complete: false, failures, outcomes, prefixes };
-    const sel = new ExhaustiveSelector(prefix, explored, keyOf, known);
-    let outcome: RunOutcome | undefined;
-    try {
-      outcome = runOnce(scenario, strategy, seed, { selector: sel, window, windowWrites: pilot.windowWrites, inspect: (w) => (sel.world = w) });
-    } catch (e) {
-      if (!(e instanceof Pruned)) throw e;
+  const seen = new Set<string>();
+  const budget = { runs: 0, pruned: 0 };
+  const record = (taken: number[], outcome: RunOutcome): void => {
+    const id = taken.join('.');
+    if (seen.has(id)) return;
+    seen.add(id);
+    outcomes.push(outcome);
+    prefixes.push(taken);
+    if (failed(outcome)) failures.push({ prefix: taken, outcome });
+  };
+  const base = { failures, outcomes, prefixes };
+  if (delays === undefined) {
+    const complete = search(Infinity);
+    return { runs: outcomes.length, pruned: budget.pruned, complete, ...base };
+  }
+  let delaysComplete = -1;
+  for (let k = 0; k <= delays; k++) {
+    if (!search(k)) break;
+    delaysComplete = k;
+  }
+  return { runs: outcomes.length, pruned: budget.pruned, complete: delaysComplete === delays, delays, delaysComplete, ...base };
+
+  /** One depth-first search with `bound` delays; false when maxRuns ran out first. */
+  function search(bound: number): boolean {
+    const explored = new Map<string, number>();
+    let prefix: number[] = [];
+    let known: string[] = [];
+    for (;;) {
+      if (budget.runs + budget.pruned >= maxRuns) return false;
+      const sel = new ExhaustiveSelector(prefix, explored, keyOf, known, bound);
+      let outcome: RunOutcome | undefined;
+      try {
+        outcome = runOnce(scenario, strategy, seed, { selector: sel, window, windowWrites: pilot.windowWrites, inspect: (w) => (sel.world = w) });
+      } catch (e) {
+        if (!(e instanceof Pruned)) throw e;
+      }
+      if (outcome) {
+        budget.runs++;
+        record(sel.points.map((p) => p.v), outcome);
+      } else budget.pruned++;
+      // Backtrack: the deepest point with an untried option within the bound; everything below it is done.
+      const pts = sel.points;
+      let j = pts.length - 1;
+      while (j >= 0 && (pts[j]!.v >= pts[j]!.n - 1 || pts[j]!.spent + pts[j]!.v + 1 > bound)) j--;
+      for (let i = j + 1; i < pts.length; i++) {
+        const p = pts[i]!;
+        const left = bound - p.spent;
+        if ((explored.get(p.state) ?? -1) < left) explored.set(p.state, left);
+      }
+      if (j < 0) return true;
+      prefix = pts.slice(0, j).map((p) => p.v);
+      prefix.push(pts[j]!.v + 1);
+      known = pts.slice(0, j + 1).map((p) => p.state);
     }
-    if (outcome) {
-      runs++;
-      outcomes.push(outcome);
-      const taken = sel.points.map((p) => p.v);
-      prefixes.push(taken);
-      if (failed(outcome)) failures.push({ prefix: taken, outcome });
-    } else pruned++;
-    // Backtrack: the deepest point with an untried option; everything below it is done.
-    const pts = sel.points;
-    let j = pts.length - 1;
-    while (j >= 0 && pts[j]!.v >= pts[j]!.n - 1) j--;
-    for (let i = j + 1; i < pts.length; i++) explored.add(pts[i]!.state);
-    if (j < 0) return { runs, pruned, complete: true, failures, outcomes, prefixes };
-    prefix = pts.slice(0, j).map((p) => p.v);
-    prefix.push(pts[j]!.v + 1);
-    known = pts.slice(0, j + 1).map((p) => p.state);
   }
 }

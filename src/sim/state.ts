@@ -1,4 +1,5 @@
-import { KINDS } from '../cluster/objects.js';
+import { createHash } from 'node:crypto';
+import { KINDS, objKey, type KObject } from '../cluster/objects.js';
 import type { StatePart, World } from './world.js';
 
 /**
@@ -11,11 +12,16 @@ import type { StatePart, World } from './world.js';
  * registers it where it is created. A test (test/state-key.test.ts) checks the key is
  * sound, and that dropping parts of it makes exploration miss end states.
  *
- * `include` keeps only some registered parts (tests that show an incomplete key is unsound).
+ * The key is canonical up to what the model cannot tell apart (see {@link canonicalize}):
+ * resourceVersions are renumbered per object, UIDs in order of appearance. So two writes to
+ * different objects, run in either order, reach one key.
+ *
+ * `include` keeps only some registered parts (tests that show an incomplete key is unsound);
+ * `options` turns canonicalisation off part by part (tests that show each part matters).
  */
-export function stateKey(world: World, include?: (part: StatePart) => boolean): string {
+export function stateKey(world: World, include?: (part: StatePart) => boolean, options: KeyOptions = CANONICAL): string {
   const parts: string[] = [];
-  for (const kind of KINDS) for (const o of world.api.list(kind)) parts.push(JSON.stringify(o));
+  if (options.objects) for (const kind of KINDS) for (const o of world.api.list(kind)) parts.push(objectState(o));
   for (const p of world.state) {
     if (include && !include(p)) continue;
     parts.push(`${p.kind}:${p.name}=${p.key()}`);
@@ -28,5 +34,128 @@ export function stateKey(world: World, include?: (part: StatePart) => boolean): 
       .sort();
     parts.push(pending.join(';'));
   }
-  return parts.join('\n');
+  return canonicalize(parts.join('\n'), options);
+}
+
+/** How the key writes what the model only compares (tests vary it to show each choice matters). */
+export interface KeyOptions {
+  /**
+   * rank: per object, by rank among its versions held (canonical); absolute: as issued;
+   * appearance: numbered in order of appearance over the whole key; none: left out.
+   */
+  readonly resourceVersions: 'rank' | 'absolute' | 'appearance' | 'none';
+  /** Number UIDs in order of appearance (else: the generated UIDs). */
+  readonly uids: boolean;
+  /** A held version's content digest beside its resourceVersion. */
+  readonly contents: boolean;
+  /** The API server's objects. */
+  readonly objects: boolean;
+}
+export const CANONICAL: KeyOptions = { resourceVersions: 'rank', uids: true, contents: true, objects: true };
+/** The key as it was before canonicalisation: absolute resourceVersions and UIDs. */
+export const ABSOLUTE: KeyOptions = { ...CANONICAL, resourceVersions: 'absolute', uids: false };
+
+// A version reference in a part's text: private-use characters, which JSON.stringify leaves
+// as they are and no object name contains.
+const OPEN = '\uE000';
+const MID = '\uE001';
+const CLOSE = '\uE002';
+const DIGEST = '\uE003';
+const DIGEST_END = '\uE004';
+const DIGESTS = /\uE003[^\uE004]*\uE004/g;
+const VERSION = /\uE000([^\uE001]*)\uE001(\d+)\uE002/g;
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/g;
+
+/**
+ * A resourceVersion of the object `kind` `key` inside a state part's text. Parts write every
+ * resourceVersion they hold this way, so the key can renumber them (see {@link canonicalize}).
+ */
+export function rvRef(kind: string, key: string, rv: number): string {
+  return `${OPEN}${kind}/${key}${MID}${rv}${CLOSE}`;
+}
+
+const digests = new WeakMap<KObject, string>();
+
+/**
+ * One stored version of an object as a part holds it (an informer's cache, the admission
+ * plugin's copy, a delivery on its way): its resourceVersion as a reference and its content
+ * as a digest. Once resourceVersions are renumbered they no longer name a content (version 2
+ * of an object in one run need not be version 2 in another), so the content goes in too.
+ * Stored versions are frozen, so the digest is computed once per version.
+ */
+export function versionRef(o: KObject): string {
+  let d = digests.get(o);
+  if (d === undefined) {
+    d = createHash('sha1')
+      .update(JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: 0 } }))
+      .digest('base64');
+    digests.set(o, d);
+  }
+  return `${rvRef(o.kind, objKey(o), o.metadata.resourceVersion)}${DIGEST}${d}${DIGEST_END}`;
+}
+
+/** An object, whole, with its resourceVersion as a reference: the API server's objects, planned writes. */
+export function objectState(o: KObject): string {
+  return JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: rvRef(o.kind, objKey(o), o.metadata.resourceVersion) } });
+}
+
+/** Any value holding objects (a plan's writes): every object's resourceVersion as a reference. */
+export function stateJson(value: unknown): string {
+  return JSON.stringify(value, function (this: unknown, k, v: unknown) {
+    if (k === 'metadata' && v && typeof v === 'object' && 'resourceVersion' in v) {
+      const o = this as KObject;
+      if (typeof o.kind === 'string') return { ...(v as object), resourceVersion: rvRef(o.kind, objKey(o), o.metadata.resourceVersion) };
+    }
+    return v;
+  });
+}
+
+/**
+ * Renames what the model only compares, so states that differ in nothing else meet:
+ * - resourceVersions, per object, by rank among the versions of that object the state holds
+ *   (0, "unconditional", stays 0). The model compares resourceVersions only between versions
+ *   of one object: equal or not (optimistic concurrency, "did it change"), and newer or not
+ *   (the admission plugin's copy against its informer's). Ranks keep both, and the API
+ *   server's next version is newer than every held one in either state. The absolute counter
+ *   is not compared by anyone across a step (the write clock reads it within one step).
+ *   Renumbering in plain order of appearance would not keep "newer than".
+ * - UIDs, in order of first appearance: only ever tested for equality (owner labels,
+ *   migration UIDs), and a new one is fresh in either state.
+ * Generated names are left as they are: the cluster agent picks which old pod to replace by
+ * sorting pod names, so a state and its copy with two names swapped can differ in what
+ * happens next.
+ */
+export function canonicalize(key: string, options: KeyOptions = CANONICAL): string {
+  let out = options.contents ? key : key.replace(DIGESTS, '');
+  if (options.resourceVersions === 'rank') {
+    const versions = new Map<string, number[]>();
+    for (const m of out.matchAll(VERSION)) {
+      const rv = Number(m[2]);
+      let list = versions.get(m[1]!);
+      if (!list) versions.set(m[1]!, (list = []));
+      if (rv !== 0 && !list.includes(rv)) list.push(rv);
+    }
+    for (const list of versions.values()) list.sort((a, b) => a - b);
+    out = out.replace(VERSION, (_, id: string, rv: string) => {
+      const n = Number(rv);
+      return `${id}@${n === 0 ? 0 : 'r' + (versions.get(id)!.indexOf(n) + 1)}`;
+    });
+  } else if (options.resourceVersions === 'appearance') {
+    const seen = new Map<string, number>();
+    out = out.replace(VERSION, (_, id: string, rv: string) => {
+      let i = seen.get(rv);
+      if (i === undefined) seen.set(rv, (i = rv === '0' ? 0 : seen.size + 1));
+      return `${id}@a${i}`;
+    });
+  } else if (options.resourceVersions === 'none') out = out.replace(VERSION, (_, id: string) => id);
+  else out = out.replace(VERSION, (_, id: string, rv: string) => `${id}@${rv}`);
+  if (options.uids) {
+    const seen = new Map<string, number>();
+    out = out.replace(UUID, (u) => {
+      let i = seen.get(u);
+      if (i === undefined) seen.set(u, (i = seen.size + 1));
+      return `uid${i}`;
+    });
+  }
+  return out;
 }
