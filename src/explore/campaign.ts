@@ -11,6 +11,7 @@ import type { WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 import { withoutChoiceLog } from '../kernel/choice.js';
+import { coverageSummary, type ExhaustiveCoverage } from './exhaustive.js';
 
 export type { StrategySummary } from './tally.js';
 
@@ -22,6 +23,8 @@ export interface CampaignOptions {
   readonly depth: number;
   /** Exhaustive: stop after this many runs (complete or not). */
   readonly maxRuns: number;
+  /** Exhaustive: only runs of at most this many delays (see explore/exhaustive.ts); undefined: all. */
+  readonly delays?: number;
   readonly window: number;
   /** Distinct failures per strategy that get shrunk evidence (the rest are counted). */
   readonly evidenceLimit: number;
@@ -40,7 +43,7 @@ export const DEFAULT_CAMPAIGN: Omit<CampaignOptions, 'runs' | 'seed'> = {
 export type Exploration =
   | { selector: 'random' }
   | { selector: 'pct'; depth: number; actors: number; choices: number; missBound: number; runsFor5Percent: number | null; guarantee: string }
-  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string };
+  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string; delays?: number; delaysComplete?: number };
 
 export interface EvidenceFile {
   /** reports/<scenario>/<strategy>/<name>.evidence */
@@ -105,7 +108,7 @@ export interface StrategyTally {
   /** The strategy's pilot run, computed once (phase 1) and reused by phase 2 and `merge`. */
   readonly pilot?: Pilot;
   /** Exhaustive only: the coverage. */
-  readonly exhaustive?: { complete: boolean; runs: number; pruned: number };
+  readonly exhaustive?: ExhaustiveCoverage;
 }
 
 export interface FailureReport {
@@ -164,7 +167,7 @@ export async function tallyScenario(
     const pilot = prepared.pilot;
     const base = jobBase(scenario, scenarioText, strategy, pilot);
     if (opts.mode === 'exhaustive') {
-      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed }]);
+      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed, ...(opts.delays !== undefined ? { delays: opts.delays } : {}) }]);
       if ('fault' in r!) out.push({ strategy: strategy.name, tally: emptyTally(), fault: r.fault });
       else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
       continue;
@@ -233,7 +236,8 @@ export async function finishScenario(
         complete: x.complete,
         interleavings: x.runs,
         pruned: x.pruned,
-        summary: `${x.complete ? 'complete' : `incomplete (stopped at --max-runs ${opts.maxRuns})`}: ${x.runs.toLocaleString('en-US')} distinct interleavings, ${fails.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`,
+        summary: coverageSummary(x, opts.maxRuns, fails),
+        ...(x.delays !== undefined ? { delays: x.delays, delaysComplete: x.delaysComplete } : {}),
       };
     } else if (opts.mode === 'pct') {
       const n = pilot.actors.length;

@@ -190,3 +190,30 @@ export function explore(
     }
   }
 }
+
+/** What an exhaustive search covered: what a campaign keeps, prints and records. */
+export interface ExhaustiveCoverage {
+  readonly complete: boolean;
+  readonly runs: number;
+  readonly pruned: number;
+  readonly delays?: number;
+  readonly delaysComplete?: number;
+}
+
+export function coverageOf(r: ExhaustiveResult): ExhaustiveCoverage {
+  return { complete: r.complete, runs: r.runs, pruned: r.pruned, ...(r.delays !== undefined ? { delays: r.delays, delaysComplete: r.delaysComplete } : {}) };
+}
+
+/**
+ * The statement of what was searched, as the terminal, the JSON and the report give it. With a
+ * delay bound it says which bound was covered completely: "complete up to K delays" is a
+ * statement about every run of at most K delays, and nothing about the others.
+ */
+export function coverageSummary(x: ExhaustiveCoverage, maxRuns: number, failures: number): string {
+  const counts = `${x.runs.toLocaleString('en-US')} distinct interleavings, ${failures.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`;
+  const delays = (k: number) => `${k} delay${k === 1 ? '' : 's'}`;
+  if (x.delays === undefined) return `${x.complete ? 'complete' : `incomplete (stopped at --max-runs ${maxRuns})`}: ${counts}`;
+  if (x.complete) return `complete up to ${delays(x.delays)} (every run of at most ${delays(x.delays)}; longer ones not searched): ${counts}`;
+  const done = x.delaysComplete ?? -1;
+  return `${done >= 0 ? `complete up to ${delays(done)}` : 'not complete for any delay bound'}; bound ${done + 1} incomplete (stopped at --max-runs ${maxRuns}): ${counts}`;
+}

@@ -11,7 +11,7 @@ import { isStrategyPath, loadStrategyFile, registerBundle, resolveStrategy, Stra
 import { describeThrown } from '../strategies/runtime.js';
 import { RandomSelector } from '../kernel/choice.js';
 import { beatRun } from './heartbeat.js';
-import { explore } from './exhaustive.js';
+import { coverageOf, explore, type ExhaustiveCoverage } from './exhaustive.js';
 import { runPilot } from './pilot.js';
 import { addRun as addRunToTally } from './tally.js';
 import { dirname, relative, resolve } from 'node:path';
@@ -93,6 +93,8 @@ export interface ExhaustiveJob extends JobBase {
   readonly window: number;
   readonly maxRuns: number;
   readonly seed: number;
+  /** A delay bound (--delays). */
+  readonly delays?: number;
 }
 
 /** Load a strategy module in a sandbox: its name and description, or why it is not one. */
@@ -137,7 +139,7 @@ export type Job = RunsJob | EvidenceJob | PrepareJob | ExhaustiveJob | DescribeJ
 
 export type DescribeResult = { name: string; description: string } | { loadError: string } | FaultResult;
 export type PrepareResult = { pilot: Pilot } | FaultResult;
-export type ExhaustiveResult = { tally: TallyState; exhaustive: { complete: boolean; runs: number; pruned: number } } | FaultResult;
+export type ExhaustiveResult = { tally: TallyState; exhaustive: ExhaustiveCoverage } | FaultResult;
 export interface CommandResult {
   readonly code: number;
   readonly out: string;
@@ -327,10 +329,10 @@ export function checkSameTwice(scenario: Scenario, strategy: Strategy, window: n
 function exhaustiveJob(job: ExhaustiveJob, strategy: Strategy): ExhaustiveResult {
   const scenario = scenarioOf(job);
   beatRun(0);
-  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed);
+  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed, undefined, job.delays);
   const tally = emptyTally();
   r.outcomes.forEach((o, i) => addRunToTally(tally, o, formatRunId({ explorer: 'exhaustive', seed: job.seed, window: job.window, branches: r.prefixes[i]! })));
-  return { tally, exhaustive: { complete: r.complete, runs: r.runs, pruned: r.pruned } };
+  return { tally, exhaustive: coverageOf(r) };
 }
 
 function runRange(job: RunsJob, strategy: Strategy): { tally: TallyState; last?: { seed: number; outcome: RunOutcome } } {
