@@ -64,3 +64,23 @@ describe('delay-bounded exhaustive search (7-tiny-agent-restart)', () => {
     });
   });
 });
+
+describe('--delays', () => {
+  it('bounds an exhaustive search, and is bad input with any other explorer', async () => {
+    const { campaignOptions } = await import('../src/cli/plans.js');
+    const { UsageError } = await import('../src/cli/io.js');
+    const base = { runs: 1, seed: 1, depth: 3, 'max-runs': 100 };
+    expect(campaignOptions({ ...base, explore: 'exhaustive', delays: 2 }, undefined).delays).toBe(2);
+    expect(campaignOptions({ ...base, explore: 'exhaustive' }, undefined).delays).toBeUndefined();
+    expect(() => campaignOptions({ ...base, explore: 'random', delays: 2 }, undefined)).toThrow(UsageError);
+    expect(() => campaignOptions({ ...base, explore: 'exhaustive', delays: -1 }, undefined)).toThrow(UsageError);
+  });
+
+  it('the summary says which bound was covered completely', async () => {
+    const { coverageSummary } = await import('../src/explore/exhaustive.js');
+    expect(coverageSummary({ complete: true, runs: 7, pruned: 3, delays: 2, delaysComplete: 2 }, 100, 1)).toMatch(/^complete up to 2 delays \(every run of at most 2 delays; longer ones not searched\): 7 distinct interleavings, 1 failures/);
+    expect(coverageSummary({ complete: false, runs: 7, pruned: 93, delays: 4, delaysComplete: 1 }, 100, 0)).toMatch(/^complete up to 1 delay; bound 2 incomplete \(stopped at --max-runs 100\)/);
+    expect(coverageSummary({ complete: false, runs: 0, pruned: 100, delays: 4, delaysComplete: -1 }, 100, 0)).toMatch(/^not complete for any delay bound; bound 0 incomplete/);
+    expect(coverageSummary({ complete: false, runs: 5, pruned: 95 }, 100, 0)).toMatch(/^incomplete \(stopped at --max-runs 100\)/);
+  });
+});
