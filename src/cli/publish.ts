@@ -34,6 +34,7 @@ export function runCommand(plans: readonly Plan[]): string {
     if (o.mode !== 'exhaustive') parts.push(`--runs ${o.runs}`, `--seed ${o.seed}`);
     if (o.mode !== 'random') parts.push(`--explore ${o.mode}`);
     if (o.mode === 'pct') parts.push(`--depth ${o.depth}`);
+    if (o.delays !== undefined) parts.push(`--delays ${o.delays}`);
   }
   return parts.join(' ');
 }
