@@ -94,9 +94,19 @@ export function versionRef(o: KObject): string {
   return `${rvRef(o.kind, objKey(o), o.metadata.resourceVersion)}${DIGEST}${d}${DIGEST_END}`;
 }
 
-/** An object, whole, with its resourceVersion as a reference: the API server's objects, planned writes. */
+const texts = new WeakMap<KObject, string>();
+
+/**
+ * An object, whole, with its resourceVersion as a reference: the API server's objects. Stored
+ * versions are frozen, so each is serialised once, not at every choice point.
+ */
 export function objectState(o: KObject): string {
-  return JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: rvRef(o.kind, objKey(o), o.metadata.resourceVersion) } });
+  let t = texts.get(o);
+  if (t === undefined) {
+    t = JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: rvRef(o.kind, objKey(o), o.metadata.resourceVersion) } });
+    if (Object.isFrozen(o)) texts.set(o, t);
+  }
+  return t;
 }
 
 /** Any value holding objects (a plan's writes): every object's resourceVersion as a reference. */
