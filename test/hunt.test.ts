@@ -17,6 +17,8 @@ import { Rng } from '../src/kernel/rng.js';
 import { randomGenome } from '../src/hunt/generate.js';
 import { mutate } from '../src/hunt/mutate.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
+import { keepSatisfiable, satisfiable } from '../src/hunt/feasible.js';
+import type { Genome } from '../src/hunt/genome.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = mkdtempSync(join(tmpdir(), 'quotarace-hunt-'));
@@ -68,6 +70,73 @@ describe('quotarace hunt', () => {
     expect(readdirSync(join(out, 'hunt-pre-fix-seed-1', 'pre-fix')).some((f) => f.endsWith('.evidence'))).toBe(true);
     expect(readFileSync(join(out, 'hunt-pre-fix-seed-1.html'), 'utf8')).toContain('<!-- quotarace report');
     expect(r.out).toContain('The space searched:');
+  });
+
+  it('--baseline v1.4.2: a scenario pre-fix fails and v1.4.2 passes in every run, with expect: lines v1.4.2 meets', async () => {
+    const out = join(OUT, 'baseline');
+    const r = await cli('--strategy', 'pre-fix', '--baseline', 'v1.4.2', '--seed', '1', '--budget', '2000', '--shrink', '40', '--out', out);
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/hunt pre-fix \(v1\.4\.2 passes\): "[^"]+" after \d+ scenarios/);
+    const file = join(out, 'hunt-pre-fix-vs-v1-4-2-seed-1.yaml');
+    const s = load(file);
+    expect(s.strategies).toEqual(['pre-fix', 'v1.4.2']);
+    expect(s.description).toContain('v1.4.2 passes every run');
+    // The report's "all scenarios" link resolves: the hunt writes an index of its finds.
+    expect(readFileSync(join(out, 'hunt-pre-fix-vs-v1-4-2-seed-1.html'), 'utf8')).toContain('href="index.html"');
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('href="hunt-pre-fix-vs-v1-4-2-seed-1.html"');
+    // The scenario's own campaign, on both explorers the hunt used: v1.4.2 passes 100%, pre-fix fails.
+    for (const explore of ['random', 'pct']) {
+      const lines: string[] = [];
+      const code = await main(['run', file, '--explore', explore, '--json', '--no-evidence', '--no-progress', '--workers', '1', '--reports', join(OUT, `baseline-check-${explore}`)], { out: (t) => lines.push(t), err: () => {} });
+      const doc = JSON.parse(lines.join('\n')) as { scenarios: Array<{ strategies: Array<{ name: string; quotaCorrect: number; migrationsSucceeded: number; invariantViolations: number; failures: unknown[] }>; expectations: Array<{ strategy: string; pass: boolean }> }> };
+      const [pre, base] = doc.scenarios[0]!.strategies;
+      expect([base!.name, base!.quotaCorrect, base!.migrationsSucceeded, base!.invariantViolations, base!.failures.length]).toEqual(['v1.4.2', 1, 1, 0, 0]);
+      // Every expect: line holds for the baseline: none states what no strategy could meet.
+      expect(doc.scenarios[0]!.expectations.filter((e) => e.strategy === 'v1.4.2').every((e) => e.pass)).toBe(true);
+      if (explore === (/pct campaign/.test(s.description) ? 'pct' : 'random')) {
+        expect(pre!.failures.length).toBeGreaterThan(0);
+        expect(code).toBe(1);
+        expect(doc.scenarios[0]!.expectations.some((e) => e.strategy === 'pre-fix' && !e.pass)).toBe(true);
+      }
+    }
+    // The same strategy as its own baseline is bad input.
+    const same = await cli('--strategy', 'v1.4.2', '--baseline', 'v1.4.2', '--out', join(OUT, 'same'));
+    expect(same.code).toBe(2);
+    expect(same.err).toContain('another strategy');
+  }, 300_000);
+
+  it('never generates an unsatisfiable scenario: not every node drained, no unmovable VM on a drained node, room for every VM that must move', () => {
+    const vm = (node: number, liveMigrate = true, cpu = 1, memory = '2Gi') => ({ cpu, memory, node, liveMigrate });
+    const base = (): Genome => ({ seed: 1, nodes: [{ cpu: 16, memory: '64Gi' }, { cpu: 16, memory: '64Gi' }], rancher: null, ratio: null, namespaces: [{ vms: [vm(0), vm(1)], pods: [], headroomCpu: '1', headroomMemory: '1Gi' }], actions: [] });
+    const g = base();
+    g.actions = [{ act: { kind: 'drain', node: 0 }, at: '0s' }, { act: { kind: 'drain', node: 1 }, at: '5s' }];
+    expect(satisfiable(g)).toBe(false);
+    expect(keepSatisfiable(g).actions.map((a) => a.act)).toEqual([{ kind: 'drain', node: 0 }]);
+    // A VM that cannot live-migrate is evicted from a drained node, never moved.
+    const h = base();
+    h.namespaces[0]!.vms[0]!.liveMigrate = false;
+    h.actions = [{ act: { kind: 'drain', node: 0 }, at: '0s' }];
+    expect(satisfiable(h)).toBe(false);
+    h.actions = [{ act: { kind: 'migrate', ns: 0, vm: 0 }, at: '0s' }];
+    expect(satisfiable(h)).toBe(true);
+    // No room: node-2 is full with its own VMs' requests.
+    const k = base();
+    k.namespaces[0]!.vms = [vm(0, true, 4, '8Gi'), ...Array.from({ length: 11 }, () => vm(1, true, 1, '8Gi'))];
+    k.actions = [{ act: { kind: 'drain', node: 0 }, at: '0s' }];
+    expect(satisfiable(k)).toBe(false);
+    k.nodes[1]!.memory = '128Gi';
+    expect(satisfiable(k)).toBe(true);
+    // Whatever the generator and the mutator draw is satisfiable.
+    const off = unsupportedKnobs();
+    const rng = new Rng('hunt-satisfiable');
+    let x = randomGenome(rng, DEFAULT_SPACE, off, 1);
+    let drains = 0;
+    for (let i = 0; i < 400; i++) {
+      x = i % 2 ? mutate(rng, x, DEFAULT_SPACE, off, i) : randomGenome(rng, DEFAULT_SPACE, off, i);
+      expect(satisfiable(x)).toBe(true);
+      drains += x.actions.filter((a) => a.act.kind === 'drain').length;
+    }
+    expect(drains).toBeGreaterThan(50); // drains are still drawn, only the hopeless ones dropped
   });
 
   it('is deterministic: the same seed finds the same scenario, whatever the number of workers', async () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { Progress, duration } from '../src/cli/progress.js';
@@ -40,10 +43,16 @@ describe('the command line answers briefly', () => {
 });
 
 describe('terminal output', () => {
-  it('quantities in human units', () => {
+  it('quantities exactly as the trace prints them: millicores, memory down to the byte', () => {
     expect(human(64 * 2 ** 30 * 1000, 'limits.memory')).toBe('64Gi');
-    expect(human(26037538817 * 1000, 'limits.memory')).toBe('24.25Gi');
-    expect(human(32120, 'limits.cpu')).toBe('32.12');
+    expect(human(24 * 2 ** 30 * 1000 + 2 ** 20 * 1000, 'limits.memory')).toBe('24577Mi');
+    // One byte over 24Gi is not "24Gi" (nor "24.00Gi"): the byte is the difference.
+    expect(human((24 * 2 ** 30 + 1) * 1000, 'limits.memory')).toBe('25769803777');
+    expect(human(26037538817 * 1000, 'limits.memory')).toBe('26037538817');
+    expect(human(32120, 'limits.cpu')).toBe('32120m');
+    expect(human(6055, 'limits.cpu')).toBe('6055m');
+    expect(human(1, 'limits.cpu')).toBe('1m');
+    expect(human(26000, 'limits.cpu')).toBe('26');
   });
 
   it('the default table fits 120 columns; --wide shows the counters', () => {
@@ -61,28 +70,61 @@ describe('terminal output', () => {
     expect(formatTable(s, { wide: true })).toContain('409s/run');
   });
 
-  it('the progress bar names the scenario and the strategy and shows an ETA', () => {
+  it('the progress bar names the scenario, the strategy and the phase, and shows an ETA', () => {
     let now = 0;
     const writes: string[] = [];
     const orig = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((c: string) => (writes.push(c), true)) as typeof process.stderr.write;
     try {
-      const p = new Progress(true, () => now);
-      const tick = p.scenario('incident-7178', ['pre-fix', 'v1.4.2']);
-      tick(0, 4);
+      const p = new Progress(true, () => now, () => 120);
+      const phases = p.scenario('incident-7178', ['pre-fix', 'v1.4.2']);
+      phases.pilot!('pre-fix');
+      phases.runs!('pre-fix', 0, 4);
       now = 1000;
-      tick(2, 4);
+      phases.runs!('pre-fix', 2, 4);
       now = 2000;
-      tick(1, 4); // the second strategy starts again at 1
+      phases.pilot!('v1.4.2');
+      phases.runs!('v1.4.2', 1, 4);
+      phases.evidence!('pre-fix', 1, 3);
       p.clear();
     } finally {
       process.stderr.write = orig;
     }
-    expect(writes[1]).toContain('incident-7178 · pre-fix (1/2)');
-    expect(writes[1]).toMatch(/25% {2}ETA 3s/);
-    expect(writes[2]).toContain('v1.4.2 (2/2)');
-    expect(writes[2]).toMatch(/62%/);
+    expect(writes[0]).toContain('pilot · incident-7178 · pre-fix (1/2)');
+    expect(writes[2]).toContain('runs · incident-7178 · pre-fix (1/2)');
+    expect(writes[2]).toMatch(/25% {2}ETA 3s/);
+    expect(writes[3]).toContain('pilot · incident-7178 · v1.4.2 (2/2)');
+    expect(writes[4]).toContain('runs · incident-7178 · v1.4.2 (2/2)');
+    expect(writes[4]).toMatch(/62%/);
+    expect(writes[5]).toContain('shrink, evidence · incident-7178 · pre-fix (1/2)');
+    expect(writes[5]).toMatch(/33%/);
     expect(duration(75_000)).toBe('1m15s');
+  });
+
+  it('a run into a reports folder that holds another campaign says what it replaces; a re-run says nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quotarace-replaces-'));
+    try {
+      const common = ['--runs', '2', '--strategy', 'v1.4.2', '--workers', '1', '--no-progress', '--no-evidence', '--reports', dir];
+      const first = await cli('run', 'scenarios/6-control-no-race.yaml', 'scenarios/2-normal-migration.yaml', ...common);
+      expect(first.code, first.err).toBe(0);
+      expect(first.err).toBe('');
+      const second = await cli('run', 'scenarios/2-normal-migration.yaml', ...common);
+      expect(second.code, second.err).toBe(0);
+      expect(second.err).toBe('');
+      // The last line, after the run's summary line.
+      const last = second.out.trimEnd().split('\n').at(-1)!;
+      expect(last).toContain(`note: ${join(dir, 'index.html')} holds another campaign (quotarace run scenarios/6-control-no-race.yaml scenarios/2-normal-migration.yaml`);
+      expect(last).toContain('it rewrites normal-migration.html');
+      expect(last).toContain(`control-no-race.html stays in ${dir}, no longer linked`);
+      const again = await cli('run', 'scenarios/2-normal-migration.yaml', ...common);
+      expect(again.out).not.toContain('note:');
+      // --json prints the JSON document alone.
+      const json = await cli('run', 'scenarios/6-control-no-race.yaml', ...common, '--json');
+      expect(() => JSON.parse(json.out)).not.toThrow();
+      expect(json.err).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('trace --only filters by kind or actor', () => {

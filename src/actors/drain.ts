@@ -38,6 +38,13 @@ export class DrainLog {
  * pod of the node in parallel; a 429 is retried after 5 s; after an accepted eviction it
  * waits for the pod to be gone. VMIs keep evacuating after Harvester's 240 s drain timeout
  * (evacuationNodeName is already set); this model keeps retrying until the node is empty.
+ * A virt-launcher pod passes kubectl's filters (drain/filters.go: it has a controller, the VMI,
+ * so unreplicatedFilter lets it go; its emptyDir passes localStorageFilter because Harvester
+ * sets DeleteEmptyDirData; read at k8s.io/kubectl v0.34.2 as vendored by harvester/harvester),
+ * so the pod of an evictionStrategy None VM is evicted like any other: virt-api lets it
+ * through and no PDB guards it, and the eviction deletes it (the VM stops). Harvester's
+ * maintainModeStrategyFilter, which skips VMs labelled to be shut down instead, is not
+ * modelled (no scenario labels a VM so).
  */
 export function* drainNode(world: World, eviction: EvictionApi, node: string, log: DrainLog): Process {
   const api = world.api;

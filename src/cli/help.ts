@@ -28,7 +28,7 @@ Commands:
   hunt --strategy NAME            search the scenario space for the smallest scenario that breaks a strategy
 
 Options: -h, --help (also after a command: quotarace run --help), --version
-Exit codes: 0 ok, 1 an expectation failed (or a replayed failure is fixed), 2 bad input`;
+Exit codes: 0 ok, 1 an expectation failed (or a replayed failure is fixed), 2 bad input or an output that cannot be written`;
 
 const HELP: Record<Exclude<Command, "k8s-job">, string> = {
   run: `Usage: quotarace run <scenario.yaml|folder...> [options]
@@ -45,7 +45,7 @@ table per scenario, writes reports/<scenario>.html, reports/index.html and evide
   --delays K          exhaustive: only runs of at most K delays, searched bound by bound;
                       says which bound was covered completely
   --window MS         events this close count as concurrent (default 25; 0 for exhaustive)
-  --workers N         worker threads (default: the machine's cores)
+  --workers N         worker threads (default: the cores this process may use, within a container's CPU limit)
   --reports DIR       where reports and evidence go (default reports)
   --no-evidence       count failures without saving evidence
   --json              one JSON document instead of the tables
@@ -54,6 +54,7 @@ table per scenario, writes reports/<scenario>.html, reports/index.html and evide
   --shard i/n         run one shard's share of the seeds; combine with quotarace merge
   --results FILE      with --shard: where the results file goes
   --[no-]progress     progress bar on stderr (default: on a terminal, outside CI)
+  --allow-module PATH run a strategy module a scenario's strategies: names (or every module in this folder)
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
   --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
   trace: `Usage: quotarace trace <scenario.yaml> --strategy NAME (--run ID | --seed N [--window MS]) [--only WHAT]
@@ -77,7 +78,7 @@ refused with exit 2 and a message saying which.
   --strategy NAME     replay the same interleaving against another strategy (name or module path)
   --scenario FILE     the scenario file, if it moved since the evidence was saved
   --expect-fixed      invert the exit code: 0 if the run no longer fails (for CI)
-  --allow-module PATH load this strategy module although it is outside the working tree
+  --allow-module PATH run the strategy module the file names (or the modules in this folder)
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
   --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
   merge: `Usage: quotarace merge <results.json...> [--json] [--wide] [--junit FILE] [--reports DIR] [--workers N]
@@ -87,18 +88,22 @@ evidence, reports and gate as one unsharded run. Refuses (exit 2, naming the dif
 shards of another build or of other scenarios, modules or options, a module edited since,
 tallies that disagree with their seed ranges, and run ids outside the campaign.
 
-  --allow-module PATH load this strategy module although it is outside the working tree
+  --allow-module PATH run the strategy module the file names (or the modules in this folder)
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
   --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
-  table: `Usage: quotarace table <scenario.yaml|folder...> [--update README.md] [--workers N]
+  table: `Usage: quotarace table <scenario.yaml|folder...> [--strategy NAME|MODULE ...] [--update README.md] [--workers N]
 
 Prints the strategies × scenarios table (quota correct / migrations succeeded) as Markdown;
---update replaces the generated table between its markers in that file.`,
+--update replaces the generated table between its markers in that file.
+
+  --strategy NAME     a built-in name or a .ts/.js module path, as for run; repeatable
+                      (default: every built-in, plus each scenario's own strategies)
+  --allow-module PATH run a strategy module a scenario's strategies: names (or every module in this folder)`,
   check: `Usage: quotarace check <strategy.ts>
 
 Type-checks a strategy module against the quotarace package's types (strict), then loads it
 and checks its default export is a strategy. Exit 0 if both pass, 2 otherwise.`,
-  hunt: `Usage: quotarace hunt --strategy NAME [--budget N|10m] [--seed N] [--space space.yaml] [--out DIR] [--workers N]
+  hunt: `Usage: quotarace hunt --strategy NAME [--baseline NAME] [--budget N|10m] [--seed N] [--space space.yaml] [--out DIR] [--workers N]
 
 Searches the scenario space for the smallest scenario in which the strategy fails: each
 generated scenario gets a short campaign of interleavings (random and PCT); scenarios that
@@ -107,6 +112,8 @@ interleaving) and written to DIR as a scenario file, its evidence and its HTML r
 Exit 1 when a failure was found, 0 when nothing failed within the budget.
 
   --strategy NAME     the strategy on trial: a built-in or a .ts/.js module path
+  --baseline NAME     keep only failures in scenarios NAME passes in every run (the design
+                      on trial fails, the baseline does not); swap the two for the reverse
   --budget N|DUR      interleavings to spend (default 20000; deterministic), or wall time
                       such as 10m (stops between generations; see README "hunt")
   --seed N            the search seed (default 1): same seed, same result, any --workers
@@ -115,22 +122,28 @@ Exit 1 when a failure was found, 0 when nothing failed within the budget.
   --kinds N           keep searching until N distinct failure kinds (default 1)
   --kind TEXT         count only failure kinds containing TEXT; repeat for all of several
   --shrink N          scenario candidates the shrinker may try (default 200)
-  --workers N         worker threads (default: the machine's cores)
+  --workers N         worker threads (default: the cores this process may use, within a container's CPU limit)
   --[no-]progress     progress on stderr (default: on a terminal, outside CI)`,
 };
 
 const K8S_JOB_HELP = `Usage: quotarace k8s-job <scenario.yaml|folder...> --shards N --image IMAGE --results-pvc NAME [options]
 
 Prints (never applies) a Kubernetes Indexed Job whose pod i runs quotarace run --shard i+1/N and
-writes its results file to the PersistentVolumeClaim, and a second Job that merges them into one
-run's totals, reports and gate. Apply the first, wait for it, then the second (see the comments).
+writes its results file to the PersistentVolumeClaim, a second Job that merges them into one
+run's totals, reports and gate, and a pod to copy the reports from. The comments hold the shell
+commands that apply them in order, wait for each Job to complete or fail, and copy the reports.
 
   --shards N          pods, one shard each (1 to 1000)
-  --image IMAGE       a container image with quotarace on its PATH and the scenarios
-  --results-pvc NAME  the PersistentVolumeClaim for results files and reports (required)
-  --name NAME         the Job's name (default quotarace; the merge Job is NAME-merge)
+  --image IMAGE       a container image with quotarace on its PATH and the scenarios (Dockerfile)
+  --results-pvc NAME  the PersistentVolumeClaim for results files and reports (required;
+                      ReadWriteMany, or ReadWriteOnce with --parallelism 1)
+  --name NAME         the Job's name (default quotarace; then NAME-merge and NAME-fetch)
   --parallelism P     pods running at once (default: --shards)
   --workdir DIR       the container's working directory
+  --cpu Q             CPU request and limit per pod (default: --workers, else 1)
+  --memory Q          memory request and limit per pod (default 1Gi)
+  --ttl S             seconds a finished Job is kept (default 86400)
+  --uid N             user, group and fsGroup of the pods (default 1000, the image's user)
   --runs, --seed, --strategy, --explore, --depth, --window, --workers   passed to every shard`;
 
 

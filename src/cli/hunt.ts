@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../scenario/duration.js';
 import { unsupportedKnobs } from '../hunt/capabilities.js';
@@ -9,7 +8,11 @@ import { shrinkScenario } from '../hunt/shrink-scenario.js';
 import { size } from '../hunt/genome.js';
 import { loadSpace } from '../hunt/space-file.js';
 import { DEFAULT_SPACE, describeSpace } from '../hunt/space.js';
+import type { Finished } from './publish.js';
+import { writeFileAtomic } from '../report/files.js';
+import { indexReport, REPORT_MARKER } from '../report/html.js';
 import { EXIT_FAILED, EXIT_OK, intArg, LIMITS, UsageError, type Io } from './io.js';
+import { defaultWorkers } from './cpus.js';
 import { makePool, resolveCliStrategy } from './plans.js';
 import { Progress } from './progress.js';
 
@@ -39,13 +42,16 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
   const shrinkBudget = intArg('shrink', args.shrink, 0, 100_000) ?? DEFAULT_SHRINK;
   const want = args.kind === undefined ? undefined : (Array.isArray(args.kind) ? args.kind : [args.kind]).map(String);
   if (Array.isArray(args.strategy)) throw new UsageError('--strategy: hunt takes one strategy');
+  if (Array.isArray(args.baseline)) throw new UsageError('--baseline: hunt takes one baseline');
   const space = args.space === undefined ? DEFAULT_SPACE : loadSpace(String(args.space));
   const out = String(args.out ?? join('reports', 'hunt'));
-  const pool = makePool({ ...args, workers: args.workers ?? Math.min(LIMITS.workers, availableParallelism()) });
+  const pool = makePool({ ...args, workers: args.workers ?? defaultWorkers() });
   const progress = Progress.auto(args.progress as boolean | undefined);
   try {
     const strategy = await resolveCliStrategy(String(args.strategy), process.cwd(), pool);
-    const name = huntName(strategy.name, seed);
+    const baseline = args.baseline === undefined ? undefined : await resolveCliStrategy(String(args.baseline), process.cwd(), pool);
+    if (baseline && baseline.name === strategy.name) throw new UsageError(`--baseline ${String(args.baseline)}: the baseline must be another strategy than the one on trial`);
+    const name = huntName(strategy.name, seed, baseline?.name);
     checkHuntOutputs(out, name);
     const off = unsupportedKnobs();
     const file = join(out, `${name}.yaml`);
@@ -53,11 +59,11 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
     const deadline = 'ms' in budget ? started + budget.ms : undefined;
     const budgetRuns = 'runs' in budget ? budget.runs : LIMITS.maxRuns * 100;
     const budgetMs = 'ms' in budget ? budget.ms : 0;
-    const label = (s: number, r: number, k: readonly string[]) => `hunt ${strategy.name}: ${s} scenarios, ${r.toLocaleString('en-US')} runs, ${k.length} kind${k.length === 1 ? '' : 's'}`;
+    const label = (s: number, r: number, k: readonly string[]) => `hunt ${strategy.name}${baseline ? ` vs ${baseline.name}` : ''}: ${s} scenarios, ${r.toLocaleString('en-US')} runs, ${k.length} kind${k.length === 1 ? '' : 's'}`;
     const result = await search(
       {
         onFirst: () => io.err(`(wall time to the first failure: ${((Date.now() - started) / 1000).toFixed(1)} s)`),
-        strategy, space, off, seed, budgetRuns, kinds, ...(want !== undefined ? { want } : {}), ...(deadline !== undefined ? { timeUp: () => Date.now() >= deadline } : {}), name, file,
+        strategy, ...(baseline ? { baseline } : {}), space, off, seed, budgetRuns, kinds, ...(want !== undefined ? { want } : {}), ...(deadline !== undefined ? { timeUp: () => Date.now() >= deadline } : {}), name, file,
         progress: (p) => {
           if (deadline !== undefined) progress.update(label(p.scenarios, p.runs, p.kinds), Math.min(Date.now() - started, budgetMs), budgetMs);
           else progress.update(label(p.scenarios, p.runs, p.kinds), p.runs, budgetRuns);
@@ -68,7 +74,8 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
     progress.clear();
     const searched =
       `Searched ${result.scenarios.toLocaleString('en-US')} scenarios (${result.generations} generation${result.generations === 1 ? '' : 's'}), ${result.runs.toLocaleString('en-US')} interleavings, seed ${seed}` +
-      (want !== undefined ? `, counting only failures of a kind containing ${want.map((w) => `"${w}"`).join(' and ')}` : '') + '.';
+      (want !== undefined ? `, counting only failures of a kind containing ${want.map((w) => `"${w}"`).join(' and ')}` : '') +
+      (baseline ? `, counting only scenarios in which ${baseline.name} passes every run (its interleavings included)` : '') + '.';
     const spaceLines = describeSpace(space, off);
     if (!result.found.length) {
       const why = result.stoppedBy === 'time' ? `the wall-clock budget (${String(args.budget)}) ran out` : `the budget of ${budgetRuns.toLocaleString('en-US')} interleavings was spent`;
@@ -76,17 +83,21 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
       return EXIT_OK;
     }
     let code = EXIT_OK;
+    const written: Finished[] = [];
     for (const [i, f] of result.found.entries()) {
       const before = size(f.genome);
-      io.out(`hunt ${strategy.name}: "${f.kind}" after ${(f.scenario + 1).toLocaleString('en-US')} scenarios and ${f.runsSpent.toLocaleString('en-US')} interleavings (generation ${f.generation}, run ${f.run})`);
-      const shrunk = await shrinkScenario(f.genome, f.kind, f.run, { strategy, space, off, name: i === 0 ? name : `${name}-${i + 1}`, file, budget: shrinkBudget, progress: (st, tried) => progress.update(`shrinking: ${st} steps, ${tried} candidates`, tried, shrinkBudget) }, pool);
+      io.out(`hunt ${strategy.name}${baseline ? ` (${baseline.name} passes)` : ''}: "${f.kind}" after ${(f.scenario + 1).toLocaleString('en-US')} scenarios and ${f.runsSpent.toLocaleString('en-US')} interleavings (generation ${f.generation}, run ${f.run})`);
+      const shrunk = await shrinkScenario(f.genome, f.kind, f.run, { strategy, ...(baseline ? { baseline } : {}), space, off, name: i === 0 ? name : `${name}-${i + 1}`, file, budget: shrinkBudget, progress: (st, tried) => progress.update(`shrinking: ${st} steps, ${tried} candidates`, tried, shrinkBudget) }, pool);
       progress.clear();
       const after = size(shrunk.genome);
       io.out(`shrunk in ${shrunk.steps} steps (${shrunk.candidates} candidates tried): VMs ${before[0]} → ${after[0]}, actions ${before[1]} → ${after[1]}, namespaces ${before[2]} → ${after[2]}, nodes ${before[3]} → ${after[3]}`);
       const n = i === 0 ? name : `${name}-${i + 1}`;
       if (i > 0) checkHuntOutputs(out, n);
-      const w = await writeFound(shrunk.genome, { kind: f.kind, run: shrunk.run }, { strategy, space, off, name: n, out, searched, seed }, pool, io, args);
+      const w = await writeFound(shrunk.genome, { kind: f.kind, run: shrunk.run }, { strategy, ...(baseline ? { baseline } : {}), space, off, name: n, out, searched, seed }, pool, io, args);
       io.out(`scenario: ${w.file} (re-run it with: ${w.command})`);
+      written.push(w.finished);
+      // Each report links to index.html ("all scenarios"): this hunt's finds, so the link resolves.
+      writeFileAtomic(join(out, 'index.html'), indexReport(written), REPORT_MARKER);
       code = EXIT_FAILED;
     }
     io.out(`${searched}\nThe space searched:\n${spaceLines.map((l) => `  - ${l}`).join('\n')}`);

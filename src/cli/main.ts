@@ -54,6 +54,7 @@ function parser(argv: readonly string[]): Argv {
         .option('shard', { type: 'string', describe: 'i/n: run only this shard\'s share of the runs and write a results file for `merge`' })
         .option('results', { type: 'string', describe: 'with --shard: where the results file goes (default reports/results-shard-i-of-n.json)' })
         .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, outside CI)' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: "load this strategy module (or the modules in this folder) that a scenario's strategies: names" })
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
@@ -94,14 +95,17 @@ function parser(argv: readonly string[]): Argv {
     .command('table <scenarios..>', 'print the strategies × scenarios table (quota correct / migrations succeeded) as Markdown', (y) =>
       y
         .positional('scenarios', { type: 'string', array: true, demandOption: true })
+        .option('strategy', { type: 'string', array: true, nargs: 1, describe: 'a strategy (built-in name or module path) to tabulate; repeatable (default: every built-in and the scenarios\' own)' })
         .option('workers', num("worker threads (default: the machine's cores)"))
         .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: "load this strategy module (or the modules in this folder) that a scenario's strategies: names" })
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
     .command('hunt', 'search the scenario space for the smallest scenario that breaks a strategy', (y) =>
       y
         .option('strategy', { type: 'string', demandOption: true, describe: 'the strategy on trial: a built-in name or a module path' })
+        .option('baseline', { type: 'string', requiresArg: true, describe: 'keep only failures in scenarios this strategy passes entirely' })
         .option('budget', { type: 'string', requiresArg: true, describe: 'interleavings to spend (default 20000), or wall time (10m)' })
         .option('seed', num('the search seed (default 1)'))
         .option('space', { type: 'string', requiresArg: true, describe: 'a space file narrowing or widening the default space' })
@@ -132,6 +136,16 @@ const COMMANDS: Record<string, (args: Record<string, unknown>, io: Io) => Promis
   replay: cmdReplay,
   hunt: cmdHunt,
 };
+
+/**
+ * Ctrl-C and a CI job's SIGTERM keep their default action, on purpose: the process ends at
+ * once. A JavaScript handler would run only when this thread is free, and built-in
+ * strategies' runs go inline in it (--workers 1, or a single job) for seconds at a time, so
+ * Ctrl-C would wait for them. What an interrupted run leaves is made safe beforehand
+ * instead: before its first report replaces an earlier one, the folder's index.html and
+ * JUnit file say PARTIAL (publish.ts); its lock names a pid that is gone, so the next run
+ * takes it over (report/lock.ts); every file is written to a temporary name and renamed.
+ */
 
 /** `quotarace` command line; returns the exit code (never throws for bad input). */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -169,6 +183,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
   try {
     const command = String((args._ as unknown[])[0]);
+    checkPathFlags(command, args);
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
     return await run({ ...args, $argv: [...argv] }, io);
@@ -176,6 +191,27 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     const code = badInputExit(e, io);
     if (code !== undefined) return code;
     throw e;
+  }
+}
+
+/** Per command, its flags naming a file or folder that quotarace writes or reads (merge's `results` is its positional list). */
+const PATH_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  run: ['reports', 'junit', 'results'],
+  merge: ['reports', 'junit'],
+  table: ['update'],
+  hunt: ['space', 'out'],
+  replay: ['scenario'],
+};
+
+/**
+ * A path flag given twice would reach the command as "a,b", and an empty one (`--junit ''`,
+ * an unset CI variable) would be skipped as if absent: both are refused, not guessed.
+ */
+function checkPathFlags(command: string, args: Record<string, unknown>): void {
+  for (const flag of PATH_FLAGS[command] ?? []) {
+    const v = args[flag];
+    if (Array.isArray(v)) throw new UsageError(`--${flag} is given ${v.length} times; expected one path`);
+    if (typeof v === 'string' && v.trim() === '') throw new UsageError(`--${flag} needs a path, got an empty string`);
   }
 }
 

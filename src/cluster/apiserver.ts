@@ -1,4 +1,4 @@
-import { freeze } from 'immer';
+import { applyPatches, enablePatches, freeze } from 'immer';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { RESOURCE, keyOf, objKey } from './objects.js';
 import { validateAnnotationKeys } from './validation.js';
@@ -10,7 +10,8 @@ export type ErrorReason =
   | 'TooManyRequests'
   | 'NotFound'
   | 'AlreadyExists'
-  | 'Unavailable';
+  | 'Unavailable'
+  | 'InternalError';
 
 export interface ApiError {
   readonly code: number;
@@ -22,7 +23,21 @@ export interface ApiError {
 
 export type ApiResult<T> = { ok: true; obj: T } | { ok: false; err: ApiError };
 
-export type Verb = 'create' | 'update' | 'updateStatus' | 'delete' | 'evict';
+export type Verb = 'create' | 'update' | 'updateStatus' | 'patch' | 'delete' | 'evict';
+
+/**
+ * One JSON Patch operation (RFC 6902) with its pointer split into keys: what KubeVirt's
+ * controllers send (pkg/apimachinery/patch WithAdd / WithReplace / WithRemove), and the
+ * form a strategic-merge patch of plain fields takes.
+ */
+export interface PatchOp {
+  readonly op: 'add' | 'replace' | 'remove';
+  readonly path: readonly string[];
+  readonly value?: unknown;
+}
+
+// immer applies the operations to a frozen stored version without copying what they leave alone.
+enablePatches();
 
 /** What the API server reports to the run's recorder: every write and every refusal. */
 export interface ApiObserver {
@@ -59,6 +74,12 @@ const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  * - a ResourceQuota's spec and status are written through separate endpoints
  *   (PrepareForUpdate keeps the old status, PrepareForUpdateStatus keeps the old spec)
  *   that share the one resourceVersion, so a status write makes a spec writer's copy stale;
+ * - a PATCH carries no resourceVersion: it is applied to the stored object, so it never
+ *   conflicts (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go patchResource:
+ *   rest.DefaultUpdatedObjectInfo(nil, applyPatch, …), no preconditions, re-applied on an
+ *   internal conflict up to MaxRetryWhenPatchConflicts; read at an older commit, the same at
+ *   1.30 UNVERIFIED), and otherwise goes the way of an update (status kept for
+ *   status-subresource kinds, validation, admission);
  * - annotation keys are validated (apimachinery ValidateAnnotations);
  * - admission plugins run in order after validation, ResourceQuota last.
  * Every stored version is deep-frozen (immer's freeze; parts shared with the previous
@@ -155,6 +176,18 @@ export class ApiServer {
     return this.write(actor, 'updateStatus', obj);
   }
 
+  /**
+   * PATCH (JSON Patch or a strategic merge of plain fields): the operations applied to the
+   * object as stored. A remove or replace of a missing key, which the API server refuses, is
+   * applied as is here: KubeVirt's patches in this model never name a missing key.
+   */
+  patch<K extends Kind>(actor: string, kind: K, key: string, ops: readonly PatchOp[]): ApiResult<ObjectOf<K>> {
+    const old = this.get(kind, key);
+    if (!old) return this.refuse(actor, 'patch', kind, key, notFound(kind, key));
+    const next = applyPatches(old as KObject, ops as Parameters<typeof applyPatches>[1]) as ObjectOf<K>;
+    return this.write(actor, 'patch', { ...next, metadata: { ...next.metadata, resourceVersion: 0 } });
+  }
+
   delete(actor: string, kind: Kind, key: string): ApiResult<KObject> {
     const store = this.stores.get(kind);
     const old = store?.get(key);
@@ -166,7 +199,9 @@ export class ApiServer {
     return { ok: true, obj: old };
   }
 
-  private write<T extends KObject>(actor: string, verb: 'update' | 'updateStatus', obj: T): ApiResult<T> {
+  /** An update, a /status update, or a patch (an update of the main resource with resourceVersion 0). */
+  private write<T extends KObject>(actor: string, verb: 'update' | 'updateStatus' | 'patch', obj: T): ApiResult<T> {
+    const main = verb !== 'updateStatus';
     const key = objKey(obj);
     const old = this.stores.get(obj.kind)?.get(key) as T | undefined;
     if (!old) return this.refuse(actor, verb, obj.kind, key, notFound(obj.kind, key));
@@ -178,15 +213,15 @@ export class ApiServer {
     if (STATUS_SUBRESOURCE.has(obj.kind)) {
       const o = old as unknown as { spec: unknown; status: unknown; metadata: KObject['metadata'] };
       const n = obj as unknown as { spec: unknown; status: unknown; metadata: KObject['metadata'] };
-      next = (verb === 'update' ? { ...n, status: o.status } : { ...n, spec: o.spec, metadata: o.metadata }) as unknown as T;
+      next = (main ? { ...n, status: o.status } : { ...n, spec: o.spec, metadata: o.metadata }) as unknown as T;
       // metadata.generation counts spec changes (registry/core/poddisruptionbudget/strategy.go PrepareForUpdate).
-      if (obj.kind === 'PodDisruptionBudget' && verb === 'update') {
+      if (obj.kind === 'PodDisruptionBudget' && main) {
         const gen = o.metadata.generation ?? 1;
         const changed = JSON.stringify(n.spec) !== JSON.stringify(o.spec);
         if ((next.metadata.generation ?? 0) !== (changed ? gen + 1 : gen)) next = { ...next, metadata: { ...next.metadata, generation: changed ? gen + 1 : gen } };
       }
     }
-    if (verb === 'update') {
+    if (main) {
       const invalid = validateAnnotationKeys(next.metadata.annotations);
       if (invalid) return this.refuse(actor, verb, obj.kind, key, invalidError(obj.kind, obj.metadata.name, invalid));
       const denied = this.admit(actor, 'update', old, next);

@@ -1,4 +1,5 @@
 import type { SimEvent } from '../sim/events.js';
+import type { PatchOp } from './apiserver.js';
 import type { KObject } from './objects.js';
 
 /**
@@ -29,7 +30,13 @@ export interface Plan {
 export type ReconcileResult = Plan | readonly Write[] | Write | undefined;
 
 /** What the cluster's own controllers may add to a write (not part of the strategy API). */
-export interface PlannedWrite extends Write {
+export interface PlannedWrite extends Omit<Write, 'verb'> {
+  /**
+   * 'patch': `patch` applied to the stored object (`object` names it: kind, namespace, name),
+   * with no resourceVersion, so it never conflicts: KubeVirt's PDB and pod patches.
+   */
+  readonly verb: WriteVerb | 'patch';
+  readonly patch?: readonly PatchOp[];
   /**
    * controller.Expectations: the write is a creation this controller expects to see in its
    * cache under this key; the runtime raises the expectation when the plan starts and lowers
@@ -40,26 +47,29 @@ export interface PlannedWrite extends Write {
    * Writes made in the same reconcile when this one is refused with a message containing
    * `when` (KubeVirt records a quota refusal on the migration's status before it re-queues).
    */
-  readonly orElse?: { readonly when: string; readonly writes: readonly Write[] };
+  readonly orElse?: { readonly when: string; readonly writes: readonly PlannedWrite[] };
   /** Recorded just before the write is sent (what the controller logs). */
   readonly event?: SimEvent;
 }
 
 /** A plan of the cluster's own controllers. */
-export interface ControllerPlan extends Plan {
+export interface ControllerPlan extends Omit<Plan, 'writes'> {
   readonly writes?: readonly PlannedWrite[];
   /** Recorded when the reconcile returns (what the controller logs as it decides). */
   readonly event?: SimEvent;
 }
 
-export function isPlan(r: ReconcileResult): r is Plan {
+/** What the reconciler runtime accepts: a strategy's result or a controller's plan. */
+export type AnyResult = ReconcileResult | ControllerPlan;
+
+export function isPlan(r: AnyResult): r is Plan | ControllerPlan {
   return r !== undefined && !Array.isArray(r) && !('verb' in (r as object));
 }
 
-const NOTHING: readonly Write[] = [];
+const NOTHING: readonly PlannedWrite[] = [];
 
 /** The writes of any result shape. */
-export function writesOf(r: ReconcileResult): readonly PlannedWrite[] {
+export function writesOf(r: AnyResult): readonly PlannedWrite[] {
   if (r === undefined) return NOTHING;
   if (Array.isArray(r)) return r as readonly Write[];
   if (isPlan(r)) return r.writes ?? NOTHING;

@@ -4,7 +4,7 @@ import type { World } from '../sim/world.js';
 import type { ApiResult } from './apiserver.js';
 import type { KObject } from './objects.js';
 import { objKey } from './objects.js';
-import { isPlan, writesOf, type ControllerPlan, type PlannedWrite, type ReconcileResult, type Write } from './plan.js';
+import { isPlan, writesOf, type AnyResult, type ControllerPlan, type PlannedWrite, type Write } from './plan.js';
 import type { RateLimiter } from './ratelimit.js';
 import { WorkQueue } from './workqueue.js';
 import { stateJson } from '../sim/state.js';
@@ -54,12 +54,16 @@ export interface ReconcilerOptions {
   readonly apiStream?: string;
   /** A second latency each request pays (a tunnel to the API server). */
   readonly extraLatency?: LatencyName;
-  /** Why requests cannot reach the API server now (undefined when they can): they fail with 503. */
-  readonly available?: () => string | undefined;
+  /**
+   * Each request first gets a connection this way (a dialer that may wait, Rancher's through
+   * the agents' tunnel): undefined once connected, or why it could not connect (the request
+   * fails with 503 and the key is re-queued with the rate limiter).
+   */
+  readonly dial?: () => Process<string | undefined>;
   readonly limiter: RateLimiter;
   /** Concurrent workers (MaxConcurrentReconciles / threadiness). */
   readonly workers?: number;
-  readonly reconcile: (key: string) => ReconcileResult;
+  readonly reconcile: (key: string) => AnyResult;
   /**
    * Called before each write of a plan is sent, with the object as sent: user strategies get
    * stale-write notes here when traced.
@@ -166,12 +170,14 @@ export class Reconciler {
     for (let i = 0; i < writes.length; i++) {
       const w = writes[i]!;
       f.next = i;
+      const dialErr = this.opts.dial ? yield* this.opts.dial() : undefined;
       const latency = this.requestLatency();
       f.due = this.world.now + latency;
       yield latency;
       if (w.event) this.world.recorder.event(this.opts.actor, w.event);
-      this.opts.beforeWrite?.(w);
-      const r = this.perform(w);
+      // Only strategies watch their writes, and a strategy's writes are never patches.
+      if (w.verb !== 'patch') this.opts.beforeWrite?.(w as Write);
+      const r = dialErr === undefined ? this.perform(w) : this.world.api.refuse(this.opts.actor, w.verb, w.object.kind, objKey(w.object), { code: 503, reason: 'Unavailable', message: dialErr });
       if (r.ok) continue;
       for (let j = i; j < writes.length; j++) if (writes[j]!.expect !== undefined) this.expectations.lower(writes[j]!.expect!);
       const orElse = w.orElse;
@@ -200,11 +206,9 @@ export class Reconciler {
     return this.opts.extraLatency ? l + this.world.draw(this.opts.extraLatency, this.apiStream) : l;
   }
 
-  private perform(w: Write): ApiResult<KObject> {
+  private perform(w: PlannedWrite): ApiResult<KObject> {
     const api = this.world.api;
     const actor = this.opts.actor;
-    const down = this.opts.available?.();
-    if (down !== undefined) return api.refuse(actor, w.verb, w.object.kind, objKey(w.object), { code: 503, reason: 'Unavailable', message: down });
     switch (w.verb) {
       case 'create':
         return api.create(actor, w.object);
@@ -214,6 +218,8 @@ export class Reconciler {
         return api.updateStatus(actor, w.object);
       case 'delete':
         return api.delete(actor, w.object.kind, objKey(w.object));
+      case 'patch':
+        return api.patch(actor, w.object.kind, objKey(w.object), w.patch ?? []);
     }
   }
 }

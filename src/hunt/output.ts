@@ -16,10 +16,10 @@ import type { Knob, Space } from './space.js';
 /** The first line of every scenario file the hunt writes: it never overwrites a file without it. */
 export const HUNT_MARKER = '# quotarace hunt:';
 
-/** A scenario name from the strategy's and the seed's: lowercase letters, digits and dashes. */
-export function huntName(strategy: string, seed: number): string {
-  const s = strategy.toLowerCase().replace(/\.(ts|mts|js|mjs)$/, '').replace(/^.*[/\\]/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'strategy';
-  return `hunt-${s.slice(0, 40)}-seed-${seed}`;
+/** A scenario name from the strategy's (and the baseline's) and the seed's: lowercase letters, digits and dashes. */
+export function huntName(strategy: string, seed: number, baseline?: string): string {
+  const slug = (x: string) => x.toLowerCase().replace(/\.(ts|mts|js|mjs)$/, '').replace(/^.*[/\\]/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'strategy';
+  return `hunt-${slug(strategy).slice(0, 40)}${baseline !== undefined ? `-vs-${slug(baseline).slice(0, 40)}` : ''}-seed-${seed}`;
 }
 
 /** The hunt's outputs at fixed paths: refused before any simulation if quotarace did not write them. */
@@ -27,6 +27,7 @@ export function checkHuntOutputs(out: string, name: string): void {
   checkOutputs(out, []);
   mustStartWith(join(out, `${name}.yaml`), HUNT_MARKER);
   mustStartWith(join(out, `${name}.html`), REPORT_MARKER);
+  mustStartWith(join(out, 'index.html'), REPORT_MARKER);
 }
 
 function mustStartWith(path: string, marker: string): void {
@@ -46,6 +47,9 @@ function mustStartWith(path: string, marker: string): void {
     closeSync(fd);
   }
 }
+
+/** A baseline's `expect:` bounds: it passed every run of the hunt's campaign. */
+export const PASSES_ALL = { quotaCorrect: 1, migrationsSucceeded: 1, invariantViolations: { max: 0 } } as const;
 
 /** The `expect:` bounds that the found failure kind breaks for the strategy. */
 export function expectFor(kind: string): Record<string, unknown> {
@@ -70,24 +74,31 @@ export interface Written {
 export async function writeFound(
   g: Genome,
   found: { kind: string; run: string },
-  o: { strategy: Strategy; space: Space; off: ReadonlySet<Knob>; name: string; out: string; searched: string; seed: number },
+  o: { strategy: Strategy; baseline?: Strategy; space: Space; off: ReadonlySet<Knob>; name: string; out: string; searched: string; seed: number },
   pool: WorkerPool,
   io: Io,
   args: Record<string, unknown>,
 ): Promise<Written> {
   const file = join(o.out, `${o.name}.yaml`);
-  const ref = strategyRef(o.strategy);
-  const strategyEntry = isStrategyPath(ref) ? relative(dirname(file), ref) || ref : o.strategy.name;
+  const entry = (st: Strategy) => {
+    const ref = strategyRef(st);
+    return isStrategyPath(ref) ? relative(dirname(file), ref) || ref : st.name;
+  };
+  const b = o.baseline;
   const mode = parseRunId(found.run).explorer === 'pct' ? 'pct' : 'random';
   const command = `quotarace run ${file}${mode === 'pct' ? ' --explore pct' : ''}`;
   const description =
-    `Found by quotarace hunt --strategy ${o.strategy.name} --seed ${o.seed}, then shrunk: ${o.strategy.name} fails with "${found.kind}" ` +
-    `(run ${found.run} of this scenario's ${mode} campaign; \`${command}\` shows it). ${o.searched}`;
-  const obj = toScenario(g, o.name, o.off, { description, strategies: [strategyEntry], runs: o.space.campaign.runs, horizon: o.space.horizon, expect: { [o.strategy.name]: expectFor(found.kind) } });
-  const text = toYaml(obj, `${HUNT_MARKER} the smallest scenario found in which ${o.strategy.name} fails (${found.kind}).\n# The expect: lines fail for ${o.strategy.name}: they state what a fix must achieve.\n`);
+    `Found by quotarace hunt --strategy ${o.strategy.name}${b ? ` --baseline ${b.name}` : ''} --seed ${o.seed}, then shrunk: ${o.strategy.name} fails with "${found.kind}" ` +
+    `(run ${found.run} of this scenario's ${mode} campaign; \`${command}\` shows it)${b ? `, and ${b.name} passes every run of the same campaign` : ''}. ${o.searched}`;
+  const expect = { [o.strategy.name]: expectFor(found.kind), ...(b ? { [b.name]: PASSES_ALL } : {}) };
+  const obj = toScenario(g, o.name, o.off, { description, strategies: [entry(o.strategy), ...(b ? [entry(b)] : [])], runs: o.space.campaign.runs, horizon: o.space.horizon, expect });
+  const head = b
+    ? `${HUNT_MARKER} the smallest scenario found in which ${o.strategy.name} fails (${found.kind}) and ${b.name} does not.\n# The expect: lines fail for ${o.strategy.name} and hold for ${b.name}: what a fix must achieve, and what ${b.name} already does.\n`
+    : `${HUNT_MARKER} the smallest scenario found in which ${o.strategy.name} fails (${found.kind}).\n# The expect: lines fail for ${o.strategy.name}: they state what a fix must achieve.\n`;
+  const text = toYaml(obj, head);
   writeFileAtomic(file, text, HUNT_MARKER);
   const s = load(file);
-  const plan: Plan = { s, text, strategies: [o.strategy], opts: { ...DEFAULT_CAMPAIGN, runs: s.runs, seed: s.seed, mode } };
+  const plan: Plan = { s, text, strategies: [o.strategy, ...(b ? [b] : [])], opts: { ...DEFAULT_CAMPAIGN, runs: s.runs, seed: s.seed, mode } };
   const range = { from: s.seed, to: s.seed + s.runs };
   const tallies = await tallyScenario(s, text, plan.strategies, plan.opts, pool, range);
   const result = await finishScenario(s, text, plan.strategies, tallies, plan.opts, pool, o.out);

@@ -30,6 +30,11 @@ export interface SearchOptions {
   readonly name: string;
   readonly file: string;
   readonly progress?: (p: { scenarios: number; runs: number; kinds: readonly string[] }) => void;
+  /**
+   * A review's baseline: a failure of the strategy on trial counts only in a scenario where
+   * the baseline passes every run of the same campaign (same seeds, both explorers).
+   */
+  readonly baseline?: Strategy;
 }
 
 export interface Found {
@@ -57,6 +62,21 @@ export interface SearchResult {
 const ARCHIVE = 16;
 /** A new scenario is a mutant of the archive with this probability (else fresh, swarm-drawn). */
 const MUTATE_P = 0.6;
+
+/**
+ * For the scenarios marked `failed` (the strategy on trial failed in a way that counts), the
+ * baseline's campaign: whether it passed every run, and the interleavings it cost. Without a
+ * baseline, nothing is run and every entry is undefined.
+ */
+export async function baselinePasses(o: Pick<SearchOptions, 'baseline' | 'space' | 'file' | 'name' | 'off'>, genomes: readonly Genome[], failed: readonly boolean[], pool: WorkerPool): Promise<Array<{ passes: boolean; runs: number } | undefined>> {
+  const out: Array<{ passes: boolean; runs: number } | undefined> = genomes.map(() => undefined);
+  if (!o.baseline) return out;
+  const which = genomes.map((_, j) => j).filter((j) => failed[j]);
+  if (!which.length) return out;
+  const r = await evaluateBatch(which.map((j) => candidateText(genomes[j]!, o)), o.file, o.baseline, o.space.campaign, pool);
+  which.forEach((j, k) => (out[j] = { passes: r[k]!.tally.groups.length === 0, runs: r[k]!.runs }));
+  return out;
+}
 
 export function candidateText(g: Genome, o: Pick<SearchOptions, 'name' | 'off' | 'space'>): string {
   return toYaml(toScenario(g, o.name, o.off, { horizon: o.space.horizon, runs: o.space.campaign.runs }));
@@ -95,14 +115,20 @@ export async function search(o: SearchOptions, pool: WorkerPool): Promise<Search
     }
     const results = await evaluateBatch(genomes.map((g) => candidateText(g, o)), o.file, o.strategy, o.space.campaign, pool);
     generations++;
+    const wanted = (k: { kind: string }) => o.want === undefined || o.want.every((w) => k.kind.includes(w));
+    const clean = await baselinePasses(o, genomes, results.map((r) => kindsOf(r.tally).some(wanted)), pool);
     results.forEach((r, j) => {
-      runs += r.runs;
+      runs += r.runs + (clean[j]?.runs ?? 0);
       const index = scenarios + j;
-      for (const k of kindsOf(r.tally)) {
-        if (o.want !== undefined && !o.want.every((w) => k.kind.includes(w))) continue;
-        if (!found.some((f) => f.kind === k.kind) && found.length < o.kinds) found.push({ kind: k.kind, genome: genomes[j]!, run: k.run, runs: k.runs, scenario: index, generation: generations, runsSpent: 0 });
+      const counts = clean[j]?.passes ?? true;
+      if (counts) {
+        for (const k of kindsOf(r.tally)) {
+          if (!wanted(k)) continue;
+          if (!found.some((f) => f.kind === k.kind) && found.length < o.kinds) found.push({ kind: k.kind, genome: genomes[j]!, run: k.run, runs: k.runs, scenario: index, generation: generations, runsSpent: 0 });
+        }
       }
-      archive.push({ g: genomes[j]!, score: r.tally.groups.length ? 1_000_000 : closeness(r.tally), i: index });
+      // A failure the baseline shares is no find, but still a close call worth mutating.
+      archive.push({ g: genomes[j]!, score: r.tally.groups.length && counts ? 1_000_000 : closeness(r.tally) + (r.tally.groups.length ? 100_000 : 0), i: index });
     });
     if (found.length && found.every((f) => f.runsSpent === 0)) o.onFirst?.();
     for (const f of found) if (f.runsSpent === 0) (f as { runsSpent: number }).runsSpent = runs;

@@ -5,7 +5,7 @@ import type { Strategy } from '../strategies/api.js';
 import { evaluateBatch } from './evaluate.js';
 import { clone, repair, type Genome } from './genome.js';
 import { kindsOf } from './kind.js';
-import { candidateText } from './search.js';
+import { baselinePasses, candidateText } from './search.js';
 import type { Knob, Space } from './space.js';
 
 /** Candidates evaluated together: fixed, so the result does not depend on the worker count. */
@@ -131,10 +131,11 @@ export interface ShrinkResult {
 /**
  * Shrink a failing scenario, keeping its failure kind: greedy over reductions(), evaluated
  * in fixed chunks through the same short campaign as the search (same seeds), taking the
- * first candidate, in order, that still fails the same way; until none does or the budget
+ * first candidate, in order, that still fails the same way (and, given a baseline, that
+ * the baseline still passes entirely); until none does or the budget
  * of candidates is spent. The interleaving is shrunk afterwards by the evidence shrinker.
  */
-export async function shrinkScenario(start: Genome, kind: string, run: string, o: { strategy: Strategy; space: Space; off: ReadonlySet<Knob>; name: string; file: string; budget: number; progress?: (steps: number, tried: number) => void }, pool: WorkerPool): Promise<ShrinkResult> {
+export async function shrinkScenario(start: Genome, kind: string, run: string, o: { strategy: Strategy; baseline?: Strategy; space: Space; off: ReadonlySet<Knob>; name: string; file: string; budget: number; progress?: (steps: number, tried: number) => void }, pool: WorkerPool): Promise<ShrinkResult> {
   let best = start;
   let bestRun = run;
   let steps = 0;
@@ -152,7 +153,10 @@ export async function shrinkScenario(start: Genome, kind: string, run: string, o
       const results = await evaluateBatch(chunk.map((c) => candidateText(c, o)), o.file, o.strategy, o.space.campaign, pool);
       tried += chunk.length;
       o.progress?.(steps, tried);
-      const hit = results.findIndex((r) => kindsOf(r.tally).some((k) => k.kind === kind));
+      const same = results.map((r) => kindsOf(r.tally).some((k) => k.kind === kind));
+      // With a baseline, a candidate is kept only while the baseline still passes every run.
+      const clean = await baselinePasses(o, chunk, same, pool);
+      const hit = same.findIndex((x, j) => x && (clean[j]?.passes ?? true));
       if (hit >= 0) {
         best = chunk[hit]!;
         bestRun = kindsOf(results[hit]!.tally).find((k) => k.kind === kind)!.run;

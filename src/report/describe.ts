@@ -48,6 +48,16 @@ export function describeChange(old: KObject | undefined, cur: KObject | undefine
       if (prev.spec.unschedulable !== cur.spec.unschedulable) parts.push(cur.spec.unschedulable ? 'cordoned' : 'uncordoned');
       break;
     }
+    case 'PodDisruptionBudget': {
+      const prev = old as typeof cur;
+      diffLabels(prev.metadata.labels, cur.metadata.labels, parts);
+      if (prev.spec.minAvailable !== cur.spec.minAvailable) parts.push(`minAvailable ${prev.spec.minAvailable}→${cur.spec.minAvailable}`);
+      if (prev.status.expectedPods !== cur.status.expectedPods) parts.push(`expectedPods ${prev.status.expectedPods}→${cur.status.expectedPods}`);
+      if (prev.status.currentHealthy !== cur.status.currentHealthy) parts.push(`currentHealthy ${prev.status.currentHealthy}→${cur.status.currentHealthy}`);
+      if (prev.status.desiredHealthy !== cur.status.desiredHealthy) parts.push(`desiredHealthy ${prev.status.desiredHealthy}→${cur.status.desiredHealthy}`);
+      if (prev.status.disruptionsAllowed !== cur.status.disruptionsAllowed) parts.push(`disruptionsAllowed ${prev.status.disruptionsAllowed}→${cur.status.disruptionsAllowed}`);
+      break;
+    }
     case 'Namespace':
       break;
   }
@@ -84,6 +94,11 @@ function diffList(label: string, a: ResourceList, b: ResourceList, out: string[]
     changes.push(`${k} ${from}→${to}`);
   }
   if (changes.length) out.push(`${label} ${changes.join(', ')}`);
+}
+
+function diffLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>, out: string[]): void {
+  for (const k of Object.keys(b).sort()) if (a[k] !== b[k]) out.push(`label ${k}=${b[k]}`);
+  for (const k of Object.keys(a).sort()) if (b[k] === undefined) out.push(`-label ${k}`);
 }
 
 function diffAnnotations(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>, out: string[]): void {

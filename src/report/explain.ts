@@ -31,8 +31,17 @@ function deltaText(value: string): string {
  * and why, and how the end differs from what the user asked for. Written from the
  * timeline's structured entries; only the events that bear on the quota and the VMs.
  */
-export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, uidNames: ReadonlyMap<string, string>): string[] {
-  const out: string[] = [];
+export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, uidNames: ReadonlyMap<string, string>, steps?: Array<number | undefined>): string[] {
+  const lines: string[] = [];
+  // `steps`, when given, gets each line's kernel step (the race table's row number), undefined
+  // for the summaries and the end: the report numbers the story like the race.
+  let at: number | undefined;
+  const out = {
+    push(line: string): void {
+      lines.push(line);
+      steps?.push(at);
+    },
+  };
   const quotaRefusals = new Map<string, { first: TimelineEntry; count: number }>();
   let conflicts = 0;
   let invalid = 0;
@@ -40,13 +49,14 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
   let agentStarted = false;
 
   for (const e of entries) {
+    at = e.step;
     if (e.kind === 'note') {
       const ev = e.event;
       if (ev?.type === 'agent-stopped') out.push(`${t(e.t)} a cluster agent pod was deleted`);
-      else if (ev?.type === 'tunnel-lost') out.push(`${t(e.t)} no cluster agent is connected: Rancher lost the cluster`);
-      else if (ev?.type === 'tunnel-back') {
+      else if (ev?.type === 'tunnel-lost') out.push(`${t(e.t)} the agent session carrying Rancher's connections closed (${ev.remaining} other session(s) open): every watch ended with "tunnel disconnect"`);
+      else if (ev?.type === 'tunnel-back' && ev.kind === 'Namespace') {
         agentStarted = true;
-        out.push(`${t(e.t)} a cluster agent is connected again: Rancher re-lists the cluster and re-syncs every namespace`);
+        out.push(`${t(e.t)} Rancher re-listed the namespaces through ${ev.via}: it re-syncs every namespace`);
       }
       else if (ev?.type === 'action-at' || ev?.type === 'action-timed' || ev?.type === 'action-after-write') out.push(`${t(e.t)} scenario: ${e.text}`);
       else if (ev?.type === 'stale-read') out.push(`${t(e.t)} ${e.actor} ${e.text.replace(/^read stale /, 'decided from a stale ')}`);
@@ -83,6 +93,7 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
       if (line) out.push(line);
     }
   }
+  at = undefined;
   for (const [vm, r] of quotaRefusals) if (r.count > 1) out.push(`  (${vm}'s target pod was refused ${r.count} times in all)`);
   if (conflicts > 3) out.push(`  (${conflicts} quota writes lost to 409 Conflicts in all)`);
   if (invalid > 1) out.push(`  (${invalid} invalid quota updates in all)`);
@@ -97,7 +108,7 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
     const v = outcome.violation;
     out.push(`invariant ${v.invariant} broken from ${t(v.since)} (reported at step ${v.step}, ${t(v.at)}): ${v.detail}`);
   }
-  return out;
+  return lines;
 }
 
 function quotaWrite(e: TimelineEntry, old: ResourceQuota, cur: ResourceQuota, uidNames: ReadonlyMap<string, string>, agentStarted: boolean): string | undefined {

@@ -1,19 +1,22 @@
+import { limitToHard } from '../actors/rancher-quota.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
+import type { ShrinkNote } from '../explore/jobs.js';
 import type { Scenario } from '../scenario/model.js';
 import { describeAction } from '../sim/run.js';
-import { headlineChart, quotaChart, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
+import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
 import { FIDELITY } from './fidelity.js';
+import { anchor, esc } from './html-util.js';
+import { replayCommand, shellQuote } from './files.js';
+import { kindsSection, matrixSection } from './index-matrix.js';
+import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
 import { pairedDifference, wilson, type Interval } from './stats.js';
 
 /** First bytes of every report: how quotarace recognises a file it may overwrite. */
 export const REPORT_MARKER = '<!DOCTYPE html>\n<!-- quotarace report';
 
-/** Every string from a scenario, a strategy or a trace goes through this. */
-export function esc(s: string | number): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export { esc, anchor } from './html-util.js';
 
 /** The failure a report zooms into for one strategy. */
 export interface FailureDetail {
@@ -27,8 +30,17 @@ export interface FailureDetail {
   /** Why this failure is the one shown ("the run the gate quotes for quotaCorrect", ...). */
   readonly why?: string;
   readonly explanation: readonly string[];
+  /** Each explanation line's kernel step (the race table's row number), when it has one. */
+  readonly storySteps?: ReadonlyArray<number | undefined>;
   readonly race: RaceData;
+  /** sha256 of the shown run's whole trace, as recorded by the job that shrank it; `replay` prints the same. */
+  readonly traceSha256: string;
+  /** What shrinking took from the campaign's run. */
+  readonly shrink: ShrinkNote;
+  /** The command that replays the shown (shrunk) run from its evidence. */
   readonly replay: string;
+  /** The command that traces the campaign's unshrunk run. */
+  readonly unshrunk: string;
 }
 
 export interface ExpectationOutcome {
@@ -43,11 +55,16 @@ export interface ExpectationOutcome {
   /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
   readonly run?: string;
   readonly evidence?: string;
+  /** The command that replays that evidence (allowing its module, for a module's). */
+  readonly replay?: string;
 }
 
 /** How the reports were made: shown in each page's header and the index. The date is the report's, never the simulator's. */
 export interface RunMeta {
+  /** The run line: executed as printed (from the same directory) it reproduces the campaign. */
   readonly command: string;
+  /** Shell comments beside it: tool version, scenario and module sha256, runs and seed per scenario, shards. */
+  readonly notes: readonly string[];
   readonly version: string;
   readonly date: string;
 }
@@ -59,6 +76,8 @@ export interface ScenarioReport {
   readonly failures: readonly FailureDetail[];
   readonly expectations: readonly ExpectationOutcome[];
   readonly meta?: RunMeta;
+  /** How `--strategy` names each strategy (a module by its path), for the commands the report prints. */
+  readonly strategyArgs?: Readonly<Record<string, string>>;
 }
 
 const STYLE = `
@@ -76,8 +95,10 @@ pre,code{font:12.5px/1.4 ui-monospace,monospace}code{overflow-wrap:anywhere}pre{
 .verdicts{display:flex;flex-direction:column;gap:.3rem}
 .v{display:grid;grid-template-columns:190px 150px minmax(0,1fr);gap:.6rem;align-items:baseline;padding:.3rem .5rem;border-left:6px solid #757575;background:#fafafa}
 .v .name{font-weight:600;overflow-wrap:anywhere}.v .badge{font-weight:700;font-size:.82rem;letter-spacing:.02em}.v .say{overflow-wrap:anywhere}
-.v.meets{border-left-color:${STATUS_COLOURS['meets its expectation']}}.v.breaks{border-left-color:${STATUS_COLOURS['breaks its expectation']};background:#fff4f4}
-.v.meets .badge{color:${STATUS_COLOURS['meets its expectation']}}.v.breaks .badge{color:${STATUS_COLOURS['breaks its expectation']}}
+.v.safe{border-left-color:${SAFETY_COLOURS.safe}}.v.unsafe{border-left-color:${SAFETY_COLOURS.unsafe};background:#fff4f4}.v.error{border-left-color:#212121;background:#eee}
+.v.safe .badge{color:${SAFETY_COLOURS.safe}}.v.unsafe .badge{color:${SAFETY_COLOURS.unsafe}}
+.v .exp{display:block;font-weight:600;font-size:.78rem;letter-spacing:0;overflow-wrap:anywhere}.v .exp.met{color:${STATUS_COLOURS['meets its expectation']}}.v .exp.broken{color:${STATUS_COLOURS['breaks its expectation']}}.v .exp.none{color:${STATUS_COLOURS['no expectation']};font-weight:400}
+.v .go{display:block;font-size:.82rem;margin-top:.1rem}
 .caveat{font-size:.84rem;color:#5d4037;background:#fff8e1;padding:.3rem .5rem;margin:.4rem 0 0}
 table.kinds td.sig{max-width:420px}
 table.race{font-size:12.5px;table-layout:fixed}table.race td,table.race th{padding:.15rem .35rem}
@@ -92,7 +113,14 @@ tr.reset td.what{color:#b71c1c;font-weight:600}tr.raise td.what{color:#0d47a1;fo
 .banner{display:flex;gap:1rem;align-items:baseline;padding:.5rem .8rem;border-radius:6px;margin:.4rem 0;border:1px solid #ddd}
 .banner.pass{background:#e8f5e9;border-color:#a5d6a7}.banner.fail{background:#ffebee;border-color:#ef9a9a}
 .banner .word{font-weight:800;font-size:1.1rem}.banner.pass .word{color:#1b5e20}.banner.fail .word{color:#b71c1c}
-ol.story{font-size:.9rem}details summary{cursor:pointer;color:#333}
+ol.story{font-size:.9rem;list-style:none;padding-left:.4rem}ol.story .step{display:inline-block;min-width:3.2em;font-variant-numeric:tabular-nums;color:#555}ol.story li.nostep{padding-left:3.45em}details summary{cursor:pointer;color:#333}
+#toc{font-size:.86rem;margin:.3rem 0 .4rem;color:#444;overflow-wrap:anywhere}#toc a{white-space:nowrap}
+.scroll{overflow-x:auto}
+table.matrix th.sc{min-width:150px;font-weight:600}table.matrix th.st{white-space:nowrap}
+table.matrix td.cell{white-space:nowrap;font-variant-numeric:tabular-nums}table.matrix td.cell a{color:inherit}
+.cell.sev-0{background:#e8f5e9;color:#1b5e20}.cell.sev-1{background:#ffebee;color:#8e0000}.cell.sev-2{background:#ffcdd2;color:#8e0000}.cell.sev-3{background:#e57373;color:#3e0000;font-weight:600}.cell.sev-error{background:#424242;color:#fff}.cell.none{color:#999;text-align:center}
+.cell.key{display:inline-block;padding:.1rem .4rem;margin:.1rem 0;font-size:.82rem}
+table.matrix .exp{font-size:.76rem;font-weight:600;white-space:nowrap;background:#fff;border-radius:3px;padding:0 .25rem;margin-left:.2rem}table.matrix .exp.met{color:#1b5e20}table.matrix .exp.broken{color:#b71c1c}
 `;
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -120,7 +148,7 @@ ${body}
 
 function metaLine(meta: RunMeta | undefined): string {
   if (!meta) return '';
-  return `<p class="meta">quotarace ${esc(meta.version)} · ${esc(meta.date)} · <code>${esc(meta.command)}</code></p>`;
+  return `<p class="meta">quotarace ${esc(meta.version)} · ${esc(meta.date)} · reproduce with:</p><pre class="runline"><code class="cmd">${esc(meta.command)}</code>${meta.notes.map((n) => `\n<span class="muted">${esc(n)}</span>`).join('')}</pre>`;
 }
 
 /** The unit runs are counted in: interleavings of a complete enumeration are not a sample. */
@@ -170,16 +198,21 @@ async function headline(r: ScenarioReport): Promise<string> {
   for (const st of s.strategies) {
     const status = statusOf(r, st.name);
     const failing = !st.error && st.failures.length > 0;
-    const cls = status === 'meets its expectation' ? 'meets' : status === 'breaks its expectation' ? 'breaks' : 'none';
+    // The colour is safety (did any run break the quota, a migration or an invariant); whether
+    // that was expected is a mark of its own: "pre-fix UNSAFE, as expected" stays red.
+    const safety = st.error ? 'error' : failing ? 'unsafe' : 'safe';
     const exps = r.expectations.filter((e) => e.strategy === st.name);
-    const expText =
+    const expMark =
       status === 'no expectation'
-        ? 'no expectation set'
+        ? '<span class="exp none">no expectation set</span>'
         : status === 'meets its expectation'
-          ? `as expected (${exps.map((e) => esc(e.name)).join(', ')})`
-          : `BREAKS ${exps.filter((e) => !e.passed).map((e) => esc(e.name)).join(', ')}`;
+          ? `<span class="exp met">✓ as expected (${exps.map((e) => esc(e.name)).join(', ')})</span>`
+          : `<span class="exp broken">✗ BREAKS ${exps.filter((e) => !e.passed).map((e) => esc(e.name)).join(', ')}</span>`;
     const word = st.error ? 'ERROR' : failing ? 'UNSAFE here' : 'SAFE here';
-    rows.push(`<div class="v ${cls}" data-strategy="${esc(st.name)}"><span class="name">${esc(st.name)}</span><span class="badge">${word}<br><span class="muted" style="font-weight:400;letter-spacing:0">${expText}</span></span><span class="say">${esc(sentence(r, st))}</span></div>`);
+    const zoomed = r.failures.some((f) => f.strategy === st.name);
+    const go = failing ? `<span class="go"><a href="#${anchor('failures', st.name)}">failure kinds</a>${zoomed ? ` · <a href="#${anchor('race', st.name)}">the race</a>` : ''}</span>` : '';
+    const data = `data-strategy="${esc(st.name)}" data-safety="${safety}" data-expectation="${status === 'no expectation' ? 'none' : status === 'meets its expectation' ? 'meets' : 'breaks'}"`;
+    rows.push(`<div class="v ${safety}" id="${anchor('verdict', st.name)}" ${data}><span class="name">${esc(st.name)}</span><span class="badge">${word}${expMark}</span><span class="say">${esc(sentence(r, st))}${go}</span></div>`);
     if (st.error) continue;
     for (const [metric, key, value] of [
       ['quota correct', 'quotaCorrect', st.quotaCorrect],
@@ -187,7 +220,7 @@ async function headline(r: ScenarioReport): Promise<string> {
     ] as const) {
       const e = r.scenario.expect.find((x) => x.strategy === st.name && x.metric === key);
       const bound = e?.min ?? e?.max;
-      bars.push({ strategy: st.name, metric, value, status: statusOf(r, st.name, key), ...(bound !== undefined ? { bound } : {}) });
+      bars.push({ strategy: st.name, metric, value, label: pct0(value), ...(bound !== undefined ? { bound } : {}) });
     }
   }
   const chart = bars.length ? await headlineChart(bars, s.strategies.filter((x) => !x.error).map((x) => x.name)) : '';
@@ -202,15 +235,16 @@ async function headline(r: ScenarioReport): Promise<string> {
   }
   if (s.explore === 'exhaustive') caveats.push('Exhaustive exploration: counts over the enumerated interleavings, which are not equally likely in a real cluster; they are not probabilities.');
   return `<section id="headline"><div><h2>Verdict on this scenario</h2><div class="verdicts">${rows.join('\n')}</div>${caveats.length ? `<p class="caveat">${caveats.join('<br>')}</p>` : ''}</div>
-<figure class="chart headline-chart">${chart}<figcaption>Per strategy: quota correct (upper, solid bar) and VMs moved (lower, pale bar), 0–100%. Green: meets the scenario's expectation; red: breaks it; grey: no expectation. A black tick marks the bound.</figcaption></figure></section>`;
+<figure class="chart headline-chart">${chart}<figcaption>Per strategy: quota correct (upper, solid bar) and VMs moved (lower, pale bar), 0–100%, each labelled with its value. Green: every run right; red: some run broke it. A black tick marks the bound of the scenario's expectation, whether or not it was met (✓ or ✗ beside the strategy).</figcaption></figure></section>`;
 }
 
-function replayOf(r: ScenarioReport, st: StrategyResult, run: string, evidence: string | undefined): string {
-  if (evidence) return `quotarace replay ${shellWord(evidence)}`;
-  return `quotarace trace ${shellWord(r.scenario.file)} --strategy ${shellWord(st.name)} --run ${shellWord(run)}`;
+/** The commands that show a failure kind's example: the run as it ran (`trace`), and its shrunk evidence (`replay`). */
+function seeIt(r: ScenarioReport, st: StrategyResult, run: string, evidence: string | undefined): string {
+  const trace = `<code>${esc(`quotarace trace ${shellQuote(r.scenario.file)} --strategy ${shellQuote(r.strategyArgs?.[st.name] ?? st.name)} --run ${shellQuote(run)}`)}</code> <span class="muted">(as it ran)</span>`;
+  const module = r.strategyArgs?.[st.name];
+  return evidence ? `${trace}<br><code>${esc(replayCommand(evidence, module !== undefined && module !== st.name ? module : undefined))}</code> <span class="muted">(shrunk)</span>` : trace;
 }
 
-const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** Every failure kind of every strategy: count, metrics it breaks, example run, evidence, replay. */
 function failuresSection(r: ScenarioReport): string {
@@ -221,10 +255,10 @@ function failuresSection(r: ScenarioReport): string {
     const rows = st.failures.map((g) => {
       const ev = st.evidence.find((e) => e.run === g.firstRun && !e.breaks.includes('settled'));
       const shown = r.failures.find((f) => f.strategy === st.name && f.run === g.firstRun);
-      return `<tr${shown ? ' class="shown"' : ''}><td class="num">${g.runs.toLocaleString('en-US')}</td><td class="num">${pct0(g.runs / Math.max(1, st.runs))}</td><td>${g.breaks.map((b) => `<b>${esc(b)}</b>`).join(', ')}</td><td class="sig">${esc(g.signature)}</td><td><code>${esc(g.firstRun)}</code>${shown ? ' <span class="muted">(zoomed below)</span>' : ''}</td><td>${ev ? `<code>${esc(ev.path)}</code>` : '<span class="muted">not saved (evidence limit)</span>'}</td><td><code>${esc(replayOf(r, st, g.firstRun, ev?.path))}</code></td></tr>`;
+      return `<tr${shown ? ' class="shown"' : ''}><td class="num">${g.runs.toLocaleString('en-US')}</td><td class="num">${pct0(g.runs / Math.max(1, st.runs))}</td><td>${g.breaks.map((b) => `<b>${esc(b)}</b>`).join(', ')}</td><td class="sig">${esc(g.signature)}</td><td><code>${esc(g.firstRun)}</code>${shown ? ` <span class="muted">(zoomed below, ${shown.shrink.shrunk ? 'shrunk' : 'as it ran'})</span>` : ''}</td><td>${ev ? `<code>${esc(ev.path)}</code>` : '<span class="muted">not saved (evidence limit)</span>'}</td><td>${seeIt(r, st, g.firstRun, ev?.path)}</td></tr>`;
     });
-    parts.push(`<h3>${esc(st.name)}: ${plural(st.failures.length, 'failure kind')}</h3>
-<table class="kinds"><tr><th>${unitOf(s)}s</th><th>share</th><th>breaks</th><th>what went wrong</th><th>example ${unitOf(s)}</th><th>evidence</th><th>replay</th></tr>${rows.join('')}</table>`);
+    parts.push(`<h3 id="${anchor('failures', st.name)}">${esc(st.name)}: ${plural(st.failures.length, 'failure kind')}</h3>
+<table class="kinds"><tr><th>${unitOf(s)}s</th><th>share</th><th>breaks</th><th>what went wrong</th><th>example ${unitOf(s)}</th><th>evidence</th><th>see it</th></tr>${rows.join('')}</table>`);
   }
   return `<section id="failures"><h2>Every failure kind</h2>${parts.length ? parts.join('\n') : '<p class="ok">No strategy failed in this campaign.</p>'}</section>`;
 }
@@ -246,11 +280,11 @@ function raceTable(f: FailureDetail): string {
   let prevIndex = -1;
   let prevT = 0;
   const span = 2 + lanes.length + 1 + STATE_COLS.length;
+  const ids = new Set<number>();
   for (const s of d.steps) {
-    if (s.index > prevIndex + 1) {
-      const skipped = s.kind === 'delivery' ? 0 : s.index - prevIndex - 1;
-      rows.push(`<tr class="gap"><td colspan="${span}">… ${plural(skipped, 'timeline line')} not shown (${((s.t - prevT) / 1000).toFixed(3)} s) …</td></tr>`);
-    }
+    // A cache delivery is no timeline line: it never hides lines of its own.
+    const skipped = s.kind === 'delivery' ? 0 : s.index - prevIndex - 1;
+    if (skipped > 0) rows.push(`<tr class="gap"><td colspan="${span}">… ${plural(skipped, 'timeline line')} not shown (${((s.t - prevT) / 1000).toFixed(3)} s) …</td></tr>`);
     if (s.kind !== 'delivery') prevIndex = s.index;
     prevT = s.t;
     const colour = s.kind === 'refused' ? '#c62828' : s.kind === 'note' ? '#9e9e9e' : s.kind === 'delivery' ? '#00838f' : s.tag === 'reset' ? '#c62828' : s.tag === 'raise' ? '#1565c0' : s.tag === 'restore' ? '#6a1b9a' : s.tag === 'edit' ? '#ef6c00' : '#455a64';
@@ -265,9 +299,39 @@ function raceTable(f: FailureDetail): string {
     const title = `${(s.t / 1000).toFixed(3)}s ${s.actor} ${s.kind === 'refused' ? 'REFUSED' : s.kind}: ${s.text}`;
     const cells = lanes.map((a) => (a === s.actor ? `<td class="lane"><svg class="mark" width="14" height="14" viewBox="0 0 14 14"><title>${esc(title)}</title>${shape}</svg></td>` : '<td class="lane"></td>')).join('');
     const state = STATE_COLS.map(([k]) => `<td class="st${s.changed.includes(k) ? ' ch' : ''}">${esc(s.state[k])}</td>`).join('');
-    rows.push(`<tr class="${s.tag ?? ''}" data-step="${s.step}"><td class="num">${s.step}</td><td class="t">${(s.t / 1000).toFixed(3)}s</td>${cells}<td class="what" title="${esc(s.text)}">${esc(s.label)}</td>${state}</tr>`);
+    // The first row of each step is the story's link target for that step.
+    const id = ids.has(s.step) ? '' : ` id="${stepAnchor(f.strategy, s.step)}"`;
+    ids.add(s.step);
+    rows.push(`<tr class="${s.tag ?? ''}"${id} data-step="${s.step}"><td class="num">${s.step}</td><td class="t">${(s.t / 1000).toFixed(3)}s</td>${cells}<td class="what" title="${esc(s.text)}">${esc(s.label)}</td>${state}</tr>`);
   }
   return `<table class="race"><thead>${head}</thead><tbody>${rows.join('\n')}</tbody></table>`;
+}
+
+const deliveries = (n: number) => `${n.toLocaleString('en-US')} cache deliver${n === 1 ? 'y' : 'ies'}`;
+const stepAnchor = (strategy: string, step: number) => `${anchor('race', strategy)}-step-${step}`;
+
+/** The story, each line numbered with its step as the race table numbers its rows (a link when that row is shown). */
+function story(f: FailureDetail): string {
+  const shown = new Set(f.race.steps.map((s) => s.step));
+  return f.explanation
+    .map((l, i) => {
+      const step = f.storySteps?.[i];
+      if (step === undefined) return `<li class="nostep">${esc(l)}</li>`;
+      const n = shown.has(step) ? `<a class="step" href="#${stepAnchor(f.strategy, step)}">#${step}</a>` : `<span class="step" title="not among the rows shown">#${step}</span>`;
+      return `<li data-step="${step}">${n} ${esc(l)}</li>`;
+    })
+    .join('');
+}
+
+/** What the zoomed run is: "shrunk from random:17: drain node-1 removed, 212 of 476 choices at their defaults, 120 of 480 steps". */
+export function shrinkSentence(n: ShrinkNote): string {
+  if (!n.shrunk) return `run ${n.from} itself, not shrunk (no smaller run fails the same way)`;
+  const parts: string[] = [];
+  for (const a of n.removedActions) parts.push(`${a} removed`);
+  parts.push(`${n.atDefault.toLocaleString('en-US')} of ${plural(n.choices, 'choice')} at their defaults (the run had ${n.originalChoices.toLocaleString('en-US')})`);
+  parts.push(`${n.steps.toLocaleString('en-US')} of ${plural(n.originalSteps, 'step')}`);
+  if (n.horizonMs !== undefined) parts.push(`cut at ${n.horizonMs / 1000}s`);
+  return `shrunk from ${n.from}: ${parts.join(', ')}`;
 }
 
 async function raceSection(r: ScenarioReport): Promise<string> {
@@ -275,10 +339,16 @@ async function raceSection(r: ScenarioReport): Promise<string> {
   const parts: string[] = [];
   for (const f of r.failures) {
     const d = f.race;
-    parts.push(`<article class="failure" data-strategy="${esc(f.strategy)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
-<p class="muted">${esc(unitOf(r.summary))} <code>${esc(f.run ?? '')}</code>${f.why ? ` (${esc(f.why)})` : ''}; ${plural(f.runs, unitOf(r.summary))} failed this way. Replay it: <code>${esc(f.replay)}</code></p>
-<details open><summary>The story in words</summary><ol class="story">${f.explanation.map((l) => `<li>${esc(l)}</li>`).join('')}</ol></details>
-<figure class="seq">${raceTable(f)}<figcaption>${d.steps.length} of the shrunk run's ${d.total} timeline lines: the ones that move namespace “${esc(d.namespace)}”'s quota or mark the story (Rancher's reset in red, Harvester's raises in blue and restores in purple, the user in orange); ● write, ✕ refusal, □ what an actor said, ○ Harvester's or Rancher's cache receiving this namespace's quota or namespace (what they decide from: a write read before its delivery is a stale read); hover a mark for its full text. Right: the quota after each step (yellow: changed since the row above). Times to the millisecond, one row per step.</figcaption></figure>
+    const n = f.shrink;
+    const unshrunk = n.shrunk
+      ? `<p class="muted unshrunk">The unshrunk ${esc(unitOf(r.summary))} <code>${esc(n.from)}</code> (trace sha256 <code>${esc(n.originalTraceSha256)}</code>): <code>${esc(f.unshrunk)}</code></p>`
+      : '';
+    parts.push(`<article class="failure" data-strategy="${esc(f.strategy)}" id="${anchor('race', f.strategy)}" data-trace-sha256="${esc(f.traceSha256)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
+<p class="shown">The run shown: ${esc(shrinkSentence(n))}${f.why ? ` (${esc(f.why)})` : ''}; ${plural(f.runs, unitOf(r.summary))} failed this way.</p>
+<p class="muted">trace sha256 <code class="trace-hash">${esc(f.traceSha256)}</code>; replay prints the same: <code>${esc(f.replay)}</code></p>
+${unshrunk}
+<details open><summary>The story in words (#: the step, as the race table's rows)</summary><ol class="story">${story(f)}</ol></details>
+<figure class="seq">${raceTable(f)}<figcaption>${d.steps.filter((x) => x.kind !== 'delivery').length} of the ${n.shrunk ? 'shrunk ' : ''}run's ${d.total} timeline lines, and ${deliveries(d.steps.filter((x) => x.kind === 'delivery').length)}: the ones that move namespace “${esc(d.namespace)}”'s quota or mark the story (Rancher's reset in red, Harvester's raises in blue and restores in purple, the user in orange); ● write, ✕ refusal, □ what an actor said, ○ Harvester's or Rancher's cache receiving this namespace's quota or namespace (what they decide from: a write read before its delivery is a stale read); hover a mark for its full text. Right: the quota after each step (yellow: changed since the row above), quantities exactly as the trace prints them. Times to the millisecond, one row per step.</figcaption></figure>
 </article>`);
   }
   return `<section id="race"><h2>The race, zoomed</h2>${parts.join('\n')}</section>`;
@@ -287,9 +357,11 @@ async function raceSection(r: ScenarioReport): Promise<string> {
 async function quotaSection(r: ScenarioReport): Promise<string> {
   const parts: string[] = [];
   for (const f of r.failures) {
-    for (const q of f.race.quotas) {
+    const wrong = f.race.quotas.filter((q) => q.wrong);
+    if (!wrong.length) parts.push(`<p class="muted" data-strategy="${esc(f.strategy)}"><b>${esc(f.strategy)}</b>, ${unitOf(r.summary)} <code>${esc(f.run ?? '')}</code>: every quota key ended as the user asked; nothing to chart.</p>`);
+    for (const q of wrong) {
       const svg = await quotaChart(q, f.race.markers);
-      parts.push(`<figure class="chart quota" data-strategy="${esc(f.strategy)}" data-key="${esc(`${q.namespace}/${q.resource}`)}">${svg}<figcaption><b>${esc(f.strategy)}</b>, ${unitOf(r.summary)} <code>${esc(f.run ?? '')}</code>: ${esc(q.resource)} of namespace “${esc(q.namespace)}”${q.wrong ? ' (ended wrong)' : ''}. spec.hard is the thick pale line, status.hard (what admission checks) the thin dashed dark one; vertical rules mark events.</figcaption></figure>`);
+      parts.push(`<figure class="chart quota" data-strategy="${esc(f.strategy)}" data-key="${esc(`${q.namespace}/${q.resource}`)}">${svg}<figcaption><b>${esc(f.strategy)}</b>, the ${f.shrink.shrunk ? `run shrunk from <code>${esc(f.shrink.from)}</code>` : `${unitOf(r.summary)} <code>${esc(f.shrink.from)}</code>`}: ${esc(q.resource)} of namespace “${esc(q.namespace)}”${q.wrong ? ' (ended wrong)' : ''}, in ${esc(q.unit === 'm' ? 'millicores (m)' : q.unit)}; at the end ${q.ends.map((e) => `${esc(e.series)} <b class="q">${esc(e.value)}</b>`).join(', ')}. spec.hard is the thick pale line, status.hard (what admission checks) the thin dashed dark one; each change of spec.hard is a point coloured (and shaped) by the rule that wrote it; vertical rules mark events.</figcaption></figure>`);
     }
   }
   return `<section id="quota"><h2>Quota over time</h2>${parts.length ? parts.join('\n') : '<p class="muted">No failure to show.</p>'}</section>`;
@@ -301,22 +373,24 @@ function detailsSection(r: ScenarioReport): string {
   const baseline = s.strategies[0];
   const paired = !exhaustive && s.strategies.length > 1;
   const rows = s.strategies.map((st) => {
-    if (st.error) return `<tr><th>${esc(st.name)}</th><td colspan="6" class="bad">ERROR: ${esc(st.error)}</td></tr>`;
+    if (st.error) return `<tr><th>${esc(st.name)}</th><td colspan="7" class="bad">ERROR: ${esc(st.error)}</td></tr>`;
     const n = st.runs;
     const c = counts(r, st);
     const q = wilson(n - c.quota, n);
     const m = wilson(st.vmsMoved, st.vmsToMove);
     const quota = exhaustive ? `${(n - c.quota).toLocaleString('en-US')} of ${n.toLocaleString('en-US')}` : `${pct(st.quotaCorrect)} <span class="muted">[${ci(q)}]</span>`;
     const moved = exhaustive ? `${st.vmsMoved} of ${st.vmsToMove} VMs` : `${pct(st.migrationsSucceeded)} <span class="muted">[${ci(m)}]</span>`;
-    let diff = '<td class="muted">baseline</td>';
-    if (!paired) diff = '<td class="muted">–</td>';
+    // Paired run by run against the first strategy: the quota, and whether every VM that had to move did.
+    let diff = '<td class="muted">baseline</td><td class="muted">baseline</td>';
+    if (!paired) diff = '<td class="muted">–</td><td class="muted">–</td>';
     else if (st !== baseline) {
       const a = r.bits.get(baseline!.name);
       const b = r.bits.get(st.name);
-      if (a && b) {
-        const dq = pairedDifference(a.quota, b.quota);
-        diff = `<td class="num">${signed(dq.difference)} <span class="muted">[${signed(dq.interval.low)}, ${signed(dq.interval.high)}]</span></td>`;
-      }
+      const cell = (x: string, y: string) => {
+        const d = pairedDifference(x, y);
+        return `<td class="num">${signed(d.difference)} <span class="muted">[${signed(d.interval.low)}, ${signed(d.interval.high)}]</span></td>`;
+      };
+      diff = a && b ? cell(a.quota, b.quota) + cell(a.move, b.move) : '<td class="muted">–</td><td class="muted">–</td>';
     }
     return `<tr><th>${esc(st.name)}</th><td class="num">${n.toLocaleString('en-US')}</td><td class="num">${quota}</td><td class="num">${moved}</td><td class="num">${exhaustive ? `${c.inv} of ${n}` : pct(st.invariantViolations)}</td><td class="num">${exhaustive ? c.failing : st.failingRuns.length ? c.failing : 0}</td>${diff}</tr>`;
   });
@@ -327,9 +401,9 @@ function detailsSection(r: ScenarioReport): string {
     : '';
   const note = exhaustive
     ? 'Exhaustive exploration enumerates interleavings; the numbers are counts over that enumeration. Interleavings are not equally likely in a real cluster, so no confidence interval applies.'
-    : 'Intervals are Wilson 95% intervals. Every strategy ran on the same seeds, so the difference to the first strategy is paired run by run (a McNemar-style interval).';
+    : 'Intervals are Wilson 95% intervals. Every strategy ran on the same seeds, so the differences to the first strategy are paired run by run (McNemar-style intervals): runs whose quota ended right, and runs in which every VM that had to move did.';
   return `<section id="verdict"><h2>The numbers</h2>
-<table><tr><th>strategy</th><th>${unitOf(s)}s</th><th>quota correct${exhaustive ? '' : ' [95% CI]'}</th><th>migrations succeeded${exhaustive ? '' : ' [95% CI]'}</th><th>invariants broken</th><th>failing ${unitOf(s)}s</th><th>paired Δ quota correct vs ${esc(baseline?.name ?? '')}</th></tr>
+<table><tr><th>strategy</th><th>${unitOf(s)}s</th><th>quota correct${exhaustive ? '' : ' [95% CI]'}</th><th>migrations succeeded${exhaustive ? '' : ' [95% CI]'}</th><th>invariants broken</th><th>failing ${unitOf(s)}s</th><th>paired Δ quota correct vs ${esc(baseline?.name ?? '')}</th><th>paired Δ runs with every VM moved vs ${esc(baseline?.name ?? '')}</th></tr>
 ${rows.join('\n')}</table>
 <p class="muted">${note}</p>
 ${expectations}</section>`;
@@ -338,11 +412,11 @@ ${expectations}</section>`;
 function scenarioSection(r: ScenarioReport): string {
   const sc = r.scenario;
   const s = r.summary;
-  const nodes = sc.nodes.map((n) => `<tr><td>${esc(n.name)}</td><td class="num">${n.cpu / 1000}</td><td class="num">${esc(formatQuantity(n.memory, 'memory'))}</td><td>${(() => { const k = sc.rancher?.agentNodes.filter((a) => a === n.name).length ?? 0; return k === 0 ? '' : k === 1 ? 'cattle-cluster-agent' : `cattle-cluster-agent ×${k}`; })()}</td></tr>`).join('');
+  const nodes = sc.nodes.map((n) => `<tr><td>${esc(n.name)}</td><td class="num">${esc(formatQuantity(n.cpu, 'cpu'))}</td><td class="num">${esc(formatQuantity(n.memory, 'memory'))}</td><td>${(() => { const k = sc.rancher?.agentNodes.filter((a) => a === n.name).length ?? 0; return k === 0 ? '' : k === 1 ? 'cattle-cluster-agent' : `cattle-cluster-agent ×${k}`; })()}</td></tr>`).join('');
   const ns = sc.namespaces
     .map(
       (n) =>
-        `<tr><td>${esc(n.name)}</td><td>${esc(Object.entries(n.quota).map(([k, v]) => `${k}=${v}`).join(', '))}</td><td>${n.vms.map((v) => `${esc(v.name)} <span class="muted">(${v.cpu} vCPU, ${esc(formatQuantity(v.memory, 'memory'))}, on ${esc(v.node)})</span>`).join('<br>')}</td></tr>`,
+        `<tr><td>${esc(n.name)}</td><td>${esc(Object.entries(limitToHard(n.quota)).map(([k, v]) => `${k}=${formatQuantity(v, k)}`).join(', '))}</td><td>${n.vms.map((v) => `${esc(v.name)} <span class="muted">(${v.cpu} vCPU, ${esc(formatQuantity(v.memory, 'memory'))}, on ${esc(v.node)})</span>`).join('<br>')}</td></tr>`,
     )
     .join('');
   const actions = sc.actions
@@ -374,6 +448,13 @@ function fidelitySection(): string {
 <table><tr><th>rule</th><th>in quotarace</th><th>source</th></tr>${FIDELITY.map(([a, b, c]) => `<tr><td>${esc(a)}</td><td><code>${esc(b)}</code></td><td>${esc(c)}</td></tr>`).join('')}</table></section>`;
 }
 
+/** The scenario report's contents: each section, and each strategy's failure kinds and race. */
+function scenarioToc(r: ScenarioReport): string {
+  const failing = r.summary.strategies.filter((st) => !st.error && st.failures.length);
+  const sub = (section: string, names: readonly string[]) => (names.length ? ` <span class="muted">(${names.map((n) => `<a href="#${anchor(section, n)}">${esc(n)}</a>`).join(', ')})</span>` : '');
+  return `<nav id="toc" aria-label="contents"><b>Contents:</b> <a href="#headline">Verdict</a> · <a href="#failures">Failure kinds</a>${sub('failures', failing.map((x) => x.name))} · <a href="#race">The race</a>${sub('race', r.failures.map((f) => f.strategy))} · <a href="#quota">Quota over time</a> · <a href="#verdict">The numbers</a> · <a href="#scenario">Scenario</a> · <a href="#fidelity">Fidelity</a></nav>`;
+}
+
 /** One scenario's self-contained report: the verdict first, then every failure kind, then the race of the one shown. */
 export async function scenarioReport(r: ScenarioReport): Promise<string> {
   const failed = r.expectations.filter((e) => !e.passed).length;
@@ -381,6 +462,7 @@ export async function scenarioReport(r: ScenarioReport): Promise<string> {
   const body = `<h1>${esc(r.scenario.name)}</h1>
 <p class="meta">${gate} · ${esc(r.summary.explore)} exploration, ${plural(r.summary.runs, unitOf(r.summary))} per strategy · <a href="index.html">all scenarios</a></p>
 ${metaLine(r.meta)}
+${scenarioToc(r)}
 ${await headline(r)}
 ${failuresSection(r)}
 ${await raceSection(r)}
@@ -391,7 +473,11 @@ ${fidelitySection()}`;
   return page(`quotarace: ${r.scenario.name}`, body);
 }
 
-/** reports/index.html: a pass/fail banner per scenario with its gate, the run's metadata, links. */
+/**
+ * reports/index.html: the run's pass/fail banner, the strategy × scenario matrix (every
+ * strategy and every scenario of the run in one table), each strategy's failure kinds across
+ * scenarios, then a banner and a table per scenario with its gate.
+ */
 export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; href: string; expectations: readonly ExpectationOutcome[] }>, meta?: RunMeta): string {
   const total = entries.reduce((n, e) => n + e.expectations.length, 0);
   const failedAll = entries.reduce((n, e) => n + e.expectations.filter((x) => !x.passed).length, 0);
@@ -413,5 +499,19 @@ export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; h
     return `<section class="scenario" data-scenario="${esc(e.summary.name)}"><div class="banner ${pass ? 'pass' : 'fail'}"><span class="word">${pass ? 'PASS' : 'FAIL'}</span><a href="${esc(e.href)}">${esc(e.summary.name)}</a><span class="muted">${e.expectations.length ? `${e.expectations.length - failed.length} of ${plural(e.expectations.length, 'expectation')} met` : 'no expectations'} · ${esc(e.summary.explore)}, ${plural(e.summary.runs, unitOf(e.summary))} per strategy</span></div>
 <table><tr><th>strategy</th><th>${unitOf(e.summary)}s</th><th>quota correct</th><th>migrations succeeded</th><th>failure kinds</th><th>gate</th></tr>${rows}</table></section>`;
   });
-  return page('quotarace reports', `<h1>quotarace reports</h1>${metaLine(meta)}${top}${blocks.join('\n')}`);
+  const toc = toc_([
+    ['matrix', 'Strategies × scenarios'],
+    ['kinds', 'Failure kinds per strategy'],
+    ['scenarios', 'Each scenario and its gate'],
+  ]);
+  const mark = meta ? campaignComment({ command: meta.command, date: meta.date, reports: entries.map((e) => e.href) }) : '';
+  return page('quotarace reports', `${mark}<h1>quotarace reports</h1>${metaLine(meta)}${top}${toc}
+${matrixSection(entries)}
+${kindsSection(entries)}
+<section id="scenarios"><h2>Each scenario and its gate</h2>${blocks.join('\n')}</section>`);
+}
+
+/** A table of contents: one line of links to the page's sections. */
+function toc_(items: ReadonlyArray<readonly [string, string]>): string {
+  return `<nav id="toc" aria-label="contents"><b>Contents:</b> ${items.map(([id, label]) => `<a href="#${esc(id)}">${esc(label)}</a>`).join(' · ')}</nav>`;
 }

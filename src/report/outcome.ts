@@ -20,7 +20,7 @@ export function formatOutcome(o: RunOutcome): string {
     const refused = c.refusedWish === undefined ? '' : ` (the user's later ${formatQuantity(c.refusedWish, c.resource)} is below what the namespace uses: refused for good, rightly)`;
     lines.push(`  ${mark} ${c.namespace} ${c.resource}: wanted ${formatQuantity(c.wanted, c.resource)}, spec.hard ${actual}${refused}`);
   }
-  lines.push(`migrations ${o.moved}/${o.mustMove} moved${o.stuck.length ? `; not moved: ${o.stuck.join(', ')}` : ''}`);
+  lines.push(`migrations ${o.moved}/${o.mustMove} moved${o.stuck.length ? `; not moved: ${o.stuck.join(', ')}` : ''}${o.stopped.length ? `; stopped (pod deleted, not counted): ${o.stopped.join(', ')}` : ''}`);
   if (o.violation) {
     const v = o.violation;
     lines.push(`invariant ${v.invariant} BROKEN from ${(v.since / 1000).toFixed(3)}s (past its grace at step ${v.step}, ${(v.at / 1000).toFixed(3)}s): ${v.detail}`);

@@ -1,4 +1,7 @@
+import { LABEL_CREATED_BY } from '../actors/kubevirt/names.js';
 import { LABEL_DEFAULT_RQ } from '../actors/rancher-quota.js';
+import type { VirtualMachineInstance } from '../cluster/objects.js';
+import { podCountsForQuota } from '../cluster/objects.js';
 import type { Intent } from '../actors/user.js';
 import type { Counters } from './recorder.js';
 import type { Violation } from './invariants.js';
@@ -25,8 +28,15 @@ export interface RunOutcome {
   readonly quota: readonly QuotaCheck[];
   /** VMs that had to move (drained node or migrate) and run elsewhere at the end. */
   readonly moved: number;
+  /** VMs that had to move and still run: the stopped ones are not counted. */
   readonly mustMove: number;
+  /** VMs that had to move and still run on their node. */
   readonly stuck: readonly string[];
+  /**
+   * VMs that had to move and stopped instead: the drain deleted the pod of an evictionStrategy
+   * None VM (no live migration, no PDB). Neither moved nor stuck.
+   */
+  readonly stopped: readonly string[];
   readonly counters: Counters;
   /** False when the horizon stopped a run that was still busy. */
   readonly settled: boolean;
@@ -130,9 +140,11 @@ export function judge(
   }
   let moved = 0;
   const stuck: string[] = [];
+  const stopped: string[] = [];
   for (const key of mustMove) {
     const vmi = world.api.get('VirtualMachineInstance', key);
     if (vmi && vmi.status.nodeName !== homes.get(key)) moved++;
+    else if (vmi && !runs(world, vmi)) stopped.push(key);
     else stuck.push(key);
   }
   return {
@@ -140,8 +152,9 @@ export function judge(
     quotaCorrect: quota.every((c) => c.actual === c.wanted),
     quota,
     moved,
-    mustMove: mustMove.size,
+    mustMove: mustMove.size - stopped.length,
     stuck,
+    stopped,
     counters: { ...world.recorder.counters },
     settled,
     ended,
@@ -153,13 +166,24 @@ export function judge(
   };
 }
 
+/**
+ * Whether a VMI still runs: it has a virt-launcher pod that is not Succeeded or Failed. One
+ * whose pods are gone has stopped: KubeVirt's VMI controller fails a Running VMI whose pod no
+ * longer exists (v1.3.1 pkg/virt-controller/watch/vmi.go updateStatus, `case vmi.IsRunning():
+ * if !vmiPodExists → Failed`). The VM's run strategy restarting it elsewhere is not modelled.
+ */
+function runs(world: World, vmi: VirtualMachineInstance): boolean {
+  for (const p of world.api.list('Pod', vmi.metadata.namespace)) if (p.metadata.labels[LABEL_CREATED_BY] === vmi.metadata.uid && podCountsForQuota(p)) return true;
+  return false;
+}
+
 function fingerprint(world: World): string {
   const api = world.api;
   const parts: string[] = [];
   for (const q of api.list('ResourceQuota')) {
     parts.push(`${q.metadata.namespace}/${q.metadata.name}:${JSON.stringify(q.spec.hard)}:${JSON.stringify(q.status.hard)}:${Object.keys(q.metadata.annotations).sort().join(',')}`);
   }
-  for (const v of api.list('VirtualMachineInstance')) parts.push(`${v.metadata.name}@${v.status.nodeName}`);
+  for (const v of api.list('VirtualMachineInstance')) parts.push(`${v.metadata.name}@${v.status.nodeName}${runs(world, v) ? '' : ' stopped'}`);
   for (const m of api.list('VirtualMachineInstanceMigration')) parts.push(`${m.metadata.name}:${m.status.phase}`);
   for (const n of api.list('Namespace')) parts.push(`${n.metadata.name}:${JSON.stringify(n.metadata.annotations)}`);
   return parts.join('\n');

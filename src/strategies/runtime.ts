@@ -52,7 +52,13 @@ export function installStrategy(world: World, strategy: Strategy): void {
       );
       if (msg === undefined) return undefined;
       if (typeof msg !== 'string') throw new StrategyFault(strategy.name, `webhook ${wh.name} returned ${typeof msg}; expected a denial message (string) or undefined`);
-      return { code: 400, reason: 'Forbidden', message: `admission webhook "${wh.name}" denied the request: ${msg}` };
+      // Harvester's webhook server answers a validator's plain error as werror.NewInternalError:
+      // HTTP 500, reason InternalError (harvester v1.4.1/v1.4.2 pkg/webhook/types/admission.go
+      // AdmissionHandler.admit; pkg/webhook/error/error.go). The API server keeps code and
+      // reason and prefixes the message (k8s.io/apiserver pkg/admission/plugin/webhook/errors/
+      // statuserror.go ToStatusErr, read at v0.34.2 as vendored by harvester/harvester: newer
+      // than the 1.30/1.31 Harvester v1.4.x runs, where the same text is UNVERIFIED).
+      return { code: 500, reason: 'InternalError', message: `admission webhook "${wh.name}" denied the request: ${msg}` };
     });
   }
 }
@@ -123,12 +129,16 @@ export function guarded<T>(strategy: string, what: string, key: string | undefin
 
 /** A thrown value in words, whatever it is (an Error, a string, an object whose toString throws). */
 export function describeThrown(e: unknown): string {
-  if (e instanceof Error) return e.message;
+  let text: string;
   try {
-    return String(e);
+    text = e instanceof Error ? String(e.message) : String(e);
   } catch {
-    return Object.prototype.toString.call(e);
+    // A throwing message getter or toString: still the strategy's fault, named without it.
+    text = Object.prototype.toString.call(e);
   }
+  // A fault is one line in the table and the log: the first line of what was thrown, capped.
+  const first = text.split('\n', 1)[0]!;
+  return first.length > 300 ? `${first.slice(0, 300)}…` : first;
 }
 
 const VERBS = new Set(['create', 'update', 'updateStatus', 'delete']);

@@ -25,8 +25,10 @@ export function syncedVmiPdb(vmi: VirtualMachineInstance): PodDisruptionBudget {
  * (label kubevirt.io/migrationName) is shrunk back to minAvailable 1, and the label removed,
  * once that migration is final (or gone) and the VMI has exactly one active pod
  * (isMigrationComplete): with #7161's slow source completion, that is when the source
- * virt-launcher has completed, not when the migration succeeds. Creating PDBs for new VMIs is
- * not modelled: every VMI exists before the run, with its PDB.
+ * virt-launcher has completed, not when the migration succeeds. shrinkPDB acts only on a
+ * cached minAvailable other than 1, with a JSON patch (replace /spec/minAvailable 1, remove
+ * the label): no resourceVersion, so never a 409. Creating PDBs for new VMIs is not modelled:
+ * every VMI exists before the run, with its PDB.
  */
 export function disruptionBudgetReconciler(cache: Informer): (key: string) => ControllerPlan | undefined {
   return (key) => {
@@ -42,7 +44,18 @@ export function disruptionBudgetReconciler(cache: Informer): (key: string) => Co
     let active = 0;
     for (const p of cache.list('Pod', vmi.metadata.namespace)) if (p.metadata.labels[LABEL_CREATED_BY] === uid && podCountsForQuota(p)) active++;
     if (vmim && active !== 1) return undefined;
-    const { [LABEL_MIGRATION_NAME]: _gone, ...labels } = pdb.metadata.labels;
-    return { writes: [{ verb: 'update', object: { ...pdb, metadata: { ...pdb.metadata, labels }, spec: { ...pdb.spec, minAvailable: 1 } } }] };
+    if (pdb.spec.minAvailable === 1) return undefined;
+    return {
+      writes: [
+        {
+          verb: 'patch',
+          object: pdb,
+          patch: [
+            { op: 'replace', path: ['spec', 'minAvailable'], value: 1 },
+            { op: 'remove', path: ['metadata', 'labels', LABEL_MIGRATION_NAME] },
+          ],
+        },
+      ],
+    };
   };
 }

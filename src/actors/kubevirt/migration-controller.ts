@@ -1,13 +1,18 @@
 import type { Informer } from '../../cluster/informer.js';
-import type { PodDisruptionBudget, VirtualMachineInstance, VirtualMachineInstanceMigration as Vmim } from '../../cluster/objects.js';
+import type { Pod, PodDisruptionBudget, VirtualMachineInstance, VirtualMachineInstanceMigration as Vmim } from '../../cluster/objects.js';
 import { keyOf, migrationFinished, migrationRunning, podCountsForQuota, selects } from '../../cluster/objects.js';
 import type { ControllerPlan, PlannedWrite } from '../../cluster/plan.js';
 import type { Expectations } from '../../cluster/reconciler.js';
 import {
   ANN_EVACUATION,
+  ANN_EVICTION_IN_PROGRESS,
+  ANN_LATEST_OBSERVED_API_VERSION,
+  ANN_STORAGE_OBSERVED_API_VERSION,
+  KUBEVIRT_API_VERSION,
   LABEL_CREATED_BY,
   LABEL_MIGRATION_NAME,
   LABEL_MIGRATION_UID,
+  LABEL_MIGRATION_VMI_NAME,
   LIMIT_REQUEUE_MS,
   PARALLEL_MIGRATIONS_PER_CLUSTER,
   PARALLEL_OUTBOUND_PER_NODE,
@@ -32,6 +37,19 @@ function activePods(cache: Informer, vmi: VirtualMachineInstance): number {
   let n = 0;
   for (const p of cache.list('Pod', vmi.metadata.namespace)) if (p.metadata.labels[LABEL_CREATED_BY] === vmi.metadata.uid && podCountsForQuota(p)) n++;
   return n;
+}
+
+/**
+ * controller.CurrentVMIPod (v1.3.1 pkg/controller/controller.go): the VMI's most recently
+ * created pod on the VMI's node, whatever its phase.
+ */
+function currentVmiPod(cache: Informer, vmi: VirtualMachineInstance): Pod | undefined {
+  let cur: Pod | undefined;
+  for (const p of cache.list('Pod', vmi.metadata.namespace)) {
+    if (p.metadata.labels[LABEL_CREATED_BY] !== vmi.metadata.uid || p.spec.nodeName !== vmi.status.nodeName) continue;
+    if (!cur || (p.metadata.creationTimestamp ?? 0) > (cur.metadata.creationTimestamp ?? 0)) cur = p;
+  }
+  return cur;
 }
 
 /** pdbs.PDBsForVMI: the PDB selecting the VMI's pods. */
@@ -69,20 +87,63 @@ function backoffRemaining(cache: Informer, vmim: Vmim, now: number): number {
 const status = (vmim: Vmim, change: Partial<Vmim['status']>): PlannedWrite => ({ verb: 'update', object: { ...vmim, status: { ...vmim.status, ...change } } });
 
 /**
+ * execute's first step (v1.3.1 migration.go): a migration whose metadata does not carry the
+ * API version virt-controller runs (controller.ObservedLatestApiVersionAnnotation) gets it
+ * (SetLatestApiVersionAnnotation: latest- and storage-observed, both "v1") with its selector
+ * label (ensureSelectorLabelPresent), in an Update of the cached object, and the pass ends
+ * there: a new migration's first write, before Pending.
+ */
+function observedApiVersion(vmim: Vmim): PlannedWrite {
+  const annotations = { ...vmim.metadata.annotations, [ANN_LATEST_OBSERVED_API_VERSION]: KUBEVIRT_API_VERSION, [ANN_STORAGE_OBSERVED_API_VERSION]: KUBEVIRT_API_VERSION };
+  const labels = { ...vmim.metadata.labels, [LABEL_MIGRATION_VMI_NAME]: vmim.spec.vmiName };
+  return { verb: 'update', object: { ...vmim, metadata: { ...vmim.metadata, annotations, labels } } };
+}
+
+/**
+ * descheduler.MarkEvictionInProgress (v1.3.1 pkg/virt-controller/watch/descheduler/
+ * descheduler.go): a JSON patch adding the eviction-in-progress annotation ("kubevirt") to the
+ * source pod, skipped when the cached pod has it. (MarkSourcePodEvictionCompleted, which takes
+ * it off again when a migration fails, is not modelled: nothing in the model reads it.)
+ */
+function markEvictionInProgress(pod: Pod): PlannedWrite {
+  return { verb: 'patch', object: pod, patch: [{ op: 'add', path: ['metadata', 'annotations', ANN_EVICTION_IN_PROGRESS], value: 'kubevirt' }] };
+}
+
+/**
+ * expandPDB (v1.3.1 migration.go): a strategic merge patch
+ * {"spec":{"minAvailable":2},"metadata":{"labels":{"kubevirt.io/migrationName":<vmim>}}}, so
+ * no resourceVersion and never a 409 (the disruption controller's status writes in between
+ * do not matter).
+ */
+function expandPdb(pdb: PodDisruptionBudget, vmim: Vmim): PlannedWrite {
+  return {
+    verb: 'patch',
+    object: pdb,
+    patch: [
+      { op: 'replace', path: ['spec', 'minAvailable'], value: 2 },
+      { op: 'add', path: ['metadata', 'labels', LABEL_MIGRATION_NAME], value: vmim.metadata.name },
+    ],
+  };
+}
+
+/**
  * KubeVirt v1.3.1's migration controller (pkg/virt-controller/watch/migration.go execute →
  * sync → updateStatus/processMigrationPhase), level-triggered from virt-controller's cache,
- * one phase per pass:
+ * one step per pass:
+ * - a migration without the observed-API-version annotations gets them, and nothing else
+ *   happens in that pass (execute's first step);
  * - Unset → Pending (processMigrationPhase; sync has no case for Unset);
  * - Pending, target pod in the cache → Scheduling (podExists);
- * - Pending, no target pod: handleMigrationBackoff; then handleTargetPodCreation, in order:
- *   any target pod creation not yet seen in the cache (AllPendingCreations) → AddAfter 1 s;
- *   VMIActivePodsCount > 1 → AddAfter 1 s; the parallel limits (5 per cluster, 2 outbound per
- *   node) → AddAfter 5 s; for a LiveMigrate VMI expandPDB (minAvailable 2, label
- *   kubevirt.io/migrationName) and, while !isMigrationProtected(pdb) (read from the cache
- *   before the patch), return with no requeue: the PDB's update events bring it back; then
- *   createTargetPod. A refusal by ResourceQuota is recorded on the migration's status
- *   (RejectedByResourceQuota condition, phase stays Pending) in the same pass, and the key is
- *   re-queued with the rate limiter;
+ * - Pending, no target pod (sync): handleMigrationBackoff; the source pod
+ *   (CurrentVMIPod; none → nothing to do); for an evacuation, MarkEvictionInProgress on it;
+ *   then handleTargetPodCreation, in order: any target pod creation not yet seen in the cache
+ *   (AllPendingCreations) → AddAfter 1 s; VMIActivePodsCount > 1 → AddAfter 1 s; the parallel
+ *   limits (5 per cluster, 2 outbound per node) → AddAfter 5 s; for a LiveMigrate VMI
+ *   expandPDB (a patch: minAvailable 2, label kubevirt.io/migrationName) and, while
+ *   !isMigrationProtected(pdb) (read from the cache before the patch), return with no
+ *   requeue: the PDB's update events bring it back; then createTargetPod. A refusal by
+ *   ResourceQuota is recorded on the migration's status (RejectedByResourceQuota condition,
+ *   phase stays Pending) in the same pass, and the key is re-queued with the rate limiter;
  * - Scheduling → Scheduled when the target pod runs; Scheduled → Running when the VMI's
  *   migrationState names this migration (PreparingTarget and TargetReady are folded into
  *   it); Running → Succeeded when virt-handler has marked the VMI's migration completed:
@@ -91,7 +152,9 @@ const status = (vmim: Vmim, change: Partial<Vmim['status']>): PlannedWrite => ({
 export function migrationReconciler(cache: Informer, expectations: Expectations, now: () => number, ratio: () => number | undefined): (key: string) => ControllerPlan | undefined {
   return (key) => {
     const vmim = cache.get('VirtualMachineInstanceMigration', key);
-    if (!vmim || migrationFinished(vmim.status.phase)) return undefined;
+    if (!vmim) return undefined;
+    if (vmim.metadata.annotations[ANN_LATEST_OBSERVED_API_VERSION] !== KUBEVIRT_API_VERSION) return { writes: [observedApiVersion(vmim)] };
+    if (migrationFinished(vmim.status.phase)) return undefined;
     const vmi = cache.get('VirtualMachineInstance', keyOf({ namespace: vmim.metadata.namespace, name: vmim.spec.vmiName }));
     if (!vmi) return undefined;
     const phase = vmim.status.phase;
@@ -109,8 +172,13 @@ export function migrationReconciler(cache: Informer, expectations: Expectations,
       const wait = backoffRemaining(cache, vmim, now());
       if (wait > 0) return { requeueAfter: wait, event: { type: 'migration-backoff', vmi: keyOf(vmi.metadata), waitMs: wait } };
     }
-    if (expectations.count > 0) return { requeueAfter: WAIT_REQUEUE_MS };
-    if (activePods(cache, vmi) > 1) return { requeueAfter: WAIT_REQUEUE_MS };
+    const source = currentVmiPod(cache, vmi);
+    if (!source) return undefined;
+    // This pass's writes before the target pod: the mark, then the PDB patch.
+    const writes: PlannedWrite[] = [];
+    if (vmim.metadata.annotations[ANN_EVACUATION] !== undefined && source.metadata.annotations[ANN_EVICTION_IN_PROGRESS] === undefined) writes.push(markEvictionInProgress(source));
+    if (expectations.count > 0) return { writes, requeueAfter: WAIT_REQUEUE_MS };
+    if (activePods(cache, vmi) > 1) return { writes, requeueAfter: WAIT_REQUEUE_MS };
     // findRunningMigrations: unfinished migrations that run or have a target pod. (No creation
     // is pending here: expectations.count is 0, so every migration's expectations are met.)
     let withTarget: Set<string> | undefined;
@@ -133,19 +201,14 @@ export function migrationReconciler(cache: Informer, expectations: Expectations,
         if (m.status.sourceNode === vmi.status.nodeName) outbound++;
       }
     }
-    if (running >= PARALLEL_MIGRATIONS_PER_CLUSTER || outbound >= PARALLEL_OUTBOUND_PER_NODE) return { requeueAfter: LIMIT_REQUEUE_MS };
+    if (running >= PARALLEL_MIGRATIONS_PER_CLUSTER || outbound >= PARALLEL_OUTBOUND_PER_NODE) return { writes, requeueAfter: LIMIT_REQUEUE_MS };
     if (vmi.spec.evictionStrategy === 'LiveMigrate') {
       const pdb = pdbForVmi(cache, vmi);
-      if (!pdb) return { error: `Found no PDB protecting the vmi ${vmi.metadata.name}` };
-      if (!isMigrationProtected(pdb)) {
-        if (pdb.spec.minAvailable === 2 && pdb.metadata.labels[LABEL_MIGRATION_NAME] === vmim.metadata.name) return undefined;
-        const expanded: PodDisruptionBudget = {
-          ...pdb,
-          metadata: { ...pdb.metadata, labels: { ...pdb.metadata.labels, [LABEL_MIGRATION_NAME]: vmim.metadata.name } },
-          spec: { ...pdb.spec, minAvailable: 2 },
-        };
-        return { writes: [{ verb: 'update', object: expanded }] };
-      }
+      if (!pdb) return { writes, error: `Found no PDB protecting the vmi ${vmi.metadata.name}` };
+      // expandPDB skips a PDB already expanded for this migration.
+      const expanded = pdb.spec.minAvailable === 2 && pdb.metadata.labels[LABEL_MIGRATION_NAME] === vmim.metadata.name;
+      if (!isMigrationProtected(pdb)) return { writes: expanded ? writes : [...writes, expandPdb(pdb, vmim)] };
+      if (!expanded) writes.push(expandPdb(pdb, vmim));
     }
     const create: PlannedWrite = {
       verb: 'create',
@@ -155,6 +218,6 @@ export function migrationReconciler(cache: Informer, expectations: Expectations,
         ? {}
         : { orElse: { when: 'exceeded quota', writes: [status(vmim, { rejectedByResourceQuota: true })] } }),
     };
-    return { writes: [create] };
+    return { writes: [...writes, create] };
   };
 }

@@ -11,6 +11,18 @@ export const LABEL_MIGRATION_UID = 'kubevirt.io/migrationJobUID';
 export const LABEL_MIGRATION_NAME = 'kubevirt.io/migrationName';
 /** kubevirt pkg/virt-controller/watch/drain/evacuation: marks VMIMs the evacuation created. */
 export const ANN_EVACUATION = 'kubevirt.io/evacuationMigration';
+/** v1.MigrationSelectorLabel (staging/src/kubevirt.io/api/core/v1/types.go): the VMIM's VMI name. */
+export const LABEL_MIGRATION_VMI_NAME = 'kubevirt.io/vmi-name';
+/**
+ * v1.ControllerAPILatestVersionObservedAnnotation / ControllerAPIStorageVersionObservedAnnotation
+ * and their value, v1.ApiLatestVersion = v1.ApiStorageVersion = "v1" (KubeVirt v1.3.1
+ * staging/src/kubevirt.io/api/core/v1/types.go, register.go).
+ */
+export const ANN_LATEST_OBSERVED_API_VERSION = 'kubevirt.io/latest-observed-api-version';
+export const ANN_STORAGE_OBSERVED_API_VERSION = 'kubevirt.io/storage-observed-api-version';
+export const KUBEVIRT_API_VERSION = 'v1';
+/** descheduler.EvictionInProgressAnnotation (v1.3.1 pkg/virt-controller/watch/descheduler/descheduler.go), value "kubevirt". */
+export const ANN_EVICTION_IN_PROGRESS = 'descheduler.alpha.kubernetes.io/eviction-in-progress';
 
 /** pkg/virt-config/virt-config.go defaults (KubeVirt 1.3). */
 export const PARALLEL_MIGRATIONS_PER_CLUSTER = 5;
