@@ -105,7 +105,7 @@ export class Reconciler {
     this.workStream = `${this.label}/work`;
     // Each controller draws its own latencies, also two controllers of one process.
     this.apiStream = opts.apiStream ?? `${this.label}/api`;
-    this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick());
+    this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick(), this.label);
     world.registerState('reconciler', this.label, () => (this.alive ? this.stateKey() : ''));
   }
 
