@@ -163,7 +163,9 @@ function fairFloor(scenario: Scenario, windowWrites: readonly number[]): { eps: 
     origSchedule.call(this, delay, wrapped, opts);
   };
   cproto.choose = function (this: Choices, kind, n, stream, ready) {
-    if (kind !== 'order' && n > 1) recs[current]!.calls.push([kind, n, stream]);
+    // The kernel asks its own order choices again in the replay; any other (a latency, a
+    // window timing, the agents' connection order, which the model asks without candidates) is replayed.
+    if ((kind !== 'order' || !ready) && n > 1) recs[current]!.calls.push([kind, n, stream]);
     return origChoose.call(this, kind, n, stream, ready);
   };
   let steps = 0;

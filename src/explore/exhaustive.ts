@@ -94,6 +94,7 @@ class ExhaustiveSelector implements Selector {
      * each took before, with their footprints). Undefined: no reduction.
      */
     private readonly carried?: readonly BranchPoint[],
+    private readonly commute: (a: StepFootprint, b: StepFootprint) => boolean = independent,
   ) {}
 
   /** Sees the world; with sleep sets, also every step and what it touches. */
@@ -122,7 +123,7 @@ class ExhaustiveSelector implements Selector {
     }
     if (!p && this.sleep.size === 0) return;
     const next = new Map<number, StepFootprint>();
-    for (const [seq, f] of before) if (independent(f, fp)) next.set(seq, f);
+    for (const [seq, f] of before) if (this.commute(f, fp)) next.set(seq, f);
     this.sleep = next;
   }
 
@@ -220,7 +221,11 @@ export function explore(
    * the runs cut short on scenario 7 but cost more than that in per-step footprints (the runs
    * are still started, to find out they are reorderings; see README Performance).
    */
-  options: { readonly sleepSets?: boolean } = {},
+  options: {
+    readonly sleepSets?: boolean;
+    /** The dependency relation's complement (tests substitute wrong ones to show the relation matters). */
+    readonly independent?: (a: StepFootprint, b: StepFootprint) => boolean;
+  } = {},
 ): ExhaustiveResult {
   const sleepSets = delays === undefined && (options.sleepSets ?? false);
   const failures: ExhaustiveRun[] = [];
@@ -256,7 +261,7 @@ export function explore(
     let carried: BranchPoint[] | undefined = sleepSets ? [] : undefined;
     for (;;) {
       if (budget.runs + budget.pruned + budget.reordered >= maxRuns) return false;
-      const sel = new ExhaustiveSelector(prefix, explored, keyOf, known, bound, carried);
+      const sel = new ExhaustiveSelector(prefix, explored, keyOf, known, bound, carried, options.independent);
       let outcome: RunOutcome | undefined;
       try {
         outcome = runOnce(scenario, strategy, seed, { selector: sel, window, windowWrites: pilot.windowWrites, inspect: (w) => sel.attach(w) });
