@@ -9,6 +9,7 @@ import { runOnce } from '../src/sim/run.js';
 import { ABSOLUTE, CANONICAL, stateKey } from '../src/sim/state.js';
 import type { World } from '../src/sim/world.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
+import { TUNNEL } from '../src/actors/rancher-tunnel.js';
 
 /**
  * The state key is what exhaustive exploration prunes on: two runs that reach equal keys
@@ -100,7 +101,9 @@ describe('the state key is sound (7-tiny-agent-restart, window 0)', () => {
  * Not every part can be shown this way yet: on this scenario (and on random runs of
  * scenarios 3 and 8) the API objects, the informer caches, the admission cache, the
  * resourceVersions and held versions' contents are each implied by the other parts (no merge,
- * no lost end state). They stay in the key because what they hold decides what happens next;
+ * no lost end state); so is the Rancher server's part (reflectors waiting to re-list, the
+ * reflector backoff's reset horizon), here and in the first 800 runs of scenarios 3, 10 and
+ * 12 (the pending re-list event and the informer's broken watch carry the same information). They stay in the key because what they hold decides what happens next;
  * a scenario that separates them is still to be written.
  */
 describe('each part of the state key matters (7-tiny-agent-restart, v1.4.2)', () => {
@@ -108,6 +111,9 @@ describe('each part of the state key matters (7-tiny-agent-restart, v1.4.2)', ()
     'reconcilers (queues, limiters, in-flight plans, expectations)': (w) => stateKey(w, (p) => p.kind !== 'reconciler'),
     'scripts (scenario, agents, user, drain, virt-handler)': (w) => stateKey(w, (p) => p.kind !== 'script'),
     "the kernel's pending events": (w) => stateKey(w, (p) => p.kind !== 'kernel'),
+    // The tunnel merge's state: which agent carries Rancher's connections decides what a pod's
+    // eviction breaks, and requests waiting for a session resume at their own times.
+    "the Rancher tunnel (sessions in connection order, carrier epoch, requests waiting for a session)": (w) => stateKey(w, (p) => p.name !== TUNNEL),
   };
   // One complete search with the full key, computing every reduced key at every choice point.
   const merged = new Map<string, number>();
