@@ -102,14 +102,31 @@ class ExhaustiveSelector implements Selector {
     this.world = world;
     if (!this.carried) return;
     const recorder = (this.recorder = new FootprintRecorder(world));
-    world.kernel.footprint = recorder;
-    world.kernel.beforeFire = (e) => {
+    const kernel = world.kernel;
+    let recording = false;
+    kernel.beforeFire = (e) => {
       // Every continuation from here begins with an event whose runs were all covered.
       if (this.sleep.has(e.seq)) throw new Asleep();
-      recorder.begin();
+      // A footprint is needed for the event taken at a choice point (unless an earlier run of
+      // the same prefix recorded it) and for every step while something sleeps; other steps
+      // skip the recording, which costs a comparison of the registered parts.
+      const p = this.choicePoint;
+      recording = p ? p.fp === undefined : this.sleep.size > 0;
+      if (recording) {
+        kernel.footprint = recorder;
+        recorder.begin();
+      } else {
+        kernel.footprint = undefined;
+        recorder.skip();
+      }
     };
     // Registered after the invariant checker (the run's own observers come first): its part is compared after it ran.
-    world.observe({ afterStep: () => this.stepped(recorder.end()) });
+    world.observe({
+      afterStep: () => {
+        if (recording) this.stepped(recorder.end());
+        else if (this.choicePoint) this.stepped(this.choicePoint.fp!);
+      },
+    });
   }
 
   /** A step ran: events asleep stay asleep while they commute with every step run since. */
@@ -138,15 +155,18 @@ class ExhaustiveSelector implements Selector {
       const asleep = new Set(this.sleep.keys());
       let v: number;
       let done: ReadonlyMap<number, StepFootprint>;
+      let fp: StepFootprint | undefined;
       if (i < this.prefix.length) {
         v = Math.min(this.prefix[i]!, n - 1);
         done = this.carried[i]?.done ?? new Map();
+        // The same step as in the run that took it first (same prefix): its footprint then.
+        if (i < this.prefix.length - 1) fp = this.carried[i]?.fp;
       } else {
         v = seqs.findIndex((q) => !asleep.has(q));
         if (v < 0) throw new Asleep();
         done = new Map();
       }
-      const point: BranchPoint = { n, v, state, spent: this.spent, seqs, asleep, done };
+      const point: BranchPoint = { n, v, state, spent: this.spent, seqs, asleep, done, ...(fp ? { fp } : {}) };
       this.points.push(point);
       this.choicePoint = point;
       this.spent += v;

@@ -75,6 +75,11 @@ export class FootprintRecorder implements Footprint {
   private informers = 0;
   private steps = 0;
 
+  /** A step runs unrecorded: the next recorded one compares its parts afresh. */
+  skip(): void {
+    this.beforeFor = -1;
+  }
+
   /** The step ended (after every observer): its footprint. */
   end(): StepFootprint {
     const w = this.world;
