@@ -76,6 +76,17 @@ describe('--delays', () => {
     expect(() => campaignOptions({ ...base, explore: 'exhaustive', delays: -1 }, undefined)).toThrow(UsageError);
   });
 
+  it('the run line a report prints keeps the bound (executed as printed, it is the same search)', async () => {
+    const { campaignOptions } = await import('../src/cli/plans.js');
+    const { runLine } = await import('../src/cli/runline.js');
+    const scenario = loadScenario(resolve(__dirname, '../scenarios/7-tiny-agent-restart.yaml'), () => true);
+    const base = { runs: 1, seed: 1, depth: 3, 'max-runs': 100, explore: 'exhaustive' };
+    const plan = (delays?: number) => ({ s: scenario, text: '', strategies: [builtinStrategy('v1.4.2')!], opts: campaignOptions(delays === undefined ? base : { ...base, delays }, scenario) });
+    const line = runLine([plan(3)], true).command;
+    expect(line).toMatch(/ --explore exhaustive --max-runs 100 --delays 3 /);
+    expect(runLine([plan()], true).command).not.toContain('--delays');
+  });
+
   it('the summary says which bound was covered completely', async () => {
     const { coverageSummary } = await import('../src/explore/exhaustive.js');
     expect(coverageSummary({ complete: true, runs: 7, pruned: 3, delays: 2, delaysComplete: 2 }, 100, 1)).toMatch(/^complete up to 2 delays \(every run of at most 2 delays; longer ones not searched\): 7 distinct interleavings, 1 failures/);
