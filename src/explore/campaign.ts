@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
-import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RecordedRun, RunsJob } from './jobs.js';
+import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareJob, PrepareResult, RecordedRun, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
 import { bundleOf, isUserStrategy, loadFaultOf, strategyRef } from '../strategies/loader.js';
@@ -155,6 +155,49 @@ async function prepareStrategy(scenario: Scenario, scenarioText: string, strateg
 }
 
 /**
+ * Runs per job of a built-in strategy (on trusted workers, its chunks merge exactly whatever
+ * their size, so this sets speed only). About 16 chunks a worker: the last ones to finish
+ * leave the other workers idle for about half a chunk, which at 4 a worker was a few percent
+ * of a campaign's time. At least 4 runs (a job's message and merge cost well under one run),
+ * at most 64 (about half a second: the progress bar moves, and a long campaign's tail stays short).
+ */
+export function builtinChunk(runs: number, workers: number): number {
+  return Math.min(64, Math.max(4, Math.ceil(runs / (Math.max(1, workers) * 16))));
+}
+
+/**
+ * A built-in strategy's runs on workers, its determinism checks (the prepare job) first in
+ * the same batch. The result is the one prepare-then-runs gives: a fault of the checks is the
+ * strategy's fault (the first by job order, as a failed prepare's was), and the pilot the
+ * chunks used must be the one the checks computed, else this is our bug, not a result.
+ */
+async function checkedRuns(
+  scenario: Scenario,
+  scenarioText: string,
+  strategy: Strategy,
+  pilot: Pilot,
+  opts: CampaignOptions,
+  pool: WorkerPool,
+  range: { from: number; to: number },
+  progress?: CampaignProgress,
+): Promise<StrategyTally> {
+  const base = jobBase(scenario, scenarioText, strategy, pilot);
+  const { pilot: _, ...prepare } = base;
+  const chunk = builtinChunk(range.to - range.from, pool.size);
+  const jobs: Array<RunsJob | PrepareJob> = [{ ...prepare, type: 'prepare', window: opts.window }];
+  for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode: opts.mode as RunsJob['mode'], depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
+  const [checked, ...tallies] = await pool.run<PrepareResult | TallyState | FaultResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
+  if ('fault' in checked!) return { strategy: strategy.name, tally: emptyTally(), fault: checked.fault };
+  if (JSON.stringify((checked as { pilot: Pilot }).pilot) !== JSON.stringify(pilot)) throw new Error(`internal error: ${strategy.name}'s pilot run differs between this thread and its worker`);
+  let tally = emptyTally();
+  for (const t of tallies as Array<TallyState | FaultResult>) {
+    if ('fault' in t) return { strategy: strategy.name, tally: emptyTally(), fault: t.fault };
+    tally = mergeTally(tally, t);
+  }
+  return { strategy: strategy.name, tally, pilot };
+}
+
+/**
  * Phase 1: run the seeds [from, to) of every strategy (the whole campaign, or one shard's
  * share), aggregated in seed order whatever the number of workers.
  */
@@ -170,6 +213,23 @@ export async function tallyScenario(
   const out: StrategyTally[] = [];
   for (const strategy of strategies) {
     progress?.pilot?.(strategy.name);
+    const overlap = opts.mode !== 'exhaustive' && !isUserStrategy(strategy) && pool.size > 1 && loadFaultOf(strategy) === undefined;
+    if (overlap) {
+      // A built-in on workers: only the pilot run is needed before the chunks (they read its
+      // window counts); it runs in this thread while the workers start, and the determinism
+      // checks run as the batch's first job, beside the first chunks instead of before them.
+      pool.warm();
+      let pilot: Pilot | undefined;
+      try {
+        pilot = runPilot(scenario, strategy, opts.window);
+      } catch {
+        // The prepare job below reports it, as it always did.
+      }
+      if (pilot) {
+        out.push(await checkedRuns(scenario, scenarioText, strategy, pilot, opts, pool, range, progress));
+        continue;
+      }
+    }
     const prepared = await prepareStrategy(scenario, scenarioText, strategy, opts.window, pool);
     if ('fault' in prepared) {
       out.push({ strategy: strategy.name, tally: emptyTally(), fault: prepared.fault });
@@ -186,7 +246,7 @@ export async function tallyScenario(
       continue;
     }
     // A module's chunks are the same for any --workers (each runs in a fresh worker); built-ins' are merged exactly whatever their size.
-    const chunk = isUserStrategy(strategy) ? sandboxChunk(range.to - range.from) : Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
+    const chunk = isUserStrategy(strategy) ? sandboxChunk(range.to - range.from) : builtinChunk(range.to - range.from, pool.size);
     const jobs: RunsJob[] = [];
     const mode = opts.mode;
     for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
