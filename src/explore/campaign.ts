@@ -218,7 +218,7 @@ export async function tallyScenario(
       // A built-in on workers: only the pilot run is needed before the chunks (they read its
       // window counts); it runs in this thread while the workers start, and the determinism
       // checks run as the batch's first job, beside the first chunks instead of before them.
-      pool.warm();
+      pool.warm(1 + Math.ceil((range.to - range.from) / builtinChunk(range.to - range.from, pool.size)));
       let pilot: Pilot | undefined;
       try {
         pilot = runPilot(scenario, strategy, opts.window);
