@@ -415,7 +415,7 @@ describeBrowser('every rate and interval a report renders is the JSON summary\'s
     if (!HAVE_CHROMIUM) return;
     dir = mkdtempSync(join(tmpdir(), 'quotarace-rates-'));
     // Every built-in (the incident's) and a strategy module (scenario 9's exact-delta).
-    const r = await cli(['run', INCIDENT, NINE, '--runs', '24', '--reports', dir, '--workers', '1', '--json']);
+    const r = await cli(['run', INCIDENT, NINE, '--runs', '24', '--reports', dir, '--workers', '1', '--json', '--allow-module', join(ROOT, 'scenarios', 'strategies')]);
     expect(r.err).toBe('');
     scenarios = (JSON.parse(r.out) as { scenarios: JsonScenario[] }).scenarios;
   }, 120_000);

@@ -573,7 +573,7 @@ describe('a strategy module edited between runs', () => {
 
   const shard = (i: number, name: string): string => {
     const f = join(d, name);
-    const r = bin('run', scenarioFile, '--runs', '6', '--shard', `${i}/2`, '--results', f, '--reports', join(d, 'shards'), '--workers', '1');
+    const r = bin('run', scenarioFile, '--runs', '6', '--shard', `${i}/2`, '--results', f, '--reports', join(d, 'shards'), '--workers', '1', ...allow());
     expect(r.code, r.err).toBe(0);
     return f;
   };
@@ -598,7 +598,7 @@ describe('a strategy module edited between runs', () => {
 
   it('replay: a module edit that leaves the run alone is accepted; one that changes it is refused as a code change, --strategy included; the fix is judged with --strategy', () => {
     edit(original);
-    const r = bin('run', scenarioFile, '--runs', '2', '--reports', join(d, 'r'), '--workers', '1');
+    const r = bin('run', scenarioFile, '--runs', '2', '--reports', join(d, 'r'), '--workers', '1', ...allow());
     expect(r.code, r.err).toBe(1);
     const evidence = join(d, 'r', 'user-strategy', 'almost-delta', 'random-seed-1.evidence');
     const text = readFileSync(evidence, 'utf8');

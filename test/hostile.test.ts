@@ -126,12 +126,15 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
   type Doc = { scenarios: Array<{ strategies: Array<{ name: string; runs: number; error?: string }> }> };
   const rows = (out: string): Doc['scenarios'][0]['strategies'] => (JSON.parse(out) as Doc).scenarios[0]!.strategies;
   const hostile = ['./strategies/patches-globals.ts', './strategies/pollutes-prototype.ts', './strategies/forges-messages.ts'];
+  // Modules a scenario names load only when allowed: its fixtures' folder and the example's.
+  const allow = (file: string): string[] => ['--allow-module', join(dirname(file), 'strategies'), '--allow-module', resolve('scenarios/strategies')];
 
   it('built-in rows are identical with and without hostile modules beside them (--workers 2); each module loses only its own row, named; the index is written', async () => {
-    const alone = await cli('run', scenarioWith(['v1.4.2', 'pre-fix']), '--runs', '6', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', '2', ...SANDBOX);
+    let f: string;
+    const alone = await cli('run', (f = scenarioWith(['v1.4.2', 'pre-fix'])), ...allow(f), '--runs', '6', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', '2', ...SANDBOX);
     expect(alone.code, alone.err).toBe(0);
     const reports = tmp('r');
-    const beside = await cli('run', scenarioWith(['v1.4.2', ...hostile, 'pre-fix']), '--runs', '6', '--json', '--no-evidence', '--reports', reports, '--workers', '2', ...SANDBOX);
+    const beside = await cli('run', (f = scenarioWith(['v1.4.2', ...hostile, 'pre-fix'])), ...allow(f), '--runs', '6', '--json', '--no-evidence', '--reports', reports, '--workers', '2', ...SANDBOX);
     expect(beside.code, beside.err).toBe(1);
     expect(beside.err).not.toMatch(STACK);
     const builtins = rows(beside.out).filter((r) => r.name === 'v1.4.2' || r.name === 'pre-fix');
@@ -145,7 +148,7 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
 
   it('output is byte-identical for --workers 1, 2 and 3 with modules present (a good one and hostile ones)', async () => {
     const file = scenarioWith(['v1.4.2', resolve('scenarios/strategies/exact-delta.ts'), ...hostile]);
-    const run = (w: string) => cli('run', file, '--runs', '60', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w, ...SANDBOX);
+    const run = (w: string) => cli('run', file, ...allow(file), '--runs', '60', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w, ...SANDBOX);
     const outs = [await run('1'), await run('2'), await run('3')];
     const norm = (o: string) => o.replace(/"path":"[^"]*"/g, '');
     for (const o of outs) expect(o.code, o.err).toBe(1);
@@ -155,7 +158,8 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
   }, 90_000);
 
   it('a module that forges the heartbeat is stopped by --strategy-timeout (the wall-time limit), the others report', async () => {
-    const r = await cli('run', scenarioWith(['v1.4.2', './strategies/forges-heartbeat.ts']), '--runs', '2', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', '2', '--strategy-timeout', '0.2');
+    let f: string;
+    const r = await cli('run', (f = scenarioWith(['v1.4.2', './strategies/forges-heartbeat.ts'])), ...allow(f), '--runs', '2', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', '2', '--strategy-timeout', '0.2');
     expect(r.code, r.err).toBe(1);
     expect(r.err).toMatch(/ERROR strategy forges-heartbeat \(scenario [^)]*\): ran past its job's wall-time limit of [\d.]+ s \(0\.2 s for each of its \d+ runs and twice that to load the module\), whatever progress it reported/);
     expect(r.err).not.toMatch(/found no heartbeat/);
@@ -163,8 +167,9 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
   }, 60_000);
 
   it('a module stopped near its heap limit: one line, no stack trace, the others keep their results', async () => {
+    let f: string;
     const reports = tmp('r');
-    const r = await cli('run', scenarioWith(['pre-fix', './strategies/near-heap-limit.ts']), '--runs', '2', '--json', '--no-evidence', '--reports', reports, '--workers', '2', '--strategy-timeout', '0.5', '--strategy-memory', '32');
+    const r = await cli('run', (f = scenarioWith(['pre-fix', './strategies/near-heap-limit.ts'])), ...allow(f), '--runs', '2', '--json', '--no-evidence', '--reports', reports, '--workers', '2', '--strategy-timeout', '0.5', '--strategy-memory', '32');
     expect(r.code, r.err).toBe(1);
     expect(r.err).not.toMatch(STACK);
     expect(r.err).toMatch(/ERROR strategy near-heap-limit \(scenario [^)]*\): (made no progress|ran out of memory|ran past)[^\n]*\n/);

@@ -176,14 +176,14 @@ describe('failures per metric', () => {
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out) as RunJson;
     const st = doc.scenarios[0]!.strategies[0]!;
-    expect(st.failingRuns[0]).toBe('random:1');
-    const first = await cli('trace', INVARIANT_ONLY, '--strategy', 'pre-fix', '--run', 'random:1');
+    expect(st.failingRuns[0]).toBe('random:11');
+    const first = await cli('trace', INVARIANT_ONLY, '--strategy', 'pre-fix', '--run', 'random:11');
     expect(first.out).toContain('quota CORRECT');
     expect(first.out).toContain('migrations 1/1 moved');
     expect(first.out).toMatch(/invariant quota-below-user-value BROKEN/);
     const gate = doc.scenarios[0]!.expectations.find((e) => e.metric === 'quotaCorrect')!;
     expect(gate.pass).toBe(false);
-    expect(gate.run).not.toBe('random:1');
+    expect(gate.run).not.toBe('random:11');
     expect(gate.evidence).toBeTruthy();
     const replay = await cli('replay', gate.evidence!);
     expect(replay.out).toContain('quota WRONG');
