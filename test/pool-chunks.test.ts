@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtinChunk, DEFAULT_CAMPAIGN, runPlain, tallyScenario, type CampaignOptions } from '../src/explore/campaign.js';
+import { builtinChunks, DEFAULT_CAMPAIGN, runPlain, tallyScenario, type CampaignOptions } from '../src/explore/campaign.js';
 import { WorkerPool } from '../src/explore/pool.js';
 import { summarize } from '../src/explore/tally.js';
 import { loadScenario } from '../src/scenario/load.js';
@@ -9,8 +9,8 @@ import { builtinStrategy } from '../src/strategies/builtin.js';
 
 /**
  * How a built-in's campaign is cut into jobs and scheduled (the pilot in this thread, the
- * determinism checks beside the first chunks, about 16 chunks a worker) sets its speed
- * only: the numbers are those of the runs one after another, for any pool size.
+ * determinism checks beside the first chunks, chunks that shrink towards the end) sets its
+ * speed only: the numbers are those of the runs one after another, for any pool size.
  */
 const FILE = 'scenarios/7-tiny-agent-restart.yaml';
 // Worker threads run the built code (dist/): in `npm test`, which builds first.
@@ -22,11 +22,33 @@ afterAll(async () => {
 });
 
 describe('a built-in strategy on the worker pool', () => {
-  it('cuts a campaign into about 16 chunks a worker, of 4 to 64 runs', () => {
-    expect(builtinChunk(600, 2)).toBe(19);
-    expect(builtinChunk(10, 2)).toBe(4);
-    expect(builtinChunk(100_000, 2)).toBe(64);
-    expect(builtinChunk(0, 0)).toBe(4);
+  it('cuts a campaign into chunks that cover its seeds once, in order, and shrink to 4 runs towards its end', () => {
+    for (const [from, to, workers] of <Array<[number, number, number]>>[
+      [1, 601, 2],
+      [5, 142, 3],
+      [1, 20_001, 2],
+      [7, 10, 2],
+      [3, 3, 2],
+      [1, 101, 0],
+    ]) {
+      const chunks = builtinChunks(from, to, workers);
+      let at = from;
+      for (const [i, c] of chunks.entries()) {
+        expect(c.from).toBe(at);
+        const size = c.to - c.from;
+        // 4 to 64 runs; only the last may be shorter, what is left of the seeds.
+        expect(size).toBeLessThanOrEqual(64);
+        expect(size).toBeGreaterThanOrEqual(i < chunks.length - 1 ? 4 : 1);
+        if (i > 0) expect(size).toBeLessThanOrEqual(chunks[i - 1]!.to - chunks[i - 1]!.from);
+        at = c.to;
+      }
+      expect(at).toBe(Math.max(from, to));
+    }
+    // A long campaign: large chunks first, 4-run ones to finish, so no worker waits long for the last.
+    const long = builtinChunks(1, 601, 2).map((c) => c.to - c.from);
+    expect(long[0]).toBe(64);
+    expect(Math.max(...long.slice(-4))).toBeLessThanOrEqual(4);
+    expect(long.length).toBeLessThan(40);
   });
 
   it.skipIf(!BUILT)('tallies exactly the runs one after another, for 1, 2 and 3 workers and a range that is no multiple of any chunk', async () => {

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { explore } from '../explore/exhaustive.js';
@@ -13,6 +11,7 @@ import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import { runOnce } from '../sim/run.js';
 import { builtinStrategy } from '../strategies/builtin.js';
+import { measurePoolVsProcesses, poolLines, poolShare } from './pool-window.js';
 import { scaledIncident } from './scenarios.js';
 
 /**
@@ -138,49 +137,6 @@ function kernelChoosing(steps: number): number {
   return k.steps / ((performance.now() - t0) / 1000);
 }
 
-/** Seeds per worker (or process) in the pool-against-processes comparison, and how many pairs of windows. */
-const WINDOW_RUNS = 300;
-const WINDOW_PAIRS = 3;
-
-/**
- * `n` processes started together, each running its own `runs` of the seeds 1..n·runs from a
- * cold start (load, pilot, runs; nothing shared): the seconds from starting the first to the
- * end of the last. One window for all, so a process that ends early leaves its core idle on
- * the clock, as a pool's idle worker would.
- */
-async function processesWindow(n: number, runs: number): Promise<number> {
-  const serial = fileURLToPath(new URL('./serial.js', import.meta.url));
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from(
-      { length: n },
-      (_, i) =>
-        new Promise<void>((resolve, reject) => {
-          const p = spawn(process.execPath, [serial, String(runs), '--from', String(1 + i * runs), '--cold'], { stdio: ['ignore', 'ignore', 'inherit'] });
-          p.on('error', reject);
-          p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench: serial.js exited with code ${code}`))));
-        }),
-    ),
-  );
-  return (performance.now() - t0) / 1000;
-}
-
-/**
- * The pool's campaign over the same seeds 1..n·runs, timed the same way: from starting its
- * `n` workers (cold, like the processes) to closing them, pilot and determinism check included.
- */
-async function poolWindow(scenario: Scenario, text: string, n: number, runs: number): Promise<number> {
-  const opts: CampaignOptions = { ...DEFAULT_CAMPAIGN, runs: n * runs, seed: 1, evidenceLimit: 0 };
-  const t0 = performance.now();
-  const pool = new WorkerPool(n);
-  try {
-    await tallyScenario(scenario, text, [builtinStrategy(STRATEGY)!], opts, pool, { from: 1, to: 1 + n * runs });
-  } finally {
-    await pool.close();
-  }
-  return (performance.now() - t0) / 1000;
-}
-
 /** A target's line: met or not, with the measured ratio against the target. */
 interface Target {
   name: string;
@@ -219,32 +175,11 @@ async function main(): Promise<void> {
   console.log(`  pool, ${cores} workers:  ${fmt(median(wAll))} interleavings/s  (${fmt(median(wAll) / median(w1), 2)}× one worker)`);
 
   // The machine's own ceiling: the same seeds in separate processes started together, and
-  // the pool's campaign over them, each timed over one wall-clock window; pairs in turn, so
-  // a shift in the machine's load falls on both sides of a pair. The share is the median of
-  // the pairs' ratios (processes' seconds over the pool's, for the same work).
-  const total = cores * WINDOW_RUNS;
-  const alone: number[] = [];
-  const procWin: number[] = [];
-  const poolWin: number[] = [];
-  const shares: number[] = [];
-  for (let r = 0; r < WINDOW_PAIRS; r++) {
-    alone.push(await processesWindow(1, WINDOW_RUNS));
-    const p = await processesWindow(cores, WINDOW_RUNS);
-    const w = await poolWindow(scenario, text, cores, WINDOW_RUNS);
-    procWin.push(p);
-    poolWin.push(w);
-    shares.push(p / w);
-  }
-  const procRate = total / median(procWin);
-  const poolRate = total / median(poolWin);
-  const soloRate = WINDOW_RUNS / median(alone);
-  console.log(`  ${cores} separate processes: ${fmt(procRate)} interleavings/s over one window (${fmt(total)} runs, started together, timed to the end of the last; ${fmt(procRate / soloRate, 2)}× one process: nothing shared, the most any pool can get from this machine)`);
-  console.log(`  pool of ${cores}, same window: ${fmt(poolRate)} interleavings/s (the campaign over the same ${fmt(total)} seeds, from starting its workers to closing them)`);
-  const poolShare = median(shares);
-  console.log(
-    `  pool of ${cores} vs ${cores} processes: ${fmt(100 * poolShare)}% (pairs: ${shares.map((x) => `${fmt(100 * x)}%`).join(', ')})  ` +
-      target(`pool of ${cores} workers ≥ 90% of ${cores} separate processes, same window`, poolShare >= 0.9, `${fmt(100 * poolShare)}% (target ≥ 90%; ${fmt(poolRate)} vs ${fmt(procRate)} interleavings/s)`),
-  );
+  // the pool's campaign over them, over one wall-clock window each (src/bench/pool-window.ts).
+  const windows = await measurePoolVsProcesses(cores);
+  for (const line of poolLines(windows)) console.log(line);
+  const share = poolShare(windows);
+  console.log(`  pool of ${cores} vs ${cores} processes: ${fmt(100 * share)}% (median of ${windows.reps.length} repetitions)  ` + target(`pool of ${cores} workers ≥ 90% of ${cores} separate processes, same window`, share >= 0.9, `${fmt(100 * share)}% (target ≥ 90%; median of ${windows.reps.length} repetitions)`));
 
   // 3. The bare-kernel floor.
   const floor = floorEventsPerSecond(scenario, pilot.windowWrites);

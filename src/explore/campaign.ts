@@ -155,14 +155,22 @@ async function prepareStrategy(scenario: Scenario, scenarioText: string, strateg
 }
 
 /**
- * Runs per job of a built-in strategy (on trusted workers, its chunks merge exactly whatever
- * their size, so this sets speed only). About 16 chunks a worker: the last ones to finish
- * leave the other workers idle for about half a chunk, which at 4 a worker was a few percent
- * of a campaign's time. At least 4 runs (a job's message and merge cost well under one run),
- * at most 64 (about half a second: the progress bar moves, and a long campaign's tail stays short).
+ * A built-in strategy's seeds [from, to) cut into jobs (on trusted workers, chunks merge
+ * exactly whatever their sizes, so this sets speed only). Guided: each chunk is a quarter of
+ * an even share of the seeds still left per worker, so chunks shrink as the campaign nears
+ * its end, and the last ones to finish leave the other workers idle for a run or two, not
+ * for half a large chunk. At least 4 runs (a job's message and merge cost well under one
+ * run), at most 64 (about half a second: the progress bar moves).
  */
-export function builtinChunk(runs: number, workers: number): number {
-  return Math.min(64, Math.max(4, Math.ceil(runs / (Math.max(1, workers) * 16))));
+export function builtinChunks(from: number, to: number, workers: number): Array<{ from: number; to: number }> {
+  const out: Array<{ from: number; to: number }> = [];
+  const share = Math.max(1, workers) * 4;
+  for (let at = from; at < to; ) {
+    const size = Math.min(64, Math.max(4, Math.ceil((to - at) / share)));
+    out.push({ from: at, to: Math.min(to, at + size) });
+    at += size;
+  }
+  return out;
 }
 
 /**
@@ -183,9 +191,8 @@ async function checkedRuns(
 ): Promise<StrategyTally> {
   const base = jobBase(scenario, scenarioText, strategy, pilot);
   const { pilot: _, ...prepare } = base;
-  const chunk = builtinChunk(range.to - range.from, pool.size);
   const jobs: Array<RunsJob | PrepareJob> = [{ ...prepare, type: 'prepare', window: opts.window }];
-  for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode: opts.mode as RunsJob['mode'], depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
+  for (const { from, to } of builtinChunks(range.from, range.to, pool.size)) jobs.push({ ...base, type: 'runs', mode: opts.mode as RunsJob['mode'], depth: opts.depth, window: opts.window, from, to });
   const [checked, ...tallies] = await pool.run<PrepareResult | TallyState | FaultResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
   if ('fault' in checked!) return { strategy: strategy.name, tally: emptyTally(), fault: checked.fault };
   if (JSON.stringify((checked as { pilot: Pilot }).pilot) !== JSON.stringify(pilot)) throw new Error(`internal error: ${strategy.name}'s pilot run differs between this thread and its worker`);
@@ -218,7 +225,7 @@ export async function tallyScenario(
       // A built-in on workers: only the pilot run is needed before the chunks (they read its
       // window counts); it runs in this thread while the workers start, and the determinism
       // checks run as the batch's first job, beside the first chunks instead of before them.
-      pool.warm(1 + Math.ceil((range.to - range.from) / builtinChunk(range.to - range.from, pool.size)));
+      pool.warm(1 + builtinChunks(range.from, range.to, pool.size).length);
       let pilot: Pilot | undefined;
       try {
         pilot = runPilot(scenario, strategy, opts.window);
@@ -246,10 +253,12 @@ export async function tallyScenario(
       continue;
     }
     // A module's chunks are the same for any --workers (each runs in a fresh worker); built-ins' are merged exactly whatever their size.
-    const chunk = isUserStrategy(strategy) ? sandboxChunk(range.to - range.from) : builtinChunk(range.to - range.from, pool.size);
     const jobs: RunsJob[] = [];
     const mode = opts.mode;
-    for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
+    if (isUserStrategy(strategy)) {
+      const chunk = sandboxChunk(range.to - range.from);
+      for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
+    } else for (const { from, to } of builtinChunks(range.from, range.to, pool.size)) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to });
     let tally = emptyTally();
     let fault: FaultResult['fault'] | undefined;
     for (const t of await pool.run<TallyState | FaultResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)))) {
