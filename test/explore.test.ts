@@ -10,10 +10,10 @@ import { PctSelector, RandomSelector, ReplaySelector, type ChoiceLog, type Selec
 import { explore } from '../src/explore/exhaustive.js';
 import { encodeChoices, formatEvidence, parseEvidence, type Evidence } from '../src/explore/evidence.js';
 import { TOOL } from '../src/explore/provenance.js';
-import { checkDeterminism } from '../src/explore/jobs.js';
+import { checkDeterminism } from '../src/explore/determinism.js';
 import { runPilot } from '../src/explore/pilot.js';
 import { replayRun, shrink, type RunSpec } from '../src/explore/shrink.js';
-import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
+import { Timeline, type TimelineEntry } from '../src/sim/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/model.js';
 import { failed, failureKind } from '../src/sim/outcome.js';
@@ -382,7 +382,7 @@ describe('determinism self-check', () => {
 describe('worker threads', () => {
   it('--workers 1 and --workers 2 print the same JSON and write byte-identical evidence', () => {
     const bin = join(ROOT, 'bin', 'quotarace.js');
-    expect(existsSync(join(ROOT, 'dist', 'explore', 'worker.js'))).toBe(true);
+    expect(existsSync(join(ROOT, 'dist', 'cli', 'worker.js'))).toBe(true);
     const tmpA = mkdtempSync(join(tmp, 'workers1-'));
     const tmpB = mkdtempSync(join(tmp, 'workers2-'));
     const run = (reports: string, workers: string) =>

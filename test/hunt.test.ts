@@ -148,7 +148,7 @@ describe('quotarace hunt', () => {
     expect(candidateText(a.found[0]!.genome, opts(3))).toBe(candidateText(b.found[0]!.genome, opts(3)));
     expect([a.scenarios, a.runs, a.found[0]!.run]).toEqual([b.scenarios, b.runs, b.found[0]!.run]);
     // Worker threads run the built code (dist/): in `npm test`, which builds first.
-    if (existsSync(join(ROOT, 'dist', 'explore', 'worker.js'))) {
+    if (existsSync(join(ROOT, 'dist', 'cli', 'worker.js'))) {
       const two = new WorkerPool(2);
       pools.push(two);
       const c = await search(opts(3), two);

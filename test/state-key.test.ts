@@ -7,7 +7,7 @@ import { Rng } from '../src/kernel/rng.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { runOnce } from '../src/sim/run.js';
 import { stateKey } from '../src/sim/state.js';
-import type { World } from '../src/sim/world.js';
+import type { World } from '../src/cluster/world.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 /**

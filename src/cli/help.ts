@@ -1,13 +1,5 @@
-import { readFileSync } from 'node:fs';
-
-/** The package's version, from its package.json (dist/cli/help.js and src/cli/help.ts are both two levels down). */
-export const VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+export { VERSION } from '../explore/provenance.js';
+import { VERSION } from '../explore/provenance.js';
 
 const COMMANDS = ['run', 'trace', 'replay', 'merge', 'table', 'check', 'k8s-job', 'hunt'] as const;
 export type Command = (typeof COMMANDS)[number];

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
-import { shellQuote } from '../report/files.js';
+import { shellQuote } from '../base/shell.js';
 import { isStrategyPath, strategyRef } from '../strategies/loader.js';
 import type { Strategy } from '../strategies/api.js';
 import { DEFAULT_SANDBOX, type SandboxLimits } from '../explore/pool.js';

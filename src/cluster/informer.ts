@@ -1,5 +1,5 @@
-import type { LatencyName } from '../sim/latency.js';
-import type { World } from '../sim/world.js';
+import type { LatencyName } from './latency.js';
+import type { World } from './world.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { objKey } from './objects.js';
 

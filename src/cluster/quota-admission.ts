@@ -1,4 +1,4 @@
-import type { World } from '../sim/world.js';
+import type { World } from './world.js';
 import type { ApiError } from './apiserver.js';
 import { Informer } from './informer.js';
 import { launcherPodUsage } from './usage.js';

@@ -1,6 +1,6 @@
 import type { Process } from '../kernel/kernel.js';
-import type { LatencyName } from '../sim/latency.js';
-import type { World } from '../sim/world.js';
+import type { LatencyName } from './latency.js';
+import type { World } from './world.js';
 import type { ApiResult } from './apiserver.js';
 import type { KObject } from './objects.js';
 import { objKey } from './objects.js';

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
-import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareJob, PrepareResult, RecordedRun, RunsJob } from './jobs.js';
+import type { EvidenceResult, RecordedRun } from './evidence-job.js';
+import type { EvidenceJob, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareJob, PrepareResult, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
 import { bundleOf, isUserStrategy, loadFaultOf, strategyRef } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
-import { runPilot, type Pilot } from './pilot.js';
+import { runPilot } from './pilot.js';
+import type { Pilot } from './run-id.js';
 import { sandboxChunk, type WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';

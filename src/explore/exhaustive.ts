@@ -4,9 +4,8 @@ import type { Scenario } from '../scenario/model.js';
 import { failed, type RunOutcome } from '../sim/outcome.js';
 import { runOnce } from '../sim/run.js';
 import { stateKey } from '../sim/state.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import type { Strategy } from '../strategies/api.js';
-import type { Pilot } from './pilot.js';
 
 /**
  * The latency an exhaustive run uses for a draw among n: the middle of the range, moved by a
@@ -99,7 +98,8 @@ export function attachWorld(selector: Selector): ((w: World) => void) | undefine
 export function explore(
   scenario: Scenario,
   strategy: Strategy,
-  pilot: Pilot,
+  /** The pilot run (run-id.ts's Pilot): its windowWrites place the `between` actions. */
+  pilot: { readonly windowWrites: readonly number[] },
   window: number,
   maxRuns: number,
   seed: number,

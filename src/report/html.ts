@@ -1,14 +1,15 @@
 import { limitToHard } from '../actors/rancher-quota.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
-import type { ShrinkNote } from '../explore/jobs.js';
+import type { ShrinkNote } from '../explore/evidence-job.js';
 import type { Scenario } from '../scenario/model.js';
 import { describeAction } from '../sim/run.js';
 import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
 import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
-import { replayCommand, shellQuote } from './files.js';
-import { kindsSection, matrixSection } from './index-matrix.js';
+import { shellQuote } from '../base/shell.js';
+import { replayCommand } from './files.js';
+import { kindsSection, matrixSection, type ExpectationOutcome } from './index-matrix.js';
 import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
 import { pairedDifference, wilson, type Interval } from './stats.js';
@@ -43,21 +44,7 @@ export interface FailureDetail {
   readonly unshrunk: string;
 }
 
-export interface ExpectationOutcome {
-  readonly scenario: string;
-  readonly strategy: string;
-  readonly metric: string;
-  /** "quotaCorrect >= 1" */
-  readonly name: string;
-  readonly actual: number;
-  readonly passed: boolean;
-  readonly message: string;
-  /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
-  readonly run?: string;
-  readonly evidence?: string;
-  /** The command that replays that evidence (allowing its module, for a module's). */
-  readonly replay?: string;
-}
+export type { ExpectationOutcome } from './index-matrix.js';
 
 /** How the reports were made: shown in each page's header and the index. The date is the report's, never the simulator's. */
 export interface RunMeta {

@@ -4,7 +4,7 @@ import { equal } from '../cluster/resources.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import { QUOTA_RESYNC_MS } from '../actors/quota-controller.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX } from '../strategies/harvester-quota.js';
-import type { StepObserver, World } from './world.js';
+import type { StepObserver, World } from '../cluster/world.js';
 
 export interface Violation {
   readonly invariant: string;

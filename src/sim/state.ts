@@ -1,5 +1,5 @@
 import { KINDS } from '../cluster/objects.js';
-import type { StatePart, World } from './world.js';
+import type { StatePart, World } from '../cluster/world.js';
 
 /**
  * A key for "the same state": two runs that reach equal keys at a choice point have the
