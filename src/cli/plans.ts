@@ -176,7 +176,16 @@ export function campaignOptions(args: Record<string, unknown>, s: Scenario | und
     mode,
     depth: intArg('depth', args.depth, 1, LIMITS.depth)!,
     maxRuns: intArg('max-runs', args['max-runs'], 1, LIMITS.maxRuns)!,
+    ...delaysOption(args, mode),
     window: intArg('window', args.window, 0, LIMITS.window) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window),
     evidenceLimit: args.evidence === false ? 0 : DEFAULT_CAMPAIGN.evidenceLimit,
   };
+}
+
+/** --delays K: a delay-bounded exhaustive search (complete up to K delays). */
+function delaysOption(args: Record<string, unknown>, mode: ExploreMode): { delays?: number } {
+  const delays = intArg('delays', args.delays, 0, 1000);
+  if (delays === undefined) return {};
+  if (mode !== 'exhaustive') throw new UsageError('--delays bounds an exhaustive search: use it with --explore exhaustive');
+  return { delays };
 }

@@ -7,7 +7,7 @@ import { withoutChoiceLog } from '../kernel/choice.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { checkSameTwice, sameInFreshInstance, checkFreshInstances } from './determinism.js';
 import { buildEvidence } from './evidence-job.js';
-import { explore } from './exhaustive.js';
+import { coverageOf, explore } from './exhaustive.js';
 import { campaignRunId, scenarioOf, type DescribeJob, type DescribeResult, type ExhaustiveJob, type ExhaustiveResult, type Job, type PrepareJob, type PrepareResult, type RunsJob } from './jobs.js';
 import { runPilot } from './pilot.js';
 import { formatRunId, runById } from './run-id.js';
@@ -74,10 +74,10 @@ async function prepare(job: PrepareJob, strategy: Strategy): Promise<PrepareResu
 function exhaustiveJob(job: ExhaustiveJob, strategy: Strategy): ExhaustiveResult {
   const scenario = scenarioOf(job);
   beatRun(0);
-  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed);
+  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed, undefined, job.delays);
   const tally = emptyTally();
   r.outcomes.forEach((o, i) => addRunToTally(tally, o, formatRunId({ explorer: 'exhaustive', seed: job.seed, window: job.window, branches: r.prefixes[i]! })));
-  return { tally, exhaustive: { complete: r.complete, runs: r.runs, pruned: r.pruned } };
+  return { tally, exhaustive: coverageOf(r) };
 }
 
 function runRange(job: RunsJob, strategy: Strategy): { tally: TallyState; last?: { seed: number; outcome: RunOutcome } } {

@@ -5,6 +5,7 @@ import type { StrategyFault } from '../strategies/fault.js';
 import type { Pilot } from './run-id.js';
 import { formatRunId, type RunId } from './run-id.js';
 import type { TallyState } from './tally.js';
+import type { ExhaustiveCoverage } from './exhaustive.js';
 
 /**
  * The workers' jobs and their results: what crosses a worker boundary. handle-job.ts runs
@@ -40,6 +41,8 @@ export interface ExhaustiveJob extends JobBase {
   readonly window: number;
   readonly maxRuns: number;
   readonly seed: number;
+  /** A delay bound (--delays). */
+  readonly delays?: number;
 }
 
 /** Load a strategy module in a sandbox: its name and description, or why it is not one. */
@@ -84,7 +87,7 @@ export type Job = RunsJob | EvidenceJob | PrepareJob | ExhaustiveJob | DescribeJ
 
 export type DescribeResult = { name: string; description: string } | { loadError: string } | FaultResult;
 export type PrepareResult = { pilot: Pilot } | FaultResult;
-export type ExhaustiveResult = { tally: TallyState; exhaustive: { complete: boolean; runs: number; pruned: number } } | FaultResult;
+export type ExhaustiveResult = { tally: TallyState; exhaustive: ExhaustiveCoverage } | FaultResult;
 export interface CommandResult {
   readonly code: number;
   readonly out: string;

@@ -102,6 +102,13 @@ export class InvariantChecker implements StepObserver {
     for (const kind of ['ResourceQuota', 'VirtualMachineInstanceMigration', 'Namespace'] as const) {
       world.api.watch(kind, (o, c) => onChange(o, c, o));
     }
+    // Part of the state key: a run that already broke an invariant, or has a bad condition
+    // running since some time, ends differently from one that has not (its failure kind).
+    world.registerState('invariants', 'checker', () => {
+      if (this.first) return `broken:${this.first.invariant}:${this.first.detail}`;
+      const now = world.now;
+      return [...this.bad].map(([id, b]) => `${id}@${b.since - now}:${b.detail}`).sort().join(',');
+    });
   }
 
   private evaluate(ns: string): void {
