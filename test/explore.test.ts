@@ -415,6 +415,27 @@ describe('worker threads', () => {
       else expect(readFileSync(join(tmpB, f)).equals(readFileSync(join(tmpA, f))), f).toBe(true);
     }
   });
+
+  it('every bundled scenario prints the same results for --workers 1, 2 and 3', () => {
+    // 8 runs a strategy: a built-in's campaign is the pilot, its checks and two chunks, so two
+    // and three workers run them side by side; the module of scenario 9 runs sandboxed.
+    const bin = join(ROOT, 'bin', 'quotarace.js');
+    const outs = ['1', '2', '3'].map((workers) => {
+      const r = spawnSync(process.execPath, [bin, 'run', 'scenarios', '--allow-module', 'scenarios/strategies', '--runs', '8', '--json', '--no-evidence', '--reports', join(tmp, `all-workers-${workers}`), '--workers', workers], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return r.stdout.split(join(tmp, `all-workers-${workers}`)).join('<reports>');
+    });
+    const doc = JSON.parse(outs[0]!) as { scenarios: Array<{ file: string; strategies: Array<{ runs: number; error?: string }> }> };
+    const bundled = readdirSync(join(ROOT, 'scenarios')).filter((f) => f.endsWith('.yaml'));
+    expect(doc.scenarios.map((s) => s.file).sort()).toEqual(bundled.map((f) => `scenarios/${f}`).sort());
+    for (const s of doc.scenarios) for (const st of s.strategies) expect(st.error ?? st.runs, s.file).toBe(8);
+    expect(outs[1]).toBe(outs[0]);
+    expect(outs[2]).toBe(outs[0]);
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import type { EvidenceResult, RecordedRun } from './evidence-job.js';
-import type { EvidenceJob, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RunsJob } from './jobs.js';
+import type { EvidenceJob, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareJob, PrepareResult, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
 import { bundleOf, isUserStrategy, loadFaultOf, strategyRef } from '../strategies/loader.js';
@@ -160,6 +160,56 @@ async function prepareStrategy(scenario: Scenario, scenarioText: string, strateg
 }
 
 /**
+ * A built-in strategy's seeds [from, to) cut into jobs (on trusted workers, chunks merge
+ * exactly whatever their sizes, so this sets speed only). Guided: each chunk is a quarter of
+ * an even share of the seeds still left per worker, so chunks shrink as the campaign nears
+ * its end, and the last ones to finish leave the other workers idle for a run or two, not
+ * for half a large chunk. At least 4 runs (a job's message and merge cost well under one
+ * run), at most 64 (about half a second: the progress bar moves).
+ */
+export function builtinChunks(from: number, to: number, workers: number): Array<{ from: number; to: number }> {
+  const out: Array<{ from: number; to: number }> = [];
+  const share = Math.max(1, workers) * 4;
+  for (let at = from; at < to; ) {
+    const size = Math.min(64, Math.max(4, Math.ceil((to - at) / share)));
+    out.push({ from: at, to: Math.min(to, at + size) });
+    at += size;
+  }
+  return out;
+}
+
+/**
+ * A built-in strategy's runs on workers, its determinism checks (the prepare job) first in
+ * the same batch. The result is the one prepare-then-runs gives: a fault of the checks is the
+ * strategy's fault (the first by job order, as a failed prepare's was), and the pilot the
+ * chunks used must be the one the checks computed, else this is our bug, not a result.
+ */
+async function checkedRuns(
+  scenario: Scenario,
+  scenarioText: string,
+  strategy: Strategy,
+  pilot: Pilot,
+  opts: CampaignOptions,
+  pool: WorkerPool,
+  range: { from: number; to: number },
+  progress?: CampaignProgress,
+): Promise<StrategyTally> {
+  const base = jobBase(scenario, scenarioText, strategy, pilot);
+  const { pilot: _, ...prepare } = base;
+  const jobs: Array<RunsJob | PrepareJob> = [{ ...prepare, type: 'prepare', window: opts.window }];
+  for (const { from, to } of builtinChunks(range.from, range.to, pool.size)) jobs.push({ ...base, type: 'runs', mode: opts.mode as RunsJob['mode'], depth: opts.depth, window: opts.window, from, to });
+  const [checked, ...tallies] = await pool.run<PrepareResult | TallyState | FaultResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
+  if ('fault' in checked!) return { strategy: strategy.name, tally: emptyTally(), fault: checked.fault };
+  if (JSON.stringify((checked as { pilot: Pilot }).pilot) !== JSON.stringify(pilot)) throw new Error(`internal error: ${strategy.name}'s pilot run differs between this thread and its worker`);
+  let tally = emptyTally();
+  for (const t of tallies as Array<TallyState | FaultResult>) {
+    if ('fault' in t) return { strategy: strategy.name, tally: emptyTally(), fault: t.fault };
+    tally = mergeTally(tally, t);
+  }
+  return { strategy: strategy.name, tally, pilot };
+}
+
+/**
  * Phase 1: run the seeds [from, to) of every strategy (the whole campaign, or one shard's
  * share), aggregated in seed order whatever the number of workers.
  */
@@ -175,6 +225,23 @@ export async function tallyScenario(
   const out: StrategyTally[] = [];
   for (const strategy of strategies) {
     progress?.pilot?.(strategy.name);
+    const overlap = opts.mode !== 'exhaustive' && !isUserStrategy(strategy) && pool.size > 1 && loadFaultOf(strategy) === undefined;
+    if (overlap) {
+      // A built-in on workers: only the pilot run is needed before the chunks (they read its
+      // window counts); it runs in this thread while the workers start, and the determinism
+      // checks run as the batch's first job, beside the first chunks instead of before them.
+      pool.warm(1 + builtinChunks(range.from, range.to, pool.size).length);
+      let pilot: Pilot | undefined;
+      try {
+        pilot = runPilot(scenario, strategy, opts.window);
+      } catch {
+        // The prepare job below reports it, as it always did.
+      }
+      if (pilot) {
+        out.push(await checkedRuns(scenario, scenarioText, strategy, pilot, opts, pool, range, progress));
+        continue;
+      }
+    }
     const prepared = await prepareStrategy(scenario, scenarioText, strategy, opts.window, pool);
     if ('fault' in prepared) {
       out.push({ strategy: strategy.name, tally: emptyTally(), fault: prepared.fault });
@@ -191,10 +258,12 @@ export async function tallyScenario(
       continue;
     }
     // A module's chunks are the same for any --workers (each runs in a fresh worker); built-ins' are merged exactly whatever their size.
-    const chunk = isUserStrategy(strategy) ? sandboxChunk(range.to - range.from) : Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
     const jobs: RunsJob[] = [];
     const mode = opts.mode;
-    for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
+    if (isUserStrategy(strategy)) {
+      const chunk = sandboxChunk(range.to - range.from);
+      for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
+    } else for (const { from, to } of builtinChunks(range.from, range.to, pool.size)) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to });
     let tally = emptyTally();
     let fault: FaultResult['fault'] | undefined;
     for (const t of await pool.run<TallyState | FaultResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)))) {

@@ -394,6 +394,20 @@ export class WorkerPool {
     return o.result as T;
   }
 
+  /**
+   * Starts trusted workers up to the pool's size now, so their start-up (a thread, our code
+   * loaded) overlaps what this thread does before their jobs come: a built-in's determinism
+   * checks and pilot run inline, and its runs' chunks wait on that pilot. Nothing when the
+   * pool runs built-ins inline (one worker, or a batch of one job); no more than `jobs`
+   * workers, the jobs to come.
+   */
+  warm(jobs = this.size): void {
+    if (this.size <= 1 || jobs <= 1) return;
+    let trusted = 0;
+    for (const slot of this.live) if (slot.hb === undefined) trusted++;
+    while (trusted++ < Math.min(this.size, jobs)) this.idle.push(this.spawn(false));
+  }
+
   async run<T>(jobs: readonly Job[], progress?: (done: number, total: number) => void): Promise<T[]> {
     let done = 0;
     const tick = (): void => progress?.(++done, jobs.length);
