@@ -10,6 +10,13 @@ const CLI_TESTS = ['test/cli.test.ts', 'test/hostile.test.ts', 'test/explore.tes
 /** In-process but slow (complete exhaustive searches): in `npm test`, not in the unit tier. */
 const SLOW_TESTS = ['test/state-key.test.ts'];
 
+/** `npm run mutate` sets QUOTARACE_VITEST_PROJECT=unit: Stryker's vitest runner has no project filter. */
+const only = process.env.QUOTARACE_VITEST_PROJECT;
+const PROJECTS = [
+  { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...CLI_TESTS, ...SLOW_TESTS] } },
+  { extends: true, test: { name: 'cli', include: [...CLI_TESTS, ...SLOW_TESTS] } },
+] as const;
+
 export default defineConfig({
   resolve: {
     // Strategy modules imported by tests (scenarios/strategies/*.ts) import 'quotarace': the sources, not dist/.
@@ -18,9 +25,6 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     pool: 'forks',
-    projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...CLI_TESTS, ...SLOW_TESTS] } },
-      { extends: true, test: { name: 'cli', include: [...CLI_TESTS, ...SLOW_TESTS] } },
-    ],
+    projects: only ? PROJECTS.filter((p) => p.test.name === only) : [...PROJECTS],
   },
 });
