@@ -318,67 +318,6 @@ describe('shrinking the #7178 incident', () => {
 });
 
 // ---------------------------------------------------------------------------------------
-describe('determinism self-check', () => {
-  const ANN = 'test.quotarace.io/toggle';
-  /** Toggles an annotation on the quota; `decide` says whether this call writes. */
-  function toggler(name: string, decide: (rqAnnotation: string | undefined) => boolean, value: () => string = () => 'on'): Strategy {
-    return defineStrategy({
-      name,
-      description: 'test strategy',
-      reconcilers: [
-        {
-          name: 'toggler',
-          // Migration events drive it (the quota alone gets no events in this scenario).
-          watches: ['VirtualMachineInstanceMigration'],
-          reconcile(key: string, view: View): Write | undefined {
-            const rq = view.list('ResourceQuota', key.split('/')[0])[0];
-            if (!rq) return undefined;
-            const cur = rq.metadata.annotations[ANN];
-            if (!decide(cur)) return undefined;
-            const annotations = { ...rq.metadata.annotations };
-            if (cur === undefined) annotations[ANN] = value();
-            else delete annotations[ANN];
-            return { verb: 'update', object: { ...rq, metadata: { ...rq.metadata, annotations } } };
-          },
-        },
-      ],
-      webhooks: [],
-    });
-  }
-
-  function specFor(strategy: Strategy): { spec: RunSpec; sizes: number[]; writes: number } {
-    const scenario = load('7-tiny-agent-restart.yaml');
-    const pilot = runPilot(scenario, strategy, 25);
-    let log: ChoiceLog | undefined;
-    const timeline = new Timeline();
-    runOnce(scenario, strategy, 3, { selector: new RandomSelector(3), window: 25, windowWrites: pilot.windowWrites, trace: timeline, inspect: (w) => (log = w.choices.log) });
-    const writes = timeline.entries.filter((e) => e.kind === 'write' && e.actor === `harvester/toggler`).length;
-    return { spec: { scenario, strategy, seed: 3, window: 25, windowWrites: pilot.windowWrites, disabled: new Set(), values: log!.values }, sizes: log!.sizes, writes };
-  }
-
-  it('catches a strategy that keeps state across runs (module-level counter)', () => {
-    let calls = 0; // survives from one run to the next: not a function of the run's inputs
-    // Writes the counter itself, so the second replay writes different values than the first.
-    const flaky = toggler('flaky', (cur) => cur === undefined, () => String(++calls));
-    const { spec, sizes, writes } = specFor(flaky);
-    expect(writes).toBeGreaterThan(0);
-    const det = checkDeterminism(spec, sizes);
-    expect(det.deterministic).toBe(false);
-    expect(det.detail.startsWith('MISMATCH')).toBe(true);
-  });
-
-  it('passes the same toggling when it is decided from the observed object (control)', () => {
-    // Writes only when the annotation is absent: a function of the cache, so deterministic.
-    const steady = toggler('steady', (cur) => cur === undefined);
-    const { spec, sizes, writes } = specFor(steady);
-    expect(writes).toBeGreaterThan(0);
-    const det = checkDeterminism(spec, sizes);
-    expect(det.detail).toMatch(/^ok/);
-    expect(det.deterministic).toBe(true);
-  });
-});
-
-// ---------------------------------------------------------------------------------------
 describe('worker threads', () => {
   it('--workers 1 and --workers 2 print the same JSON and write byte-identical evidence', () => {
     const bin = join(ROOT, 'bin', 'quotarace.js');
