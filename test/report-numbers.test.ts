@@ -43,7 +43,7 @@ describe('the text table', () => {
     const st = {
       name: 'example', runs: 1000, quotaCorrect: 0.125, migrationsSucceeded: 0.5, vmsMoved: 5, vmsToMove: 10, invariantViolations: 0.875, settled: 1,
       targetPodsRejectedByQuota: 1.25, conflicts: 2.5, editsRefused: 3.75, editsRefusedForGood: 0, agentRestarts: 4.5, drainSeconds: { mean: 12.5, max: 20 }, drainsUnfinished: 0,
-      failingRuns: ['random:3'], failures: [{ signature: 'x', runs: 875, firstRun: 'random:3', breaks: ['quota' as const] }, { signature: 'y', runs: 1, firstRun: 'random:4', breaks: ['invariant' as const] }],
+      failingRuns: ['random:3'], failures: [{ signature: 'x', runs: 875, firstRun: 'random:3', breaks: ['quota' as const] }, { signature: 'y', runs: 1, firstRun: 'random:4', breaks: ['invariants' as const] }],
       firstBreaking: {}, exploration: { selector: 'random' as const }, evidence: [],
     };
     const s = { name: 'example', file: 'x.yaml', runs: 1000, seed: 1, explore: 'random' as const, strategies: [st] } as unknown as ScenarioSummary;
