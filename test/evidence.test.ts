@@ -315,3 +315,22 @@ describe('invariants are checked after every step', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------
+// Moved from test/strategies.test.ts.
+describe('replaying a failure against another strategy', () => {
+  it('judges the other strategy on the whole scenario: v1.4.2 survives the incident interleaving that broke pre-fix', async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'quotarace-rs-'));
+    const r = await cli('run', 'scenarios/1-incident-7178.yaml', '--runs', '10', '--strategy', 'pre-fix', '--reports', reports, '--workers', '1');
+    expect(r.code, r.err).toBe(0);
+    const evidence = join(reports, 'incident-7178', 'pre-fix', 'random-seed-1.evidence');
+    // The shrunk pre-fix run stops early; v1.4.2 needs the scenario's horizon to finish its migrations.
+    expect(readFileSync(evidence, 'utf8')).toMatch(/^horizon-ms: (\d+)$/m);
+    const fixed = await cli('replay', evidence, '--strategy', 'v1.4.2', '--expect-fixed');
+    expect(fixed.out).toContain('no longer fails');
+    expect(fixed.code).toBe(0);
+    const still = await cli('replay', evidence, '--expect-fixed');
+    expect(still.out).toContain('still fails');
+    expect(still.code).toBe(1);
+  });
+});
