@@ -23,7 +23,10 @@ export default defineConfig({
     alias: [{ find: /^quotarace$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }],
   },
   test: {
-    testTimeout: 60_000,
+    // Not a measure of speed (no test asserts a duration): only a guard against a hang, so long
+    // that a test slowed down by a loaded machine is not failed for it. Per-test limits are not set.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     projects: only ? PROJECTS.filter((p) => p.test.name === only) : [...PROJECTS],
   },

@@ -425,7 +425,7 @@ describe('--shard and merge', () => {
       expect(r.code).toBe(0);
       results.push(file);
     }
-  }, 60_000);
+  });
 
   it('the shards tile the seeds', () => {
     const docs = results.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { shard: { index: number; count: number }; scenarios: Array<{ range: { from: number; to: number }; tallies: Array<{ tally: { runs: number } }> }> });

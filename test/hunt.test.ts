@@ -103,7 +103,7 @@ describe('quotarace hunt', () => {
     const same = await cli('--strategy', 'v1.4.2', '--baseline', 'v1.4.2', '--out', join(OUT, 'same'));
     expect(same.code).toBe(2);
     expect(same.err).toContain('another strategy');
-  }, 300_000);
+  });
 
   it('never generates an unsatisfiable scenario: not every node drained, no unmovable VM on a drained node, room for every VM that must move', () => {
     const vm = (node: number, liveMigrate = true, cpu = 1, memory = '2Gi') => ({ cpu, memory, node, liveMigrate });

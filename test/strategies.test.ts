@@ -198,7 +198,7 @@ describe('the README strategy table', () => {
     const a = readme.indexOf(MATRIX_START) + MATRIX_START.length;
     const b = readme.indexOf(MATRIX_END);
     expect(readme.slice(a, b).trim()).toBe(r.out.trim());
-  }, 120_000);
+  });
 });
 
 describe('the README strategy API reference', () => {
@@ -239,5 +239,5 @@ describe('quotarace table --strategy', () => {
     const missing = await cli('table', files[0]!, '--strategy', './no-such-strategy.ts', '--workers', '1');
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('no strategy module at ./no-such-strategy.ts');
-  }, 120_000);
+  });
 });
