@@ -528,6 +528,11 @@ describe('--shard and merge', () => {
     writeFileSync(file, readFileSync(CONTROL, 'utf8'));
     const m = await cli('merge', s1, s2, '--reports', dir('edited-merged'), '--workers', '1');
     expect(m.code).toBe(2);
+    // Says which shard, and that the scenario differs, by its hash; merges nothing.
+    expect(m.err).toContain(s2);
+    expect(m.err).toMatch(/sha256: was run with another version of .*control-edited\.yaml \(sha256 \w+/);
+    expect(m.out).toBe('');
+    expect(existsSync(join(tmp, 'edited-merged', 'index.html'))).toBe(false);
   });
 });
 
