@@ -1,7 +1,7 @@
 # quotarace's image: `quotarace` on the PATH, the bundled scenarios and the example strategy
 # in its working directory, run as a non-root user (uid 1000). Used by `quotarace k8s-job`.
 #   docker build -t registry.example/quotarace:1 .
-#   docker run --rm registry.example/quotarace:1 quotarace run scenarios --runs 200
+#   docker run --rm registry.example/quotarace:1 quotarace run scenarios --allow-module scenarios/strategies --runs 200
 # test/image.test.ts runs these steps without a container engine (a folder per stage, this
 # machine's Node for the base image) and then a scenario with the result, as uid 1000.
 

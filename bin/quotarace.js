@@ -3,10 +3,19 @@
 // crash can end the process early, and none of them may look like success to a CI gate.
 process.exitCode = 1;
 // A reader that stops early (`quotarace trace ... | head`) closes the pipe: stop quietly.
+// Output that cannot be written (stdout is a full disk, > /dev/full): one line, exit 2
+// (an output path quotarace cannot write), never a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e) => {
     if (e && e.code === 'EPIPE') process.exit(process.exitCode ?? 1);
-    throw e;
+    if (stream === process.stdout) {
+      try {
+        process.stderr.write(`quotarace: cannot write the standard output (${(e && e.code) || String(e)})\n`);
+      } catch {
+        // stderr is gone too: the exit code says it
+      }
+    }
+    process.exit(2);
   });
 }
 let main;

@@ -9,6 +9,7 @@ import { DEFAULT_CAMPAIGN, finishScenario, tallyScenario, type CampaignOptions }
 import { WorkerPool } from '../src/explore/pool.js';
 import { shownFailures } from '../src/cli/publish.js';
 import { scenarioReport } from '../src/report/html.js';
+import { wilson } from '../src/report/stats.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../src/strategies/builtin.js';
 
@@ -125,7 +126,8 @@ describeBrowser('reports in a real browser', () => {
     expect(await page.textContent('#run-verdict')).toMatch(/^PASS2 scenarios, \d+ expectations met$/);
     expect(await page.locator('.scenario .banner.pass').count()).toBe(2);
     expect(await page.$$eval('#toc a', (as) => as.map((a) => a.getAttribute('href')))).toEqual(['#matrix', '#kinds', '#scenarios']);
-    expect(await page.textContent('.meta')).toMatch(/quotarace \d+\.\d+\.\d+ · \d{4}-\d{2}-\d{2} · quotarace run .*--runs 30/);
+    expect(await page.textContent('.meta')).toMatch(/quotarace \d+\.\d+\.\d+ · \d{4}-\d{2}-\d{2} · reproduce with:/);
+    expect(await page.textContent('pre.runline code.cmd')).toMatch(/^quotarace run \S+1-incident-7178.yaml \S+6-control-no-race.yaml .*--runs 30 --seed 1$/);
 
     await Promise.all([page.waitForURL('**/incident-7178.html'), page.click('.banner a[href="incident-7178.html"]')]);
     expect(page.url()).toBe(url(join(tmp, 'incident-7178.html')));
@@ -399,5 +401,99 @@ describeBrowser('markup from scenario files is shown, never run', () => {
       await pool.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describeBrowser('every rate and interval a report renders is the JSON summary\'s', () => {
+  const NINE = join(ROOT, 'scenarios', '9-user-strategy.yaml');
+  interface JsonStrategy { name: string; runs: number; quotaCorrect: number; migrationsSucceeded: number; vmsMoved: number; vmsToMove: number; invariantViolations: number; failures: Array<{ runs: number }>; error?: string }
+  interface JsonScenario { name: string; strategies: JsonStrategy[]; expectations: Array<{ strategy: string; expectation: string; actual: number }> }
+  let dir: string;
+  let scenarios: JsonScenario[];
+
+  beforeAll(async () => {
+    if (!HAVE_CHROMIUM) return;
+    dir = mkdtempSync(join(tmpdir(), 'quotarace-rates-'));
+    // Every built-in (the incident's) and a strategy module (scenario 9's exact-delta).
+    const r = await cli(['run', INCIDENT, NINE, '--runs', '24', '--reports', dir, '--workers', '1', '--json', '--allow-module', join(ROOT, 'scenarios', 'strategies')]);
+    expect(r.err).toBe('');
+    scenarios = (JSON.parse(r.out) as { scenarios: JsonScenario[] }).scenarios;
+  }, 120_000);
+  afterAll(() => {
+    if (dir && !process.env.QUOTARACE_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A rendered percentage ("96.7%") is the rate to its last digit. */
+  const samePct = (shown: string, rate: number, what: string) => {
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(shown.trim());
+    expect(m, `${what}: "${shown}" is a percentage`).not.toBeNull();
+    const digits = m![1]!.split('.')[1]?.length ?? 0;
+    expect(Math.abs(Number(m![1]) - rate * 100), `${what}: ${shown} vs ${rate}`).toBeLessThanOrEqual(0.5 * 10 ** -digits + 1e-9);
+  };
+
+  it('the numbers table, the headline and the gate table of each scenario, every strategy, a module included', async () => {
+    expect(scenarios.flatMap((s) => s.strategies.map((st) => st.name))).toContain('exact-delta');
+    for (const s of scenarios) {
+      const w = await newWatchedPage();
+      await w.page.goto(url(join(dir, `${s.name}.html`)));
+      const rows = await w.page.$$eval('#verdict table:first-of-type tr', (trs) => trs.slice(1).map((tr) => ({ name: tr.querySelector('th')?.textContent ?? '', cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '') })));
+      expect(rows.map((r) => r.name)).toEqual(s.strategies.map((st) => st.name));
+      for (const st of s.strategies) {
+        const { cells } = rows.find((r) => r.name === st.name)!;
+        const what = `${s.name} / ${st.name}`;
+        expect(Number(cells[0]!.replace(/,/g, '')), what).toBe(st.runs);
+        // "96.7% [88.0%–99.4%]": the rate and its Wilson interval over the JSON's counts.
+        for (const [cell, rate, ok, n] of [
+          [cells[1]!, st.quotaCorrect, Math.round(st.quotaCorrect * st.runs), st.runs],
+          [cells[2]!, st.migrationsSucceeded, st.vmsMoved, st.vmsToMove],
+        ] as const) {
+          const m = /^(\S+) \[(\S+)–(\S+)\]$/.exec(cell.trim());
+          expect(m, `${what}: "${cell}"`).not.toBeNull();
+          samePct(m![1]!, rate, what);
+          const ci = wilson(ok, n);
+          samePct(m![2]!, ci.low, `${what} interval low`);
+          samePct(m![3]!, ci.high, `${what} interval high`);
+          expect(ci.low - 1e-9 <= rate && rate <= ci.high + 1e-9, `${what}: ${rate} in [${ci.low}, ${ci.high}]`).toBe(true);
+        }
+        samePct(cells[3]!, st.invariantViolations, `${what} invariants`);
+        expect(Number(cells[4]), `${what} failing runs`).toBe(st.failures.reduce((x, f) => x + f.runs, 0));
+        // The headline's sentence counts the same runs.
+        const say = (await w.page.locator(`#headline .v[data-strategy="${st.name}"] .say`).textContent())!;
+        const failing = st.failures.reduce((x, f) => x + f.runs, 0);
+        if (failing === 0) expect(say).toMatch(new RegExp(`^No failure in ${st.runs} runs`));
+        else {
+          expect(say).toMatch(new RegExp(`^Fails in ${failing} of ${st.runs} runs`));
+          const wrong = st.runs - Math.round(st.quotaCorrect * st.runs);
+          if (wrong) expect(say).toContain(`the quota ended wrong in ${wrong} (`);
+        }
+      }
+      // The gate's table: each expectation's actual value, to its fourth decimal.
+      const gate = await w.page.$$eval('#verdict h3 + table tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+      expect(gate.length).toBe(s.expectations.length);
+      for (const [i, e] of s.expectations.entries()) {
+        expect(gate[i]![0]).toBe(e.strategy);
+        expect(gate[i]![1]).toBe(e.expectation);
+        expect(Math.abs(Number(gate[i]![2]) - e.actual)).toBeLessThanOrEqual(0.00005 + 1e-12);
+      }
+      expectClean(w);
+      await w.page.close();
+    }
+  });
+
+  it('index.html: each scenario\'s rates, every strategy', async () => {
+    const w = await newWatchedPage();
+    await w.page.goto(url(join(dir, 'index.html')));
+    for (const s of scenarios) {
+      const rows = await w.page.$$eval(`section.scenario[data-scenario="${s.name}"] table tr`, (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+      expect(rows.map((r) => r[0])).toEqual(s.strategies.map((st) => st.name));
+      for (const [i, st] of s.strategies.entries()) {
+        expect(Number(rows[i]![1]!.replace(/,/g, ''))).toBe(st.runs);
+        samePct(rows[i]![2]!, st.quotaCorrect, `index ${s.name} / ${st.name} quota`);
+        samePct(rows[i]![3]!, st.migrationsSucceeded, `index ${s.name} / ${st.name} migrations`);
+        expect(Number(rows[i]![4])).toBe(st.failures.length);
+      }
+    }
+    expectClean(w);
+    await w.page.close();
   });
 });

@@ -197,11 +197,15 @@ describe('quotarace run (tables)', () => {
   });
 
   it('run scenarios/ runs every bundled scenario', async () => {
-    const r = await cli('run', SCENARIOS, '--runs', '3', '--json');
+    const r = await cli('run', SCENARIOS, '--runs', '3', '--json', '--allow-module', join(SCENARIOS, 'strategies'));
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out) as RunJson;
     expect(doc.scenarios.map((s) => s.name)).toEqual([
       'incident-7178',
+      'spread-agents-carrier-drained',
+      'spread-agents-carrier-elsewhere',
+      'agent-rollout-during-migration',
+      'sync-only-changed-objects',
       'normal-migration',
       'agent-restart-during-migration',
       'long-vm-name',

@@ -4,6 +4,7 @@ import { syncedVmiPdb, installEvictionWebhook, launcherPod, newMigration, startK
 import { startQuotaController } from '../src/actors/quota-controller.js';
 import { AgentDeployment, agentPod, AGENT_NAMESPACE } from '../src/actors/rancher-agent.js';
 import { RancherServer } from '../src/actors/rancher-server.js';
+import { Tunnel } from '../src/actors/rancher-tunnel.js';
 import { startDisruptionController } from '../src/actors/disruption-controller.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, parseRancherQuota, rancherQuotaAnnotation } from '../src/actors/rancher-quota.js';
 import type { ApiError, ApiResult } from '../src/cluster/apiserver.js';
@@ -517,10 +518,12 @@ describe('Rancher cluster agent', () => {
         ...quota('', 'ns1', hard, { [LIMITS_CPU]: 0, [LIMITS_MEMORY]: 0 }, { generateName: 'default-', labels: { [LABEL_DEFAULT_RQ]: 'true' } }),
       }),
     );
-    const server = new RancherServer(w, undefined);
-    const agent = new AgentDeployment(w, agentNodes.length, (up) => server.tunnel(up));
+    const tunnel = new Tunnel(w);
+    const server = new RancherServer(w, tunnel, undefined);
+    const agent = new AgentDeployment(w, agentNodes.length, tunnel);
     const pods = agentNodes.map((n) => must(w.api.create(SETUP, agentPod(n))));
-    agent.adoptRunning(pods.map(objKey));
+    // The first listed pod connected first (carries Rancher's connections).
+    agent.adoptRunning(pods.map(objKey), objKey(pods[0]!));
     return { w, agent, server, rqKey: objKey(rq), pod: pods[0]!, pods, hard };
   }
 
@@ -550,7 +553,7 @@ describe('Rancher cluster agent', () => {
     expect(w.api.get('ResourceQuota', rqKey)!.metadata.resourceVersion).toBeGreaterThan(raised.metadata.resourceVersion);
   });
 
-  it('after its only pod is deleted, Rancher loses the cluster; when the new agent connects (podStart + agentStart) it re-lists and replaces spec.hard, keeping Harvester annotations', () => {
+  it('after its only pod is deleted, Rancher loses the cluster; it re-lists at the first dialer poll after the new agent connects, and replaces spec.hard, keeping Harvester annotations', () => {
     const podStart = 5_000;
     const agentStart = 7_000;
     const { w, agent, server, rqKey, pod, hard } = agentWorld({
@@ -569,9 +572,9 @@ describe('Rancher cluster agent', () => {
     expect(w.api.get('ResourceQuota', rqKey)).toBe(raised);
     expect(agent.connected).toBe(false);
 
-    const l = DEFAULT_LATENCIES;
-    const slack = l.apiCall.max * 4 + l.reconcile.max + l.tunnel.max * 4 + l.cacheLag.max;
-    w.kernel.run(t0 + podStart + agentStart + slack);
+    // The reflector's LIST waits in clusterDialer's polls (5–10 s apart) or lasso's
+    // waitHealthy (15 s pings): the reset lands within a minute of the agent connecting.
+    w.kernel.run(t0 + podStart + agentStart + 60_000);
     expect(agent.connected).toBe(true);
     const reset = w.api.get('ResourceQuota', rqKey)!;
     expect(reset.spec.hard).toEqual(hard);
@@ -585,36 +588,38 @@ describe('Rancher cluster agent', () => {
     expect(agents[0]!.status.phase).toBe('Running');
   });
 
-  it('with two agent replicas, losing one keeps the tunnel: no re-list, no reset; losing both resets', () => {
+  // remotedialer v0.4.0 session_manager.go getDialer: sessions[0] carries every connection.
+  it('with two agent replicas, losing the one that connected second breaks nothing; losing the carrier re-lists through the other and resets', () => {
     const { w, agent, server, rqKey, pods, hard } = agentWorld({}, ['n1', 'n2']);
     const raised = harvesterRaise(w, rqKey);
     w.kernel.run(w.now + 1_000);
-    must(w.api.delete('operator', 'Pod', objKey(pods[0]!)));
+    must(w.api.delete('operator', 'Pod', objKey(pods[1]!)));
     expect(agent.connected).toBe(true);
-    expect(server.connected).toBe(true);
     w.kernel.run(w.now + 5 * 60_000);
     expect(w.api.get('ResourceQuota', rqKey)).toBe(raised);
 
-    for (const k of agent.podKeys()) must(w.api.delete('operator', 'Pod', k));
-    expect(server.connected).toBe(false);
-    w.kernel.run(w.now + 5 * 60_000);
+    harvesterRaise(w, rqKey);
+    must(w.api.delete('operator', 'Pod', objKey(pods[0]!)));
+    // The replacement of pods[1] is connected: the carrier's loss still re-lists.
     expect(server.connected).toBe(true);
+    w.kernel.run(w.now + 5_000);
     expect(w.api.get('ResourceQuota', rqKey)!.spec.hard).toEqual(hard);
   });
 
-  it("Rancher's writes fail while no agent is connected (503), and its watches miss what happens meanwhile until the re-list", () => {
+  it("Rancher's watches miss what happens while no agent is connected, until the re-list", () => {
     const podStart = 5_000;
     const agentStart = 7_000;
     const { w, server, rqKey, pod, hard } = agentWorld({ podStart: { min: podStart, max: podStart }, agentStart: { min: agentStart, max: agentStart } });
+    harvesterRaise(w, rqKey);
+    w.kernel.run(w.now + 1_000);
     must(w.api.delete('operator', 'Pod', objKey(pod)));
     // A namespace event while Rancher is blind: it is only seen through the re-list.
-    harvesterRaise(w, rqKey);
     const ns = w.api.get('Namespace', 'ns1')!;
     must(w.api.update('user', { ...ns, metadata: { ...ns.metadata, labels: { touched: 'yes' } } }));
     w.kernel.run(w.now + podStart);
     expect(server.connected).toBe(false);
     expect(w.api.get('ResourceQuota', rqKey)!.spec.hard[LIMITS_CPU]).toBe(q('34'));
-    w.kernel.run(w.now + agentStart + 2_000);
+    w.kernel.run(w.now + agentStart + 60_000);
     expect(server.connected).toBe(true);
     expect(w.api.get('ResourceQuota', rqKey)!.spec.hard).toEqual(hard);
   });

@@ -147,8 +147,9 @@ describe('expect: the gate', () => {
     expect(text).toContain('exact-delat:');
     const file = join(d, 'typo.yaml');
     writeFileSync(file, text);
-    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1');
+    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1', '--allow-module', join(d, 'strategies'));
     expect(r.code).not.toBe(0);
+    expect(r.err).toContain('exact-delat');
   });
 
   describe('grammar errors exit 2 with file:line:col, before anything runs', () => {
@@ -321,7 +322,7 @@ export default defineStrategy({
     const file = join(d, 'crash.yaml');
     writeFileSync(file, `${base.slice(0, base.search(/^expect:/m))}strategies: [v1.4.2, ./crash.ts]\nexpect:\n  crash: { migrationsSucceeded: 1, invariantViolations: { max: 0 } }\n`);
     const junit = join(d, 'junit.xml');
-    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1', '--junit', junit);
+    const r = await cli('run', file, '--runs', '2', '--reports', join(d, 'reports'), '--workers', '1', '--junit', junit, '--allow-module', join(d, 'crash.ts'));
     expect(r.code).toBe(1);
     expect(r.err).toContain('ERROR');
     const root = parseXml(readFileSync(junit, 'utf8'));
@@ -461,7 +462,13 @@ describe('--shard and merge', () => {
     for (const f of evidence) expect(readFileSync(join(merged, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
     const html = files(whole).filter((f) => f.endsWith('.html'));
     expect(html.sort()).toEqual(['edit-during-migration.html', 'incident-7178.html', 'index.html']);
-    for (const f of html) expect(norm(readFileSync(join(merged, f), 'utf8'), merged), f).toBe(norm(readFileSync(join(whole, f), 'utf8'), whole));
+    // The same but for the run line's note that says the campaign ran as shards.
+    const shardNote = new RegExp(`; ran as ${results.length} shards \\(run --shard i/${results.length}, then merge\\): the same results as this one command`);
+    for (const f of html) {
+      const m2 = readFileSync(join(merged, f), 'utf8');
+      expect(m2, f).toMatch(shardNote);
+      expect(norm(m2.replace(shardNote, ''), merged), f).toBe(norm(readFileSync(join(whole, f), 'utf8'), whole));
+    }
   });
 
   it('merge refuses a missing shard, a shard given twice, and shards run with other options', async () => {
@@ -568,7 +575,7 @@ describe('a strategy module edited between runs', () => {
 
   const shard = (i: number, name: string): string => {
     const f = join(d, name);
-    const r = bin('run', scenarioFile, '--runs', '6', '--shard', `${i}/2`, '--results', f, '--reports', join(d, 'shards'), '--workers', '1');
+    const r = bin('run', scenarioFile, '--runs', '6', '--shard', `${i}/2`, '--results', f, '--reports', join(d, 'shards'), '--workers', '1', ...allow());
     expect(r.code, r.err).toBe(0);
     return f;
   };
@@ -593,7 +600,7 @@ describe('a strategy module edited between runs', () => {
 
   it('replay: a module edit that leaves the run alone is accepted; one that changes it is refused as a code change, --strategy included; the fix is judged with --strategy', () => {
     edit(original);
-    const r = bin('run', scenarioFile, '--runs', '2', '--reports', join(d, 'r'), '--workers', '1');
+    const r = bin('run', scenarioFile, '--runs', '2', '--reports', join(d, 'r'), '--workers', '1', ...allow());
     expect(r.code, r.err).toBe(1);
     const evidence = join(d, 'r', 'user-strategy', 'almost-delta', 'random-seed-1.evidence');
     const text = readFileSync(evidence, 'utf8');

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 
@@ -31,6 +31,11 @@ async function cli(...argv: string[]): Promise<Result> {
 }
 
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), `quotarace-hostile-${p}-`));
+
+/** A scenario file and the --allow-module its strategies: modules need (they sit in its strategies/ folder). */
+function withModules(file: string): string[] {
+  return [file, '--allow-module', join(dirname(file), 'strategies')];
+}
 
 /** A copy of scenario 3 (no expectations) beside copies of every fixture, running `strategies`. */
 function scenarioWith(strategies: string[], extra = ''): string {
@@ -62,7 +67,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
 
   it('the whole matrix in one run: bounded, every fault named, v1.4.2 still reported', async () => {
     const file = scenarioWith(['v1.4.2', ...runtime.map(([f]) => `./strategies/${f}.ts`)]);
-    const r = await cli('run', file, '--runs', '3', '--json', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
+    const r = await cli('run', ...withModules(file), '--runs', '3', '--json', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
     expect(r.code, r.err).toBe(1);
     expect(r.err).not.toMatch(STACK);
     for (const [name, re] of runtime) expect(r.err, name).toMatch(re);
@@ -74,7 +79,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
   }, 60_000);
 
   it('a nondeterministic difference quotes both trace lines whole (no 100-character cut)', async () => {
-    const r = await cli('run', scenarioWith(['./strategies/random.ts']), '--runs', '2', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
+    const r = await cli('run', ...withModules(scenarioWith(['./strategies/random.ts'])), '--runs', '2', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
     expect(r.code).toBe(1);
     const fresh = /\n {2}(?:fresh|first): +(.*)\n {2}(?:after others|second): +(.*)\n/.exec(r.err);
     expect(fresh, r.err).not.toBeNull();
@@ -101,7 +106,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
     ];
     for (const [list, re] of cases) {
       const reports = tmp('r');
-      const r = await cli('run', scenarioWith(list), '--runs', '1', '--reports', reports, '--workers', '1', ...SANDBOX);
+      const r = await cli('run', ...withModules(scenarioWith(list)), '--runs', '1', '--reports', reports, '--workers', '1', ...SANDBOX);
       expect(r.code, `${list.join(',')}: ${r.err}`).toBe(2);
       expect(r.err).toMatch(re);
       expect(r.err).not.toMatch(STACK);
@@ -110,11 +115,80 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
   }, 60_000);
 
   it('a deterministic user strategy prints byte-identical JSON for --workers 1 and 2', async () => {
-    const run = (w: string) => cli('run', 'scenarios/9-user-strategy.yaml', '--runs', '12', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w);
+    const run = (w: string) => cli('run', 'scenarios/9-user-strategy.yaml', '--allow-module', 'scenarios/strategies', '--runs', '12', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w);
     const [a, b] = [await run('1'), await run('2')];
     expect(a.code, a.err).toBe(b.code);
     expect(a.out.replace(/"path":"[^"]*"/g, '')).toBe(b.out.replace(/"path":"[^"]*"/g, ''));
   });
+});
+
+describe('isolation (issue 22): a module changes no one else\'s results', () => {
+  type Doc = { scenarios: Array<{ strategies: Array<{ name: string; runs: number; error?: string }> }> };
+  const rows = (out: string): Doc['scenarios'][0]['strategies'] => (JSON.parse(out) as Doc).scenarios[0]!.strategies;
+  const hostile = ['./strategies/patches-globals.ts', './strategies/pollutes-prototype.ts', './strategies/forges-messages.ts'];
+  // Modules a scenario names load only when allowed: its fixtures' folder and the example's.
+  const allow = (file: string): string[] => ['--allow-module', join(dirname(file), 'strategies'), '--allow-module', resolve('scenarios/strategies')];
+
+  it('built-in rows are identical with and without hostile modules beside them (--workers 2); each module loses only its own row, named; the index is written', async () => {
+    let f: string;
+    const alone = await cli('run', (f = scenarioWith(['v1.4.2', 'pre-fix'])), ...allow(f), '--runs', '6', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', '2', ...SANDBOX);
+    expect(alone.code, alone.err).toBe(0);
+    const reports = tmp('r');
+    const beside = await cli('run', (f = scenarioWith(['v1.4.2', ...hostile, 'pre-fix'])), ...allow(f), '--runs', '6', '--json', '--no-evidence', '--reports', reports, '--workers', '2', ...SANDBOX);
+    expect(beside.code, beside.err).toBe(1);
+    expect(beside.err).not.toMatch(STACK);
+    const builtins = rows(beside.out).filter((r) => r.name === 'v1.4.2' || r.name === 'pre-fix');
+    expect(JSON.stringify(builtins)).toBe(JSON.stringify(rows(alone.out)));
+    expect(beside.err).toMatch(/ERROR strategy \S*patches-globals\.ts \(scenario [^)]*\): while loading \S+: changed the JavaScript built-ins its worker shares with the simulator \(Math\.min replaced\)/);
+    expect(beside.err).toMatch(/ERROR strategy \S*pollutes-prototype\.ts \(scenario [^)]*\): while loading \S+: changed the JavaScript built-ins .*\(Object\.prototype\.selector added, Object\.prototype\.trace added/);
+    expect(beside.err).toMatch(/ERROR strategy \S*forges-messages\.ts \(scenario [^)]*\): while loading \S+: sent a message the pool did not ask for/);
+    expect(rows(beside.out).filter((r) => r.error).length).toBe(3);
+    expect(existsSync(join(reports, 'index.html'))).toBe(true);
+  }, 60_000);
+
+  it('output is byte-identical for --workers 1, 2 and 3 with modules present (a good one and hostile ones)', async () => {
+    const file = scenarioWith(['v1.4.2', resolve('scenarios/strategies/exact-delta.ts'), ...hostile]);
+    const run = (w: string) => cli('run', file, ...allow(file), '--runs', '60', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w, ...SANDBOX);
+    const outs = [await run('1'), await run('2'), await run('3')];
+    const norm = (o: string) => o.replace(/"path":"[^"]*"/g, '');
+    for (const o of outs) expect(o.code, o.err).toBe(1);
+    expect(norm(outs[1]!.out)).toBe(norm(outs[0]!.out));
+    expect(norm(outs[2]!.out)).toBe(norm(outs[0]!.out));
+    expect(rows(outs[0]!.out).find((r) => r.name === 'exact-delta')!.runs).toBe(60);
+  }, 90_000);
+
+  it('a module that forges the heartbeat is stopped by --strategy-timeout (the wall-time limit), the others report', async () => {
+    let f: string;
+    const r = await cli('run', (f = scenarioWith(['v1.4.2', './strategies/forges-heartbeat.ts'])), ...allow(f), '--runs', '2', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', '2', '--strategy-timeout', '0.2');
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(/ERROR strategy forges-heartbeat \(scenario [^)]*\): ran past its job's wall-time limit of [\d.]+ s \(0\.2 s for each of its \d+ runs and twice that to load the module\), whatever progress it reported/);
+    expect(r.err).not.toMatch(/found no heartbeat/);
+    expect(rows(r.out).find((x) => x.name === 'v1.4.2')!.runs).toBe(2);
+  }, 60_000);
+
+  it('a module stopped near its heap limit: one line, no stack trace, the others keep their results', async () => {
+    let f: string;
+    const reports = tmp('r');
+    const r = await cli('run', (f = scenarioWith(['pre-fix', './strategies/near-heap-limit.ts'])), ...allow(f), '--runs', '2', '--json', '--no-evidence', '--reports', reports, '--workers', '2', '--strategy-timeout', '0.5', '--strategy-memory', '32');
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).not.toMatch(STACK);
+    expect(r.err).toMatch(/ERROR strategy near-heap-limit \(scenario [^)]*\): (made no progress|ran out of memory|ran past)[^\n]*\n/);
+    expect(rows(r.out).find((x) => x.name === 'pre-fix')!.runs).toBe(2);
+    expect(existsSync(join(reports, 'index.html'))).toBe(true);
+  }, 60_000);
+
+  it('check loads the module in the sandbox: a module that loops is stopped, exit 1', async () => {
+    const before = process.env.QUOTARACE_STRATEGY_TIMEOUT;
+    process.env.QUOTARACE_STRATEGY_TIMEOUT = '0.5';
+    try {
+      const r = await cli('check', join(FIX, 'loop-module.ts'));
+      expect(r.code, r.err).toBe(1);
+      expect(r.err).toMatch(/ERROR strategy \S*loop-module\.ts \(check\): made no progress for 0\.5 s/);
+    } finally {
+      if (before === undefined) delete process.env.QUOTARACE_STRATEGY_TIMEOUT;
+      else process.env.QUOTARACE_STRATEGY_TIMEOUT = before;
+    }
+  }, 60_000);
 });
 
 describe('every boundary validated: exit 2, one clear line, no stack trace', () => {

@@ -21,7 +21,7 @@ import { IMAGE_UID } from '../src/cli/k8s-job.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Scenario 9 runs the example strategy module: the esbuild bundling path is exercised too. */
 const SCENARIO = 'scenarios/9-user-strategy.yaml';
-const RUN = ['run', SCENARIO, '--runs', '12', '--workers', '1', '--no-progress'];
+const RUN = ['run', SCENARIO, '--allow-module', 'scenarios/strategies', '--runs', '12', '--workers', '1', '--no-progress'];
 const MODULE = 'scenarios/strategies/exact-delta.ts';
 /** Docker's own .dockerignore rules. A CommonJS function whose types declare an ES default export, hence require. */
 const dockerignore = createRequire(import.meta.url)('@balena/dockerignore') as () => Ignore;

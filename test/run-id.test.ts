@@ -106,13 +106,13 @@ describe('failures per metric', () => {
     const doc = JSON.parse(r.out) as RunJson;
     const st = doc.scenarios[0]!.strategies[0]!;
     // The fixture's point: its first failing run keeps the quota right.
-    expect(st.failingRuns[0]).toBe('random:4');
-    expect(await traceFails(KEEPS_QUOTA, 'pre-fix', 'random:4')).toBe(true);
-    expect((await cli('trace', KEEPS_QUOTA, '--strategy', 'pre-fix', '--run', 'random:4')).out).toContain('quota CORRECT');
+    expect(st.failingRuns[0]).toBe('random:8');
+    expect(await traceFails(KEEPS_QUOTA, 'pre-fix', 'random:8')).toBe(true);
+    expect((await cli('trace', KEEPS_QUOTA, '--strategy', 'pre-fix', '--run', 'random:8')).out).toContain('quota CORRECT');
 
     const gate = doc.scenarios[0]!.expectations.find((e) => e.metric === 'quotaCorrect')!;
     expect(gate.pass).toBe(false);
-    expect(gate.run).not.toBe('random:4');
+    expect(gate.run).not.toBe('random:8');
     expect(gate.run).toBe(st.firstBreaking.quota);
     expect(gate.evidence).toBeTruthy();
     const fail = r.err.split('\n').find((l) => l.startsWith('FAIL'))!;
@@ -134,14 +134,14 @@ describe('failures per metric', () => {
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out) as RunJson;
     const st = doc.scenarios[0]!.strategies[0]!;
-    expect(st.failingRuns[0]).toBe('random:1');
-    const first = await cli('trace', INVARIANT_ONLY, '--strategy', 'pre-fix', '--run', 'random:1');
+    expect(st.failingRuns[0]).toBe('random:11');
+    const first = await cli('trace', INVARIANT_ONLY, '--strategy', 'pre-fix', '--run', 'random:11');
     expect(first.out).toContain('quota CORRECT');
     expect(first.out).toContain('migrations 1/1 moved');
     expect(first.out).toMatch(/invariant quota-below-user-value BROKEN/);
     const gate = doc.scenarios[0]!.expectations.find((e) => e.metric === 'quotaCorrect')!;
     expect(gate.pass).toBe(false);
-    expect(gate.run).not.toBe('random:1');
+    expect(gate.run).not.toBe('random:11');
     expect(gate.evidence).toBeTruthy();
     const replay = await cli('replay', gate.evidence!);
     expect(replay.out).toContain('quota WRONG');

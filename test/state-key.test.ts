@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { explore } from '../src/explore/exhaustive.js';
+import { explore, fixedDraw } from '../src/explore/exhaustive.js';
 import { runPilot } from '../src/explore/pilot.js';
 import type { ChoiceKind, Selector } from '../src/kernel/choice.js';
 import { Rng } from '../src/kernel/rng.js';
@@ -24,8 +24,9 @@ class SameSpaceRandom implements Selector {
   constructor(seed: number) {
     this.rng = new Rng(`state-key-test/${seed}`);
   }
-  choose(kind: ChoiceKind, n: number): number {
-    if (kind === 'draw') return n >> 1;
+  choose(kind: ChoiceKind, n: number, stream: string): number {
+    // The latency exhaustive exploration fixes for this stream: the same choice space.
+    if (kind === 'draw') return fixedDraw(n, stream);
     if (kind === 'placement') return 1;
     return Math.floor(this.rng.float() * n);
   }

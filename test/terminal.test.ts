@@ -43,10 +43,16 @@ describe('the command line answers briefly', () => {
 });
 
 describe('terminal output', () => {
-  it('quantities in human units', () => {
+  it('quantities exactly as the trace prints them: millicores, memory down to the byte', () => {
     expect(human(64 * 2 ** 30 * 1000, 'limits.memory')).toBe('64Gi');
-    expect(human(26037538817 * 1000, 'limits.memory')).toBe('24.25Gi');
-    expect(human(32120, 'limits.cpu')).toBe('32.12');
+    expect(human(24 * 2 ** 30 * 1000 + 2 ** 20 * 1000, 'limits.memory')).toBe('24577Mi');
+    // One byte over 24Gi is not "24Gi" (nor "24.00Gi"): the byte is the difference.
+    expect(human((24 * 2 ** 30 + 1) * 1000, 'limits.memory')).toBe('25769803777');
+    expect(human(26037538817 * 1000, 'limits.memory')).toBe('26037538817');
+    expect(human(32120, 'limits.cpu')).toBe('32120m');
+    expect(human(6055, 'limits.cpu')).toBe('6055m');
+    expect(human(1, 'limits.cpu')).toBe('1m');
+    expect(human(26000, 'limits.cpu')).toBe('26');
   });
 
   it('the default table fits 120 columns; --wide shows the counters', () => {

@@ -9,11 +9,24 @@ export const LABEL_DEFAULT_RQ = 'resourcequota.management.cattle.io/default-reso
 
 export type RancherLimit = Partial<Record<RancherKey, string>>;
 
-/** The namespace annotation's text, as Rancher writes it: {"limit":{"limitsCpu":"12",...}}. */
+/**
+ * The order encoding/json writes ResourceQuotaLimit's fields in: its struct's order (rancher
+ * v2.10.3 pkg/apis/management.cattle.io/v3/resource_quota_types.go ResourceQuotaLimit), the
+ * five keys a Harvester namespace quota uses.
+ */
+const GO_FIELD_ORDER: readonly RancherKey[] = ['pods', 'requestsCpu', 'requestsMemory', 'limitsCpu', 'limitsMemory'];
+
+/**
+ * The namespace annotation's text as Rancher writes it (validateAndSetNamespaceQuota:
+ * json.Marshal(&NamespaceResourceQuota{Limit: …}), empty fields omitted):
+ * {"limit":{"requestsCpu":"2","limitsCpu":"12",...}}. The setup and the user's edits write
+ * the same text, so Rancher's rewrite of it is a no-op unless the values change (how
+ * Rancher's UI orders the keys is UNVERIFIED).
+ */
 export function rancherQuotaAnnotation(limit: RancherLimit): string {
-  const sorted: Record<string, string> = {};
-  for (const k of Object.keys(limit).sort()) sorted[k] = limit[k as RancherKey]!;
-  return JSON.stringify({ limit: sorted });
+  const ordered: Record<string, string> = {};
+  for (const k of GO_FIELD_ORDER) if (limit[k] !== undefined && limit[k] !== '') ordered[k] = limit[k]!;
+  return JSON.stringify({ limit: ordered });
 }
 
 /** Rancher's limit as ResourceQuota keys in milli-units ({ limitsCpu: "12" } → { "limits.cpu": 12000 }); the scenario loader has checked every quantity. */

@@ -1,10 +1,14 @@
 import { Informer } from '../cluster/informer.js';
+import type { Kind } from '../cluster/objects.js';
 import { objKey } from '../cluster/objects.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
+import type { Process } from '../kernel/kernel.js';
 import type { World } from '../sim/world.js';
-import { ANN_RANCHER_QUOTA } from './rancher-quota.js';
+import { ANN_RANCHER_QUOTA, parseRancherQuota } from './rancher-quota.js';
+import { equal } from '../cluster/resources.js';
 import { rancherQuotaSync, type QuotaDerivation } from './rancher-quota-sync.js';
+import { ERR_AGENT_DISCONNECTED, HEALTH_TIMEOUT_MS, TUNNEL_DISCONNECT, type Tunnel } from './rancher-tunnel.js';
 
 /** The actor of the Rancher server's writes to the downstream cluster (made through the agent's tunnel). */
 export const RANCHER = 'rancher';
@@ -15,72 +19,177 @@ export function isRancherActor(actor: string): boolean {
 }
 
 /**
+ * Whether a namespace's new quota annotation changes its project's UsedLimit (the sum of its
+ * namespaces' limits: resourceQuotaUsedLimitController, rancher v2.10.3 pkg/controllers/
+ * managementuser/resourcequota/resource_quota_calculate_used.go calculateResourceQuotaUsed,
+ * which updates the Project only when the sum differs), so that the Project event
+ * re-enqueues every namespace of the project (resourceQuotaNamespacesReconcileController).
+ * A new text with the same values changes nothing.
+ */
+function usedLimitChanges(before: string | undefined, after: string | undefined): boolean {
+  if (before === after) return false;
+  const a = parseRancherQuota(before)?.hard;
+  const b = parseRancherQuota(after)?.hard;
+  return !a || !b || !equal(a, b);
+}
+
+/** Rancher's settings for the user controllers of this cluster. */
+export interface RancherOptions {
+  /**
+   * CATTLE_SYNC_ONLY_CHANGED_OBJECTS containing "user" (rancher v2.10.3 pkg/controllers/
+   * options.go syncOnlyChangedObjects, read by pkg/types/config/context.go NewUserContext):
+   * lasso v0.2.0 pkg/controller/controller.go New then enqueues an update only when the
+   * resourceVersion changed, so a re-list's same-version updates enqueue nothing.
+   */
+  readonly syncOnlyChangedObjects?: boolean;
+}
+
+/**
+ * client-go v0.31.1 tools/cache/reflector.go NewReflectorWithOptions: backoffManager =
+ * wait.NewExponentialBackoffManager(800ms, 30s, 2min, 2.0, 1.0): each wait is the current
+ * step plus up to 100% jitter; the step doubles up to 30 s, and starts over at 800 ms when
+ * the previous wait began more than 2 minutes ago (apimachinery v0.31.1 pkg/util/wait/
+ * backoff.go exponentialBackoffManagerImpl.getNextBackoff, Backoff.Step, delay, Jitter).
+ */
+class ReflectorBackoff {
+  private step = 800;
+  private lastStart = 0;
+
+  constructor(private readonly world: World, private readonly stream: string) {}
+
+  next(): number {
+    const now = this.world.now;
+    if (now - this.lastStart > 120_000) this.step = 800;
+    this.lastStart = now;
+    const d = this.world.choices.draw(this.stream, this.step, 2 * this.step - 1);
+    this.step = Math.min(this.step * 2, 30_000);
+    return d;
+  }
+
+  key(): string {
+    // Past 2 minutes the next wait starts over whatever the time: one state.
+    const since = this.world.now - this.lastStart;
+    return `${this.step}@${since > 120_000 ? 'reset' : since}`;
+  }
+}
+
+/**
  * The Rancher server's user controllers for this cluster (rancher v2.10.3: pkg/clustermanager/
  * manager.go doStart → pkg/controllers/managementuser/controllers.go Register →
  * resourcequota.Register): Rancher's quota sync runs in the Rancher server, not in the
- * cluster agent, and reaches the cluster through the agents' tunnel.
+ * cluster agent, and reaches the cluster through the agents' tunnel (rancher-tunnel.ts).
  * - Its informers (Namespaces, ResourceQuotas) receive watch events after the cache lag plus
  *   the tunnel's latency; its API requests pay the tunnel's latency too.
- * - While no agent holds a session (the tunnel is down), its watches are broken and its
- *   requests fail; the controllers themselves keep running (clusterconnected only marks the
- *   cluster disconnected).
- * - When the tunnel comes back, client-go's reflector re-lists (a watch that failed through a
- *   missing tunnel session returns an error, so ListAndWatch lists again), Replace calls
- *   OnUpdate for every cached object, and lasso enqueues every one of them
- *   (CATTLE_SYNC_ONLY_CHANGED_OBJECTS is unset by default, pkg/controllers/options.go): every
- *   namespace is synced, which is what resets quotas after an agent restart. Whether losing
- *   one of two agents re-lists the watches carried by its session is not known (UNVERIFIED):
- *   the model says no.
+ * - Every connection rides the carrying session. When it closes, each watch stream ends
+ *   with "unable to decode an event from the watch stream: tunnel disconnect" (apimachinery
+ *   v0.31.1 pkg/watch/streamwatcher.go receive → a 500 ClientWatchDecoding status), an
+ *   InternalError that Reflector.watch does not retry (MaxInternalErrorRetryDuration is 0):
+ *   ListAndWatch returns, wait.BackoffUntil waits the reflector's backoff (0.8–1.6 s the
+ *   first time) and ListAndWatch LISTs again (client-go v0.31.1 reflector.go Run, watch).
+ *   The LIST dials like any request (Tunnel.dial): through whatever session remains, at once;
+ *   with none, it waits for one up to ~20–40 s. A failed LIST goes through lasso's waitHealthy
+ *   (lasso v0.2.0 pkg/cache/cache.go deferredListWatcher.run, healthcheck.go pingUntilGood:
+ *   a 15 s ping, 15 s sleeps, until one answers), then the backoff, then LIST again.
+ * - The LIST's Replace hands every namespace to lasso's handler as an update, and lasso
+ *   enqueues each (CATTLE_SYNC_ONLY_CHANGED_OBJECTS unset, pkg/controllers/options.go):
+ *   syncResourceQuota runs for every namespace. Observed: rancher/rancher#44261's
+ *   "watch of *v1.Namespace ended with: … tunnel disconnect".
+ * - Writes dial the same way: delayed while no session exists, ErrAgentDisconnected (a
+ *   returned error, re-queued by the rate limiter) if none comes within the dialer's polls.
  * - A change of a namespace's quota annotation changes its project's UsedLimit
  *   (resourceQuotaUsedLimitController) and the Project event re-enqueues every namespace of
  *   the project (resourceQuotaNamespacesReconcileController): the model takes every namespace
  *   to be in one project.
- * Not modelled: the 10 h lasso resync, user-controller restarts on cluster status changes.
+ * Not modelled: the 10 h lasso resync, user-controller restarts on cluster status changes, a
+ * request cut by the carrier's loss while on its way (requests are instants).
  */
 export class RancherServer {
   private readonly cache: Informer;
-  private tunnelUp = true;
+  private readonly backoffs = new Map<Kind, ReflectorBackoff>();
+  /** Kinds whose reflector is between a broken watch and its next successful LIST, and where it is (state key). */
+  private readonly relisting = new Map<Kind, { at: string; due: number }>();
 
   constructor(
     private readonly world: World,
+    private readonly tunnel: Tunnel,
     derive: QuotaDerivation | undefined,
+    opts: RancherOptions = {},
   ) {
     const cache = (this.cache = new Informer(world, RANCHER, ['Namespace', 'ResourceQuota'], 'cacheLag', 'tunnel'));
+    for (const kind of cache.kinds()) this.backoffs.set(kind, new ReflectorBackoff(world, `${RANCHER}/reflector/${kind}`));
+    const dialStream = `${RANCHER}/dial`;
     const sync = new Reconciler(world, {
       actor: RANCHER,
       label: `${RANCHER}/resourceQuotaSyncController`,
       limiter: new LassoRateLimiter(),
       extraLatency: 'tunnel',
       reconcile: rancherQuotaSync(cache, () => world.now, derive),
-      available: () => (this.tunnelUp ? undefined : 'cluster agent is not connected'),
+      dial: function* () {
+        return (yield* tunnel.dial(dialStream)) ? undefined : ERR_AGENT_DISCONNECTED;
+      },
     });
+    const onlyChanged = opts.syncOnlyChangedObjects === true;
     cache.on('Namespace', (old, cur) => {
       if (!cur) return;
-      sync.enqueue(objKey(cur));
-      if (old && old.metadata.annotations[ANN_RANCHER_QUOTA] !== cur.metadata.annotations[ANN_RANCHER_QUOTA]) {
+      if (!(onlyChanged && old && old.metadata.resourceVersion === cur.metadata.resourceVersion)) sync.enqueue(objKey(cur));
+      if (old && usedLimitChanges(old.metadata.annotations[ANN_RANCHER_QUOTA], cur.metadata.annotations[ANN_RANCHER_QUOTA])) {
         // The project's UsedLimit changes, and its Project event re-syncs every namespace.
         world.kernel.schedule(world.draw('apiCall', `${RANCHER}/project`), () => {
           for (const ns of cache.list('Namespace')) sync.enqueue(objKey(ns));
         }, { actor: `${RANCHER}/resourceQuotaNamespacesReconcileController` });
       }
     });
-    world.registerState('script', RANCHER, () => String(this.tunnelUp));
+    tunnel.carrierLost((pod) => this.watchesBroken(pod));
+    world.registerState('script', RANCHER, () => `${[...this.relisting].map(([k, r]) => `${k}:${r.at}${r.due ? `+${r.due - world.now}` : ''}`).join('+')}|${[...this.backoffs].map(([k, b]) => `${k}:${b.key()}`).join(',')}`);
   }
 
-  /** The agents' tunnel went down or came back up. */
-  tunnel(up: boolean): void {
-    if (up === this.tunnelUp) return;
-    this.tunnelUp = up;
-    if (!up) {
-      this.world.recorder.event(RANCHER, { type: 'tunnel-lost' });
-      this.cache.disconnect();
-      return;
-    }
-    this.world.recorder.event(RANCHER, { type: 'tunnel-back' });
-    this.cache.relist();
-  }
-
+  /** Whether Rancher reaches the cluster now (some agent holds a session). */
   get connected(): boolean {
-    return this.tunnelUp;
+    return this.tunnel.hasSession;
+  }
+
+  /** The carrying session closed: every watch ends with "tunnel disconnect"; each reflector lists again. */
+  private watchesBroken(pod: string): void {
+    this.world.recorder.event(RANCHER, { type: 'tunnel-lost', pod, remaining: this.tunnel.order().length });
+    this.cache.disconnect();
+    for (const kind of this.cache.kinds()) {
+      if (this.relisting.has(kind)) continue;
+      this.relisting.set(kind, { at: 'start', due: 0 });
+      this.world.kernel.spawn(this.reflector(kind), 0, `${RANCHER}/reflector`);
+    }
+  }
+
+  /** Reflector.Run's loop after ListAndWatch returned: backoff, LIST (waitHealthy on failure), until a LIST succeeds. */
+  private *reflector(kind: Kind): Process {
+    const w = this.world;
+    const stream = `${RANCHER}/reflector/${kind}`;
+    const backoff = this.backoffs.get(kind)!;
+    for (;;) {
+      const wait = backoff.next();
+      this.relisting.set(kind, { at: 'backoff', due: w.now + wait });
+      yield wait;
+      this.relisting.set(kind, { at: 'list', due: 0 });
+      const dialed = yield* this.tunnel.dial(stream);
+      const epoch = this.tunnel.carrierEpoch;
+      if (dialed) {
+        yield w.draw('apiCall', stream) + w.draw('tunnel', stream);
+        // The LIST rode the carrier of its dial: it fails if that session closed meanwhile.
+        if (this.tunnel.carrierEpoch === epoch) {
+          const via = this.tunnel.carrier ?? '';
+          const n = this.cache.relistKind(kind);
+          w.recorder.event(RANCHER, { type: 'tunnel-back', kind, via, enqueued: n });
+          this.relisting.delete(kind);
+          return;
+        }
+      }
+      w.recorder.event(RANCHER, { type: 'list-failed', kind, error: dialed ? TUNNEL_DISCONNECT : ERR_AGENT_DISCONNECTED });
+      // lasso deferredListWatcher: a failed List calls waitHealthy → pingUntilGood.
+      for (;;) {
+        this.relisting.set(kind, { at: 'ping', due: 0 });
+        if (yield* this.tunnel.ping(`${stream}/ping`)) break;
+        this.relisting.set(kind, { at: 'sleep', due: w.now + HEALTH_TIMEOUT_MS });
+        yield HEALTH_TIMEOUT_MS;
+      }
+    }
   }
 }

@@ -3,6 +3,7 @@ import type { Namespace } from '../cluster/objects.js';
 import type { Process } from '../kernel/kernel.js';
 import type { World } from '../sim/world.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, limitToHard, parseRancherQuota, rancherQuotaAnnotation, type RancherLimit } from './rancher-quota.js';
+import type { Tunnel } from './rancher-tunnel.js';
 
 export const USER = 'user';
 
@@ -61,9 +62,17 @@ export function* editQuotaSpec(world: World, actor: string, namespace: string, l
 
 /**
  * A person editing a namespace's quota through Rancher's UI. The UI reads the namespace,
- * changes the annotation and writes it back (through the cluster agents' tunnel, so not while
- * no agent is connected; with one of two agents down the other carries it); a conflict is retried at once, as the UI re-reads; a refusal (Harvester's
- * namespace webhook, or no agent) is retried a little later, until accepted or the run ends.
+ * changes the annotation and writes it back: a PUT to the Rancher server's
+ * /k8s/clusters/<id>/v1/namespaces/<ns>, which no Rancher controller handles: the steve proxy
+ * (rancher v2.10.3 pkg/rancher/rancher.go → pkg/api/steve/proxy/proxy.go NewProxyMiddleware,
+ * Handler.ServeHTTP, next, dialer) forwards it, impersonating the user, through the tunnel
+ * session of client "stv-cluster-<cluster>" that each agent's embedded steve opens
+ * (pkg/agent/rancher/rancher.go setupSteveAggregation) to the agent's steve, which writes to
+ * the cluster's API server. With no session the proxy's dialer tries 15 times, 1 s apart,
+ * then answers "lost connection to cluster" (Tunnel.steveDial); with one of two agents down
+ * the other carries it. A conflict is retried at once, as the UI re-reads; a refusal
+ * (Harvester's namespace webhook, or no agent) is retried a little later, until accepted or
+ * the run ends.
  * Several edits of one namespace collapse into the latest wish, as a person would re-enter it.
  * Without Rancher the user edits the ResourceQuota's spec.hard directly (kubectl edit).
  */
@@ -76,8 +85,8 @@ export class User {
   constructor(
     private readonly world: World,
     private readonly intent: Intent,
-    /** Rancher, through which the user edits; undefined for a cluster not imported into Rancher. */
-    private readonly rancher: { readonly connected: boolean } | undefined,
+    /** The tunnel to the cluster's agents, through which the user edits in Rancher's UI; undefined for a cluster not imported into Rancher. */
+    private readonly rancher: Tunnel | undefined,
   ) {
     world.registerState('script', USER, () => `${JSON.stringify([...this.desired])}|${[...this.editing].map(([ns, at]) => `${ns}:${at}`).join(',')}`);
   }
@@ -102,9 +111,10 @@ export class User {
     const w = this.world;
     for (;;) {
       this.editing.set(namespace, 'send');
+      const reached = this.rancher ? yield* this.rancher.steveDial(`${this.stream}/steve/${namespace}`) : true;
       yield w.draw('apiCall', this.stream);
       const limit = this.desired.get(namespace)!;
-      const r = this.rancher ? this.writeAnnotation(namespace, limit) : writeQuotaSpec(w.api, USER, namespace, limit);
+      const r = !reached ? this.agentDown(namespace) : this.rancher ? this.writeAnnotation(namespace, limit) : writeQuotaSpec(w.api, USER, namespace, limit);
       if (r === 'ok') {
         this.intent.accept(namespace, limit);
         break;
@@ -117,12 +127,13 @@ export class User {
     this.editing.delete(namespace);
   }
 
+  private agentDown(namespace: string): 'refused' {
+    this.world.recorder.event(USER, { type: 'edit-agent-down', namespace });
+    return 'refused';
+  }
+
   private writeAnnotation(namespace: string, limit: RancherLimit): 'ok' | 'conflict' | 'refused' {
     const w = this.world;
-    if (!this.rancher!.connected) {
-      w.recorder.event(USER, { type: 'edit-agent-down', namespace });
-      return 'refused';
-    }
     const ns = w.api.get('Namespace', namespace);
     if (!ns) return 'refused';
     const next: Namespace = {

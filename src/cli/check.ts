@@ -4,8 +4,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { isStrategyPath, loadStrategyFile } from '../strategies/loader.js';
 import { EXIT_BAD_INPUT, EXIT_OK, UsageError, type Io } from './io.js';
+import { runSandboxed } from './sandboxed.js';
 
 /** The declarations strategy modules are checked against: dist/index.d.ts, or the sources in a checkout. */
 function packageTypes(): string {
@@ -70,6 +72,8 @@ export async function cmdCheck(args: Record<string, unknown>, io: Io): Promise<n
   if (!isStrategyPath(ref)) throw new UsageError(`check expects a .ts or .js strategy module, got ${ref}`);
   const file = resolve(ref);
   if (!existsSync(file)) throw new UsageError(`no strategy module at ${ref}`);
+  // Type-checked here; loaded (the module's code run) only in a sandbox, where this command runs again from here on.
+  if (!isMainThread) return describeLoaded(ref, file, io);
   const types = typeCheck(file);
   if (!types.ok) {
     const lines = types.diagnostics.split('\n').filter((l) => l.trim());
@@ -77,6 +81,10 @@ export async function cmdCheck(args: Record<string, unknown>, io: Io): Promise<n
     io.err(`quotarace check: ${ref}: ${lines.filter((l) => / error TS\d+/.test(l)).length || lines.length} type error(s); a strategy that does not type-check can run with wrong values silently`);
     return EXIT_BAD_INPUT;
   }
+  return runSandboxed(args, io, [file], 'check');
+}
+
+async function describeLoaded(ref: string, file: string, io: Io): Promise<number> {
   const s = await loadStrategyFile(file);
   const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
   io.out(`${ref}: types ok; strategy "${s.name}" loads (${n(s.reconcilers.length, 'reconciler')}, ${n(s.webhooks.length, 'webhook')}${s.agentQuotaSync ? ', agentQuotaSync' : ''})`);

@@ -28,7 +28,7 @@ Commands:
   hunt --strategy NAME            search the scenario space for the smallest scenario that breaks a strategy
 
 Options: -h, --help (also after a command: quotarace run --help), --version
-Exit codes: 0 ok, 1 an expectation failed (or a replayed failure is fixed), 2 bad input`;
+Exit codes: 0 ok, 1 an expectation failed (or a replayed failure is fixed), 2 bad input or an output that cannot be written`;
 
 const HELP: Record<Exclude<Command, "k8s-job">, string> = {
   run: `Usage: quotarace run <scenario.yaml|folder...> [options]
@@ -52,6 +52,7 @@ table per scenario, writes reports/<scenario>.html, reports/index.html and evide
   --shard i/n         run one shard's share of the seeds; combine with quotarace merge
   --results FILE      with --shard: where the results file goes
   --[no-]progress     progress bar on stderr (default: on a terminal, outside CI)
+  --allow-module PATH run a strategy module a scenario's strategies: names (or every module in this folder)
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
   --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
   trace: `Usage: quotarace trace <scenario.yaml> --strategy NAME (--run ID | --seed N [--window MS]) [--only WHAT]
@@ -75,7 +76,7 @@ refused with exit 2 and a message saying which.
   --strategy NAME     replay the same interleaving against another strategy (name or module path)
   --scenario FILE     the scenario file, if it moved since the evidence was saved
   --expect-fixed      invert the exit code: 0 if the run no longer fails (for CI)
-  --allow-module PATH load this strategy module although it is outside the working tree
+  --allow-module PATH run the strategy module the file names (or the modules in this folder)
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
   --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
   merge: `Usage: quotarace merge <results.json...> [--json] [--wide] [--junit FILE] [--reports DIR] [--workers N]
@@ -85,7 +86,7 @@ evidence, reports and gate as one unsharded run. Refuses (exit 2, naming the dif
 shards of another build or of other scenarios, modules or options, a module edited since,
 tallies that disagree with their seed ranges, and run ids outside the campaign.
 
-  --allow-module PATH load this strategy module although it is outside the working tree
+  --allow-module PATH run the strategy module the file names (or the modules in this folder)
   --strategy-timeout S  stop a user strategy's worker after S seconds without progress (default 10)
   --strategy-memory MB  heap of a user strategy's worker (default 1024)`,
   table: `Usage: quotarace table <scenario.yaml|folder...> [--strategy NAME|MODULE ...] [--update README.md] [--workers N]
@@ -94,7 +95,8 @@ Prints the strategies × scenarios table (quota correct / migrations succeeded) 
 --update replaces the generated table between its markers in that file.
 
   --strategy NAME     a built-in name or a .ts/.js module path, as for run; repeatable
-                      (default: every built-in, plus each scenario's own strategies)`,
+                      (default: every built-in, plus each scenario's own strategies)
+  --allow-module PATH run a strategy module a scenario's strategies: names (or every module in this folder)`,
   check: `Usage: quotarace check <strategy.ts>
 
 Type-checks a strategy module against the quotarace package's types (strict), then loads it

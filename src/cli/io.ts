@@ -1,7 +1,8 @@
-import { InputError, formatProblem } from '../scenario/errors.js';
+import { InputError, formatProblems } from '../scenario/errors.js';
 import { NotOurFile } from '../report/files.js';
 import { StrategyLoadError } from '../strategies/loader.js';
 import { RunIdError } from '../explore/run-id.js';
+import { ModuleNotAllowed } from '../strategies/trust.js';
 
 /**
  * The one place for the command line's I/O and exit codes: where output goes, what each
@@ -28,10 +29,10 @@ export class UsageError extends Error {}
 /** Bad input as an exit code: its message printed on one line (file:line:col for scenarios); other errors propagate. */
 export function badInputExit(e: unknown, io: Io): number | undefined {
   if (e instanceof InputError) {
-    io.err(e.problems.map(formatProblem).join('\n'));
+    io.err(formatProblems(e.problems));
     return EXIT_BAD_INPUT;
   }
-  if (e instanceof UsageError || e instanceof NotOurFile || e instanceof StrategyLoadError || e instanceof RunIdError) {
+  if (e instanceof UsageError || e instanceof NotOurFile || e instanceof ModuleNotAllowed || e instanceof StrategyLoadError || e instanceof RunIdError) {
     io.err(`quotarace: ${e.message}`);
     return EXIT_BAD_INPUT;
   }

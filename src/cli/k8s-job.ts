@@ -10,6 +10,7 @@ import { DEFAULT_CAMPAIGN } from '../explore/campaign.js';
 import { shellQuote } from '../report/files.js';
 import { EXIT_OK, intArg, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
+import { allowedModules } from './merge.js';
 
 /** Where the results volume is mounted in every pod. */
 export const RESULTS_MOUNT = '/results';
@@ -57,6 +58,7 @@ export function k8sJobOptions(y: Argv): Argv {
     .option('workdir', { type: 'string', describe: "the container's working directory (default: the image's)" })
     .option('cpu', { type: 'string', describe: `CPU request and limit of each pod, a Kubernetes quantity (default: --workers, else ${DEFAULT_CPU}); without --workers a shard runs one worker per whole CPU` })
     .option('memory', { type: 'string', default: DEFAULT_MEMORY, describe: 'memory request and limit of each pod, a Kubernetes quantity' })
+    .option('allow-module', { type: 'string', array: true, nargs: 1, describe: "load this strategy module (or the modules in this folder) that a scenario's strategies: names; passed on to the shards and the merge" })
     .option('ttl', { type: 'number', default: DEFAULT_TTL, describe: `seconds Kubernetes keeps a finished Job, its pods and logs (${MIN_TTL} to ${MAX_TTL})` })
     .option('uid', { type: 'number', default: IMAGE_UID, describe: "the user and group id the pods run as, and the volume's group (default: the image's user)" })
     .option('runs', { type: 'number', describe: "interleavings per strategy (default: the scenario's runs)" })
@@ -117,7 +119,7 @@ export async function cmdK8sJob(args: Record<string, unknown>, io: Io): Promise<
   const pool = makePool({ ...args, workers: 1 });
   let plans;
   try {
-    plans = await loadPlans(scenarios, args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool);
+    plans = await loadPlans(scenarios, args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool, allowedModules(args));
   } finally {
     await pool.close();
   }
@@ -126,6 +128,9 @@ export async function cmdK8sJob(args: Record<string, unknown>, io: Io): Promise<
   const options: string[] = [];
   for (const [key, flag] of PASSED) if (args[key] !== undefined) options.push(`--${flag}`, String(args[key]));
   for (const s of (args.strategy as string[] | undefined) ?? []) options.push('--strategy', s);
+  // The pods load what the user allowed here, and nothing else: the same flags, in both Jobs.
+  const allow = ((args['allow-module'] as string[] | undefined) ?? []).flatMap((m) => ['--allow-module', m]);
+  options.push(...allow);
   if (args.explore !== 'random') options.push('--explore', String(args.explore));
   const run = [QUOTARACE, 'run', ...scenarios, ...options].map(shellQuote).join(' ');
   const results = (i: string) => `${RESULTS_MOUNT}/results-${i}-of-${shards}.json`;
@@ -140,7 +145,7 @@ export async function cmdK8sJob(args: Record<string, unknown>, io: Io): Promise<
   // The glob lists every shard's file (merge orders them, and names any that is missing).
   const mergeScript = [
     'set -eu',
-    `exec ${QUOTARACE} merge ${results('*')} --reports ${RESULTS_MOUNT}/reports --junit ${RESULTS_MOUNT}/reports/quotarace.xml --json`,
+    `exec ${QUOTARACE} merge ${results('*')} --reports ${RESULTS_MOUNT}/reports --junit ${RESULTS_MOUNT}/reports/quotarace.xml --json${allow.length ? ` ${allow.map(shellQuote).join(' ')}` : ''}`,
   ].join('\n');
 
   const labels = { 'app.kubernetes.io/name': 'quotarace', 'app.kubernetes.io/instance': name };

@@ -53,6 +53,7 @@ function parser(argv: readonly string[]): Argv {
         .option('shard', { type: 'string', describe: 'i/n: run only this shard\'s share of the runs and write a results file for `merge`' })
         .option('results', { type: 'string', describe: 'with --shard: where the results file goes (default reports/results-shard-i-of-n.json)' })
         .option('progress', { type: 'boolean', describe: 'progress bar on stderr (default: on a terminal, outside CI)' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: "load this strategy module (or the modules in this folder) that a scenario's strategies: names" })
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
@@ -96,6 +97,7 @@ function parser(argv: readonly string[]): Argv {
         .option('strategy', { type: 'string', array: true, nargs: 1, describe: 'a strategy (built-in name or module path) to tabulate; repeatable (default: every built-in and the scenarios\' own)' })
         .option('workers', num("worker threads (default: the machine's cores)"))
         .option('update', { type: 'string', describe: 'replace the generated table between the markers in this Markdown file' })
+        .option('allow-module', { type: 'string', array: true, nargs: 1, describe: "load this strategy module (or the modules in this folder) that a scenario's strategies: names" })
         .option('strategy-timeout', num('seconds without progress before a user strategy is stopped (default 10; env QUOTARACE_STRATEGY_TIMEOUT)'))
         .option('strategy-memory', num("MB of heap for a user strategy's worker (default 1024; env QUOTARACE_STRATEGY_MEMORY)")),
     )
@@ -134,6 +136,16 @@ const COMMANDS: Record<string, (args: Record<string, unknown>, io: Io) => Promis
   hunt: cmdHunt,
 };
 
+/**
+ * Ctrl-C and a CI job's SIGTERM keep their default action, on purpose: the process ends at
+ * once. A JavaScript handler would run only when this thread is free, and built-in
+ * strategies' runs go inline in it (--workers 1, or a single job) for seconds at a time, so
+ * Ctrl-C would wait for them. What an interrupted run leaves is made safe beforehand
+ * instead: before its first report replaces an earlier one, the folder's index.html and
+ * JUnit file say PARTIAL (publish.ts); its lock names a pid that is gone, so the next run
+ * takes it over (report/lock.ts); every file is written to a temporary name and renamed.
+ */
+
 /** `quotarace` command line; returns the exit code (never throws for bad input). */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   // --version and -h/--help are answered before parsing, so a help request never runs anything.
@@ -170,6 +182,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
   try {
     const command = String((args._ as unknown[])[0]);
+    checkPathFlags(command, args);
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command "${command}"`);
     return await run({ ...args, $argv: [...argv] }, io);
@@ -177,6 +190,27 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     const code = badInputExit(e, io);
     if (code !== undefined) return code;
     throw e;
+  }
+}
+
+/** Per command, its flags naming a file or folder that quotarace writes or reads (merge's `results` is its positional list). */
+const PATH_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  run: ['reports', 'junit', 'results'],
+  merge: ['reports', 'junit'],
+  table: ['update'],
+  hunt: ['space', 'out'],
+  replay: ['scenario'],
+};
+
+/**
+ * A path flag given twice would reach the command as "a,b", and an empty one (`--junit ''`,
+ * an unset CI variable) would be skipped as if absent: both are refused, not guessed.
+ */
+function checkPathFlags(command: string, args: Record<string, unknown>): void {
+  for (const flag of PATH_FLAGS[command] ?? []) {
+    const v = args[flag];
+    if (Array.isArray(v)) throw new UsageError(`--${flag} is given ${v.length} times; expected one path`);
+    if (typeof v === 'string' && v.trim() === '') throw new UsageError(`--${flag} needs a path, got an empty string`);
   }
 }
 

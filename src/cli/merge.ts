@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { finishScenario, type StrategyTally } from '../explore/campaign.js';
 import { emptyTally, mergeTally } from '../explore/tally.js';
 import { moduleSha256IfThere, TOOL } from '../explore/provenance.js';
@@ -8,8 +7,10 @@ import { MAX_SHARDS, RESULTS_FORMAT, resultsSchema, type ResultsFile } from '../
 import { readInputFile } from '../report/files.js';
 import { InputError, zodIssueMessage } from '../scenario/errors.js';
 import { isStrategyPath } from '../strategies/loader.js';
+import { allowDataModule } from '../strategies/trust.js';
 import { UsageError, type Io } from './io.js';
-import { load, makePool, resolveCliStrategy, type Plan } from './plans.js';
+import { loadNamedBy, makePool, resolveCliStrategy, type Plan } from './plans.js';
+import type { ReportsLock } from '../report/lock.js';
 import { checkRunOutputs, conclude, publish, type Finished } from './publish.js';
 
 /** Where in a JSON text a field path sits: the line of its key's first occurrence (good enough to find it). */
@@ -50,28 +51,24 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message.split('\n')[0]!.slice(0, 200) : String(e);
 }
 
-/** Is `p` inside the working tree (the current folder)? */
-export function insideWorkingTree(p: string): boolean {
-  const rel = relative(process.cwd(), resolve(p));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`));
-}
+export { insideWorkingTree } from '../strategies/trust.js';
 
 /**
  * A strategy module named by data (a results or evidence file): loading it runs its code,
- * so it is said out loud, and one outside the working tree needs --allow-module PATH.
+ * so it needs --allow-module (trust.ts), and is said out loud. Returns its real path.
  */
-export function checkModuleFromData(module: string, from: string, allowed: readonly string[], io: Io): void {
-  const abs = resolve(module);
-  const ok = insideWorkingTree(abs) || allowed.some((a) => resolve(a) === abs);
-  if (!ok) {
-    throw new UsageError(`${from} names the strategy module ${abs}, outside the working tree; loading it would run its code. Check it, then pass --allow-module ${abs}`);
-  }
-  io.err(`quotarace: loading the strategy module ${abs} (named in ${from}), in the sandbox`);
+export function checkModuleFromData(module: string, from: string, allowed: readonly string[], io: Io): string {
+  const real = allowDataModule(module, from, allowed);
+  io.err(`quotarace: loading the strategy module ${real} (named in ${from}), in the sandbox`);
+  return real;
 }
 
 export function allowedModules(args: Record<string, unknown>): string[] {
   const a = args['allow-module'];
-  return a === undefined ? [] : (Array.isArray(a) ? a : [a]).map(String);
+  const list = a === undefined ? [] : (Array.isArray(a) ? a : [a]).map(String);
+  // An empty one would be the current folder: everything in it allowed by an unset variable.
+  if (list.some((p) => p.trim() === '')) throw new UsageError('--allow-module needs a path, got an empty string');
+  return list;
 }
 
 /** `quotarace merge`: shard results combined into the same totals, evidence, reports and gate as one unsharded run. */
@@ -88,10 +85,11 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
   const reportsDir = String(args.reports);
   const plans: Plan[] = [];
   const done: Finished[] = [];
+  let lock: ReportsLock | undefined;
   try {
     const loaded: Array<{ plan: Plan; entry: ResultsFile['scenarios'][number]; i: number }> = [];
     for (const [i, entry] of shards[0]!.scenarios.entries()) {
-      const s = load(entry.file);
+      const s = loadNamedBy(entry.file, files[0]!, 'scenarios.file');
       if (s.hash !== entry.sha256) throw new UsageError(`${entry.file} changed since the shards ran (sha256 ${s.hash.slice(0, 12)}…, shards have ${entry.sha256.slice(0, 12)}…)`);
       const strategies = [];
       for (const r of entry.strategies) strategies.push(await resolveCliStrategy(r, process.cwd(), pool));
@@ -99,7 +97,7 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
       loaded.push({ plan, entry, i });
     }
     // Every output checked before any evidence is shrunk.
-    checkRunOutputs(reportsDir, loaded.map((l) => l.plan), { junit: args.junit as string | undefined }, true);
+    lock = checkRunOutputs(reportsDir, loaded.map((l) => l.plan), { junit: args.junit as string | undefined }, true);
     for (const { plan, entry, i } of loaded) {
       plans.push(plan);
       const tallies: StrategyTally[] = plan.strategies.map((st) => {
@@ -118,10 +116,11 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
         return fault ? { strategy: st.name, tally: emptyTally(), fault } : { strategy: st.name, tally, ...(pilot ? { pilot } : {}) };
       });
       const result = await finishScenario(plan.s, plan.text, plan.strategies, tallies, plan.opts, pool, reportsDir);
-      done.push(await publish(plan, result, reportsDir, args, io, Boolean(shards[0]!.chosen), loaded.map((l) => l.plan)));
+      done.push(await publish(plan, result, reportsDir, args, io, Boolean(shards[0]!.chosen), loaded.map((l) => l.plan), shards[0]!.shard.count));
     }
     return conclude(done, plans, args, io);
   } finally {
     await pool.close();
+    lock?.release();
   }
 }

@@ -5,12 +5,13 @@ import { sandboxLimits, WorkerPool } from '../explore/pool.js';
 import { DEFAULT_CAMPAIGN, type CampaignOptions } from '../explore/campaign.js';
 import type { ExploreMode } from '../explore/jobs.js';
 import { InputError } from '../scenario/errors.js';
-import { loadScenario } from '../scenario/load.js';
+import { loadScenario, parseScenario, readScenarioText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../strategies/builtin.js';
 import { bundleStrategy, isStrategyPath, resolveStrategy, StrategyLoadError, userStrategyStub } from '../strategies/loader.js';
-import { intArg, LIMITS, UsageError } from './io.js';
+import { allowDataModule } from '../strategies/trust.js';
+import { intArg, LIMITS, shellQuote, UsageError } from './io.js';
 import { defaultWorkers } from './cpus.js';
 
 /** Scenarios, their strategies and campaign options, from the command line. */
@@ -70,11 +71,19 @@ export async function resolveCliStrategy(ref: string, baseDir: string, pool: Wor
   return s;
 }
 
-/** The strategies named on the command line, else the scenario's own, else every built-in. */
-export async function resolveStrategies(scenario: Scenario, names: readonly string[] | undefined, pool: WorkerPool): Promise<Strategy[]> {
+/**
+ * The strategies named on the command line, else the scenario's own, else every built-in.
+ * A module the scenario names (not the command line) loads only if `allowed` (--allow-module) covers it.
+ */
+export async function resolveStrategies(scenario: Scenario, names: readonly string[] | undefined, pool: WorkerPool, allowed: readonly string[] = []): Promise<Strategy[]> {
   const list: Strategy[] = [];
   if (names) for (const n of names) list.push(await resolveCliStrategy(n, process.cwd(), pool));
-  else if (scenario.strategies) for (const r of scenario.strategies) list.push(await resolveCliStrategy(r, dirname(scenario.file), pool));
+  else if (scenario.strategies) {
+    for (const r of scenario.strategies) {
+      if (isStrategyPath(r)) allowDataModule(resolve(dirname(scenario.file), r), scenario.file, allowed);
+      list.push(await resolveCliStrategy(r, dirname(scenario.file), pool));
+    }
+  }
   else list.push(...BUILTIN_STRATEGIES);
   const seen = new Set<string>();
   for (const s of list) {
@@ -88,6 +97,22 @@ export function load(file: string): Scenario {
   return loadScenario(file, (n) => builtinStrategy(n) !== undefined);
 }
 
+/**
+ * A scenario named by a data file (an evidence or results file), not by the user. Its
+ * problems are not quoted: the data file could name any file the user can read (a key, a
+ * kubeconfig), and a message quoting its values would print them. Said instead: which
+ * file, that it does not load, and how to see why.
+ */
+export function loadNamedBy(file: string, namedBy: string, field: string): Scenario {
+  try {
+    return load(file);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const n = e.problems.length;
+    throw new InputError([{ file: namedBy, line: 0, col: 0, field, message: `names the scenario ${shellQuote(file)}, which is not a valid scenario (${n} problem${n === 1 ? '' : 's'}; not quoted here, as this file chose it: run \`quotarace run ${shellQuote(file)}\` to see them)` }]);
+  }
+}
+
 export interface Plan {
   readonly s: Scenario;
   readonly text: string;
@@ -95,13 +120,15 @@ export interface Plan {
   readonly opts: CampaignOptions;
 }
 
-export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions, pool: WorkerPool): Promise<Plan[]> {
+export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions, pool: WorkerPool, allowed: readonly string[] = []): Promise<Plan[]> {
   // Validate every file before running any, so a typo in the last one costs no time.
   const problems: InputError[] = [];
   const loaded: Array<{ s: Scenario; text: string }> = [];
   for (const f of scenarioFiles(paths)) {
     try {
-      loaded.push({ s: load(f), text: readFileSync(f, 'utf8') });
+      // One read: the text the campaign gets is the text that was validated and hashed.
+      const text = readScenarioText(f);
+      loaded.push({ s: parseScenario(text, f, (n) => builtinStrategy(n) !== undefined), text });
     } catch (e) {
       if (e instanceof InputError) problems.push(e);
       else throw e;
@@ -111,7 +138,7 @@ export async function loadPlans(paths: readonly string[], strategyNames: string[
   const plans: Plan[] = [];
   // Options first (bad flags are bad input before any module is loaded), then strategies.
   const opts = loaded.map(({ s }) => make(s));
-  for (const [i, { s, text }] of loaded.entries()) plans.push({ s, text, strategies: await resolveStrategies(s, strategyNames, pool), opts: opts[i]! });
+  for (const [i, { s, text }] of loaded.entries()) plans.push({ s, text, strategies: await resolveStrategies(s, strategyNames, pool, allowed), opts: opts[i]! });
   return plans;
 }
 

@@ -1,20 +1,20 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioResult, ScenarioSummary } from '../explore/campaign.js';
-import { EVIDENCE_MARKER, parseEvidence } from '../explore/evidence.js';
-import { replayRun } from '../explore/shrink.js';
+import { EVIDENCE_MARKER } from '../explore/evidence.js';
 import { checkExpectations, expectationsJson } from '../gate/expect.js';
 import { junitXml } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
-import { explain } from '../report/explain.js';
-import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
+import { checkOutputs, NotOurFile, OutputError, replayCommand, writeFileAtomic } from '../report/files.js';
+import { firstWriteInto, lockReports, type ReportsLock } from '../report/lock.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type RunMeta } from '../report/html.js';
-import { raceData } from '../report/race.js';
 import { formatTable } from '../report/table.js';
-import { Timeline } from '../report/timeline.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
+import { isStrategyPath, strategyRef } from '../strategies/loader.js';
+import { cliPath, runLine } from './runline.js';
+import { sandboxLimits, type SandboxLimits } from '../explore/pool.js';
 import { VERSION } from './help.js';
 import { EXIT_FAILED, EXIT_OK, shellQuote, type Io } from './io.js';
 import type { Plan } from './plans.js';
@@ -24,36 +24,35 @@ export interface Finished {
   readonly summary: ScenarioSummary;
   readonly expectations: readonly ExpectationOutcome[];
   readonly href: string;
+  /** The run line and provenance its report states (the index states the same). */
+  readonly meta: RunMeta;
 }
 
-/** The command that makes these results without shards: the same for `run` and `merge`, so their reports are identical. */
-export function runCommand(plans: readonly Plan[]): string {
-  const o = plans[0]?.opts;
-  const parts = ['quotarace run', ...plans.map((p) => shellQuote(p.s.file))];
-  if (o) {
-    if (o.mode !== 'exhaustive') parts.push(`--runs ${o.runs}`, `--seed ${o.seed}`);
-    if (o.mode !== 'random') parts.push(`--explore ${o.mode}`);
-    if (o.mode === 'pct') parts.push(`--depth ${o.depth}`);
-  }
-  return parts.join(' ');
-}
-
-export function runMeta(plans: readonly Plan[]): RunMeta {
+/** How the reports were made: the run line that reproduces them (the same for `run` and `merge`, so their reports match) and the report's date. */
+export function runMeta(plans: readonly Plan[], chosen: boolean, shards?: number, sandbox?: SandboxLimits): RunMeta {
+  const line = runLine(plans, chosen, shards, sandbox);
   // The report's date (UTC day), never the simulator's: simulations never read a clock.
-  return { command: runCommand(plans), version: VERSION, date: new Date().toISOString().slice(0, 10) };
+  return { command: line.command, notes: line.notes, version: VERSION, date: new Date().toISOString().slice(0, 10) };
+}
+
+/** The sandbox limits the command ran modules under (flags, else the environment, else the defaults). */
+export function sandboxOf(args: Record<string, unknown>): SandboxLimits | undefined {
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const l = sandboxLimits({ timeoutS: num(args['strategy-timeout']), memoryMb: num(args['strategy-memory']) });
+  return typeof l === 'string' ? undefined : l;
 }
 
 /**
  * The failure each strategy's report zooms into: the run the gate quotes for a failed
  * expectation, else the first run that got the quota wrong, else the most common kind; so
- * the terminal, the gate and the report name the same run. Re-run from its evidence file's
- * choices in this thread to get the whole typed timeline.
+ * the terminal, the gate and the report name the same run. What it shows (race, story,
+ * state table, charts, trace hash) is what the evidence job recorded in the worker that
+ * had the strategy loaded: nothing is re-run here.
  */
-export function shownFailures(scenario: Scenario, strategies: readonly Strategy[], result: ScenarioResult, expectations: readonly ExpectationOutcome[], replayOf: (path: string) => string): FailureDetail[] {
+export function shownFailures(scenario: Scenario, strategies: readonly Strategy[], result: ScenarioResult, expectations: readonly ExpectationOutcome[], replayOf: (path: string, strategy: string) => string): FailureDetail[] {
   const out: FailureDetail[] = [];
   for (const st of result.summary.strategies) {
-    const strategy = strategies.find((x) => x.name === st.name);
-    if (st.error || !strategy || !st.evidence.length) continue;
+    if (st.error || !st.evidence.length) continue;
     const failing = st.evidence.filter((e) => !e.breaks.includes('settled') || e.breaks.length > 1);
     const gate = expectations.find((e) => e.strategy === st.name && !e.passed && e.evidence);
     let pick = gate ? st.evidence.find((e) => e.path === gate.evidence) : undefined;
@@ -67,17 +66,10 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       why = 'the most common failure kind';
     }
     if (!pick) continue;
-    const file = result.files.find((f) => f.path === pick!.path);
-    const ev = file ? parseEvidence(file.text) : undefined;
-    if (!ev || 'error' in ev) continue;
-    const timeline = new Timeline();
-    const { outcome } = replayRun(
-      { scenario, strategy, seed: ev.seed, window: ev.windowMs, windowWrites: ev.windowWrites, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs: ev.horizonMs },
-      { strict: false },
-      timeline,
-    );
-    const storySteps: Array<number | undefined> = [];
-    const explanation = explain(timeline.entries, outcome, timeline.uidNames, storySteps);
+    const rec = result.recorded.get(pick.path);
+    if (!rec) continue;
+    const strategy = strategies.find((x) => x.name === st.name);
+    const ref = strategy ? strategyRef(strategy) : st.name;
     out.push({
       strategy: st.name,
       evidencePath: pick.path,
@@ -86,36 +78,74 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
       runs: pick.runs,
       breaks: pick.breaks,
       why,
-      explanation,
-      storySteps,
-      race: raceData(scenario, timeline.entries, outcome, timeline.uidNames, timeline.deliveries),
-      replay: replayOf(pick.path),
+      explanation: rec.explanation,
+      storySteps: rec.storySteps,
+      race: rec.race,
+      traceSha256: rec.traceSha256,
+      shrink: rec.shrink,
+      replay: replayOf(pick.path, st.name),
+      unshrunk: `npx quotarace trace ${shellQuote(cliPath(scenario.file))} --strategy ${shellQuote(isStrategyPath(ref) ? cliPath(ref) : st.name)} --run ${rec.shrink.from}`,
     });
   }
   return out;
 }
 
 /** Evidence, the scenario's HTML report, its table and summary line; the expectations checked. */
-export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan]): Promise<Finished> {
+export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan], shards?: number): Promise<Finished> {
+  if (firstWriteInto(reportsDir)) takeDownVerdict(reportsDir, args.junit as string | undefined, plans);
   for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_MARKER);
-  const expectations = checkExpectations(plan.s, result.summary, chosen);
+  const moduleOf = (name: string) => {
+    const st = plan.strategies.find((x) => x.name === name);
+    return st && isStrategyPath(strategyRef(st)) ? cliPath(strategyRef(st)) : undefined;
+  };
+  const expectations = checkExpectations(plan.s, result.summary, chosen, moduleOf);
+  const meta = runMeta(plans, chosen, shards, sandboxOf(args));
   const html = await scenarioReport({
     scenario: plan.s,
     summary: result.summary,
     bits: result.bits,
-    failures: shownFailures(plan.s, plan.strategies, result, expectations, (p) => `npx quotarace replay ${shellQuote(p)}`),
+    failures: shownFailures(plan.s, plan.strategies, result, expectations, (p, strategy) => `npx ${replayCommand(cliPath(p), moduleOf(strategy))}`),
     expectations,
-    meta: runMeta(plans),
+    meta,
+    strategyArgs: Object.fromEntries(plan.strategies.map((x) => [x.name, isStrategyPath(strategyRef(x)) ? cliPath(strategyRef(x)) : x.name])),
   });
   const href = `${plan.s.name}.html`;
   writeFileAtomic(join(reportsDir, href), html, REPORT_MARKER);
   if (!args.json) io.out(`${formatTable(result.summary, { wide: Boolean(args.wide) })}\n${scenarioLine(result.summary, expectations, join(reportsDir, href))}\n`);
-  return { summary: result.summary, expectations, href };
+  return { summary: result.summary, expectations, href, meta };
 }
 
 export const JUNIT_MARKER = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="quotarace"';
 /** The start of any version's results file: one an older quotarace wrote may be replaced too. */
 export const RESULTS_MARKER = '{"format":"quotarace-results-v';
+
+/**
+ * Before this run's first report replaces an earlier run's: the index and the JUnit file
+ * say the folder is being rewritten, so a run interrupted from here on (Ctrl-C, a killed CI
+ * job) leaves no earlier verdict standing beside reports it already replaced. conclude()
+ * writes the real ones.
+ */
+function takeDownVerdict(reportsDir: string, junit: string | undefined, plans: readonly Plan[]): void {
+  const command = runLine(plans, false).command;
+  const when = new Date().toISOString();
+  const html = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  writeFileAtomic(
+    join(reportsDir, 'index.html'),
+    `${REPORT_MARKER} partial -->\n<html lang="en"><head><meta charset="utf-8"><title>quotarace: PARTIAL, run in progress or interrupted</title></head>\n` +
+      `<body><h1>PARTIAL: no verdict</h1>\n<p>A quotarace run started ${html(when)} (pid ${process.pid}) is rewriting this folder: <code>${html(command)}</code>.</p>\n` +
+      `<p>If this page is still here, that run did not finish (it was interrupted, or failed): the reports beside it are partial, some from this run, some from an earlier one, and no verdict stands. Run it again.</p></body></html>\n`,
+    REPORT_MARKER,
+  );
+  if (junit !== undefined) {
+    const x = (t: string) => html(t).replace(/'/g, '&apos;');
+    writeFileAtomic(
+      junit,
+      `${JUNIT_MARKER} tests="1" failures="0" errors="1" time="0">\n  <testsuite name="quotarace" tests="1" failures="0" errors="1" skipped="0" time="0">\n` +
+        `    <testcase classname="quotarace" name="run finished" time="0">\n      <error message="PARTIAL: the run did not finish" type="Interrupted">${x(`${command} (started ${when}, pid ${process.pid}) did not finish: no verdict`)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`,
+      JUNIT_MARKER,
+    );
+  }
+}
 
 /** Refuse, before any simulation, to overwrite a file quotarace did not write. */
 function mustBeOurs(path: string, marker: string): void {
@@ -125,7 +155,7 @@ function mustBeOurs(path: string, marker: string): void {
   } catch {
     return; // not there: fine
   }
-  if (!st.isFile()) throw new OutputError(`${path}: exists and is not a regular file; not writing there`);
+  if (!st.isFile()) throw new OutputError(`cannot write ${path}: it exists and is not a regular file`);
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(Math.max(marker.length, 1));
@@ -141,14 +171,18 @@ function mustBeOurs(path: string, marker: string): void {
  * Every output a `run` or `merge` will write at a fixed path, checked before any
  * simulation: the reports folder, JUnit, a shard's results file, index.html and each
  * scenario's report. A foreign file there is refused up front, not after the campaign.
+ * The reports folder is then locked for this run: the caller releases the lock it returns.
  */
-export function checkRunOutputs(reportsDir: string, plans: readonly Plan[], outs: { junit?: string; results?: string }, html: boolean): void {
+export function checkRunOutputs(reportsDir: string, plans: readonly Plan[], outs: { junit?: string; results?: string }, html: boolean): ReportsLock | undefined {
   checkOutputs(reportsDir, [outs.junit, outs.results]);
   if (outs.junit !== undefined) mustBeOurs(outs.junit, JUNIT_MARKER);
   if (outs.results !== undefined) mustBeOurs(outs.results, RESULTS_MARKER);
-  if (!html) return;
+  if (!html) return undefined;
   mustBeOurs(join(reportsDir, 'index.html'), REPORT_MARKER);
   for (const p of plans) mustBeOurs(join(reportsDir, `${p.s.name}.html`), REPORT_MARKER);
+  // Last: every check above passed, so the lock is only taken by a run that will write.
+  // (A shard writes only its results file: shards share a folder and run at once.)
+  return lockReports(reportsDir, runLine(plans, false).command);
 }
 
 /** "incident-7178: 3 of 3 expectations met · reports/incident-7178.html" */
@@ -163,17 +197,25 @@ export function scenarioLine(s: ScenarioSummary, expectations: readonly Expectat
 export function conclude(done: readonly Finished[], plans: readonly Plan[], args: Record<string, unknown>, io: Io): number {
   const reportsDir = String(args.reports);
   const index = join(reportsDir, 'index.html');
-  writeFileAtomic(index, indexReport(done, runMeta(plans)), REPORT_MARKER);
+  const meta = done[0]?.meta ?? runMeta(plans, false);
+  writeFileAtomic(index, indexReport(done, meta), REPORT_MARKER);
   if (args.json) io.out(JSON.stringify({ scenarios: done.map((d) => ({ ...d.summary, expectations: expectationsJson(d.expectations) })) }, null, 2));
   const suites = done.map((d, i) => ({ name: d.summary.name, file: plans[i]!.s.file, expectations: d.expectations }));
   if (args.junit) writeFileAtomic(String(args.junit), junitXml(suites), JUNIT_MARKER);
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, stepSummary(done));
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    try {
+      appendFileSync(process.env.GITHUB_STEP_SUMMARY, stepSummary(done));
+    } catch (e) {
+      throw new OutputError(`cannot write the GitHub step summary ${process.env.GITHUB_STEP_SUMMARY} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
   const broken = done.flatMap((d) => d.summary.strategies.filter((s) => s.error).map((s) => s.error!));
   for (const b of broken) io.err(`ERROR ${b}`);
   const failed = done.flatMap((d) => d.expectations.filter((e) => !e.passed));
   for (const e of failed) io.err(`FAIL ${e.scenario} / ${e.strategy}: ${e.name}: ${e.message}`);
   const total = done.reduce((n, d) => n + d.expectations.length, 0);
   const scen = `${done.length} scenario${done.length === 1 ? '' : 's'}`;
+  if (!args.json) io.out(`reproduce with:\n  ${meta.command}\n${meta.notes.map((n) => `  ${n}`).join('\n')}`);
   if (!args.json) io.out(failed.length || broken.length ? `${scen}, ${failed.length} of ${total} expectations not met${broken.length ? `, ${broken.length} strategy error(s)` : ''} · ${index}` : `${scen}, ${total} expectation${total === 1 ? '' : 's'} met · ${index}`);
   if (broken.length) {
     io.err(`quotarace: ${broken.length} strategy run${broken.length === 1 ? '' : 's'} failed with an error; the other strategies' results stand`);

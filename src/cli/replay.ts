@@ -18,7 +18,7 @@ import type { RunOutcome } from '../sim/outcome.js';
 import type { Strategy } from '../strategies/api.js';
 import { InputError } from '../scenario/errors.js';
 import { EXIT_FIXED, EXIT_OK, UsageError, type Io } from './io.js';
-import { load } from './plans.js';
+import { load, loadNamedBy } from './plans.js';
 import { traceHeader } from './trace.js';
 
 /** `quotarace replay <evidence>` from parsed arguments. */
@@ -57,7 +57,7 @@ export interface ReplayOptions {
   readonly expectFixed?: boolean;
 }
 
-const refuse = (file: string, ev: ParsedEvidence, field: string, message: string): InputError => new InputError([{ file, line: ev.lineOf[field] ?? 0, col: 1, field, message }]);
+const refuse = (file: string, ev: ParsedEvidence, field: string, message: string): InputError => new InputError([{ file, line: ev.lineOf[field] ?? 0, col: 1, field, message, whole: true }]);
 
 /**
  * Read, parse and locate an evidence file and its scenario; bad input says where. A v2 file
@@ -149,7 +149,7 @@ function vouch(file: string, ev: ParsedEvidence, recorded: Strategy, run: Replay
  */
 export async function replayEvidence(file: string, opts: ReplayOptions, io: Io): Promise<number> {
   const { ev, scenarioPath } = readEvidence(file, opts.scenario);
-  const scenario = load(scenarioPath);
+  const scenario = opts.scenario !== undefined ? load(scenarioPath) : loadNamedBy(scenarioPath, file, 'scenario-file');
   if (scenario.hash !== ev.scenarioSha256) {
     throw refuse(file, ev, 'scenario-sha256', `${scenarioPath} has changed since this evidence was saved (sha256 ${shortHash(scenario.hash)}, evidence has ${shortHash(ev.scenarioSha256)}): the interleaving belongs to the old scenario`);
   }
@@ -171,6 +171,8 @@ export async function replayEvidence(file: string, opts: ReplayOptions, io: Io):
   io.out(
     [
       traceHeader(scenario, strategy.name, `${ev.run ? `run ${ev.run}  ` : ''}seed ${ev.seed}  selector ${ev.selector}  window ${ev.windowMs}ms  ${ev.choices.length} choices`, horizonMs),
+      // The hash the report states for this run (traceHash: sha256 of the whole trace below).
+      `trace sha256 ${hash}`,
       ev.disabledActions.length ? `actions left out by shrinking: ${ev.disabledActions.join(', ')}` : '',
       '',
       timeline.format(),

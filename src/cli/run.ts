@@ -6,8 +6,10 @@ import { writeFileAtomic } from '../report/files.js';
 import { isStrategyPath, strategyRef, StrategyLoadError } from '../strategies/loader.js';
 import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
+import { allowedModules } from './merge.js';
 import { Progress } from './progress.js';
-import { checkRunOutputs, RESULTS_MARKER, conclude, publish, runMeta, type Finished } from './publish.js';
+import type { ReportsLock } from '../report/lock.js';
+import { checkRunOutputs, RESULTS_MARKER, conclude, publish, runMeta, sandboxOf, type Finished } from './publish.js';
 import { readCampaignMark, replacesNote } from '../report/campaign-mark.js';
 
 /** `quotarace run`: every scenario's campaign (or one shard's share of it). */
@@ -17,11 +19,12 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
   const pool = makePool(args);
   const progress = Progress.auto(args.progress as boolean | undefined);
   const reportsDir = String(args.reports);
+  let lock: ReportsLock | undefined;
   try {
-    const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool);
+    const plans = await loadPlans(args.scenarios as string[], args.strategy as string[] | undefined, (s) => campaignOptions(args, s), pool, allowedModules(args));
     if (shard && plans.some((p) => p.opts.mode === 'exhaustive')) throw new UsageError('--shard splits seeds; --explore exhaustive has none to split');
     const resultsFile = shard ? String(args.results ?? join(reportsDir, `results-shard-${shard.index}-of-${shard.count}.json`)) : undefined;
-    checkRunOutputs(reportsDir, plans, shard ? { results: resultsFile } : { junit: args.junit as string | undefined }, !shard);
+    lock = checkRunOutputs(reportsDir, plans, shard ? { results: resultsFile } : { junit: args.junit as string | undefined }, !shard);
     if (shard) {
       // Each module's bytes as they were bundled for this run (loadPlans just did), for `merge` to compare.
       const modules = moduleHashes(plans.flatMap((p) => p.strategies.map((st) => strategyRef(st))));
@@ -40,7 +43,7 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
       return EXIT_OK;
     }
     // Read before this run overwrites the index; said after the run's summary line (tables only: --json prints JSON alone).
-    const note = replacesNote(reportsDir, readCampaignMark(reportsDir), { ...runMeta(plans), reports: plans.map((p) => `${p.s.name}.html`) });
+    const note = replacesNote(reportsDir, readCampaignMark(reportsDir), { ...runMeta(plans, args.strategy !== undefined, undefined, sandboxOf(args)), reports: plans.map((p) => `${p.s.name}.html`) });
     const done: Finished[] = [];
     for (const p of plans) {
       const phases = progress.scenario(p.s.name, p.strategies.map((st) => st.name));
@@ -55,6 +58,7 @@ export async function cmdRun(args: Record<string, unknown>, io: Io): Promise<num
   } finally {
     progress.clear();
     await pool.close();
+    lock?.release();
   }
 }
 

@@ -1,7 +1,7 @@
 import { runPilot } from '../explore/pilot.js';
 import { formatRunId, parseRunId, runById, type RunId } from '../explore/run-id.js';
 import { formatOutcome } from '../report/outcome.js';
-import { Timeline, timelineFilter } from '../report/timeline.js';
+import { Timeline, timelineFilter, traceHash } from '../report/timeline.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
@@ -59,7 +59,8 @@ export async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<n
   }
   const shown = timeline.format(only);
   const note = only ? [`(--only ${String(args.only)}: ${shown ? shown.split('\n').length : 0} of ${timeline.entries.length} lines)`] : [];
-  io.out([traceHeader(scenario, strategy.name, `run ${run}  seed ${id.seed}  window ${id.window}ms`), ...note, '', shown, '', formatOutcome(outcome)].join('\n'));
+  // The hash of the whole trace (even under --only): the report names the unshrunk run of a failure by it.
+  io.out([traceHeader(scenario, strategy.name, `run ${run}  seed ${id.seed}  window ${id.window}ms`), `trace sha256 ${traceHash(timeline)}`, ...note, '', shown, '', formatOutcome(outcome)].join('\n'));
   return EXIT_OK;
 }
 

@@ -18,11 +18,11 @@ export class Informer {
   /** Per kind, the watch events on their way, in order: what the cache will hold next. */
   private inTransit = new Map<Kind, Array<{ at: number; old: KObject | undefined; cur: KObject | undefined }>>();
   private readonly handlers = new Map<Kind, EventHandler[]>();
-  private unwatch: Array<() => void> = [];
+  private readonly unwatch = new Map<Kind, () => void>();
   /** Bumped when the watches break: deliveries sent before are lost. */
   private epoch = 0;
-  /** False while the watches are broken (the connection to the API server is lost). */
-  private watching = true;
+  /** The kinds whose watch is broken (the connection to the API server was lost), until each re-lists. */
+  private readonly broken = new Set<Kind>();
   private readonly lag: string;
   private readonly actor: string;
   /** Per kind, the kernel chain of its deliveries (a watch stream is ordered). */
@@ -52,7 +52,16 @@ export class Informer {
   }
 
   private watchAll(): void {
-    for (const kind of this.caches.keys()) this.unwatch.push(this.world.api.watch(kind, (old, cur) => this.onWatch(kind, old, cur)));
+    for (const kind of this.caches.keys()) this.watchKind(kind);
+  }
+
+  private watchKind(kind: Kind): void {
+    this.unwatch.set(kind, this.world.api.watch(kind, (old, cur) => this.onWatch(kind, old, cur)));
+  }
+
+  /** Whether every kind's watch is up. */
+  get watching(): boolean {
+    return this.broken.size === 0;
   }
 
   /**
@@ -61,9 +70,11 @@ export class Informer {
    */
   disconnect(): void {
     if (!this.watching) return;
-    this.watching = false;
-    for (const u of this.unwatch) u();
-    this.unwatch = [];
+    for (const [kind, u] of this.unwatch) {
+      u();
+      this.broken.add(kind);
+    }
+    this.unwatch.clear();
     this.epoch++;
     this.inTransit = new Map();
     this.nextFree.clear();
@@ -82,19 +93,41 @@ export class Informer {
     if (this.extraLag) delay += this.world.draw(this.extraLag, this.lag);
     const epoch = ++this.epoch;
     k.schedule(delay, () => {
-      if (!this.alive || this.epoch !== epoch || this.watching) return;
-      this.watching = true;
-      this.watchAll();
-      for (const [kind, cache] of this.caches) {
-        const fresh = this.world.api.snapshot(kind);
-        const hs = this.handlers.get(kind) ?? [];
-        const old = new Map(cache);
-        cache.clear();
-        for (const [key, o] of fresh) cache.set(key, o);
-        for (const [key, o] of fresh) for (const h of hs) h(old.get(key), o);
-        for (const [key, o] of old) if (!fresh.has(key)) for (const h of hs) h(o, undefined);
-      }
+      if (!this.alive || this.epoch !== epoch) return;
+      for (const kind of [...this.broken]) this.relistKind(kind);
     }, { actor: this.actor, chain: this.chains.values().next().value ?? 0 });
+  }
+
+  /**
+   * One kind's reflector LISTs now and watches from there (the caller has spent the
+   * request's time): client-go v0.31.1 tools/cache/reflector.go list → syncWith →
+   * DeltaFIFO.Replace, which hands every listed object to the handlers as an update of what
+   * the cache held (also when nothing changed: a "sync"), an add if it is new, and a delete
+   * for what is gone. Returns the number of objects handed over.
+   */
+  relistKind(kind: Kind): number {
+    if (!this.alive || !this.broken.has(kind)) return 0;
+    this.broken.delete(kind);
+    this.watchKind(kind);
+    const cache = this.caches.get(kind)!;
+    const fresh = this.world.api.snapshot(kind);
+    const hs = this.handlers.get(kind) ?? [];
+    const old = new Map(cache);
+    cache.clear();
+    for (const [key, o] of fresh) cache.set(key, o);
+    for (const [key, o] of fresh) for (const h of hs) h(old.get(key), o);
+    let n = fresh.size;
+    for (const [key, o] of old) {
+      if (fresh.has(key)) continue;
+      n++;
+      for (const h of hs) h(o, undefined);
+    }
+    return n;
+  }
+
+  /** The kinds this informer caches. */
+  kinds(): Kind[] {
+    return [...this.caches.keys()];
   }
 
   on(kind: Kind, handler: EventHandler): void {
@@ -133,7 +166,7 @@ export class Informer {
   stateKey(): string {
     if (!this.alive) return '';
     const now = this.world.now;
-    let s = this.watching ? '' : `disconnected@${this.epoch}`;
+    let s = this.watching ? '' : `disconnected@${this.epoch}:${[...this.broken].join('+')}`;
     for (const [kind, cache] of this.caches) {
       s += `|${kind}`;
       for (const [k, o] of cache) s += `,${k}@${o.metadata.resourceVersion}`;
@@ -149,7 +182,7 @@ export class Informer {
   /** The process dies (agent pod evicted): no more deliveries. */
   stop(): void {
     this.alive = false;
-    for (const u of this.unwatch) u();
+    for (const u of this.unwatch.values()) u();
   }
 
   private onWatch(kind: Kind, old: KObject | undefined, cur: KObject | undefined): void {

@@ -53,8 +53,12 @@ export interface ReconcilerOptions {
   readonly apiStream?: string;
   /** A second latency each request pays (a tunnel to the API server). */
   readonly extraLatency?: LatencyName;
-  /** Why requests cannot reach the API server now (undefined when they can): they fail with 503. */
-  readonly available?: () => string | undefined;
+  /**
+   * Each request first gets a connection this way (a dialer that may wait, Rancher's through
+   * the agents' tunnel): undefined once connected, or why it could not connect (the request
+   * fails with 503 and the key is re-queued with the rate limiter).
+   */
+  readonly dial?: () => Process<string | undefined>;
   readonly limiter: RateLimiter;
   /** Concurrent workers (MaxConcurrentReconciles / threadiness). */
   readonly workers?: number;
@@ -165,13 +169,14 @@ export class Reconciler {
     for (let i = 0; i < writes.length; i++) {
       const w = writes[i]!;
       f.next = i;
+      const dialErr = this.opts.dial ? yield* this.opts.dial() : undefined;
       const latency = this.requestLatency();
       f.due = this.world.now + latency;
       yield latency;
       if (w.event) this.world.recorder.event(this.opts.actor, w.event);
       // Only strategies watch their writes, and a strategy's writes are never patches.
       if (w.verb !== 'patch') this.opts.beforeWrite?.(w as Write);
-      const r = this.perform(w);
+      const r = dialErr === undefined ? this.perform(w) : this.world.api.refuse(this.opts.actor, w.verb, w.object.kind, objKey(w.object), { code: 503, reason: 'Unavailable', message: dialErr });
       if (r.ok) continue;
       for (let j = i; j < writes.length; j++) if (writes[j]!.expect !== undefined) this.expectations.lower(writes[j]!.expect!);
       const orElse = w.orElse;
@@ -203,8 +208,6 @@ export class Reconciler {
   private perform(w: PlannedWrite): ApiResult<KObject> {
     const api = this.world.api;
     const actor = this.opts.actor;
-    const down = this.opts.available?.();
-    if (down !== undefined) return api.refuse(actor, w.verb, w.object.kind, objKey(w.object), { code: 503, reason: 'Unavailable', message: down });
     switch (w.verb) {
       case 'create':
         return api.create(actor, w.object);

@@ -9,8 +9,10 @@ import { REQUESTS_CPU, REQUESTS_MEMORY } from './resources.js';
  * node), and whose allocatable covers the requests of the pods already on it plus this
  * one (NodeResourcesFit). Among those, the one with the most free cpu (LeastAllocated);
  * ties by name. Returns undefined when nothing fits: the pod stays Pending, Unschedulable.
+ * `allow` narrows the candidates (a caller that has already scored them, as the agent's
+ * preferred anti-affinity does).
  */
-export function pickNode(api: ApiServer, pod: Pod, exclude?: string): string | undefined {
+export function pickNode(api: ApiServer, pod: Pod, exclude?: string, allow?: (node: string) => boolean): string | undefined {
   const wantCpu = pod.spec.requests[REQUESTS_CPU] ?? 0;
   const wantMem = pod.spec.requests[REQUESTS_MEMORY] ?? 0;
   const usedCpu = new Map<string, number>();
@@ -24,7 +26,7 @@ export function pickNode(api: ApiServer, pod: Pod, exclude?: string): string | u
   let bestFree = -1;
   for (const n of api.list('Node')) {
     const name = n.metadata.name;
-    if (n.spec.unschedulable || name === exclude) continue;
+    if (n.spec.unschedulable || name === exclude || (allow && !allow(name))) continue;
     const freeCpu = (n.status.allocatable.cpu ?? 0) - (usedCpu.get(name) ?? 0);
     const freeMem = (n.status.allocatable.memory ?? 0) - (usedMem.get(name) ?? 0);
     if (freeCpu < wantCpu || freeMem < wantMem) continue;

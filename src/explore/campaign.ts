@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
-import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RunsJob } from './jobs.js';
+import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RecordedRun, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
-import { bundleOf, loadFaultOf, strategyRef } from '../strategies/loader.js';
+import { bundleOf, isUserStrategy, loadFaultOf, strategyRef } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
 import { runPilot, type Pilot } from './pilot.js';
-import type { WorkerPool } from './pool.js';
+import { sandboxChunk, type WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 import { withoutChoiceLog } from '../kernel/choice.js';
@@ -56,6 +56,8 @@ export interface EvidenceFile {
   stepsAfter: number;
   deterministic: boolean;
   determinism: string;
+  /** sha256 of the shown (shrunk) run's whole trace: what `replay` of the file prints. */
+  traceSha256: string;
 }
 
 export interface StrategyResult extends StrategySummary {
@@ -114,8 +116,7 @@ export interface FailureReport {
   readonly run: string;
   readonly failure: string;
   readonly runs: number;
-  readonly explanation: readonly string[];
-  readonly charts: EvidenceResult['charts'];
+  readonly recorded: RecordedRun;
 }
 
 /** What a campaign reports as it goes (the CLI's progress line): each phase, per strategy. */
@@ -134,6 +135,8 @@ export interface ScenarioResult {
   readonly bits: Map<string, { quota: string; move: string }>;
   /** The most telling failure of each strategy: its first (largest-first) evidence. */
   readonly failures: FailureReport[];
+  /** Each evidence file's run as its job recorded it (by evidence path): what the report shows. */
+  readonly recorded: ReadonlyMap<string, RecordedRun>;
 }
 
 function jobBase(scenario: Scenario, scenarioText: string, strategy: Strategy, pilot: Pilot): JobBase {
@@ -182,7 +185,8 @@ export async function tallyScenario(
       else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
       continue;
     }
-    const chunk = Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
+    // A module's chunks are the same for any --workers (each runs in a fresh worker); built-ins' are merged exactly whatever their size.
+    const chunk = isUserStrategy(strategy) ? sandboxChunk(range.to - range.from) : Math.max(1, Math.ceil((range.to - range.from) / Math.max(1, pool.size * 4)));
     const jobs: RunsJob[] = [];
     const mode = opts.mode;
     for (let from = range.from; from < range.to; from += chunk) jobs.push({ ...base, type: 'runs', mode, depth: opts.depth, window: opts.window, from, to: Math.min(range.to, from + chunk) });
@@ -215,6 +219,7 @@ export async function finishScenario(
   const files: EvidenceOut[] = [];
   const bits = new Map<string, { quota: string; move: string }>();
   const failures: FailureReport[] = [];
+  const recorded = new Map<string, RecordedRun>();
   for (const strategy of strategies) {
     const st = tallies.find((t) => t.strategy === strategy.name);
     if (!st) throw new Error(`no results for strategy ${strategy.name}`);
@@ -301,12 +306,17 @@ export async function finishScenario(
     if (evidenceJobs.length) progress?.evidence?.(strategy.name, 0, evidenceJobs.length);
     const built = await pool.run<EvidenceResult | FaultResult>(evidenceJobs, progress?.evidence && ((d, t) => progress.evidence!(strategy.name, d, t)));
     const kept: number[] = [];
+    let evidenceFault: string | undefined;
     built.forEach((e, i) => {
-      if ('fault' in e) return;
+      if ('fault' in e) {
+        evidenceFault ??= `evidence of run ${evidenceJobs[i]!.run}: ${e.fault.message}`;
+        return;
+      }
       kept.push(i);
       const path = join(reportsDir, scenario.name, strategy.name, `${names[i]}.evidence`);
       files.push({ path, text: e.text });
-      evidence.push({ path, run: evidenceJobs[i]!.run, breaks: jobBreaks[i]!, failure: e.signature, runs: groupRuns[i]!, stepsBefore: e.originalSteps, stepsAfter: e.shrunkSteps, deterministic: e.deterministic, determinism: e.determinismDetail });
+      recorded.set(path, e.recorded);
+      evidence.push({ path, run: evidenceJobs[i]!.run, breaks: jobBreaks[i]!, failure: e.signature, runs: groupRuns[i]!, stepsBefore: e.originalSteps, stepsAfter: e.shrunkSteps, deterministic: e.deterministic, determinism: e.determinismDetail, traceSha256: e.recorded.traceSha256 });
     });
     // The most telling failure: the kind that most runs share (an unsettled example is no failure kind).
     let best = -1;
@@ -316,13 +326,15 @@ export async function finishScenario(
     });
     if (best >= 0) {
       const e = built[kept[best]!] as EvidenceResult;
-      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, run: evidence[best]!.run, failure: e.signature, runs: evidence[best]!.runs, explanation: e.explanation, charts: e.charts });
+      failures.push({ strategy: strategy.name, evidencePath: evidence[best]!.path, run: evidence[best]!.run, failure: e.signature, runs: evidence[best]!.runs, recorded: e.recorded });
     }
     const summary = summarize(strategy.name, tally);
-    results.push({ ...summary, exploration, evidence });
+    // Evidence that could not be written is never dropped in silence: the strategy's row is an error.
+    if (evidenceFault) results.push({ ...summarize(strategy.name, emptyTally()), exploration, evidence: [], error: evidenceFault });
+    else results.push({ ...summary, exploration, evidence });
   }
   const runs = opts.mode === 'exhaustive' ? (results.find((r) => !r.error)?.runs ?? 0) : opts.runs;
-  return { summary: { name: scenario.name, file: scenario.file, runs, seed: opts.seed, explore: opts.mode, strategies: results }, files, bits, failures };
+  return { summary: { name: scenario.name, file: scenario.file, runs, seed: opts.seed, explore: opts.mode, strategies: results }, files, bits, failures, recorded };
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Pilot } from './pilot.js';
  * after the same cache lag and the same reconcile time), an artefact of fixing latencies
  * that multiplies the orders to explore without adding any the real system has.
  */
-function fixedDraw(n: number, stream: string): number {
+export function fixedDraw(n: number, stream: string): number {
   if (n <= 2) return n >> 1;
   let h = 2166136261;
   for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 16777619);

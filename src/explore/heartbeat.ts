@@ -4,6 +4,11 @@
  * run, the index of the run within the job and the kernel step. The main thread reads it
  * to tell a slow run (the counter moves) from a stuck one (it does not), and to name the
  * run and step of a worker it had to stop. Outside a sandbox it is a no-op.
+ *
+ * The module shares the worker's isolate: it can import this file by its path and beat, or
+ * write the buffer. So the heartbeat is believed only for a quick verdict on an honest stall
+ * and for naming where; the job's wall-time limit (pool.ts) is counted by the main thread
+ * from the job alone, and bounds a module that forges progress.
  */
 export const HB_BEAT = 0;
 export const HB_RUN = 1;

@@ -3,6 +3,7 @@ import type { Scenario } from '../scenario/model.js';
 import { failed, failureKind, type RunOutcome } from '../sim/outcome.js';
 import type { TraceSink } from '../sim/recorder.js';
 import { runOnce } from '../sim/run.js';
+import { beatRun } from './heartbeat.js';
 import type { Strategy } from '../strategies/api.js';
 
 /** Everything that determines a run, given the code: what evidence stores. */
@@ -81,6 +82,8 @@ export function shrink(start: RunSpec, budget = 600, withSettled = false): Shrun
   const attempt = (spec: RunSpec, always = false): boolean => {
     if (candidates >= budget) return false;
     candidates++;
+    // Each candidate is a run: the sandbox watchdog sees a long shrink move, not stall.
+    beatRun(candidates);
     const r = replayRun(spec, { strict: false });
     const k = breakKey(r.outcome, withSettled);
     if (k === undefined || k !== kind || !(always || better(r.outcome, r.log))) return false;
@@ -127,6 +130,7 @@ export function shrink(start: RunSpec, budget = 600, withSettled = false): Shrun
   while (hi - lo > 1_000 && candidates < budget + 40) {
     const mid = Math.floor((lo + hi) / 2);
     candidates++;
+    beatRun(candidates);
     const r = replayRun({ ...best, horizonMs: mid }, { strict: false });
     const k = breakKey(r.outcome, withSettled);
     if (k !== undefined && k === kind && r.outcome.fingerprint === full) {

@@ -2,7 +2,7 @@ import type { ScenarioSummary } from '../explore/campaign.js';
 import type { ExpectationOutcome } from '../report/html.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Metric } from '../sim/outcome.js';
-import { shellQuote } from '../report/files.js';
+import { replayCommand, shellQuote } from '../report/files.js';
 
 type GateMetric = 'quotaCorrect' | 'migrationsSucceeded' | 'invariantViolations' | 'settled';
 
@@ -18,7 +18,8 @@ const BREAKS: Record<GateMetric, { metric: Metric; bound: 'min' | 'max' }> = {
  * The CI gate: a scenario's `expect:` bounds checked against what the campaign measured.
  * A failed bound says by how much and which evidence file shows a failing run.
  */
-export function checkExpectations(scenario: Scenario, summary: ScenarioSummary, chosenOnCommandLine: boolean): ExpectationOutcome[] {
+/** `moduleOf`: a strategy's module path (as the user would type it), for modules; its replay command allows it. */
+export function checkExpectations(scenario: Scenario, summary: ScenarioSummary, chosenOnCommandLine: boolean, moduleOf: (strategy: string) => string | undefined = () => undefined): ExpectationOutcome[] {
   const out: ExpectationOutcome[] = [];
   for (const e of scenario.expect) {
     const parts: string[] = [];
@@ -55,10 +56,10 @@ export function checkExpectations(scenario: Scenario, summary: ScenarioSummary, 
     const ev = run ? st.evidence.find((x) => x.run === run && x.breaks.includes(b.metric)) : undefined;
     if (run) {
       message += ev
-        ? `; a run that breaks it: ${run}, evidence ${ev.path} (replay it with: quotarace replay ${shellQuote(ev.path)})`
+        ? `; a run that breaks it: ${run}, evidence ${ev.path} (replay it with: ${replayCommand(ev.path, moduleOf(st.name))})`
         : `; a run that breaks it: ${run} (trace it with: quotarace trace ${shellQuote(scenario.file)} --strategy ${shellQuote(st.name)} --run ${shellQuote(run)})`;
     }
-    out.push({ scenario: summary.name, strategy: e.strategy, metric: e.metric, name, actual, passed: !message, message, ...(run ? { run } : {}), ...(ev ? { evidence: ev.path } : {}) });
+    out.push({ scenario: summary.name, strategy: e.strategy, metric: e.metric, name, actual, passed: !message, message, ...(run ? { run } : {}), ...(ev ? { evidence: ev.path, replay: replayCommand(ev.path, moduleOf(st.name)) } : {}) });
   }
   return out;
 }

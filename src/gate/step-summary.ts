@@ -28,7 +28,7 @@ export function stepSummary(results: ReadonlyArray<{ summary: ScenarioSummary; e
   if (failed.length) {
     lines.push('', 'Failed expectations, each with a run that breaks it:', '');
     for (const e of failed) {
-      const where = e.run ? ` run \`${e.run}\`${e.evidence ? `, evidence \`${e.evidence}\` (replay: \`npx quotarace replay ${e.evidence}\`)` : ''}` : '';
+      const where = e.run ? ` run \`${e.run}\`${e.evidence ? `, evidence \`${e.evidence}\` (replay: \`npx ${e.replay ?? `quotarace replay ${e.evidence}`}\`)` : ''}` : '';
       lines.push(`- ${md(e.scenario)} / ${md(e.strategy)}: ${md(e.message)}.${where}`);
     }
   }

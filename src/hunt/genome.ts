@@ -1,6 +1,6 @@
 import { Document, isMap, isScalar, visit } from 'yaml';
 import { harvesterRequests, launcherPodResources } from '../cluster/launcher.js';
-import { parseQuantity } from '../cluster/quantity.js';
+import { formatQuantity, parseQuantity } from '../cluster/quantity.js';
 import { LIMITS_CPU, LIMITS_MEMORY } from '../cluster/resources.js';
 import { parseDuration } from '../scenario/duration.js';
 import { keepSatisfiable } from './feasible.js';
@@ -33,7 +33,6 @@ export interface Genome {
 
 export const NS_NAMES = ['web', 'db', 'app', 'ci', 'ml'] as const;
 const B = 1000;
-const MI = 2 ** 20;
 
 export const nodeName = (i: number) => `node-${i + 1}`;
 export const nsName = (i: number) => NS_NAMES[i] ?? `ns-${i + 1}`;
@@ -82,17 +81,13 @@ function launcherLimits(v: VmGene, ratio: number): { cpu: number; memory: number
   return { cpu: r.limits[LIMITS_CPU]!, memory: r.limits[LIMITS_MEMORY]! };
 }
 
-/** Bytes (milli-units) as a quota value: whole Mi or Gi when exact, else bytes. */
+/** Memory (milli-units, rounded up to whole bytes) as a quota value, in the notation the trace and the report print. */
 function memQuantity(milli: number): string {
-  const bytes = Math.ceil(milli / B);
-  if (bytes === 0) return '0';
-  if (bytes % (1024 * MI) === 0) return `${bytes / (1024 * MI)}Gi`;
-  if (bytes % MI === 0) return `${bytes / MI}Mi`;
-  return String(bytes);
+  return formatQuantity(Math.ceil(milli / B) * B, 'memory');
 }
 
 function cpuQuantity(milli: number): string {
-  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+  return formatQuantity(milli, 'cpu');
 }
 
 /** The namespace's starting quota: what its pods use, plus the headroom. */

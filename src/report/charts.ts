@@ -147,7 +147,7 @@ export function quotaChart(q: QuotaSeries, markers: readonly RaceMarker[]): Prom
         mark: { type: 'line', interpolate: 'step-after' },
         encoding: {
           x: { field: 't', type: 'quantitative', title: 'simulated time (s)' },
-          y: { field: 'value', type: 'quantitative', title: `${q.resource} (${q.unit}), namespace “${q.namespace}”`, scale: { zero: false } },
+          y: { field: 'value', type: 'quantitative', title: `${q.resource} (${q.unit === 'm' ? 'millicores' : q.unit}), namespace “${q.namespace}”`, scale: { zero: false } },
           stroke: {
             field: 'series',
             type: 'nominal',

@@ -53,10 +53,10 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
     if (e.kind === 'note') {
       const ev = e.event;
       if (ev?.type === 'agent-stopped') out.push(`${t(e.t)} a cluster agent pod was deleted`);
-      else if (ev?.type === 'tunnel-lost') out.push(`${t(e.t)} no cluster agent is connected: Rancher lost the cluster`);
-      else if (ev?.type === 'tunnel-back') {
+      else if (ev?.type === 'tunnel-lost') out.push(`${t(e.t)} the agent session carrying Rancher's connections closed (${ev.remaining} other session(s) open): every watch ended with "tunnel disconnect"`);
+      else if (ev?.type === 'tunnel-back' && ev.kind === 'Namespace') {
         agentStarted = true;
-        out.push(`${t(e.t)} a cluster agent is connected again: Rancher re-lists the cluster and re-syncs every namespace`);
+        out.push(`${t(e.t)} Rancher re-listed the namespaces through ${ev.via}: it re-syncs every namespace`);
       }
       else if (ev?.type === 'action-at' || ev?.type === 'action-timed' || ev?.type === 'action-after-write') out.push(`${t(e.t)} scenario: ${e.text}`);
       else if (ev?.type === 'stale-read') out.push(`${t(e.t)} ${e.actor} ${e.text.replace(/^read stale /, 'decided from a stale ')}`);

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 export class NotOurFile extends Error {}
 
@@ -7,46 +7,162 @@ export class NotOurFile extends Error {}
 export class OutputError extends NotOurFile {}
 
 /**
- * Check, before any simulation, that reports can be written under `dir` and that each
- * `file` can be created: a typo in an output path must not cost a campaign.
+ * Linux pseudo-filesystems (statfs f_type magic numbers, from linux/magic.h): they are not
+ * storage. Writes there fail late or oddly (a file "created" in /proc/self is ENOENT, a
+ * folder made under /sys/fs/cgroup is a new cgroup), and Node's recursive mkdir loops
+ * forever on /proc: refused by their type before anything is created.
  */
-export function checkOutputs(dir: string | undefined, files: ReadonlyArray<string | undefined>): void {
-  if (dir !== undefined) {
-    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new OutputError(`${dir}: expected a folder for the reports, found a file`);
+const PSEUDO_FS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x1cd1, 'devpts'],
+  [0xcafe4a11, 'bpf'],
+  [0x6165676c, 'pstore'],
+  [0x62656570, 'configfs'],
+  [0xde5e81e4, 'efivarfs'],
+  [0x65735543, 'fusectl'],
+  [0x42494e4d, 'binfmt_misc'],
+  [0x19800202, 'mqueue'],
+]);
+
+function code(e: unknown): string {
+  return (e as NodeJS.ErrnoException)?.code ?? String(e);
+}
+
+/** The nearest folder of `path` that exists (itself included). */
+function existingAncestor(path: string): string {
+  let p = resolve(path);
+  while (!existsSync(p)) {
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  return p;
+}
+
+/** Why nothing can be stored under `path` (a pseudo-filesystem), or undefined. */
+function pseudoFs(path: string): string | undefined {
+  let type: number;
+  try {
+    type = statfsSync(existingAncestor(path)).type;
+  } catch {
+    return undefined; // no statfs here: the write probe still decides
+  }
+  const name = PSEUDO_FS.get(type);
+  return name && `${name} is a pseudo-filesystem, not storage`;
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdirSync never returns on some
+ * pseudo-filesystems (/proc), and a level that cannot be made is an OutputError at once.
+ */
+export function makeDirs(dir: string, label = `cannot write ${dir}`): void {
+  const why = pseudoFs(dir);
+  if (why) throw new OutputError(`${label}: ${why}`);
+  const missing: string[] = [];
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    let st;
     try {
-      mkdirSync(dir, { recursive: true });
+      st = statSync(p);
+    } catch {
+      if (dirname(p) === p) break;
+      missing.unshift(p);
+      continue;
+    }
+    if (!st.isDirectory()) throw new OutputError(`${label}: ${p} is a file, not a folder`);
+    break;
+  }
+  for (const p of missing) {
+    try {
+      mkdirSync(p);
     } catch (e) {
-      throw new OutputError(`${dir}: cannot create the reports folder (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      if (code(e) !== 'EEXIST') throw new OutputError(`${label}: cannot create the folder ${p} (${code(e)})`);
     }
   }
-  for (const f of files) {
-    if (f === undefined) continue;
-    if (existsSync(f) && statSync(f).isDirectory()) throw new OutputError(`${f}: expected a file name, found a folder`);
-    const parent = dirname(f) || '.';
-    if (existsSync(parent) && !statSync(parent).isDirectory()) throw new OutputError(`${f}: ${parent} is not a folder`);
+}
+
+/** Create and remove an empty file in `dir`: permission, read-only mounts and pseudo-filesystems show here, before any simulation. */
+function probeWritable(dir: string, label: string): void {
+  const probe = join(dir, `.quotarace-probe.${process.pid}.tmp`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (e) {
+    throw new OutputError(`${label}: cannot create a file in ${dir} (${code(e)})`);
   }
 }
 
 /**
+ * Check, before any simulation, that reports can be written under `dir` and that each
+ * `file` can be created: a typo in an output path, a read-only folder or /proc must not
+ * cost a campaign (nor hang it).
+ */
+export function checkOutputs(dir: string | undefined, files: ReadonlyArray<string | undefined>): void {
+  if (dir !== undefined) {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new OutputError(`cannot write the reports to ${dir}: it is a file, not a folder`);
+    makeDirs(dir, `cannot write the reports to ${dir}`);
+    probeWritable(dir, `cannot write the reports to ${dir}`);
+  }
+  for (const f of files) {
+    if (f === undefined) continue;
+    if (existsSync(f) && statSync(f).isDirectory()) throw new OutputError(`cannot write ${f}: it is a folder, not a file`);
+    const parent = dirname(f) || '.';
+    if (existsSync(parent) && !statSync(parent).isDirectory()) throw new OutputError(`cannot write ${f}: ${parent} is not a folder`);
+    makeDirs(parent, `cannot write ${f}`);
+    probeWritable(parent, `cannot write ${f}`);
+  }
+}
+
+/** How writeFileAtomic writes the temporary file; tests pass one that fails as a full disk does. */
+export type WriteFn = (path: string, text: string) => void;
+
+/**
  * Write a file whole or not at all: into a temporary file beside it, then rename. A file
  * already there that quotarace did not write (its first line is not `marker`) is never
- * replaced: that is the user's, and NotOurFile says so.
+ * replaced: that is the user's, and NotOurFile says so. A failed write (a full disk) leaves
+ * no temporary file behind and the old file as it was.
  */
-export function writeFileAtomic(path: string, text: string, marker: string): 'written' | 'unchanged' {
+export function writeFileAtomic(path: string, text: string, marker: string, write: WriteFn = writeFileSync): 'written' | 'unchanged' {
   if (existsSync(path)) {
     const old = readFileSync(path, 'utf8');
     if (old === text) return 'unchanged';
     if (!old.startsWith(marker)) throw new NotOurFile(`${path} exists and was not written by quotarace; not overwriting it`);
   }
+  replaceFile(path, text, write);
+  return 'written';
+}
+
+/**
+ * Write `path` whole or not at all (a temporary file beside it, then rename), whatever is
+ * there: for a file the caller has read and checked (the Markdown `table --update` splices).
+ */
+export function replaceFile(path: string, text: string, write: WriteFn = writeFileSync): void {
   const tmp = `${path}.${process.pid}.tmp`;
+  makeDirs(dirname(path), `cannot write ${path}`);
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, text);
+    write(tmp, text);
     renameSync(tmp, path);
   } catch (e) {
-    throw new OutputError(`${path}: cannot write it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created, or already gone
+    }
+    throw new OutputError(`cannot write ${path} (${code(e)})`);
   }
-  return 'written';
+}
+
+/**
+ * The command that replays an evidence file. A module's evidence names its module, which
+ * loads only when allowed by name (see "Strategy modules named by files"): the command allows it.
+ */
+export function replayCommand(evidence: string, module?: string): string {
+  return `quotarace replay ${shellQuote(evidence)}${module ? ` --allow-module ${shellQuote(module)}` : ''}`;
 }
 
 /** A path or run id as one shell word. */
@@ -59,10 +175,10 @@ export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Read a user's input file as UTF-8 text, refusing what is not a regular file (a folder,
- * /dev/zero, a FIFO) or is larger than `MAX_INPUT_BYTES`: a string says why (the caller
+ * /dev/zero, a FIFO) or is larger than `maxBytes` (from stat, before reading): a string says why (the caller
  * turns it into a located error).
  */
-export function readInputFile(path: string): { text: string } | { error: string } {
+export function readInputFile(path: string, maxBytes = MAX_INPUT_BYTES, what = 'a file'): { text: string } | { error: string } {
   let st;
   try {
     st = statSync(path);
@@ -71,7 +187,7 @@ export function readInputFile(path: string): { text: string } | { error: string 
   }
   if (st.isDirectory()) return { error: 'is a folder, expected a file' };
   if (!st.isFile()) return { error: 'is not a regular file (a device, FIFO or socket); expected a file' };
-  if (st.size > MAX_INPUT_BYTES) return { error: `is ${st.size} bytes; at most ${MAX_INPUT_BYTES} bytes are read` };
+  if (st.size > maxBytes) return { error: `is ${st.size.toLocaleString('en-US')} bytes; ${what} is at most ${maxBytes.toLocaleString('en-US')} bytes (refused before reading it)` };
   try {
     return { text: readFileSync(path, 'utf8') };
   } catch (e) {

@@ -1,10 +1,13 @@
+import { limitToHard } from '../actors/rancher-quota.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
+import type { ShrinkNote } from '../explore/jobs.js';
 import type { Scenario } from '../scenario/model.js';
 import { describeAction } from '../sim/run.js';
 import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
 import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
+import { replayCommand, shellQuote } from './files.js';
 import { kindsSection, matrixSection } from './index-matrix.js';
 import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
@@ -30,7 +33,14 @@ export interface FailureDetail {
   /** Each explanation line's kernel step (the race table's row number), when it has one. */
   readonly storySteps?: ReadonlyArray<number | undefined>;
   readonly race: RaceData;
+  /** sha256 of the shown run's whole trace, as recorded by the job that shrank it; `replay` prints the same. */
+  readonly traceSha256: string;
+  /** What shrinking took from the campaign's run. */
+  readonly shrink: ShrinkNote;
+  /** The command that replays the shown (shrunk) run from its evidence. */
   readonly replay: string;
+  /** The command that traces the campaign's unshrunk run. */
+  readonly unshrunk: string;
 }
 
 export interface ExpectationOutcome {
@@ -45,11 +55,16 @@ export interface ExpectationOutcome {
   /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
   readonly run?: string;
   readonly evidence?: string;
+  /** The command that replays that evidence (allowing its module, for a module's). */
+  readonly replay?: string;
 }
 
 /** How the reports were made: shown in each page's header and the index. The date is the report's, never the simulator's. */
 export interface RunMeta {
+  /** The run line: executed as printed (from the same directory) it reproduces the campaign. */
   readonly command: string;
+  /** Shell comments beside it: tool version, scenario and module sha256, runs and seed per scenario, shards. */
+  readonly notes: readonly string[];
   readonly version: string;
   readonly date: string;
 }
@@ -61,6 +76,8 @@ export interface ScenarioReport {
   readonly failures: readonly FailureDetail[];
   readonly expectations: readonly ExpectationOutcome[];
   readonly meta?: RunMeta;
+  /** How `--strategy` names each strategy (a module by its path), for the commands the report prints. */
+  readonly strategyArgs?: Readonly<Record<string, string>>;
 }
 
 const STYLE = `
@@ -131,7 +148,7 @@ ${body}
 
 function metaLine(meta: RunMeta | undefined): string {
   if (!meta) return '';
-  return `<p class="meta">quotarace ${esc(meta.version)} · ${esc(meta.date)} · <code>${esc(meta.command)}</code></p>`;
+  return `<p class="meta">quotarace ${esc(meta.version)} · ${esc(meta.date)} · reproduce with:</p><pre class="runline"><code class="cmd">${esc(meta.command)}</code>${meta.notes.map((n) => `\n<span class="muted">${esc(n)}</span>`).join('')}</pre>`;
 }
 
 /** The unit runs are counted in: interleavings of a complete enumeration are not a sample. */
@@ -218,12 +235,13 @@ async function headline(r: ScenarioReport): Promise<string> {
 <figure class="chart headline-chart">${chart}<figcaption>Per strategy: quota correct (upper, solid bar) and VMs moved (lower, pale bar), 0–100%, each labelled with its value. Green: every run right; red: some run broke it. A black tick marks the bound of the scenario's expectation, whether or not it was met (✓ or ✗ beside the strategy).</figcaption></figure></section>`;
 }
 
-function replayOf(r: ScenarioReport, st: StrategyResult, run: string, evidence: string | undefined): string {
-  if (evidence) return `quotarace replay ${shellWord(evidence)}`;
-  return `quotarace trace ${shellWord(r.scenario.file)} --strategy ${shellWord(st.name)} --run ${shellWord(run)}`;
+/** The commands that show a failure kind's example: the run as it ran (`trace`), and its shrunk evidence (`replay`). */
+function seeIt(r: ScenarioReport, st: StrategyResult, run: string, evidence: string | undefined): string {
+  const trace = `<code>${esc(`quotarace trace ${shellQuote(r.scenario.file)} --strategy ${shellQuote(r.strategyArgs?.[st.name] ?? st.name)} --run ${shellQuote(run)}`)}</code> <span class="muted">(as it ran)</span>`;
+  const module = r.strategyArgs?.[st.name];
+  return evidence ? `${trace}<br><code>${esc(replayCommand(evidence, module !== undefined && module !== st.name ? module : undefined))}</code> <span class="muted">(shrunk)</span>` : trace;
 }
 
-const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** Every failure kind of every strategy: count, metrics it breaks, example run, evidence, replay. */
 function failuresSection(r: ScenarioReport): string {
@@ -234,10 +252,10 @@ function failuresSection(r: ScenarioReport): string {
     const rows = st.failures.map((g) => {
       const ev = st.evidence.find((e) => e.run === g.firstRun && !e.breaks.includes('settled'));
       const shown = r.failures.find((f) => f.strategy === st.name && f.run === g.firstRun);
-      return `<tr${shown ? ' class="shown"' : ''}><td class="num">${g.runs.toLocaleString('en-US')}</td><td class="num">${pct0(g.runs / Math.max(1, st.runs))}</td><td>${g.breaks.map((b) => `<b>${esc(b)}</b>`).join(', ')}</td><td class="sig">${esc(g.signature)}</td><td><code>${esc(g.firstRun)}</code>${shown ? ' <span class="muted">(zoomed below)</span>' : ''}</td><td>${ev ? `<code>${esc(ev.path)}</code>` : '<span class="muted">not saved (evidence limit)</span>'}</td><td><code>${esc(replayOf(r, st, g.firstRun, ev?.path))}</code></td></tr>`;
+      return `<tr${shown ? ' class="shown"' : ''}><td class="num">${g.runs.toLocaleString('en-US')}</td><td class="num">${pct0(g.runs / Math.max(1, st.runs))}</td><td>${g.breaks.map((b) => `<b>${esc(b)}</b>`).join(', ')}</td><td class="sig">${esc(g.signature)}</td><td><code>${esc(g.firstRun)}</code>${shown ? ` <span class="muted">(zoomed below, ${shown.shrink.shrunk ? 'shrunk' : 'as it ran'})</span>` : ''}</td><td>${ev ? `<code>${esc(ev.path)}</code>` : '<span class="muted">not saved (evidence limit)</span>'}</td><td>${seeIt(r, st, g.firstRun, ev?.path)}</td></tr>`;
     });
     parts.push(`<h3 id="${anchor('failures', st.name)}">${esc(st.name)}: ${plural(st.failures.length, 'failure kind')}</h3>
-<table class="kinds"><tr><th>${unitOf(s)}s</th><th>share</th><th>breaks</th><th>what went wrong</th><th>example ${unitOf(s)}</th><th>evidence</th><th>replay</th></tr>${rows.join('')}</table>`);
+<table class="kinds"><tr><th>${unitOf(s)}s</th><th>share</th><th>breaks</th><th>what went wrong</th><th>example ${unitOf(s)}</th><th>evidence</th><th>see it</th></tr>${rows.join('')}</table>`);
   }
   return `<section id="failures"><h2>Every failure kind</h2>${parts.length ? parts.join('\n') : '<p class="ok">No strategy failed in this campaign.</p>'}</section>`;
 }
@@ -302,15 +320,32 @@ function story(f: FailureDetail): string {
     .join('');
 }
 
+/** What the zoomed run is: "shrunk from random:17: drain node-1 removed, 212 of 476 choices at their defaults, 120 of 480 steps". */
+export function shrinkSentence(n: ShrinkNote): string {
+  if (!n.shrunk) return `run ${n.from} itself, not shrunk (no smaller run fails the same way)`;
+  const parts: string[] = [];
+  for (const a of n.removedActions) parts.push(`${a} removed`);
+  parts.push(`${n.atDefault.toLocaleString('en-US')} of ${plural(n.choices, 'choice')} at their defaults (the run had ${n.originalChoices.toLocaleString('en-US')})`);
+  parts.push(`${n.steps.toLocaleString('en-US')} of ${plural(n.originalSteps, 'step')}`);
+  if (n.horizonMs !== undefined) parts.push(`cut at ${n.horizonMs / 1000}s`);
+  return `shrunk from ${n.from}: ${parts.join(', ')}`;
+}
+
 async function raceSection(r: ScenarioReport): Promise<string> {
   if (!r.failures.length) return `<section id="race"><h2>The race, zoomed</h2><p class="ok">No failure to show.</p></section>`;
   const parts: string[] = [];
   for (const f of r.failures) {
     const d = f.race;
-    parts.push(`<article class="failure" id="${anchor('race', f.strategy)}" data-strategy="${esc(f.strategy)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
-<p class="muted">${esc(unitOf(r.summary))} <code>${esc(f.run ?? '')}</code>${f.why ? ` (${esc(f.why)})` : ''}; ${plural(f.runs, unitOf(r.summary))} failed this way. Replay it: <code>${esc(f.replay)}</code></p>
+    const n = f.shrink;
+    const unshrunk = n.shrunk
+      ? `<p class="muted unshrunk">The unshrunk ${esc(unitOf(r.summary))} <code>${esc(n.from)}</code> (trace sha256 <code>${esc(n.originalTraceSha256)}</code>): <code>${esc(f.unshrunk)}</code></p>`
+      : '';
+    parts.push(`<article class="failure" data-strategy="${esc(f.strategy)}" id="${anchor('race', f.strategy)}" data-trace-sha256="${esc(f.traceSha256)}"><h3>${esc(f.strategy)}: ${esc(f.failure)}</h3>
+<p class="shown">The run shown: ${esc(shrinkSentence(n))}${f.why ? ` (${esc(f.why)})` : ''}; ${plural(f.runs, unitOf(r.summary))} failed this way.</p>
+<p class="muted">trace sha256 <code class="trace-hash">${esc(f.traceSha256)}</code>; replay prints the same: <code>${esc(f.replay)}</code></p>
+${unshrunk}
 <details open><summary>The story in words (#: the step, as the race table's rows)</summary><ol class="story">${story(f)}</ol></details>
-<figure class="seq">${raceTable(f)}<figcaption>${d.steps.filter((x) => x.kind !== 'delivery').length} of the shrunk run's ${d.total} timeline lines, and ${deliveries(d.steps.filter((x) => x.kind === 'delivery').length)}: the ones that move namespace “${esc(d.namespace)}”'s quota or mark the story (Rancher's reset in red, Harvester's raises in blue and restores in purple, the user in orange); ● write, ✕ refusal, □ what an actor said, ○ Harvester's or Rancher's cache receiving this namespace's quota or namespace (what they decide from: a write read before its delivery is a stale read); hover a mark for its full text. Right: the quota after each step (yellow: changed since the row above). Times to the millisecond, one row per step.</figcaption></figure>
+<figure class="seq">${raceTable(f)}<figcaption>${d.steps.filter((x) => x.kind !== 'delivery').length} of the ${n.shrunk ? 'shrunk ' : ''}run's ${d.total} timeline lines, and ${deliveries(d.steps.filter((x) => x.kind === 'delivery').length)}: the ones that move namespace “${esc(d.namespace)}”'s quota or mark the story (Rancher's reset in red, Harvester's raises in blue and restores in purple, the user in orange); ● write, ✕ refusal, □ what an actor said, ○ Harvester's or Rancher's cache receiving this namespace's quota or namespace (what they decide from: a write read before its delivery is a stale read); hover a mark for its full text. Right: the quota after each step (yellow: changed since the row above), quantities exactly as the trace prints them. Times to the millisecond, one row per step.</figcaption></figure>
 </article>`);
   }
   return `<section id="race"><h2>The race, zoomed</h2>${parts.join('\n')}</section>`;
@@ -323,7 +358,7 @@ async function quotaSection(r: ScenarioReport): Promise<string> {
     if (!wrong.length) parts.push(`<p class="muted" data-strategy="${esc(f.strategy)}"><b>${esc(f.strategy)}</b>, ${unitOf(r.summary)} <code>${esc(f.run ?? '')}</code>: every quota key ended as the user asked; nothing to chart.</p>`);
     for (const q of wrong) {
       const svg = await quotaChart(q, f.race.markers);
-      parts.push(`<figure class="chart quota" data-strategy="${esc(f.strategy)}" data-key="${esc(`${q.namespace}/${q.resource}`)}">${svg}<figcaption><b>${esc(f.strategy)}</b>, ${unitOf(r.summary)} <code>${esc(f.run ?? '')}</code>: ${esc(q.resource)} of namespace “${esc(q.namespace)}” (ended wrong). spec.hard is the thick pale line, status.hard (what admission checks) the thin dashed dark one; each change of spec.hard is a point coloured (and shaped) by the rule that wrote it; vertical rules mark events.</figcaption></figure>`);
+      parts.push(`<figure class="chart quota" data-strategy="${esc(f.strategy)}" data-key="${esc(`${q.namespace}/${q.resource}`)}">${svg}<figcaption><b>${esc(f.strategy)}</b>, the ${f.shrink.shrunk ? `run shrunk from <code>${esc(f.shrink.from)}</code>` : `${unitOf(r.summary)} <code>${esc(f.shrink.from)}</code>`}: ${esc(q.resource)} of namespace “${esc(q.namespace)}”${q.wrong ? ' (ended wrong)' : ''}, in ${esc(q.unit === 'm' ? 'millicores (m)' : q.unit)}; at the end ${q.ends.map((e) => `${esc(e.series)} <b class="q">${esc(e.value)}</b>`).join(', ')}. spec.hard is the thick pale line, status.hard (what admission checks) the thin dashed dark one; each change of spec.hard is a point coloured (and shaped) by the rule that wrote it; vertical rules mark events.</figcaption></figure>`);
     }
   }
   return `<section id="quota"><h2>Quota over time</h2>${parts.length ? parts.join('\n') : '<p class="muted">No failure to show.</p>'}</section>`;
@@ -374,11 +409,11 @@ ${expectations}</section>`;
 function scenarioSection(r: ScenarioReport): string {
   const sc = r.scenario;
   const s = r.summary;
-  const nodes = sc.nodes.map((n) => `<tr><td>${esc(n.name)}</td><td class="num">${n.cpu / 1000}</td><td class="num">${esc(formatQuantity(n.memory, 'memory'))}</td><td>${(() => { const k = sc.rancher?.agentNodes.filter((a) => a === n.name).length ?? 0; return k === 0 ? '' : k === 1 ? 'cattle-cluster-agent' : `cattle-cluster-agent ×${k}`; })()}</td></tr>`).join('');
+  const nodes = sc.nodes.map((n) => `<tr><td>${esc(n.name)}</td><td class="num">${esc(formatQuantity(n.cpu, 'cpu'))}</td><td class="num">${esc(formatQuantity(n.memory, 'memory'))}</td><td>${(() => { const k = sc.rancher?.agentNodes.filter((a) => a === n.name).length ?? 0; return k === 0 ? '' : k === 1 ? 'cattle-cluster-agent' : `cattle-cluster-agent ×${k}`; })()}</td></tr>`).join('');
   const ns = sc.namespaces
     .map(
       (n) =>
-        `<tr><td>${esc(n.name)}</td><td>${esc(Object.entries(n.quota).map(([k, v]) => `${k}=${v}`).join(', '))}</td><td>${n.vms.map((v) => `${esc(v.name)} <span class="muted">(${v.cpu} vCPU, ${esc(formatQuantity(v.memory, 'memory'))}, on ${esc(v.node)})</span>`).join('<br>')}</td></tr>`,
+        `<tr><td>${esc(n.name)}</td><td>${esc(Object.entries(limitToHard(n.quota)).map(([k, v]) => `${k}=${formatQuantity(v, k)}`).join(', '))}</td><td>${n.vms.map((v) => `${esc(v.name)} <span class="muted">(${v.cpu} vCPU, ${esc(formatQuantity(v.memory, 'memory'))}, on ${esc(v.node)})</span>`).join('<br>')}</td></tr>`,
     )
     .join('');
   const actions = sc.actions

@@ -1,7 +1,7 @@
 import { isRancherActor } from '../actors/rancher-server.js';
 import { limitToHard, parseRancherQuota } from '../actors/rancher-quota.js';
 import type { ResourceQuota } from '../cluster/objects.js';
-import { isByteResource } from '../cluster/quantity.js';
+import { formatQuantity, isByteResource } from '../cluster/quantity.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX, decodeDelta } from '../strategies/harvester-quota.js';
@@ -40,10 +40,13 @@ export interface RaceStep {
 export interface QuotaSeries {
   readonly namespace: string;
   readonly resource: string;
+  /** The unit the points are in: the largest in which every value is a whole number ("cores", "m", "Gi", "bytes"). */
   readonly unit: string;
   readonly wrong: boolean;
   /** `by`: on a spec.hard point that a write changed, the actor (the rule) that wrote it. */
   readonly points: ReadonlyArray<{ t: number; series: string; value: number; by?: string }>;
+  /** Each series' last value, exactly as the trace prints it ("6055m", "24Gi"). */
+  readonly ends: ReadonlyArray<{ series: string; value: string }>;
 }
 
 export interface RaceMarker {
@@ -148,7 +151,7 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
       series.set(`${ns}\n${k}`, arr);
       const v = l[k]!;
       const changed = by !== undefined && by.before?.[k] !== v;
-      arr.push({ t: t / 1000, series: name, value: isByteResource(k) ? v / 1000 / 2 ** 30 : v / 1000, ...(changed ? { by: by.actor } : {}) });
+      arr.push({ t: t / 1000, series: name, value: v, ...(changed ? { by: by.actor } : {}) });
     }
   };
   for (const [ns, rq] of quotas) {
@@ -166,7 +169,7 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
     if (e.kind === 'note' && ev) {
       if (ev.type === 'agent-stopped' || ev.type === 'agent-started' || ev.type === 'tunnel-lost' || ev.type === 'tunnel-back') {
         tag = 'agent';
-        label = { 'agent-stopped': 'agent stopped', 'agent-started': 'agent started', 'tunnel-lost': 'Rancher lost the cluster', 'tunnel-back': 'Rancher re-lists' }[ev.type];
+        label = { 'agent-stopped': 'agent stopped', 'agent-started': 'agent started', 'tunnel-lost': 'tunnel disconnect', 'tunnel-back': `Rancher re-lists ${ev.type === 'tunnel-back' ? ev.kind : ''}` }[ev.type];
         score = ev.type === 'tunnel-back' || ev.type === 'tunnel-lost' ? 4 : 3;
         if (ev.type === 'tunnel-back') markers.push({ t: e.t, kind: 'agent restart', label: 'Rancher re-lists' });
       } else if (ev.type === 'edit-wanted') {
@@ -314,13 +317,33 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
   const targets = wrong.length ? wrong.map((w) => ({ namespace: w.namespace, resource: w.resource, wrong: true })) : keys.slice(0, 1).map((k) => ({ namespace, resource: k, wrong: false }));
   for (const q of targets) {
     const pts = (series.get(`${q.namespace}\n${q.resource}`) ?? []).slice();
-    for (const name of ['spec.hard', 'status.hard', 'used', 'user asked']) {
+    for (const name of SERIES) {
       const last = [...pts].reverse().find((p) => p.series === name);
       if (last) pts.push({ t: end / 1000, series: name, value: last.value });
     }
-    quotaSeries.push({ ...q, unit: isByteResource(q.resource) ? 'GiB' : 'cores', points: pts });
+    const unit = chartUnit(q.resource, pts.map((p) => p.value));
+    const ends = SERIES.flatMap((name) => {
+      const last = [...pts].reverse().find((p) => p.series === name);
+      return last ? [{ series: name, value: formatQuantity(last.value, q.resource) }] : [];
+    });
+    quotaSeries.push({ ...q, unit: unit.name, points: pts.map((p) => ({ ...p, value: p.value / unit.milli })), ends });
   }
   return { namespace, keys, steps: shown, total: entries.length, omitted: entries.length - shown.length, actors, quotas: quotaSeries, markers, endMs: end };
+}
+
+const SERIES = ['spec.hard', 'status.hard', 'used', 'user asked'] as const;
+
+/**
+ * The unit a chart of these values (milli-units) is drawn in: the largest in which every one
+ * is a whole number, so no two values that differ are drawn the same (6055m stays 6055 m,
+ * never 6.06 cores; a byte's difference shows in bytes).
+ */
+export function chartUnit(resource: string, values: readonly number[]): { name: string; milli: number } {
+  const whole = (d: number) => values.every((v) => v % d === 0);
+  if (!isByteResource(resource)) return whole(1000) ? { name: 'cores', milli: 1000 } : { name: 'm', milli: 1 };
+  if (!whole(1000)) return { name: 'milli-bytes', milli: 1 };
+  for (const [name, f] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) if (whole(1000 * f)) return { name, milli: 1000 * f };
+  return { name: 'bytes', milli: 1000 };
 }
 
 function pick(l: Record<string, number> | undefined, keys: readonly string[]): Record<string, number> | undefined {

@@ -1,23 +1,15 @@
-import { formatQuantity, isByteResource } from '../cluster/quantity.js';
+import { formatQuantity } from '../cluster/quantity.js';
 
 /**
- * A quantity for people: memory in GiB/MiB with at most two decimals (never raw bytes beside
- * "Gi"), CPU in cores. Exact values keep Kubernetes' own spelling ("64Gi", "30", "500m").
- * `formatQuantity` stays the exact form for traces and evidence.
+ * A quantity as the report shows it: exactly as the trace, evidence and kubectl print it
+ * (`formatQuantity`): CPU in millicores unless whole cores ("6055m", "1m", "26"), memory in
+ * the largest binary unit that holds it exactly, down to bytes ("24Gi", "54242646Ki",
+ * "1073741825"). One notation per value everywhere: a rounded form (6.06 for 6055m, 0 for
+ * 1m) would hide the very difference a failing run is about.
  */
 export function human(milli: number, name: string): string {
-  if (isByteResource(name)) {
-    const bytes = milli / 1000;
-    const exact = formatQuantity(milli, name);
-    if (/^\d+(Ti|Gi|Mi)?$/.test(exact) && (exact.endsWith('i') || bytes === 0)) return exact;
-    if (bytes >= 2 ** 30) return `${trim(bytes / 2 ** 30)}Gi`;
-    if (bytes >= 2 ** 20) return `${trim(bytes / 2 ** 20)}Mi`;
-    return `${trim(bytes / 2 ** 10)}Ki`;
-  }
-  return milli % 1000 === 0 ? String(milli / 1000) : trim(milli / 1000);
+  return formatQuantity(milli, name);
 }
-
-const trim = (x: number) => (Math.round(x * 100) / 100).toString();
 
 /** 1234567 → "1,234,567". */
 export const count = (n: number) => n.toLocaleString('en-US');

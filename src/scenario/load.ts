@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isStrategyPath } from '../strategies/loader.js';
-import { LineCounter, parseDocument, isMap, isNode, visit, type Document } from 'yaml';
+import { CST, Lexer, LineCounter, parseDocument, isMap, isNode, visit, type Document } from 'yaml';
 import { z, type ZodTypeAny } from 'zod';
 import type { RancherLimit } from '../actors/rancher-quota.js';
 import { defaultAgentReplicas } from '../actors/rancher-agent.js';
@@ -22,9 +22,14 @@ const DEFAULT_HORIZON = '30m';
 
 /** Read and validate a scenario file; throws InputError listing every problem found. */
 export function loadScenario(file: string, knownStrategy: (name: string) => boolean): Scenario {
-  const r = readInputFile(file);
+  return parseScenario(readScenarioText(file), file, knownStrategy);
+}
+
+/** A scenario file's text, refused from its size (stat) before a byte is read. */
+export function readScenarioText(file: string): string {
+  const r = readInputFile(file, INPUT_LIMITS.bytes, 'a scenario');
   if ('error' in r) throw new InputError([{ file, line: 0, col: 0, field: '', message: r.error }]);
-  return parseScenario(r.text, file, knownStrategy);
+  return r.text;
 }
 
 /**
@@ -34,10 +39,58 @@ export function loadScenario(file: string, knownStrategy: (name: string) => bool
  */
 export const SCENARIO_LIMITS = { nodes: 100, vms: 200, namespaces: 50, actions: 100, horizonMs: 7 * 24 * 3600_000, seed: 2 ** 48, runs: 1_000_000_000, strategies: 50 } as const;
 
-/** At most this many YAML aliases are expanded (a "billion laughs" file is refused, not expanded). */
-const MAX_ALIASES = 1000;
+/**
+ * Bounds on the file itself, checked before anything is built from it: its size from stat
+ * (before reading), then in one pass of the YAML lexer (no document built) the number of
+ * nodes, of aliases and the longest value. The largest scenario SCENARIO_LIMITS allows is
+ * ~60 kB and ~15,000 nodes, so these leave room for comments and descriptions while a file
+ * past them is refused in milliseconds: a 14 MB file of 150,000 actions used to be built
+ * whole (19-27 s, 2.1-2.4 GB) only to be refused for its action count.
+ */
+export const INPUT_LIMITS = { bytes: 1024 * 1024, nodes: 50_000, aliases: 1000, valueChars: 16_384 } as const;
+
+/** The tokens that make a node (a value, a key, an alias, a collection, a list item). */
+const NODE_TOKENS = new Set<string>(['alias', 'single-quoted-scalar', 'double-quoted-scalar', 'flow-map-start', 'flow-seq-start', 'seq-item-ind']);
+
+/** Refuse a file past INPUT_LIMITS from its YAML tokens alone; the problem points at the token past the limit. */
+function checkSize(text: string, file: string): void {
+  let nodes = 0;
+  let aliases = 0;
+  let offset = 0;
+  const tooMany = `more than ${INPUT_LIMITS.nodes.toLocaleString('en-US')} YAML values; a scenario within quotarace's limits has far fewer (at most ${SCENARIO_LIMITS.nodes} nodes, ${SCENARIO_LIMITS.vms} VMs, ${SCENARIO_LIMITS.actions} actions)`;
+  let value = false; // the previous token announced a plain or block scalar: this one is its text
+  const refuse = (message: string): never => {
+    const lc = new LineCounter();
+    for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+    const pos = lc.linePos(offset);
+    throw new InputError([{ file, line: pos.line, col: pos.col, field: '', message }]);
+  };
+  for (const tok of new Lexer().lex(text)) {
+    // Control tokens are not in the source: '\x1f' announces a plain or block scalar (its
+    // text is the next token); '\x02' and '\x18' open a document and end a broken flow collection.
+    if (tok === '\x1f') {
+      if (++nodes > INPUT_LIMITS.nodes) refuse(tooMany);
+      value = true;
+      continue;
+    }
+    if (tok === '\x02' || tok === '\x18') continue;
+    const type = CST.tokenType(tok);
+    if (type === 'alias' && ++aliases > INPUT_LIMITS.aliases) refuse(`more than ${INPUT_LIMITS.aliases} aliases (*name); quotarace refuses the file rather than expand it`);
+    if (type !== null && NODE_TOKENS.has(type) && ++nodes > INPUT_LIMITS.nodes) refuse(tooMany);
+    if (tok.length > INPUT_LIMITS.valueChars && (value || type === 'single-quoted-scalar' || type === 'double-quoted-scalar')) {
+      refuse(`a value of ${tok.length.toLocaleString('en-US')} characters; at most ${INPUT_LIMITS.valueChars.toLocaleString('en-US')} are accepted`);
+    }
+    value = false;
+    offset += tok.length;
+  }
+}
+
+/** At most this many YAML alias expansions are built (a "billion laughs" file is refused, not expanded). */
+const MAX_ALIASES = INPUT_LIMITS.aliases;
 
 export function parseScenario(text: string, file: string, knownStrategy: (name: string) => boolean): Scenario {
+  if (text.length > INPUT_LIMITS.bytes) throw new InputError([{ file, line: 0, col: 0, field: '', message: `is ${text.length.toLocaleString('en-US')} characters; a scenario is at most ${INPUT_LIMITS.bytes.toLocaleString('en-US')} bytes` }]);
+  checkSize(text, file);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const problems: InputProblem[] = [];
@@ -126,8 +179,11 @@ function compile(
   const r = s.cluster.rancher;
   if (r) {
     // scale-available "2": min(2, nodes) replicas unless the scenario says; the first on
-    // agentNode, the others spread over the other nodes in name order (the scheduler's spreading;
-    // Rancher's template requires no anti-affinity, so agentNodes can also put them together).
+    // agentNode, the others spread over the other nodes in name order (ClusterAgentAffinity's
+    // preferred anti-affinity, rancher v2.10.3 pkg/settings/affinity.go; preferred, not
+    // required, so agentNodes can also put them together, as after a drain of the others).
+    // carrier: the node of the replica that connected first (rancher-tunnel.ts); unset, the
+    // run draws it.
     const replicas = r.agentNodes?.length ?? r.agentReplicas ?? defaultAgentReplicas(nodes.length);
     if (r.agentNodes && r.agentReplicas !== undefined && r.agentReplicas !== r.agentNodes.length) {
       at(['cluster', 'rancher', 'agentReplicas'], `agentNodes lists ${r.agentNodes.length} node(s), one per replica, but agentReplicas is ${r.agentReplicas}`);
@@ -140,7 +196,16 @@ function compile(
     agentNodes.forEach((n, i) => {
       if (!nodeByName.has(n)) at(r.agentNodes ? ['cluster', 'rancher', 'agentNodes', i] : ['cluster', 'rancher', 'agentNode'], `unknown node "${n}" (nodes: ${nodeList})`);
     });
-    rancher = { agentNodes };
+    if (r.carrier !== undefined && !agentNodes.includes(r.carrier)) {
+      at(['cluster', 'rancher', 'carrier'], nodeByName.has(r.carrier)
+        ? `node "${r.carrier}" runs no agent replica (agent replicas on: ${capList([...new Set(agentNodes)])})`
+        : `unknown node "${r.carrier}" (nodes: ${nodeList})`);
+    }
+    rancher = {
+      agentNodes,
+      ...(r.carrier !== undefined ? { carrier: r.carrier } : {}),
+      ...(r.syncOnlyChangedObjects !== undefined ? { syncOnlyChangedObjects: r.syncOnlyChangedObjects } : {}),
+    };
   }
 
   const ratioText = s.cluster.harvester?.additionalGuestMemoryOverheadRatio ?? DEFAULT_OVERHEAD_RATIO_TEXT;

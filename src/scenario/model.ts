@@ -9,8 +9,8 @@ export interface Scenario {
   readonly name: string;
   readonly description: string;
   readonly nodes: readonly NodeSpec[];
-  /** Imported into Rancher: the cluster agent's pods, one node per replica. */
-  readonly rancher: { readonly agentNodes: readonly string[] } | undefined;
+  /** Imported into Rancher. */
+  readonly rancher: RancherSettings | undefined;
   /** Harvester settings. */
   readonly harvester: HarvesterSettings;
   readonly namespaces: readonly NamespaceSpec[];
@@ -32,6 +32,15 @@ export interface Expectation {
   readonly metric: ExpectMetric;
   readonly min?: number;
   readonly max?: number;
+}
+
+export interface RancherSettings {
+  /** The cluster agent's pods, one node per replica. */
+  readonly agentNodes: readonly string[];
+  /** The node of the agent replica that connected first and carries Rancher's connections; undefined: a seeded choice. */
+  readonly carrier?: string;
+  /** CATTLE_SYNC_ONLY_CHANGED_OBJECTS=user on the Rancher server. */
+  readonly syncOnlyChangedObjects?: boolean;
 }
 
 export interface HarvesterSettings {

@@ -3,6 +3,7 @@ import { RANCHER_KEY_NAMES } from '../cluster/resources.js';
 import { parseQuantity } from '../cluster/quantity.js';
 import { LATENCY_NAMES } from '../sim/latency.js';
 import { parseDuration } from './duration.js';
+import { excerpt } from './errors.js';
 
 /**
  * The scenario file's grammar (README "Scenario format"). Every object is strict: an
@@ -21,13 +22,13 @@ export const quantity = z
   .union([z.string(), z.number()], { errorMap: () => ({ message: 'expected a Kubernetes quantity such as "2", "500m" or "4Gi"' }) })
   .refine((v) => parseQuantity(v) !== undefined, (v) => ({
     message: String(v).trim().startsWith('-')
-      ? `expected a quantity of 0 or more, got ${JSON.stringify(v)}`
-      : `expected a Kubernetes quantity such as "2", "500m" or "4Gi", got ${JSON.stringify(v)}`,
+      ? `expected a quantity of 0 or more, got ${excerpt(v)}`
+      : `expected a Kubernetes quantity such as "2", "500m" or "4Gi", got ${excerpt(v)}`,
   }));
 
 export const duration = z
   .string({ invalid_type_error: 'expected a duration such as "90s", "5m" or "1m30s"' })
-  .refine((v) => parseDuration(v) !== undefined, (v) => ({ message: `expected a duration such as "90s", "5m" or "1m30s", got ${JSON.stringify(v)}` }));
+  .refine((v) => parseDuration(v) !== undefined, (v) => ({ message: `expected a duration such as "90s", "5m" or "1m30s", got ${excerpt(v)}` }));
 
 const vcpus = z
   .union([z.number(), z.string()], { errorMap: () => ({ message: 'expected a whole number of vCPUs' }) })
@@ -68,7 +69,7 @@ const podSchema = z
 const overheadRatio = z
   .string({ invalid_type_error: 'expected the setting as Harvester writes it, a string such as "1.5" ("" or "0" to clear it)' })
   .refine((v) => /^\s*$/.test(v) || /^0(\.0*)?$/.test(v.trim()) || (/^\d+(\.\d+)?$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 10), (v) => ({
-    message: `expected a ratio from "1.0" to "10.0" (Harvester's valid range), or "" / "0" to clear it, got ${JSON.stringify(v)}`,
+    message: `expected a ratio from "1.0" to "10.0" (Harvester's valid range), or "" / "0" to clear it, got ${excerpt(v)}`,
   }));
 
 const actionSchema = z
@@ -114,6 +115,8 @@ export const scenarioSchema = z
             agentNode: z.string().optional(),
             agentNodes: z.array(z.string()).min(1, 'expected at least one node').optional(),
             agentReplicas: z.number().int('expected a whole number of replicas').min(1, 'expected at least 1 replica').max(10, 'expected at most 10 replicas').optional(),
+            carrier: z.string({ invalid_type_error: 'expected the name of a node that runs an agent replica' }).optional(),
+            syncOnlyChangedObjects: z.boolean({ invalid_type_error: 'expected true or false (CATTLE_SYNC_ONLY_CHANGED_OBJECTS=user on the Rancher server)' }).optional(),
           })
           .strict()
           .optional(),

@@ -14,10 +14,14 @@ export type SimEvent =
   | { readonly type: 'agent-stopped' }
   /** A cluster agent process started and opened its tunnel session. */
   | { readonly type: 'agent-started' }
-  /** No agent holds a session any more: the Rancher server lost the cluster. */
-  | { readonly type: 'tunnel-lost' }
-  /** An agent session is back: the Rancher server re-lists the cluster and re-syncs every namespace. */
-  | { readonly type: 'tunnel-back' }
+  /** An agent's tunnel session opened or closed; `carrier` is the pod whose session now carries Rancher's connections ('' for none). */
+  | { readonly type: 'tunnel-session'; readonly pod: string; readonly change: 'opened' | 'closed' | 'closed-carrier'; readonly sessions: number; readonly carrier: string }
+  /** The carrying session closed: every watch and request of Rancher's controllers failed with "tunnel disconnect". */
+  | { readonly type: 'tunnel-lost'; readonly pod: string; readonly remaining: number }
+  /** A reflector of Rancher's re-listed its kind (through the carrier now): every listed object goes to the handlers. */
+  | { readonly type: 'tunnel-back'; readonly kind: string; readonly via: string; readonly enqueued: number }
+  /** A reflector's LIST failed (no session): lasso's waitHealthy and the reflector's backoff follow. */
+  | { readonly type: 'list-failed'; readonly kind: string; readonly error: string }
   /** Rancher's quota sync replaces a default quota's spec.hard with the namespace annotation's. */
   | { readonly type: 'quota-reset'; readonly namespace: string; readonly quota: string; readonly readRv: number }
   /** The user wants a namespace's quota to be this (Rancher's annotation text). */
@@ -46,16 +50,20 @@ export function renderEvent(e: SimEvent): string {
       return 'agent pod deleted: its tunnel session closed';
     case 'agent-started':
       return 'agent process started: tunnel session open';
+    case 'tunnel-session':
+      return `tunnel session of ${e.pod} ${e.change === 'opened' ? 'opened' : e.change === 'closed' ? 'closed (it carried nothing)' : 'closed: it carried every connection of Rancher\'s controllers'}; ${e.sessions} session(s), carrier ${e.carrier || 'none'}`;
     case 'tunnel-lost':
-      return 'no cluster agent connected: Rancher lost the cluster (watches broken, requests fail)';
+      return `tunnel disconnect: every watch of Rancher's controllers through ${e.pod} ended ("unable to decode an event from the watch stream: tunnel disconnect"), with ${e.remaining} other session(s) still open`;
     case 'tunnel-back':
-      return 'a cluster agent connected: Rancher re-lists the cluster and re-syncs every namespace';
+      return `Rancher's ${e.kind} reflector re-listed through ${e.via}: ${e.enqueued} object(s) handed to the handlers`;
+    case 'list-failed':
+      return `Rancher's ${e.kind} reflector: LIST failed (${e.error}); lasso waitHealthy, then the reflector's backoff`;
     case 'quota-reset':
       return `Updating default resource quota for namespace ${e.namespace} (read ${e.quota} rv ${e.readRv})`;
     case 'edit-wanted':
       return `wants quota of namespace ${e.namespace}: ${e.annotation}`;
     case 'edit-agent-down':
-      return `edit of ${e.namespace} failed: cluster agent is not connected`;
+      return `edit of ${e.namespace} failed: lost connection to cluster: failed to find Session for client stv-cluster-… (the steve proxy tried 15 times, 1 s apart)`;
     case 'stale-read':
       return `read stale ${e.kind} ${e.key} (rv ${e.readRv}; the API server has rv ${e.apiRv}: ${e.change})`;
     case 'stale-write':

@@ -1,5 +1,6 @@
 import { AgentDeployment, agentPod } from '../actors/rancher-agent.js';
 import { RancherServer } from '../actors/rancher-server.js';
+import { Tunnel } from '../actors/rancher-tunnel.js';
 import { DRAIN, DrainLog, drainNode } from '../actors/drain.js';
 import { installEvictionWebhook, launcherPod, newMigration, startKubeVirt, syncedVmiPdb } from '../actors/kubevirt.js';
 import { startDisruptionController } from '../actors/disruption-controller.js';
@@ -142,16 +143,22 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   }
   // Rancher: the cluster agent's pods (already connected) and the server's user controllers.
   let agents: AgentDeployment | undefined;
-  let rancher: RancherServer | undefined;
+  let tunnel: Tunnel | undefined;
+  let adopt: (() => void) | undefined;
   if (scenario.rancher) {
-    const server = (rancher = new RancherServer(world, guardAgentSync(strategy)));
-    agents = new AgentDeployment(world, scenario.rancher.agentNodes.length, (up) => server.tunnel(up));
+    tunnel = new Tunnel(world);
+    new RancherServer(world, tunnel, guardAgentSync(strategy), { syncOnlyChangedObjects: scenario.rancher.syncOnlyChangedObjects });
+    agents = new AgentDeployment(world, scenario.rancher.agentNodes.length, tunnel);
     const keys: string[] = [];
+    let carrier: string | undefined;
     for (const node of scenario.rancher.agentNodes) {
       const r = api.create(SETUP, agentPod(node));
-      if (r.ok) keys.push(objKey(r.obj));
+      if (!r.ok) continue;
+      keys.push(objKey(r.obj));
+      if (node === scenario.rancher.carrier && carrier === undefined) carrier = objKey(r.obj);
     }
-    agents.adoptRunning(keys);
+    // Connected once the explorers can see the world: which one first is the run's first choice.
+    adopt = () => agents!.adoptRunning(keys, carrier);
   }
 
   // ---- the actors ----
@@ -162,7 +169,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   installEvictionWebhook(world, eviction);
   startKubeVirt(world);
   installStrategy(world, strategy);
-  const user = new User(world, intent, rancher);
+  const user = new User(world, intent, tunnel);
   const drains = new DrainLog();
   const mustMove = new Set<string>();
 
@@ -193,6 +200,7 @@ export function runOnce(scenario: Scenario, strategy: Strategy, seed: number, op
   let actionsLeft = scenario.actions.length - (opts.disabled?.size ?? 0);
   const pendingActions = () => actionsLeft;
   opts.inspect?.(world);
+  adopt?.();
   scenario.actions.forEach((a, i) => {
     if (opts.disabled?.has(i)) return;
     const act = actionFire(a);

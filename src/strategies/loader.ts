@@ -152,6 +152,19 @@ function snapshot(d: unknown): unknown {
   return { ...o, name: o.name, description: o.description, reconcilers: list(o.reconcilers), webhooks: list(o.webhooks), agentQuotaSync: o.agentQuotaSync };
 }
 
+/** Which job's module instances loadStrategyFile imports (0: the first, and outside a sandbox). */
+let generation = 0;
+
+/**
+ * A sandboxed worker starts a job: every module it loads from now on is a fresh instance
+ * (its own module-level state), so no job sees what another left in the module, and a
+ * job's result does not depend on which worker, or after which jobs, it ran.
+ */
+export function freshInstances(): void {
+  generation++;
+  loaded.clear();
+}
+
 /**
  * Load a strategy module in this thread (what a sandboxed worker does; the command line
  * never runs a user's module in its own thread). `instance` imports a fresh module
@@ -161,9 +174,10 @@ export async function loadStrategyFile(path: string, opts: { bundle?: string; in
   const cached = opts.instance === undefined ? loaded.get(path) : undefined;
   if (cached) return cached;
   const file = opts.bundle ?? (await bundleStrategy(path));
+  const query = [...(generation > 0 ? [`job=${generation}`] : []), ...(opts.instance === undefined ? [] : [`instance=${encodeURIComponent(opts.instance)}`])];
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href + (opts.instance === undefined ? '' : `?instance=${encodeURIComponent(opts.instance)}`))) as { default?: unknown };
+    mod = (await import(pathToFileURL(file).href + (query.length ? `?${query.join('&')}` : ''))) as { default?: unknown };
   } catch (e) {
     throw new StrategyFault(path, `loading the module threw: ${describeThrown(e)}`);
   }
@@ -194,18 +208,17 @@ export async function loadStrategyFile(path: string, opts: { bundle?: string; in
   return strategy;
 }
 
-/** A thrown value in words, whatever it is (an Error, a string, an object whose toString throws). */
+/** A thrown value in one line, whatever it is (an Error, a string, an object whose toString throws). */
 function describeThrown(e: unknown): string {
+  let text: string;
   try {
-    if (e instanceof Error) return String(e.message);
+    text = e instanceof Error ? String(e.message) : String(e);
   } catch {
-    // a throwing getter on an Error
+    // a throwing getter on an Error, or a throwing toString
+    text = Object.prototype.toString.call(e);
   }
-  try {
-    return String(e);
-  } catch {
-    return Object.prototype.toString.call(e);
-  }
+  const first = text.split('\n', 1)[0]!;
+  return first.length > 300 ? `${first.slice(0, 300)}…` : first;
 }
 
 /**

@@ -129,12 +129,16 @@ export function guarded<T>(strategy: string, what: string, key: string | undefin
 
 /** A thrown value in words, whatever it is (an Error, a string, an object whose toString throws). */
 export function describeThrown(e: unknown): string {
-  if (e instanceof Error) return e.message;
+  let text: string;
   try {
-    return String(e);
+    text = e instanceof Error ? String(e.message) : String(e);
   } catch {
-    return Object.prototype.toString.call(e);
+    // A throwing message getter or toString: still the strategy's fault, named without it.
+    text = Object.prototype.toString.call(e);
   }
+  // A fault is one line in the table and the log: the first line of what was thrown, capped.
+  const first = text.split('\n', 1)[0]!;
+  return first.length > 300 ? `${first.slice(0, 300)}…` : first;
 }
 
 const VERBS = new Set(['create', 'update', 'updateStatus', 'delete']);
