@@ -308,9 +308,18 @@ describe('results files and merge', () => {
 
   it('merge applies exactly the unsharded run\'s gate: --strategy leaves the other expectations out', async () => {
     const { dir, files } = await shardRun(['--strategy', 'v1.4.2']);
-    const whole = await cli('run', 'scenarios/1-incident-7178.yaml', '--runs', '4', '--strategy', 'v1.4.2', '--reports', join(dir, 'w'), '--workers', '1');
-    const merged = await cli('merge', ...files, '--reports', join(dir, 'mr'));
-    expect(merged.code, merged.err).toBe(whole.code);
+    const whole = await cli('run', 'scenarios/1-incident-7178.yaml', '--runs', '4', '--strategy', 'v1.4.2', '--reports', join(dir, 'w'), '--workers', '1', '--json');
+    const merged = await cli('merge', ...files, '--reports', join(dir, 'mr'), '--json');
+    // v1.4.2 meets its expectations; pre-fix's, for a strategy not run, are left out of both, not failed.
+    expect(whole.code, whole.err).toBe(0);
+    expect(merged.code, merged.err).toBe(0);
+    type Gate = { scenarios: Array<{ expectations: Array<{ strategy: string; metric: string; pass: boolean }> }> };
+    const gate = (out: string) => (JSON.parse(out) as Gate).scenarios[0]!.expectations.map((e) => [e.strategy, e.metric, e.pass]);
+    expect(gate(whole.out)).toEqual([
+      ['v1.4.2', 'quotaCorrect', true],
+      ['v1.4.2', 'migrationsSucceeded', true],
+    ]);
+    expect(gate(merged.out)).toEqual(gate(whole.out));
   });
 
   it('a foreign JUnit file or index.html is refused before any simulation', async () => {
