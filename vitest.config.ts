@@ -10,11 +10,31 @@ const CLI_TESTS = ['test/cli.test.ts', 'test/hostile.test.ts', 'test/explore.tes
 /** In-process but slow (complete exhaustive searches): in `npm test`, not in the unit tier. */
 const SLOW_TESTS = ['test/state-key.test.ts'];
 
-/** `npm run mutate` sets QUOTARACE_VITEST_PROJECT=unit: Stryker's vitest runner has no project filter. */
+/**
+ * The unit-tier files that guard the tooling (issue 24): what `npm run mutate` runs each mutant
+ * against. The model's own tests (cluster rules, KubeVirt, Rancher, fidelity, outcomes, the
+ * replay contract over every scenario) also run the kernel, but would make each mutant cost a
+ * minute; they are not the question mutation testing asks here.
+ */
+const TOOLING_TESTS = [
+  'test/kernel.test.ts',
+  'test/pct.test.ts',
+  'test/state-key-parts.test.ts',
+  'test/determinism.test.ts',
+  'test/evidence.test.ts',
+  'test/replay-disabled.test.ts',
+  'test/run-id-format.test.ts',
+  'test/gate-expect.test.ts',
+  'test/statistics.test.ts',
+  'test/report-numbers.test.ts',
+];
+
+/** `npm run mutate` sets QUOTARACE_VITEST_PROJECT=mutate: Stryker's vitest runner has no project filter. */
 const only = process.env.QUOTARACE_VITEST_PROJECT;
 const PROJECTS = [
   { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...CLI_TESTS, ...SLOW_TESTS] } },
   { extends: true, test: { name: 'cli', include: [...CLI_TESTS, ...SLOW_TESTS] } },
+  { extends: true, test: { name: 'mutate', include: TOOLING_TESTS } },
 ] as const;
 
 export default defineConfig({
@@ -28,6 +48,6 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: 'forks',
-    projects: only ? PROJECTS.filter((p) => p.test.name === only) : [...PROJECTS],
+    projects: only ? PROJECTS.filter((p) => p.test.name === only) : PROJECTS.filter((p) => p.test.name !== 'mutate'),
   },
 });
