@@ -48,5 +48,8 @@ describe('statistics', () => {
     const s = { ...load(CONTROL), expect: [{ strategy: 'v1.4.2', metric: 'quotaCorrect' as const, min: 1 }] };
     const [outcome] = checkExpectations(s, { name: s.name, file: s.file, runs: t.runs, seed: 1, explore: 'random', strategies: [{ ...st, exploration: { selector: 'random' }, evidence: [] }] }, false);
     expect(outcome!.passed).toBe(false);
+    // The exact fraction, not a rounded one.
+    expect(outcome!.actual).toBe(20_000 / 20_001);
+    expect(outcome!.message).toMatch(/^quotaCorrect is \S+, below the minimum 1 by /);
   });
 });
