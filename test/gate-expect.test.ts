@@ -56,7 +56,8 @@ function summary(strategies: Array<Partial<StrategyResult> & { name: string }>):
 
 describe('checkExpectations', () => {
   it('a min bound broken: the exact value, by how much, and a run that breaks this metric with its evidence and replay command', () => {
-    const ev = [evidence('random:2', ['migrations'], 'r/a.evidence'), evidence('random:3', ['quota', 'migrations'], 'r/b.evidence')];
+    // The evidence of another run that breaks the quota too (random:5) is not the one quoted.
+    const ev = [evidence('random:2', ['migrations'], 'r/a.evidence'), evidence('random:5', ['quota'], 'r/c.evidence'), evidence('random:3', ['quota', 'migrations'], 'r/b.evidence')];
     const [o] = checkExpectations(scenarioWith({ strategy: 'v1.4.2', metric: 'quotaCorrect', min: 0.8 }), summary([{ name: 'v1.4.2', evidence: ev }]), false);
     expect(o).toEqual({
       scenario: CONTROL.name,
@@ -87,11 +88,18 @@ describe('checkExpectations', () => {
   });
 
   it('a max bound broken says "above the maximum" and quotes the first run with an invariant broken', () => {
-    const [o] = checkExpectations(scenarioWith({ strategy: 'v1.4.2', metric: 'invariantViolations', max: 0 }), summary([{ name: 'v1.4.2' }]), false);
+    const [o] = checkExpectations(scenarioWith({ strategy: 'v1.4.2', metric: 'invariantViolations', max: 0.05 }), summary([{ name: 'v1.4.2' }]), false);
     expect(o!.passed).toBe(false);
+    expect(o!.name).toBe('invariantViolations <= 0.05');
     expect(o!.actual).toBe(0.1);
-    expect(o!.message).toMatch(/^invariantViolations is 0\.1000, above the maximum 0 by 0\.1000; a run that breaks it: random:7 /);
+    expect(o!.message).toMatch(/^invariantViolations is 0\.1000, above the maximum 0\.05 by 0\.0500; a run that breaks it: random:7 /);
     expect(o!.run).toBe('random:7');
+  });
+
+  it('a rate above its maximum (a known bug documented as { max }) quotes no run: no run breaks a rate by being right', () => {
+    const ev = [evidence('random:3', ['quota'], 'r/b.evidence')];
+    const [o] = checkExpectations(scenarioWith({ strategy: 'pre-fix', metric: 'quotaCorrect', max: 0.5 }), summary([{ name: 'pre-fix', evidence: ev }]), false);
+    expect(o).toEqual({ scenario: CONTROL.name, strategy: 'pre-fix', metric: 'quotaCorrect', name: 'quotaCorrect <= 0.5', actual: 0.75, passed: false, message: 'quotaCorrect is 0.7500, above the maximum 0.5 by 0.2500' });
   });
 
   it('bounds that hold pass with no message and no run; both bounds of one metric are named', () => {

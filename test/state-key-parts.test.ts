@@ -87,16 +87,22 @@ function recordPoints(runs: number, sc = scenario, window = 0): Point[] {
   return out;
 }
 
-const points = recordPoints(6);
-const partKinds = [...new Set(points.flatMap((p) => [...p.parts.keys()]))].sort();
+/**
+ * Recorded by the first test that needs them, not when the file loads: `npm run mutate`
+ * switches a mutant on per test, so keys computed at load would be the unmutated code's.
+ */
+let recorded: Point[] | undefined;
+const pointsOf = (): Point[] => (recorded ??= recordPoints(6));
 
 describe('the state key holds every part', () => {
   it('the parts registered on this scenario\'s worlds, and the kernel\'s', () => {
+    const partKinds = [...new Set(pointsOf().flatMap((p) => [...p.parts.keys()]))].sort();
     expect(partKinds).toEqual(expect.arrayContaining([KERNEL, 'informer', 'reconciler', 'admission-cache', 'script']));
   });
 
   it('the API objects: choice points whose objects differ have different keys, even with every other part left out', () => {
     const byKey = new Map<string, Set<string>>();
+    const points = pointsOf();
     for (const p of points) (byKey.get(p.apiKey) ?? byKey.set(p.apiKey, new Set()).get(p.apiKey)!).add(p.api);
     expect(new Set(points.map((p) => p.api)).size).toBeGreaterThan(5);
     for (const apis of byKey.values()) expect(apis.size).toBe(1);
@@ -107,7 +113,7 @@ describe('the state key holds every part', () => {
     it(`the ${kind} part: choice points with the same API objects and another ${kind} state have different keys`, () => {
       let pairs = 0;
       const seen = new Map<string, Point[]>();
-      for (const p of points) {
+      for (const p of pointsOf()) {
         const same = seen.get(p.api) ?? seen.set(p.api, []).get(p.api)!;
         for (const q of same) {
           if (q.parts.get(kind) === p.parts.get(kind)) {
