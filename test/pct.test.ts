@@ -69,9 +69,36 @@ describe('PCT: priorities', () => {
   it('latencies and window times stay random: non-order choices are the random selector\'s', () => {
     const pct = new PctSelector(11, 3, ACTORS, K);
     const random = new RandomSelector(11);
+    expect(pct.name).toBe('pct');
     for (let i = 0; i < 50; i++) {
       const stream = `latency/${i % 3}`;
-      expect(pct.choose('draw', 100, stream)).toBe(random.choose('draw', 100, stream));
+      // Even where a ready list is at hand: only the order of events follows the priorities.
+      expect(pct.choose('draw', 100, stream, ACTORS.map(event))).toBe(random.choose('draw', 100, stream));
+    }
+  });
+
+  it('an order choice without a ready list (which session carries the Rancher tunnel) is the random selector\'s', () => {
+    const pct = new PctSelector(11, 3, ACTORS, K);
+    const random = new RandomSelector(11);
+    for (let i = 0; i < 20; i++) expect(pct.choose('order', 7, 'carrier')).toBe(random.choose('order', 7, 'carrier'));
+  });
+
+  it('two ready events of one actor: the first listed (the earlier) runs', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const sel = new PctSelector(seed, 1, ACTORS, K);
+      const top = winners(sel, 1)[0]!;
+      const other = ACTORS.find((a) => a !== top)!;
+      expect(sel.choose('order', 3, 'order', [event(other), event(top), event(top)]), `seed ${seed}`).toBe(1);
+    }
+  });
+
+  it('an actor first seen mid-run gets a priority of its own above the initial ones; one seen later, above that', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const sel = new PctSelector(seed, 1, ACTORS, K); // depth 1: no change point moves a priority meanwhile
+      const pick = (names: string[]) => names[sel.choose('order', names.length, 'order', names.map(event))]!;
+      expect(pick([...ACTORS, 'newcomer']), `seed ${seed}`).toBe('newcomer');
+      expect(pick(['newcomer', 'later', ...ACTORS]), `seed ${seed}`).toBe('later');
+      expect(pick([...ACTORS, 'newcomer']), `seed ${seed}`).toBe('newcomer');
     }
   });
 });
@@ -119,8 +146,13 @@ describe('PCT: change points and depth', () => {
       const pick = (names: string[]) => names[sel.choose('order', names.length, 'order', names.map(event))]!;
       // Which of the two demoted ranks higher depends on the order the change points were drawn in (as in the paper).
       expect(pick([second, first]), `seed ${seed}`).toBe(pick([first, second]));
-      expect(pick([first, third]), `seed ${seed}`).toBe(third);
-      expect(pick([second, third]), `seed ${seed}`).toBe(third);
+      // Below every actor never demoted, whichever place either has in the ready list.
+      for (const never of ACTORS.filter((a) => a !== first && a !== second)) {
+        for (const demoted of [first, second]) {
+          expect(pick([demoted, never]), `seed ${seed}: ${demoted} before ${never}`).toBe(never);
+          expect(pick([never, demoted]), `seed ${seed}: ${never} before ${demoted}`).toBe(never);
+        }
+      }
     }
     expect(seen).toBe(5);
   });
