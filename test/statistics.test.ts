@@ -39,6 +39,35 @@ describe('statistics', () => {
     expect(pairedDifference('1111', '1100').difference).toBe(-0.5);
   });
 
+  it('pairedDifference: the Agresti–Min interval (½ added to each cell), worked by hand; mirrored when A and B swap', () => {
+    // Never disagreeing over 100 seeds: centre 0, se = √(½ + ½) / 102.
+    const none = pairedDifference('1'.repeat(60) + '0'.repeat(40), '1'.repeat(60) + '0'.repeat(40));
+    expect(none.interval.low).toBeCloseTo(-1.96 / 102, 12);
+    expect(none.interval.high).toBeCloseTo(1.96 / 102, 12);
+    // 20 seeds, B alone right on 10: cells ½ and 10½, m = 22; centre 10/22, se = √(11 − 10²/22) / 22.
+    const a = '1'.repeat(10) + '0'.repeat(10);
+    const b = '1'.repeat(20);
+    const se = Math.sqrt(11 - 100 / 22) / 22;
+    const ab = pairedDifference(a, b);
+    expect([ab.onlyA, ab.onlyB, ab.n, ab.difference]).toEqual([0, 10, 20, 0.5]);
+    expect(ab.interval.low).toBeCloseTo(10 / 22 - 1.96 * se, 12);
+    expect(ab.interval.high).toBeCloseTo(10 / 22 + 1.96 * se, 12);
+    const ba = pairedDifference(b, a);
+    expect(ba.difference).toBe(-0.5);
+    expect(ba.interval.low).toBeCloseTo(-ab.interval.high, 12);
+    expect(ba.interval.high).toBeCloseTo(-ab.interval.low, 12);
+    // Clamped to [−1, 1]: B right on all of 5 seeds where A never is.
+    const all = pairedDifference('00000', '11111');
+    expect(all.interval.high).toBe(1);
+    expect(all.interval.low).toBeGreaterThan(0);
+    expect(pairedDifference('11111', '00000').interval.low).toBe(-1);
+  });
+
+  it('pairedDifference: over the seeds both ran (the shorter string); none at all says nothing', () => {
+    expect(pairedDifference('1111', '10')).toMatchObject({ n: 2, onlyA: 1, onlyB: 0, difference: -0.5 });
+    expect(pairedDifference('', '1')).toEqual({ difference: 0, interval: { low: -1, high: 1 }, onlyA: 0, onlyB: 0, n: 0 });
+  });
+
   // Regression test for a bug found while writing these tests (fixed).
   it('quotaCorrect: 1 fails when one run in 20,001 had a wrong quota', () => {
     const t = emptyTally();
