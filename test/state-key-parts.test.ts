@@ -88,11 +88,10 @@ function recordPoints(runs: number, sc = scenario, window = 0): Point[] {
 }
 
 /**
- * Recorded by the first test that needs them, not when the file loads: `npm run mutate`
- * switches a mutant on per test, so keys computed at load would be the unmutated code's.
+ * Recorded by each test that needs them, neither when the file loads nor once for all tests:
+ * `npm run mutate` switches a mutant on per test and runs only the tests that reached it.
  */
-let recorded: Point[] | undefined;
-const pointsOf = (): Point[] => (recorded ??= recordPoints(6));
+const pointsOf = (): Point[] => recordPoints(6);
 
 describe('the state key holds every part', () => {
   it('the parts registered on this scenario\'s worlds, and the kernel\'s', () => {
