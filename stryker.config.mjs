@@ -2,11 +2,14 @@
 /**
  * `npm run mutate`: StrykerJS over the tooling the fast tier must guard (issue 24): the kernel,
  * exploration, the gate, the state key, replay and the report's statistics. Only the vitest
- * "unit" project runs (vitest.config.ts reads QUOTARACE_VITEST_PROJECT, set by the npm script),
- * each mutant against just the tests that cover it (coverageAnalysis perTest), and results are
- * kept in reports/mutation/stryker-incremental.json (incremental: a re-run tests only mutants
- * whose code or tests changed). A subset: `npm run mutate -- --mutate src/kernel/choice.ts`.
- * Not in CI: a full run takes far longer than the fast tier.
+ * "mutate" project runs (the unit-tier files that guard the tooling; vitest.config.ts reads
+ * QUOTARACE_VITEST_PROJECT, set by the npm script), each mutant against just the tests that
+ * cover it (coverageAnalysis perTest), and results are kept in
+ * reports/mutation/stryker-incremental.json (incremental: a re-run tests only mutants whose
+ * code or tests changed). A subset: `npm run mutate -- --mutate src/kernel/choice.ts`.
+ * Not in CI: the whole scope (4,275 mutants) takes far longer than the fast tier (README).
+ * A test that computes what it checks when its file loads, or once for several tests, hides
+ * mutants from it: Stryker switches a mutant on per test and runs only the tests that reached it.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 const config = {
