@@ -203,10 +203,6 @@ describe('quotarace run (tables)', () => {
     const doc = JSON.parse(r.out) as RunJson;
     expect(doc.scenarios.map((s) => s.name)).toEqual([
       'incident-7178',
-      'spread-agents-carrier-drained',
-      'spread-agents-carrier-elsewhere',
-      'agent-rollout-during-migration',
-      'sync-only-changed-objects',
       'normal-migration',
       'agent-restart-during-migration',
       'long-vm-name',
@@ -215,6 +211,11 @@ describe('quotarace run (tables)', () => {
       'tiny-agent-restart',
       'edit-during-migration',
       'user-strategy',
+      'spread-agents-carrier-drained',
+      'spread-agents-carrier-elsewhere',
+      'agent-rollout-during-migration',
+      'sync-only-changed-objects',
+      'project-full-agent-restart',
     ]);
     for (const s of doc.scenarios) {
       expect(s.runs).toBe(3);

@@ -31,8 +31,8 @@ import type { ResourceList } from '../src/cluster/resources.js';
 import { LIMITS_CPU, LIMITS_MEMORY, PODS, REQUESTS_CPU } from '../src/cluster/resources.js';
 import { WorkQueue } from '../src/cluster/workqueue.js';
 import { Kernel } from '../src/kernel/kernel.js';
-import { DEFAULT_LATENCIES, type Latencies } from '../src/sim/latency.js';
-import { World } from '../src/sim/world.js';
+import { DEFAULT_LATENCIES, type Latencies } from '../src/cluster/latency.js';
+import { World } from '../src/cluster/world.js';
 import type { View, Write } from '../src/strategies/api.js';
 import {
   ANN_MIGRATING_NAME_PREFIX,

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { handleJob, type FaultResult, type PrepareResult } from '../src/explore/jobs.js';
+import { handleJob } from '../src/explore/handle-job.js';
+import type { FaultResult, PrepareResult } from '../src/explore/jobs.js';
 import { runPilot } from '../src/explore/pilot.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { loadStrategyFile } from '../src/strategies/loader.js';

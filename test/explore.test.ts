@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PctSelector, RandomSelector, type Selector } from '../src/kernel/choice.js';
 import { explore } from '../src/explore/exhaustive.js';
 import { runPilot } from '../src/explore/pilot.js';
-import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
+import { Timeline, type TimelineEntry } from '../src/sim/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/model.js';
 import { failed } from '../src/sim/outcome.js';
@@ -152,7 +152,7 @@ describe('exhaustive exploration (7-tiny-agent-restart, window 0)', () => {
 describe('worker threads', () => {
   it('--workers 1 and --workers 2 print the same JSON and write byte-identical evidence', () => {
     const bin = join(ROOT, 'bin', 'quotarace.js');
-    expect(existsSync(join(ROOT, 'dist', 'explore', 'worker.js'))).toBe(true);
+    expect(existsSync(join(ROOT, 'dist', 'cli', 'worker.js'))).toBe(true);
     const tmpA = mkdtempSync(join(tmp, 'workers1-'));
     const tmpB = mkdtempSync(join(tmp, 'workers2-'));
     const run = (reports: string, workers: string) =>

@@ -6,7 +6,7 @@ import { loadScenario } from '../src/scenario/load.js';
 import { InputError } from '../src/scenario/errors.js';
 import { runOnce } from '../src/sim/run.js';
 import { RandomSelector } from '../src/kernel/choice.js';
-import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
+import { Timeline, type TimelineEntry } from '../src/sim/timeline.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 import { LIMITS_CPU, LIMITS_MEMORY } from '../src/cluster/resources.js';
 import type { PodDisruptionBudget, VirtualMachineInstanceMigration } from '../src/cluster/objects.js';
@@ -218,8 +218,8 @@ describe('the fidelity table', () => {
 
 describe('API server and Rancher details', () => {
   it('an update that changes nothing is not written: no new resourceVersion, no watch event', async () => {
-    const { World } = await import('../src/sim/world.js');
-    const { DEFAULT_LATENCIES } = await import('../src/sim/latency.js');
+    const { World } = await import('../src/cluster/world.js');
+    const { DEFAULT_LATENCIES } = await import('../src/cluster/latency.js');
     const w = new World('s', DEFAULT_LATENCIES, undefined);
     const created = w.api.create('t', { kind: 'Namespace', metadata: { name: 'ns', namespace: '', uid: '', resourceVersion: 0, labels: {}, annotations: { a: '1' } } });
     if (!created.ok) throw new Error('create');

@@ -8,7 +8,7 @@ import { load, main } from '../src/cli/main.js';
 import { formatEvidence, parseEvidence, type ParsedEvidence } from '../src/explore/evidence.js';
 import { TOOL } from '../src/explore/provenance.js';
 import { replayRun } from '../src/explore/shrink.js';
-import { Timeline, traceHash } from '../src/report/timeline.js';
+import { Timeline, traceHash } from '../src/sim/timeline.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 /**

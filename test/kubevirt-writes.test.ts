@@ -14,12 +14,12 @@ import { runPilot } from '../src/explore/pilot.js';
 import { runById } from '../src/explore/run-id.js';
 import { RandomSelector } from '../src/kernel/choice.js';
 import { formatOutcome } from '../src/report/outcome.js';
-import { Timeline, type TimelineEntry } from '../src/report/timeline.js';
+import { Timeline, type TimelineEntry } from '../src/sim/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
-import { DEFAULT_LATENCIES } from '../src/sim/latency.js';
-import type { TraceSink } from '../src/sim/recorder.js';
+import { DEFAULT_LATENCIES } from '../src/cluster/latency.js';
+import type { TraceSink } from '../src/cluster/recorder.js';
 import { runOnce } from '../src/sim/run.js';
-import { World } from '../src/sim/world.js';
+import { World } from '../src/cluster/world.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 /**

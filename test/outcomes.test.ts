@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/scenario/load.js';
 import { runPlain } from '../src/explore/campaign.js';
 import { runOnce } from '../src/sim/run.js';
-import { Timeline } from '../src/report/timeline.js';
+import { Timeline } from '../src/sim/timeline.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../src/strategies/builtin.js';
 import { parseQuantity } from '../src/cluster/quantity.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { World } from '../src/sim/world.js';
-import { DEFAULT_LATENCIES } from '../src/sim/latency.js';
+import { World } from '../src/cluster/world.js';
+import { DEFAULT_LATENCIES } from '../src/cluster/latency.js';
 import { Informer } from '../src/cluster/informer.js';
 import { rancherQuotaSync } from '../src/actors/rancher-quota-sync.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, parseRancherQuota, rancherQuotaAnnotation, type RancherLimit } from '../src/actors/rancher-quota.js';

@@ -4,7 +4,7 @@ import exactDelta from '../scenarios/strategies/exact-delta.js';
 import { RandomSelector, type ChoiceLog } from '../src/kernel/choice.js';
 import { runPilot } from '../src/explore/pilot.js';
 import { replayRun } from '../src/explore/shrink.js';
-import { Timeline } from '../src/report/timeline.js';
+import { Timeline } from '../src/sim/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { DEFAULT_WINDOW_MS, runOnce } from '../src/sim/run.js';
 import type { Strategy } from '../src/strategies/api.js';

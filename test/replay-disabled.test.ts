@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replayEvidence } from '../src/cli/replay.js';
 import { parseEvidence } from '../src/explore/evidence.js';
-import { handleJob, type EvidenceResult } from '../src/explore/jobs.js';
+import { handleJob } from '../src/explore/handle-job.js';
+import type { EvidenceResult } from '../src/explore/evidence-job.js';
 import { runPilot } from '../src/explore/pilot.js';
 import { replayRun } from '../src/explore/shrink.js';
-import { Timeline, traceHash } from '../src/report/timeline.js';
+import { Timeline, traceHash } from '../src/sim/timeline.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { handleJob, type EvidenceResult, type Job, type PrepareResult } from '../src/explore/jobs.js';
+import type { EvidenceResult } from '../src/explore/evidence-job.js';
+import { handleJob } from '../src/explore/handle-job.js';
+import type { Job, PrepareResult } from '../src/explore/jobs.js';
 import { jobRuns, sandboxChunk, Watchdog, WorkerLine } from '../src/explore/pool.js';
 import { snapshotBuiltins } from '../src/explore/intact.js';
 import { malformedResult } from '../src/explore/results.js';

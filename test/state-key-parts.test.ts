@@ -8,8 +8,8 @@ import type { ChoiceKind, Selector } from '../src/kernel/choice.js';
 import { Rng } from '../src/kernel/rng.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { runOnce } from '../src/sim/run.js';
-import { stateKey } from '../src/sim/state.js';
-import type { StatePart, World } from '../src/sim/world.js';
+import { ABSOLUTE, stateKey } from '../src/sim/state.js';
+import type { StatePart, World } from '../src/cluster/world.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 /**
@@ -17,6 +17,10 @@ import { builtinStrategy } from '../src/strategies/builtin.js';
  * are slow). Exhaustive exploration prunes a choice point whose key it has seen: a part left
  * out of the key merges states whose futures differ. Checked on the public behaviour only,
  * `stateKey(world, include)` and `explore(...)`, not on how the key is spelled.
+ *
+ * Keys are taken without canonicalisation (ABSOLUTE: resourceVersions and UIDs as issued), which
+ * merges states on purpose and has its own tests (test/state-key.test.ts): here the question is
+ * only which parts the key holds.
  *
  * The API objects and the kernel's pending events are largely mirrored by the informers'
  * caches and pending deliveries, so on the scenarios here no pruning decision depends on
@@ -69,8 +73,8 @@ class Recording implements Selector {
     for (const p of w.state) parts.set(p.kind, `${parts.get(p.kind) ?? ''}|${p.name}=${p.key()}`);
     for (const [k, v] of parts) parts.set(k, h(v));
     const keyWith = new Map<string, string>();
-    for (const k of parts.keys()) keyWith.set(k, h(stateKey(w, (p: StatePart) => p.kind === k)));
-    this.points.push({ api: h(api.join('\n')), parts, apiKey: h(stateKey(w, () => false)), keyWith });
+    for (const k of parts.keys()) keyWith.set(k, h(stateKey(w, (p: StatePart) => p.kind === k, ABSOLUTE)));
+    this.points.push({ api: h(api.join('\n')), parts, apiKey: h(stateKey(w, () => false, ABSOLUTE)), keyWith });
     return Math.floor(this.rng.float() * n);
   }
 }

@@ -156,7 +156,7 @@ describe('the alternative designs win and lose where their rationale says', () =
     // (A rare interleaving, a few seeds in a thousand: KubeVirt's writes before the target pod
     // moved it from seed 69, the tunnel and KubeVirt fidelity passes to 2883.)
     const s = load('scenarios/8-edit-during-migration.yaml');
-    const { Timeline } = await import('../src/report/timeline.js');
+    const { Timeline } = await import('../src/sim/timeline.js');
     const { runPilot } = await import('../src/explore/pilot.js');
     const { RandomSelector } = await import('../src/kernel/choice.js');
     for (const name of ['v1.4.2', 'v1.4.2-watch-namespaces']) {

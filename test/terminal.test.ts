@@ -6,7 +6,7 @@ import { main } from '../src/cli/main.js';
 import { Progress, duration } from '../src/cli/progress.js';
 import { formatTable, TABLE_WIDTH } from '../src/report/table.js';
 import { human } from '../src/report/units.js';
-import { timelineFilter, type TimelineEntry } from '../src/report/timeline.js';
+import { timelineFilter, type TimelineEntry } from '../src/sim/timeline.js';
 
 async function cli(...argv: string[]) {
   const out: string[] = [];

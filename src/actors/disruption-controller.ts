@@ -4,7 +4,7 @@ import { objKey, selects } from '../cluster/objects.js';
 import type { ControllerPlan } from '../cluster/plan.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import { QUOTA_CONTROLLER } from './quota-controller.js';
 
 /**

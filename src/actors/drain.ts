@@ -1,7 +1,7 @@
 import type { EvictionApi } from '../cluster/eviction.js';
 import { keyOf, objKey } from '../cluster/objects.js';
 import { PARK, type Process } from '../kernel/kernel.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 
 export const DRAIN = 'harvester-maintenance';
 /** kubectl drain evictPods: "error when evicting pods ... (will retry after 5s)". */

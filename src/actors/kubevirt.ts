@@ -3,7 +3,7 @@ import type { Pod, VirtualMachineInstance, VirtualMachineInstanceMigration as Vm
 import { migrationFinished, objKey } from '../cluster/objects.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import { evacuationReconciler } from './kubevirt/evacuation-controller.js';
 import { migrationReconciler } from './kubevirt/migration-controller.js';
 import { disruptionBudgetReconciler } from './kubevirt/disruption-budget-controller.js';

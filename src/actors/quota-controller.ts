@@ -6,7 +6,7 @@ import { objKey, podCountsForQuota } from '../cluster/objects.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
 import { equal } from '../cluster/resources.js';
 import { launcherPodUsage } from '../cluster/usage.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 
 export const QUOTA_CONTROLLER = 'kube-controller-manager';
 

@@ -3,7 +3,7 @@ import type { Pod } from '../cluster/objects.js';
 import { objKey } from '../cluster/objects.js';
 import { pickNode } from '../cluster/scheduler.js';
 import type { Process } from '../kernel/kernel.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import type { Tunnel } from './rancher-tunnel.js';
 
 export const AGENT = 'cattle-cluster-agent';

@@ -4,10 +4,12 @@ import { objKey } from '../cluster/objects.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
 import type { Process } from '../kernel/kernel.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import { ANN_RANCHER_QUOTA, parseRancherQuota } from './rancher-quota.js';
 import { equal } from '../cluster/resources.js';
-import { rancherQuotaSync, type QuotaDerivation } from './rancher-quota-sync.js';
+import { isValidated, rancherQuotaSync, type QuotaDerivation } from './rancher-quota-sync.js';
+import type { RancherProject } from './rancher-project.js';
+import type { Namespace } from '../cluster/objects.js';
 import { ERR_AGENT_DISCONNECTED, HEALTH_TIMEOUT_MS, TUNNEL_DISCONNECT, type Tunnel } from './rancher-tunnel.js';
 
 /** The actor of the Rancher server's writes to the downstream cluster (made through the agent's tunnel). */
@@ -42,6 +44,25 @@ export interface RancherOptions {
    * resourceVersion changed, so a re-list's same-version updates enqueue nothing.
    */
   readonly syncOnlyChangedObjects?: boolean;
+  /** The namespaces' project (cluster.rancher.project); undefined: the implicit one (README "Simplifications"). */
+  readonly project?: RancherProject;
+}
+
+/**
+ * The project's UsedLimit as resourceQuotaUsedLimitController computes it (rancher v2.10.3
+ * pkg/controllers/managementuser/resourcequota/resource_quota_calculate_used.go
+ * calculateProjectResourceQuota): the sum of the annotation limits of the project's
+ * namespaces whose ResourceQuotaValidated condition is True (a namespace that does not fit
+ * drops out); as text, one per value, so that equal sums compare equal.
+ */
+export function usedLimit(namespaces: readonly Namespace[]): string {
+  const sum: Record<string, number> = {};
+  for (const ns of namespaces) {
+    if (!isValidated(ns)) continue;
+    const hard = parseRancherQuota(ns.metadata.annotations[ANN_RANCHER_QUOTA])?.hard ?? {};
+    for (const k in hard) sum[k] = (sum[k] ?? 0) + hard[k]!;
+  }
+  return Object.keys(sum).sort().map((k) => `${k}=${sum[k]}`).join(',');
 }
 
 /**
@@ -123,24 +144,37 @@ export class RancherServer {
       label: `${RANCHER}/resourceQuotaSyncController`,
       limiter: new LassoRateLimiter(),
       extraLatency: 'tunnel',
-      reconcile: rancherQuotaSync(cache, () => world.now, derive),
+      reconcile: rancherQuotaSync(cache, () => world.now, derive, opts.project),
       dial: function* () {
         return (yield* tunnel.dial(dialStream)) ? undefined : ERR_AGENT_DISCONNECTED;
       },
     });
     const onlyChanged = opts.syncOnlyChangedObjects === true;
+    const projectEvent = (): void => {
+      // The Project update (through the management cluster, not the tunnel) and its event: re-sync every namespace.
+      world.kernel.schedule(world.draw('apiCall', `${RANCHER}/project`), () => {
+        for (const ns of cache.list('Namespace')) sync.enqueue(objKey(ns));
+      }, { actor: `${RANCHER}/resourceQuotaNamespacesReconcileController` });
+    };
+    // With a scenario project, UsedLimit is the project's state (resourceQuotaUsedLimitController
+    // runs on every Namespace event and updates the Project only when the sum differs).
+    let used = opts.project ? usedLimit(cache.list('Namespace')) : '';
     cache.on('Namespace', (old, cur) => {
       if (!cur) return;
       if (!(onlyChanged && old && old.metadata.resourceVersion === cur.metadata.resourceVersion)) sync.enqueue(objKey(cur));
-      if (old && usedLimitChanges(old.metadata.annotations[ANN_RANCHER_QUOTA], cur.metadata.annotations[ANN_RANCHER_QUOTA])) {
+      if (opts.project) {
+        const now = usedLimit(cache.list('Namespace'));
+        if (now !== used) {
+          used = now;
+          projectEvent();
+        }
+      } else if (old && usedLimitChanges(old.metadata.annotations[ANN_RANCHER_QUOTA], cur.metadata.annotations[ANN_RANCHER_QUOTA])) {
         // The project's UsedLimit changes, and its Project event re-syncs every namespace.
-        world.kernel.schedule(world.draw('apiCall', `${RANCHER}/project`), () => {
-          for (const ns of cache.list('Namespace')) sync.enqueue(objKey(ns));
-        }, { actor: `${RANCHER}/resourceQuotaNamespacesReconcileController` });
+        projectEvent();
       }
     });
     tunnel.carrierLost((pod) => this.watchesBroken(pod));
-    world.registerState('script', RANCHER, () => `${[...this.relisting].map(([k, r]) => `${k}:${r.at}${r.due ? `+${r.due - world.now}` : ''}`).join('+')}|${[...this.backoffs].map(([k, b]) => `${k}:${b.key()}`).join(',')}`);
+    world.registerState('script', RANCHER, () => `${[...this.relisting].map(([k, r]) => `${k}:${r.at}${r.due ? `+${r.due - world.now}` : ''}`).join('+')}|${[...this.backoffs].map(([k, b]) => `${k}:${b.key()}`).join(',')}${opts.project ? `|used:${used}` : ''}`);
   }
 
   /** Whether Rancher reaches the cluster now (some agent holds a session). */

@@ -1,5 +1,5 @@
 import type { Process } from '../kernel/kernel.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 
 /** The stream and actor of the tunnel's own events. */
 export const TUNNEL = 'rancher/tunnel';

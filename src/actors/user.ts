@@ -1,7 +1,7 @@
 import type { ApiServer } from '../cluster/apiserver.js';
 import type { Namespace } from '../cluster/objects.js';
 import type { Process } from '../kernel/kernel.js';
-import type { World } from '../sim/world.js';
+import type { World } from '../cluster/world.js';
 import { ANN_RANCHER_QUOTA, LABEL_DEFAULT_RQ, limitToHard, parseRancherQuota, rancherQuotaAnnotation, type RancherLimit } from './rancher-quota.js';
 import type { Tunnel } from './rancher-tunnel.js';
 

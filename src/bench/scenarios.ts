@@ -1,5 +1,5 @@
 import type { Scenario } from '../scenario/model.js';
-import { DEFAULT_LATENCIES } from '../sim/latency.js';
+import { DEFAULT_LATENCIES } from '../cluster/latency.js';
 
 /**
  * The incident's shape at a chosen size, for the scaling benchmark: `vms` 4-vCPU VMs, half

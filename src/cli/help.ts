@@ -1,13 +1,5 @@
-import { readFileSync } from 'node:fs';
-
-/** The package's version, from its package.json (dist/cli/help.js and src/cli/help.ts are both two levels down). */
-export const VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+export { VERSION } from '../explore/provenance.js';
+import { VERSION } from '../explore/provenance.js';
 
 const COMMANDS = ['run', 'trace', 'replay', 'merge', 'table', 'check', 'k8s-job', 'hunt'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -42,6 +34,8 @@ table per scenario, writes reports/<scenario>.html, reports/index.html and evide
   --explore MODE      random (default), pct or exhaustive
   --depth D           pct: the bug depth (default 3)
   --max-runs N        exhaustive: stop after N runs (default 10000)
+  --delays K          exhaustive: only runs of at most K delays, searched bound by bound;
+                      says which bound was covered completely
   --window MS         events this close count as concurrent (default 25; 0 for exhaustive)
   --workers N         worker threads (default: the cores this process may use, within a container's CPU limit)
   --reports DIR       where reports and evidence go (default reports)

@@ -8,7 +8,7 @@ import { shrinkScenario } from '../hunt/shrink-scenario.js';
 import { size } from '../hunt/genome.js';
 import { loadSpace } from '../hunt/space-file.js';
 import { DEFAULT_SPACE, describeSpace } from '../hunt/space.js';
-import type { Finished } from './publish.js';
+import { publish, type Finished } from './publish.js';
 import { writeFileAtomic } from '../report/files.js';
 import { indexReport, REPORT_MARKER } from '../report/html.js';
 import { EXIT_FAILED, EXIT_OK, intArg, LIMITS, UsageError, type Io } from './io.js';
@@ -93,9 +93,10 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
       io.out(`shrunk in ${shrunk.steps} steps (${shrunk.candidates} candidates tried): VMs ${before[0]} → ${after[0]}, actions ${before[1]} → ${after[1]}, namespaces ${before[2]} → ${after[2]}, nodes ${before[3]} → ${after[3]}`);
       const n = i === 0 ? name : `${name}-${i + 1}`;
       if (i > 0) checkHuntOutputs(out, n);
-      const w = await writeFound(shrunk.genome, { kind: f.kind, run: shrunk.run }, { strategy, ...(baseline ? { baseline } : {}), space, off, name: n, out, searched, seed }, pool, io, args);
+      const w = await writeFound(shrunk.genome, { kind: f.kind, run: shrunk.run }, { strategy, ...(baseline ? { baseline } : {}), space, off, name: n, out, searched, seed }, pool);
+      const finished = await publish(w.plan, w.result, out, args, io, false);
       io.out(`scenario: ${w.file} (re-run it with: ${w.command})`);
-      written.push(w.finished);
+      written.push(finished);
       // Each report links to index.html ("all scenarios"): this hunt's finds, so the link resolves.
       writeFileAtomic(join(out, 'index.html'), indexReport(written), REPORT_MARKER);
       code = EXIT_FAILED;

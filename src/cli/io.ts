@@ -39,7 +39,7 @@ export function badInputExit(e: unknown, io: Io): number | undefined {
   return undefined;
 }
 
-export { shellQuote } from '../report/files.js';
+export { shellQuote } from '../base/shell.js';
 
 /** An integer flag in [min, max]; anything else (a list, a fraction, NaN, 1e400) is bad input. */
 export function intArg(name: string, v: unknown, min: number, max: number): number | undefined {

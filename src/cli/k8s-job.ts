@@ -7,7 +7,7 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { DEFAULT_CAMPAIGN } from '../explore/campaign.js';
-import { shellQuote } from '../report/files.js';
+import { shellQuote } from '../base/shell.js';
 import { EXIT_OK, intArg, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { allowedModules } from './merge.js';

@@ -43,6 +43,7 @@ function parser(argv: readonly string[]): Argv {
         .option('explore', { choices: ['random', 'pct', 'exhaustive'] as const, default: 'random' as const, describe: 'how interleavings are chosen' })
         .option('depth', num('PCT: the bug depth d', DEFAULT_CAMPAIGN.depth))
         .option('max-runs', num('exhaustive: stop after this many runs', DEFAULT_CAMPAIGN.maxRuns))
+        .option('delays', num('exhaustive: only runs of at most this many delays (complete up to K delays)'))
         .option('window', num(`ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window}; 0 with --explore exhaustive)`))
         .option('workers', num("worker threads (default: the machine's cores)"))
         .option('reports', { type: 'string', default: 'reports', describe: 'where reports and evidence go' })

@@ -4,7 +4,7 @@ import { emptyTally, mergeTally } from '../explore/tally.js';
 import { moduleSha256IfThere, TOOL } from '../explore/provenance.js';
 import { shardSetProblem } from '../gate/merge-check.js';
 import { MAX_SHARDS, RESULTS_FORMAT, resultsSchema, type ResultsFile } from '../gate/shard.js';
-import { readInputFile } from '../report/files.js';
+import { readInputFile } from '../base/input-file.js';
 import { InputError, zodIssueMessage } from '../scenario/errors.js';
 import { isStrategyPath } from '../strategies/loader.js';
 import { allowDataModule } from '../strategies/trust.js';

@@ -14,6 +14,26 @@ import { allowDataModule } from '../strategies/trust.js';
 import { intArg, LIMITS, shellQuote, UsageError } from './io.js';
 import { defaultWorkers } from './cpus.js';
 
+/**
+ * A folder's scenarios in the order their numbers say (2 before 10), the same on every
+ * machine: runs of digits compare as numbers, the rest by UTF-16 code unit (no locale).
+ */
+export function byNumberedName(a: string, b: string): number {
+  const pa = a.match(/\d+|\D+/g) ?? [];
+  const pb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const [x, y] = [pa[i]!, pb[i]!];
+    if (x === y) continue;
+    const digits = /^\d/.test(x) && /^\d/.test(y);
+    if (digits) {
+      const [nx, ny] = [BigInt(x), BigInt(y)];
+      if (nx !== ny) return nx < ny ? -1 : 1;
+    }
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /** Scenarios, their strategies and campaign options, from the command line. */
 export function scenarioFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
@@ -25,7 +45,7 @@ export function scenarioFiles(paths: readonly string[]): string[] {
       throw new InputError([{ file: p, line: 0, col: 0, field: '', message: 'no such file or folder' }]);
     }
     if (isDir) {
-      const files = readdirSync(p).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort();
+      const files = readdirSync(p).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort(byNumberedName);
       if (files.length === 0) throw new InputError([{ file: p, line: 0, col: 0, field: '', message: 'folder has no .yaml scenario' }]);
       out.push(...files.map((f) => join(p, f)));
     } else out.push(p);
@@ -156,7 +176,16 @@ export function campaignOptions(args: Record<string, unknown>, s: Scenario | und
     mode,
     depth: intArg('depth', args.depth, 1, LIMITS.depth)!,
     maxRuns: intArg('max-runs', args['max-runs'], 1, LIMITS.maxRuns)!,
+    ...delaysOption(args, mode),
     window: intArg('window', args.window, 0, LIMITS.window) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window),
     evidenceLimit: args.evidence === false ? 0 : DEFAULT_CAMPAIGN.evidenceLimit,
   };
+}
+
+/** --delays K: a delay-bounded exhaustive search (complete up to K delays). */
+function delaysOption(args: Record<string, unknown>, mode: ExploreMode): { delays?: number } {
+  const delays = intArg('delays', args.delays, 0, 1000);
+  if (delays === undefined) return {};
+  if (mode !== 'exhaustive') throw new UsageError('--delays bounds an exhaustive search: use it with --explore exhaustive');
+  return { delays };
 }

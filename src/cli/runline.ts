@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
-import { shellQuote } from '../report/files.js';
+import { shellQuote } from '../base/shell.js';
 import { isStrategyPath, strategyRef } from '../strategies/loader.js';
 import type { Strategy } from '../strategies/api.js';
 import { DEFAULT_SANDBOX, type SandboxLimits } from '../explore/pool.js';
@@ -66,6 +66,7 @@ export function runLine(plans: readonly Plan[], chosen: boolean, shards?: number
     parts.push('--explore', o.mode);
     if (o.mode === 'pct') parts.push('--depth', String(o.depth));
     if (o.mode === 'exhaustive') parts.push('--max-runs', String(o.maxRuns));
+    if (o.mode === 'exhaustive' && o.delays !== undefined) parts.push('--delays', String(o.delays));
     parts.push('--window', String(o.window));
     const same = (f: (p: Plan) => number) => plans.every((p) => f(p) === f(plans[0]!));
     if (o.mode !== 'exhaustive' && same((p) => p.opts.runs)) parts.push('--runs', String(o.runs));

@@ -1,4 +1,5 @@
-import { readInputFile, replaceFile } from '../report/files.js';
+import { readInputFile } from '../base/input-file.js';
+import { replaceFile } from '../report/files.js';
 import { InputError } from '../scenario/errors.js';
 import { tallyScenario } from '../explore/campaign.js';
 import { summarize, type StrategySummary } from '../explore/tally.js';

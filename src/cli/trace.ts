@@ -1,7 +1,7 @@
 import { runPilot } from '../explore/pilot.js';
 import { formatRunId, parseRunId, runById, type RunId } from '../explore/run-id.js';
 import { formatOutcome } from '../report/outcome.js';
-import { Timeline, timelineFilter, traceHash } from '../report/timeline.js';
+import { Timeline, timelineFilter, traceHash } from '../sim/timeline.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';

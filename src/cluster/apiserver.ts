@@ -1,3 +1,4 @@
+import type { Footprint } from '../kernel/footprint.js';
 import { applyPatches, enablePatches, freeze } from 'immer';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { RESOURCE, keyOf, objKey } from './objects.js';
@@ -93,7 +94,8 @@ export class ApiServer {
   private rv = 0;
 
   constructor(
-    private readonly clock: { readonly now: number },
+    /** The kernel: its clock, and where a step's reads and writes are reported (exhaustive exploration). */
+    private readonly clock: { readonly now: number; readonly footprint?: Footprint | undefined },
     private readonly random: () => number,
     private readonly uid: () => string,
     private readonly observer: ApiObserver | undefined,
@@ -104,10 +106,12 @@ export class ApiServer {
   }
 
   get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined {
+    this.clock.footprint?.read(`${kind}/${key}`);
     return this.stores.get(kind)?.get(key) as ObjectOf<K> | undefined;
   }
 
   list<K extends Kind>(kind: K, namespace?: string): ObjectOf<K>[] {
+    this.clock.footprint?.read(kind);
     const out: ObjectOf<K>[] = [];
     const store = this.stores.get(kind);
     if (!store) return out;
@@ -119,6 +123,7 @@ export class ApiServer {
 
   /** The whole store of a kind: informers list it at start. */
   snapshot(kind: Kind): ReadonlyMap<string, KObject> {
+    this.clock.footprint?.read(kind);
     return this.stores.get(kind) ?? new Map();
   }
 
@@ -141,12 +146,16 @@ export class ApiServer {
 
   create<T extends KObject>(actor: string, obj: T): ApiResult<T> {
     let meta = obj.metadata;
+    const fp = this.clock.footprint;
     if (!meta.name && meta.generateName) {
+      // Generated names come from one random stream: creates that generate one do not commute.
+      fp?.write('names');
       let suffix = '';
       for (let i = 0; i < 5; i++) suffix += NAME_ALPHABET[Math.floor(this.random() * NAME_ALPHABET.length)];
       meta = { ...meta, name: meta.generateName + suffix };
     }
     const key = keyOf(meta);
+    if (fp) written(fp, obj.kind, key);
     const displayName = meta.name || meta.generateName || '';
     let store = this.stores.get(obj.kind);
     if (!store) this.stores.set(obj.kind, (store = new Map()));
@@ -189,6 +198,8 @@ export class ApiServer {
   }
 
   delete(actor: string, kind: Kind, key: string): ApiResult<KObject> {
+    const fp = this.clock.footprint;
+    if (fp) written(fp, kind, key);
     const store = this.stores.get(kind);
     const old = store?.get(key);
     if (!store || !old) return this.refuse(actor, 'delete', kind, key, notFound(kind, key));
@@ -203,6 +214,8 @@ export class ApiServer {
   private write<T extends KObject>(actor: string, verb: 'update' | 'updateStatus' | 'patch', obj: T): ApiResult<T> {
     const main = verb !== 'updateStatus';
     const key = objKey(obj);
+    const fp = this.clock.footprint;
+    if (fp) written(fp, obj.kind, key);
     const old = this.stores.get(obj.kind)?.get(key) as T | undefined;
     if (!old) return this.refuse(actor, verb, obj.kind, key, notFound(obj.kind, key));
     const rv = obj.metadata.resourceVersion;
@@ -262,6 +275,16 @@ export class ApiServer {
     this.observer?.refused(actor, verb, kind, key, err);
     return { ok: false, err };
   }
+}
+
+/**
+ * A write (or refused write) of one object: the object, and its kind, which every list of the
+ * kind reads and every watcher of the kind receives in write order (two writes of one kind
+ * reach each informer's ordered stream in the order made, so they never commute).
+ */
+function written(fp: Footprint, kind: Kind, key: string): void {
+  fp.write(kind);
+  fp.write(`${kind}/${key}`);
 }
 
 /** Whether two versions of an object differ only in their resourceVersion. */

@@ -1,7 +1,8 @@
-import type { LatencyName } from '../sim/latency.js';
-import type { World } from '../sim/world.js';
+import type { LatencyName } from './latency.js';
+import type { World } from './world.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { objKey } from './objects.js';
+import { versionRef } from './state-text.js';
 
 export type EventHandler = (old: KObject | undefined, cur: KObject | undefined) => void;
 
@@ -70,6 +71,7 @@ export class Informer {
    */
   disconnect(): void {
     if (!this.watching) return;
+    this.touchAll();
     for (const [kind, u] of this.unwatch) {
       u();
       this.broken.add(kind);
@@ -89,6 +91,7 @@ export class Informer {
   relist(): void {
     if (this.watching || !this.alive) return;
     const k = this.world.kernel;
+    this.touchAll();
     let delay = this.world.draw('apiCall', this.lag);
     if (this.extraLag) delay += this.world.draw(this.extraLag, this.lag);
     const epoch = ++this.epoch;
@@ -107,6 +110,7 @@ export class Informer {
    */
   relistKind(kind: Kind): number {
     if (!this.alive || !this.broken.has(kind)) return 0;
+    this.world.kernel.footprint?.write(`cache:${this.process}/${kind}`);
     this.broken.delete(kind);
     this.watchKind(kind);
     const cache = this.caches.get(kind)!;
@@ -146,10 +150,12 @@ export class Informer {
   }
 
   get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined {
+    this.world.kernel.footprint?.read(`cache:${this.process}/${kind}`);
     return this.caches.get(kind)?.get(key) as ObjectOf<K> | undefined;
   }
 
   list<K extends Kind>(kind: K, namespace?: string): ObjectOf<K>[] {
+    this.world.kernel.footprint?.read(`cache:${this.process}/${kind}`);
     const out: ObjectOf<K>[] = [];
     const cache = this.caches.get(kind);
     if (!cache) return out;
@@ -169,11 +175,11 @@ export class Informer {
     let s = this.watching ? '' : `disconnected@${this.epoch}:${[...this.broken].join('+')}`;
     for (const [kind, cache] of this.caches) {
       s += `|${kind}`;
-      for (const [k, o] of cache) s += `,${k}@${o.metadata.resourceVersion}`;
+      for (const o of cache.values()) s += `,${versionRef(o)}`;
       const moving = this.inTransit.get(kind);
       if (moving?.length) {
         s += `>${Math.max(0, (this.nextFree.get(kind) ?? 0) - now)}`;
-        for (const m of moving) s += `,${m.at - now}:${m.cur ? `${objKey(m.cur)}@${m.cur.metadata.resourceVersion}` : `-${objKey(m.old!)}`}`;
+        for (const m of moving) s += `,${m.at - now}:${m.cur ? versionRef(m.cur) : `-${versionRef(m.old!)}`}`;
       }
     }
     return s;
@@ -181,12 +187,21 @@ export class Informer {
 
   /** The process dies (agent pod evicted): no more deliveries. */
   stop(): void {
+    this.touchAll();
     this.alive = false;
     for (const u of this.unwatch.values()) u();
   }
 
+  /** Exhaustive exploration's footprint: this step changes every kind's cache or stream. */
+  private touchAll(): void {
+    const fp = this.world.kernel.footprint;
+    if (fp) for (const kind of this.caches.keys()) fp.write(`cache:${this.process}/${kind}`);
+  }
+
   private onWatch(kind: Kind, old: KObject | undefined, cur: KObject | undefined): void {
     const k = this.world.kernel;
+    // The delivery queued here and the cache it lands in are this kind's stream (footprint).
+    k.footprint?.write(`cache:${this.process}/${kind}`);
     let lag = this.world.draw(this.lagName, this.lag);
     if (this.extraLag) lag += this.world.draw(this.extraLag, this.lag);
     const at = Math.max(this.nextFree.get(kind) ?? 0, k.now + lag);
@@ -196,6 +211,7 @@ export class Informer {
     moving.push({ at, old, cur });
     const epoch = this.epoch;
     k.schedule(at - k.now, () => {
+      k.footprint?.write(`cache:${this.process}/${kind}`);
       moving.shift();
       if (!this.alive || epoch !== this.epoch) return;
       const cache = this.caches.get(kind)!;

@@ -1,4 +1,4 @@
-import type { SimEvent } from '../sim/events.js';
+import type { SimEvent } from './events.js';
 import type { PatchOp } from './apiserver.js';
 import type { KObject } from './objects.js';
 

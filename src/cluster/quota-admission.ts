@@ -1,4 +1,4 @@
-import type { World } from '../sim/world.js';
+import type { World } from './world.js';
 import type { ApiError } from './apiserver.js';
 import { Informer } from './informer.js';
 import { launcherPodUsage } from './usage.js';
@@ -6,6 +6,7 @@ import type { KObject, Pod, ResourceQuota } from './objects.js';
 import { objKey, podCountsForQuota } from './objects.js';
 import type { ResourceList } from './resources.js';
 import { prettyPrint } from './resources.js';
+import { versionRef } from './state-text.js';
 
 /**
  * The ResourceQuota admission plugin (kubernetes staging/src/k8s.io/apiserver/pkg/admission/
@@ -25,7 +26,7 @@ export function installQuotaAdmission(world: World): void {
   const cache = new Informer(world, 'kube-apiserver', ['ResourceQuota'], 'apiserverCacheLag');
   const lru = new Map<string, ResourceQuota>();
   const ACTOR = 'kube-apiserver';
-  world.registerState('admission-cache', ACTOR, () => [...lru].map(([k, q]) => `${k}@${q.metadata.resourceVersion}`).sort().join(','));
+  world.registerState('admission-cache', ACTOR, () => [...lru].map(([k, q]) => `${k}=${versionRef(q)}`).sort().join(','));
 
   const quotasFor = (ns: string, fresh: boolean): ResourceQuota[] => {
     if (fresh) return api.list('ResourceQuota', ns);

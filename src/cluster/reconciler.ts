@@ -1,12 +1,13 @@
 import type { Process } from '../kernel/kernel.js';
-import type { LatencyName } from '../sim/latency.js';
-import type { World } from '../sim/world.js';
+import type { LatencyName } from './latency.js';
+import type { World } from './world.js';
 import type { ApiResult } from './apiserver.js';
 import type { KObject } from './objects.js';
 import { objKey } from './objects.js';
 import { isPlan, writesOf, type AnyResult, type ControllerPlan, type PlannedWrite, type Write } from './plan.js';
 import type { RateLimiter } from './ratelimit.js';
 import { WorkQueue } from './workqueue.js';
+import { stateJson } from './state-text.js';
 
 /**
  * controller.Expectations (client-go/kubevirt pkg/controller/expectations.go): per key, how
@@ -104,7 +105,7 @@ export class Reconciler {
     this.workStream = `${this.label}/work`;
     // Each controller draws its own latencies, also two controllers of one process.
     this.apiStream = opts.apiStream ?? `${this.label}/api`;
-    this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick());
+    this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick(), this.label);
     world.registerState('reconciler', this.label, () => (this.alive ? this.stateKey() : ''));
   }
 
@@ -123,7 +124,7 @@ export class Reconciler {
     if (this.inflight.size) {
       const parts: string[] = [];
       for (const [k, f] of this.inflight) {
-        const rest = f.next < 0 ? '' : JSON.stringify(f.writes.slice(f.next));
+        const rest = f.next < 0 ? '' : stateJson(f.writes.slice(f.next));
         parts.push(`${k}@${f.next}+${f.due - now}:${rest}`);
       }
       s += `|${parts.sort().join(';')}`;

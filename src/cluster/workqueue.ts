@@ -19,7 +19,18 @@ export class WorkQueue {
     private readonly kernel: Kernel,
     private readonly limiter: RateLimiter,
     private readonly onReady: () => void,
-  ) {}
+    /** Its owner's name: exhaustive exploration's footprint names the queue by it. */
+    name = '',
+  ) {
+    this.resource = `queue:${name}`;
+  }
+
+  private readonly resource: string;
+
+  /** A step that uses the queue changes it (its dirty set, FIFO, waits or limiter): footprint. */
+  private touch(): void {
+    this.kernel.footprint?.write(this.resource);
+  }
 
   /** Queue contents, with delays relative to now (for state hashing). */
   stateKey(): string {
@@ -33,6 +44,7 @@ export class WorkQueue {
   }
 
   add(key: string): void {
+    this.touch();
     if (this.shutDown || this.dirty.has(key)) return;
     this.dirty.add(key);
     if (this.processing.has(key)) return;
@@ -41,6 +53,7 @@ export class WorkQueue {
   }
 
   addAfter(key: string, ms: number): void {
+    this.touch();
     if (this.shutDown) return;
     if (ms <= 0) return this.add(key);
     const at = this.kernel.now + ms;
@@ -48,6 +61,7 @@ export class WorkQueue {
     if (pending !== undefined && pending <= at) return;
     this.waiting.set(key, at);
     this.kernel.schedule(ms, () => {
+      this.touch();
       if (this.waiting.get(key) !== at) return;
       this.waiting.delete(key);
       this.add(key);
@@ -59,10 +73,12 @@ export class WorkQueue {
   }
 
   forget(key: string): void {
+    this.touch();
     this.limiter.forget(key);
   }
 
   get(): string | undefined {
+    this.touch();
     if (this.head >= this.fifo.length) return undefined;
     const key = this.fifo[this.head++]!;
     if (this.head > 64 && this.head * 2 > this.fifo.length) {
@@ -75,6 +91,7 @@ export class WorkQueue {
   }
 
   done(key: string): void {
+    this.touch();
     this.processing.delete(key);
     if (this.dirty.has(key)) {
       this.fifo.push(key);

@@ -1,16 +1,19 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
-import type { EvidenceJob, EvidenceResult, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RecordedRun, RunsJob } from './jobs.js';
+import type { EvidenceResult, RecordedRun } from './evidence-job.js';
+import type { EvidenceJob, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareResult, RunsJob } from './jobs.js';
 import { formatRunId, runById, runIdFileName, parseRunId } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
 import { bundleOf, isUserStrategy, loadFaultOf, strategyRef } from '../strategies/loader.js';
 import { StrategyFault } from '../strategies/fault.js';
-import { runPilot, type Pilot } from './pilot.js';
+import { runPilot } from './pilot.js';
+import type { Pilot } from './run-id.js';
 import { sandboxChunk, type WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 import { withoutChoiceLog } from '../kernel/choice.js';
+import { coverageSummary, type ExhaustiveCoverage } from './exhaustive.js';
 
 export type { StrategySummary } from './tally.js';
 
@@ -22,6 +25,8 @@ export interface CampaignOptions {
   readonly depth: number;
   /** Exhaustive: stop after this many runs (complete or not). */
   readonly maxRuns: number;
+  /** Exhaustive: only runs of at most this many delays (see explore/exhaustive.ts); undefined: all. */
+  readonly delays?: number;
   readonly window: number;
   /** Distinct failures per strategy that get shrunk evidence (the rest are counted). */
   readonly evidenceLimit: number;
@@ -40,7 +45,7 @@ export const DEFAULT_CAMPAIGN: Omit<CampaignOptions, 'runs' | 'seed'> = {
 export type Exploration =
   | { selector: 'random' }
   | { selector: 'pct'; depth: number; actors: number; choices: number; missBound: number; runsFor5Percent: number | null; guarantee: string }
-  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string };
+  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string; delays?: number; delaysComplete?: number };
 
 export interface EvidenceFile {
   /** reports/<scenario>/<strategy>/<name>.evidence */
@@ -107,7 +112,7 @@ export interface StrategyTally {
   /** The strategy's pilot run, computed once (phase 1) and reused by phase 2 and `merge`. */
   readonly pilot?: Pilot;
   /** Exhaustive only: the coverage. */
-  readonly exhaustive?: { complete: boolean; runs: number; pruned: number };
+  readonly exhaustive?: ExhaustiveCoverage;
 }
 
 export interface FailureReport {
@@ -180,7 +185,7 @@ export async function tallyScenario(
     if (opts.mode === 'exhaustive') {
       // One job: the bar shows it started and ended (the enumeration reports nothing in between).
       progress?.runs?.(strategy.name, 0, 1);
-      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed }], progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
+      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed, ...(opts.delays !== undefined ? { delays: opts.delays } : {}) }], progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
       if ('fault' in r!) out.push({ strategy: strategy.name, tally: emptyTally(), fault: r.fault });
       else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
       continue;
@@ -252,7 +257,8 @@ export async function finishScenario(
         complete: x.complete,
         interleavings: x.runs,
         pruned: x.pruned,
-        summary: `${x.complete ? 'complete' : `incomplete (stopped at --max-runs ${opts.maxRuns})`}: ${x.runs.toLocaleString('en-US')} distinct interleavings, ${fails.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`,
+        summary: coverageSummary(x, opts.maxRuns, fails),
+        ...(x.delays !== undefined ? { delays: x.delays, delaysComplete: x.delaysComplete } : {}),
       };
     } else if (opts.mode === 'pct') {
       const n = pilot.actors.length;

@@ -1,20 +1,9 @@
 import type { ChoiceKind, Selector } from '../kernel/choice.js';
-import { selectorFor } from './run-id.js';
+import { selectorFor, type Pilot } from './run-id.js';
 import type { Scheduled } from '../kernel/heap.js';
 import type { Scenario } from '../scenario/model.js';
 import { runOnce } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
-
-/** What one reference run says about a scenario's size: what exploration is tuned by. */
-export interface Pilot {
-  /** Per action: API writes that fell inside its `between` window (0 for `at` actions). */
-  readonly windowWrites: readonly number[];
-  /** Actors that took part in a scheduling choice (PCT's n). */
-  readonly actors: readonly string[];
-  /** Scheduling choices (PCT's k). */
-  readonly orderChoices: number;
-  readonly steps: number;
-}
 
 class Observer implements Selector {
   readonly name = 'pilot';

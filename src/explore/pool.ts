@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StrategyFault } from '../strategies/fault.js';
 import { isStrategyPath } from '../strategies/loader.js';
-import { HB_BEAT, HB_RUN, HB_SLOTS, HB_STEP } from './heartbeat.js';
-import { handleJob, jobRunId, type Job } from './jobs.js';
+import { HB_BEAT, HB_RUN, HB_SLOTS, HB_STEP } from '../strategies/heartbeat.js';
+import { handleJob } from './handle-job.js';
+import { jobRunId, type Job } from './jobs.js';
 import { malformedResult } from './results.js';
 
 /**
@@ -124,11 +125,12 @@ export function isSandboxed(job: Job): boolean {
   return job.type === 'command' || isStrategyPath(job.strategy);
 }
 
+/** The worker thread's entry (cli/worker.ts: a command job runs the CLI, which explore/ must not import). */
 function workerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
+  const here = new URL('../cli/worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   // Running from TypeScript sources (tests): use the build.
-  return new URL('../../dist/explore/worker.js', import.meta.url);
+  return new URL('../../dist/cli/worker.js', import.meta.url);
 }
 
 type Outcome = { ok: true; result: unknown } | { ok: false; detail: string; run?: string; step?: number };

@@ -4,7 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { VERSION } from '../cli/help.js';
+
+/** The package's version, from its package.json (dist/explore/provenance.js and src/explore/provenance.ts are both two levels down). */
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
 
 /** The tool that writes a file: "quotarace <version>" (the package's version). */
 export const TOOL = `quotarace ${VERSION}`;

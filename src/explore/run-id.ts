@@ -5,7 +5,17 @@ import { DEFAULT_WINDOW_MS, runOnce, type RunOptions } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
 import { StrategyFault } from '../strategies/fault.js';
 import { attachWorld, exhaustiveReplaySelector } from './exhaustive.js';
-import type { Pilot } from './pilot.js';
+
+/** What one reference run says about a scenario's size: what exploration is tuned by. */
+export interface Pilot {
+  /** Per action: API writes that fell inside its `between` window (0 for `at` actions). */
+  readonly windowWrites: readonly number[];
+  /** Actors that took part in a scheduling choice (PCT's n). */
+  readonly actors: readonly string[];
+  /** Scheduling choices (PCT's k). */
+  readonly orderChoices: number;
+  readonly steps: number;
+}
 
 /**
  * A run id names one run completely, given the scenario and the strategy: the explorer and

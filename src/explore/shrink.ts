@@ -1,9 +1,9 @@
 import { ReplaySelector, type ChoiceLog } from '../kernel/choice.js';
 import type { Scenario } from '../scenario/model.js';
 import { failed, failureKind, type RunOutcome } from '../sim/outcome.js';
-import type { TraceSink } from '../sim/recorder.js';
+import type { TraceSink } from '../cluster/recorder.js';
 import { runOnce } from '../sim/run.js';
-import { beatRun } from './heartbeat.js';
+import { beatRun } from '../strategies/heartbeat.js';
 import type { Strategy } from '../strategies/api.js';
 
 /** Everything that determines a run, given the code: what evidence stores. */

@@ -1,18 +1,12 @@
 import type { ScenarioSummary } from '../explore/campaign.js';
 import type { ExpectationOutcome } from '../report/html.js';
 import type { Scenario } from '../scenario/model.js';
-import type { Metric } from '../sim/outcome.js';
-import { replayCommand, shellQuote } from '../report/files.js';
-
-type GateMetric = 'quotaCorrect' | 'migrationsSucceeded' | 'invariantViolations' | 'settled';
+import { METRIC_TABLE, type ExpectMetric, type Metric } from '../scenario/metrics.js';
+import { shellQuote } from '../base/shell.js';
+import { replayCommand } from '../report/files.js';
 
 /** The outcome each gate metric counts, and which bound a run breaking it pushes past. */
-const BREAKS: Record<GateMetric, { metric: Metric; bound: 'min' | 'max' }> = {
-  quotaCorrect: { metric: 'quota', bound: 'min' },
-  migrationsSucceeded: { metric: 'migrations', bound: 'min' },
-  invariantViolations: { metric: 'invariants', bound: 'max' },
-  settled: { metric: 'settled', bound: 'min' },
-};
+const BREAKS = Object.fromEntries(METRIC_TABLE.map((m) => [m.key, { metric: m.name, bound: m.bound }])) as Record<ExpectMetric, { metric: Metric; bound: 'min' | 'max' }>;
 
 /**
  * The CI gate: a scenario's `expect:` bounds checked against what the campaign measured.

@@ -1,7 +1,7 @@
 import { harvesterRequests, launcherPodResources } from '../cluster/launcher.js';
 import { parseQuantity } from '../cluster/quantity.js';
 import { REQUESTS_CPU, REQUESTS_MEMORY } from '../cluster/resources.js';
-import type { Genome, TimedGene } from './genome.js';
+import type { Genome, TimedGene } from './genes.js';
 
 /**
  * A generated scenario must be one that some strategy could pass: otherwise its `expect:`

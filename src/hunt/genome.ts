@@ -6,30 +6,8 @@ import { parseDuration } from '../scenario/duration.js';
 import { keepSatisfiable } from './feasible.js';
 import type { Knob } from './space.js';
 
-/**
- * A generated scenario, in the hunt's own terms (indexes instead of names, headroom instead
- * of quota values), so that mutation and shrinking cannot break a reference. toScenario()
- * turns it into a scenario file's object, which the real loader then validates.
- */
-export interface VmGene { cpu: number; memory: string; node: number; liveMigrate: boolean }
-export interface PodGene { node: number; cpu: string; memory: string }
-export interface NsGene { vms: VmGene[]; pods: PodGene[]; headroomCpu: string; headroomMemory: string }
-export type ActGene =
-  | { kind: 'drain'; node: number }
-  | { kind: 'restartAgent' }
-  | { kind: 'rolloutAgent' }
-  | { kind: 'editQuota' | 'editQuotaSpec'; ns: number; cpu: string }
-  | { kind: 'migrate'; ns: number; vm: number };
-export interface TimedGene { act: ActGene; at: string; to?: string }
-export interface RancherGene { node: number; replicas: number; nodes: number[] }
-export interface Genome {
-  seed: number;
-  nodes: { cpu: number; memory: string }[];
-  rancher: RancherGene | null;
-  ratio: string | null;
-  namespaces: NsGene[];
-  actions: TimedGene[];
-}
+export type { ActGene, Genome, NsGene, PodGene, RancherGene, TimedGene, VmGene } from './genes.js';
+import type { Genome, VmGene } from './genes.js';
 
 export const NS_NAMES = ['web', 'db', 'app', 'ci', 'ml'] as const;
 const B = 1000;

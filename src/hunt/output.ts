@@ -1,15 +1,15 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { DEFAULT_CAMPAIGN, finishScenario, tallyScenario } from '../explore/campaign.js';
+import { DEFAULT_CAMPAIGN, finishScenario, tallyScenario, type CampaignOptions, type ScenarioResult } from '../explore/campaign.js';
 import { parseRunId } from '../explore/run-id.js';
 import type { WorkerPool } from '../explore/pool.js';
 import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
 import { REPORT_MARKER } from '../report/html.js';
 import { isStrategyPath, strategyRef } from '../strategies/loader.js';
 import type { Strategy } from '../strategies/api.js';
-import { load, type Plan } from '../cli/plans.js';
-import { publish, type Finished } from '../cli/publish.js';
-import type { Io } from '../cli/io.js';
+import { loadScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/model.js';
+import { builtinStrategy } from '../strategies/builtin.js';
 import { toScenario, toYaml, type Genome } from './genome.js';
 import type { Knob, Space } from './space.js';
 
@@ -62,22 +62,22 @@ export function expectFor(kind: string): Record<string, unknown> {
 
 export interface Written {
   readonly file: string;
-  readonly finished: Finished;
   readonly command: string;
+  /** The scenario's campaign, as `quotarace run` plans it: the CLI publishes it (reports, evidence). */
+  readonly plan: { readonly s: Scenario; readonly text: string; readonly strategies: Strategy[]; readonly opts: CampaignOptions };
+  readonly result: ScenarioResult;
 }
 
 /**
  * Write the shrunk scenario as a real scenario file (loaded back through the scenario
- * loader), then run it through `quotarace run`'s own path: the campaign, the evidence
- * shrinker on the interleaving, evidence files and the HTML report, in `out`.
+ * loader), then run it through `quotarace run`'s own path: the campaign and the evidence
+ * shrinker on the interleaving; the caller publishes the result (evidence files, HTML report) in `out`.
  */
 export async function writeFound(
   g: Genome,
   found: { kind: string; run: string },
   o: { strategy: Strategy; baseline?: Strategy; space: Space; off: ReadonlySet<Knob>; name: string; out: string; searched: string; seed: number },
   pool: WorkerPool,
-  io: Io,
-  args: Record<string, unknown>,
 ): Promise<Written> {
   const file = join(o.out, `${o.name}.yaml`);
   const entry = (st: Strategy) => {
@@ -97,11 +97,10 @@ export async function writeFound(
     : `${HUNT_MARKER} the smallest scenario found in which ${o.strategy.name} fails (${found.kind}).\n# The expect: lines fail for ${o.strategy.name}: they state what a fix must achieve.\n`;
   const text = toYaml(obj, head);
   writeFileAtomic(file, text, HUNT_MARKER);
-  const s = load(file);
-  const plan: Plan = { s, text, strategies: [o.strategy, ...(b ? [b] : [])], opts: { ...DEFAULT_CAMPAIGN, runs: s.runs, seed: s.seed, mode } };
+  const s = loadScenario(file, (n) => builtinStrategy(n) !== undefined);
+  const plan: Written['plan'] = { s, text, strategies: [o.strategy, ...(b ? [b] : [])], opts: { ...DEFAULT_CAMPAIGN, runs: s.runs, seed: s.seed, mode } };
   const range = { from: s.seed, to: s.seed + s.runs };
   const tallies = await tallyScenario(s, text, plan.strategies, plan.opts, pool, range);
   const result = await finishScenario(s, text, plan.strategies, tallies, plan.opts, pool, o.out);
-  const finished = await publish(plan, result, o.out, args, io, false);
-  return { file, finished, command };
+  return { file, command, plan, result };
 }

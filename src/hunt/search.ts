@@ -4,7 +4,7 @@ import type { Strategy } from '../strategies/api.js';
 import { evaluateBatch } from './evaluate.js';
 import { randomGenome } from './generate.js';
 import { toScenario, toYaml, type Genome } from './genome.js';
-import { closeness, kindsOf } from './kind.js';
+import { closeness, kindsOf } from '../report/kind.js';
 import { mutate } from './mutate.js';
 import type { Knob, Space } from './space.js';
 

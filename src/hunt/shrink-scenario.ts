@@ -4,7 +4,7 @@ import { parseDuration } from '../scenario/duration.js';
 import type { Strategy } from '../strategies/api.js';
 import { evaluateBatch } from './evaluate.js';
 import { clone, repair, type Genome } from './genome.js';
-import { kindsOf } from './kind.js';
+import { kindsOf } from '../report/kind.js';
 import { baselinePasses, candidateText } from './search.js';
 import type { Knob, Space } from './space.js';
 

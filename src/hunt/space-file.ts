@@ -1,7 +1,7 @@
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseQuantity } from '../cluster/quantity.js';
-import { readInputFile } from '../report/files.js';
+import { readInputFile } from '../base/input-file.js';
 import { parseDuration } from '../scenario/duration.js';
 import { fieldPath, InputError, type InputProblem } from '../scenario/errors.js';
 import { ACTION_KINDS, DEFAULT_SPACE, type Space } from './space.js';

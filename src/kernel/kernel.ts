@@ -1,3 +1,4 @@
+import type { Footprint } from './footprint.js';
 import { EventHeap, type Scheduled } from './heap.js';
 
 /**
@@ -49,6 +50,10 @@ export class Kernel {
   chooser: OrderChooser | undefined;
   /** Called after every step (invariant checks). */
   afterStep: (() => void) | undefined;
+  /** Called with each event about to run, the clock already at its time (exhaustive exploration's sleep sets). */
+  beforeFire: ((e: Scheduled) => void) | undefined;
+  /** Where shared components report what a step reads and writes (see {@link Footprint}); unset but in exhaustive exploration. */
+  footprint: Footprint | undefined;
   /** Actor of the event being run. */
   current = '';
   private readonly heap = new EventHeap();
@@ -135,6 +140,7 @@ export class Kernel {
     if (e.time > this.now) this.now = e.time;
     this.steps++;
     this.current = e.actor;
+    this.beforeFire?.(e);
     e.fire();
     this.afterStep?.();
     return true;

@@ -5,7 +5,7 @@ import { human as formatQuantity } from './units.js';
 import type { ResourceList } from '../cluster/resources.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX, decodeDelta } from '../strategies/harvester-quota.js';
-import type { TimelineEntry } from './timeline.js';
+import type { TimelineEntry } from '../sim/timeline.js';
 
 const t = (ms: number) => `t=${(ms / 1000).toFixed(3)}s`;
 

@@ -1,14 +1,15 @@
 import { limitToHard } from '../actors/rancher-quota.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
-import type { ShrinkNote } from '../explore/jobs.js';
+import type { ShrinkNote } from '../explore/evidence-job.js';
 import type { Scenario } from '../scenario/model.js';
 import { describeAction } from '../sim/run.js';
 import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type ExpectationStatus, type HeadlineBar } from './charts.js';
 import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
-import { replayCommand, shellQuote } from './files.js';
-import { kindsSection, matrixSection } from './index-matrix.js';
+import { shellQuote } from '../base/shell.js';
+import { replayCommand } from './files.js';
+import { kindsSection, matrixSection, type ExpectationOutcome } from './index-matrix.js';
 import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
 import { pairedDifference, wilson, type Interval } from './stats.js';
@@ -43,21 +44,7 @@ export interface FailureDetail {
   readonly unshrunk: string;
 }
 
-export interface ExpectationOutcome {
-  readonly scenario: string;
-  readonly strategy: string;
-  readonly metric: string;
-  /** "quotaCorrect >= 1" */
-  readonly name: string;
-  readonly actual: number;
-  readonly passed: boolean;
-  readonly message: string;
-  /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
-  readonly run?: string;
-  readonly evidence?: string;
-  /** The command that replays that evidence (allowing its module, for a module's). */
-  readonly replay?: string;
-}
+export type { ExpectationOutcome } from './index-matrix.js';
 
 /** How the reports were made: shown in each page's header and the index. The date is the report's, never the simulator's. */
 export interface RunMeta {
@@ -179,7 +166,9 @@ function sentence(r: ScenarioReport, st: StrategyResult): string {
   if (st.error) return `The strategy failed with an error: ${st.error}`;
   const c = counts(r, st);
   const unit = unitOf(r.summary);
-  const of = `${c.n.toLocaleString('en-US')} ${unit}s${r.summary.explore === 'exhaustive' ? ' (every one explored)' : ''}`;
+  const x = st.exploration;
+  const covered = x.selector === 'exhaustive' && x.delays !== undefined ? ((x.delaysComplete ?? -1) >= 0 ? ` (every one of at most ${x.delaysComplete} delays explored)` : ' (no delay bound covered completely)') : ' (every one explored)';
+  const of = `${c.n.toLocaleString('en-US')} ${unit}s${r.summary.explore === 'exhaustive' ? covered : ''}`;
   if (c.failing === 0) return `No failure in ${of}: the quota always ended as the user asked and every VM moved.`;
   const parts: string[] = [];
   if (c.quota) parts.push(`the quota ended wrong in ${c.quota.toLocaleString('en-US')} (${pct0(c.quota / c.n)})`);
@@ -228,7 +217,8 @@ async function headline(r: ScenarioReport): Promise<string> {
     if (x.selector === 'pct' && st.failures.length === 0) {
       caveats.push(`${esc(st.name)}: no failure found, but PCT's bound says a depth-${x.depth} bug would still be missed with probability up to ${x.missBound.toPrecision(3)} (a heuristic, not a guarantee)${x.runsFor5Percent ? `; ${x.runsFor5Percent.toLocaleString('en-US')} runs would bring it under 5%` : ''}.`);
     }
-    if (x.selector === 'exhaustive' && !x.complete) caveats.push(`${esc(st.name)}: the enumeration stopped at --max-runs, incomplete; counts cover only the interleavings explored.`);
+    if (x.selector === 'exhaustive' && x.delays !== undefined) caveats.push(`${esc(st.name)}: delay-bounded enumeration, ${esc(x.summary.split(': ')[0]!)}; counts cover only those runs.`);
+    else if (x.selector === 'exhaustive' && !x.complete) caveats.push(`${esc(st.name)}: the enumeration stopped at --max-runs, incomplete; counts cover only the interleavings explored.`);
   }
   if (s.explore === 'exhaustive') caveats.push('Exhaustive exploration: counts over the enumerated interleavings, which are not equally likely in a real cluster; they are not probabilities.');
   return `<section id="headline"><div><h2>Verdict on this scenario</h2><div class="verdicts">${rows.join('\n')}</div>${caveats.length ? `<p class="caveat">${caveats.join('<br>')}</p>` : ''}</div>
@@ -424,6 +414,7 @@ function scenarioSection(r: ScenarioReport): string {
       const x = st.exploration;
       let how: string;
       if (x.selector === 'pct') how = `PCT (a heuristic, not a guarantee): ${x.guarantee}`;
+      else if (x.selector === 'exhaustive' && x.delays !== undefined) how = `delay-bounded enumeration, ${x.summary}; counts, not probabilities`;
       else if (x.selector === 'exhaustive') how = `${x.complete ? 'complete enumeration' : 'incomplete enumeration'}: ${x.interleavings.toLocaleString('en-US')} distinct interleavings, ${counts(r, st).failing.toLocaleString('en-US')} failing (${x.pruned.toLocaleString('en-US')} duplicate states pruned); counts, not probabilities`;
       else how = `${st.runs.toLocaleString('en-US')} random runs, seeds ${s.seed}–${s.seed + st.runs - 1}`;
       const failing = st.failingRuns?.length ? `; first failing ${unitOf(s)}s: ${st.failingRuns.map((x2) => `<code>${esc(x2)}</code>`).join(' ')}` : '';

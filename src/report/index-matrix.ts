@@ -1,7 +1,23 @@
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
-import { huntKind } from '../hunt/kind.js';
+import { huntKind } from './kind.js';
 import { anchor, esc } from './html-util.js';
-import type { ExpectationOutcome } from './html.js';
+
+/** One `expect:` bound of a scenario, checked (gate/expect.ts): the index matrix and the scenario report show it. */
+export interface ExpectationOutcome {
+  readonly scenario: string;
+  readonly strategy: string;
+  readonly metric: string;
+  /** "quotaCorrect >= 1" */
+  readonly name: string;
+  readonly actual: number;
+  readonly passed: boolean;
+  readonly message: string;
+  /** A failed bound: the id of a run that breaks this metric, and its evidence file if one was saved. */
+  readonly run?: string;
+  readonly evidence?: string;
+  /** The command that replays that evidence (allowing its module, for a module's). */
+  readonly replay?: string;
+}
 
 /** One scenario of a run, as the index lists it. */
 export interface IndexEntry {

@@ -5,7 +5,7 @@ import { formatQuantity, isByteResource } from '../cluster/quantity.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX, decodeDelta } from '../strategies/harvester-quota.js';
-import type { TimelineEntry } from './timeline.js';
+import type { TimelineEntry } from '../sim/timeline.js';
 import { human } from './units.js';
 
 /** What a step means for the race, when it is one of the moves that decide it. */

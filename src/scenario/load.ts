@@ -5,13 +5,15 @@ import { isStrategyPath } from '../strategies/loader.js';
 import { CST, Lexer, LineCounter, parseDocument, isMap, isNode, visit, type Document } from 'yaml';
 import { z, type ZodTypeAny } from 'zod';
 import type { RancherLimit } from '../actors/rancher-quota.js';
+import { completeQuota, exceedsMessage, isQuotaFit, type RancherProject } from '../actors/rancher-project.js';
+import type { RancherKey } from '../cluster/resources.js';
 import { defaultAgentReplicas } from '../actors/rancher-agent.js';
 import { DEFAULT_OVERHEAD_RATIO_TEXT } from '../cluster/launcher.js';
 import { parseQuantity } from '../cluster/quantity.js';
-import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../sim/latency.js';
+import { DEFAULT_LATENCIES, type Latencies, type LatencyName } from '../cluster/latency.js';
 import { parseDuration } from './duration.js';
 import { InputError, capList, fieldPath, zodIssueMessage, type InputProblem } from './errors.js';
-import { readInputFile } from '../report/files.js';
+import { readInputFile } from '../base/input-file.js';
 import type { Action, Expectation, ExpectMetric, NamespaceSpec, Scenario, Timing } from './model.js';
 import { duration, scenarioSchema, type ScenarioFile } from './schema.js';
 
@@ -205,6 +207,7 @@ function compile(
       agentNodes,
       ...(r.carrier !== undefined ? { carrier: r.carrier } : {}),
       ...(r.syncOnlyChangedObjects !== undefined ? { syncOnlyChangedObjects: r.syncOnlyChangedObjects } : {}),
+      ...(r.project ? { project: loadProject(r.project, at) } : {}),
     };
   }
 
@@ -215,6 +218,7 @@ function compile(
     overheadRatio: ratioText.trim() === '' || ratioValue === 0 ? undefined : ratioValue,
   };
 
+  const project = rancher?.project;
   const namespaces: NamespaceSpec[] = [];
   const vmsByNs = new Map<string, Set<string>>();
   s.cluster.namespaces.forEach((ns, i) => {
@@ -245,8 +249,19 @@ function compile(
       if (!nodeByName.has(p.node)) at([...path, 'node'], `unknown node "${p.node}" (nodes: ${nodeList})`);
       return { name: p.name, node: p.node, cpu: q(p.cpu), memory: q(p.memory) };
     });
+    if (project?.namespaceDefault) {
+      // completeQuota drops a key the project default lacks: the quota would never have it.
+      for (const k of Object.keys(quota)) if (project.namespaceDefault?.[k as RancherKey] === undefined) at(['cluster', 'namespaces', i, 'quota', k], notInDefault(k, project));
+    }
     namespaces.push({ name: ns.name, quota, vms, pods });
   });
+
+  if (project?.namespaceDefault) {
+    // The cluster at rest is what Rancher's sync converged to: every namespace validated, which needs them all to fit.
+    const limits = namespaces.map((n) => completeQuota(n.quota, project.namespaceDefault!));
+    const fit = limits.length ? isQuotaFit(limits[0]!, limits.slice(1), project.limit) : { fit: true, exceeded: {} };
+    if (!fit.fit) at(['cluster', 'rancher', 'project', 'limit'], `at rest the namespaces' quotas (completed by namespaceDefault) do not fit: ${exceedsMessage(fit.exceeded)}; raise the limit or lower the namespaces' quotas (an editQuota may exceed it during the run)`);
+  }
 
   const actions: Action[] = [];
   s.actions.forEach((a, i) => {
@@ -297,6 +312,7 @@ function compile(
         if (!vmsByNs.has(e.namespace)) at([...path, type, 'namespace'], `unknown namespace "${e.namespace}" (namespaces: ${capList([...vmsByNs.keys()])})`);
         const quota = normalizeLimit(e.quota);
         if (Object.keys(quota).length === 0) at([...path, type, 'quota'], 'expected at least one quota key to change');
+        if (type === 'editQuota' && project?.namespaceDefault) for (const k of Object.keys(quota)) if (project.namespaceDefault?.[k as RancherKey] === undefined) at([...path, type, 'quota', k], notInDefault(k, project));
         actions.push({ type, namespace: e.namespace, quota, timing });
         break;
       }
@@ -361,6 +377,32 @@ function compile(
     latencies,
     expect,
   };
+}
+
+type At = (path: Path, message: string, key?: string) => void;
+
+/**
+ * cluster.rancher.project: both parts are required (a project without a namespace default
+ * makes Rancher delete every namespace's quota). Every namespace-default key must be one the
+ * limit sets: rancher/webhook's Project validator ("Project quotas and default limits must be
+ * consistent with one another", pkg/resources/management.cattle.io/v3/project/Project.md;
+ * its exact checks at the webhook version Rancher v2.10.3 ships are UNVERIFIED).
+ */
+function loadProject(p: NonNullable<NonNullable<ScenarioFile['cluster']['rancher']>['project']>, at: At): RancherProject {
+  const path: Path = ['cluster', 'rancher', 'project'];
+  const limit = normalizeLimit(p.limit ?? {});
+  const given = normalizeLimit(p.namespaceDefault ?? {});
+  const namespaceDefault = Object.keys(given).length ? given : undefined;
+  if (Object.keys(limit).length === 0) at(p.limit ? [...path, 'limit'] : path, 'expected limit: { limitsCpu: ..., limitsMemory: ... } (the project\'s resource quota, the total of its namespaces\' quotas)');
+  if (!namespaceDefault) {
+    at(p.namespaceDefault ? [...path, 'namespaceDefault'] : path, 'expected namespaceDefault: { limitsCpu: ..., ... } (the project\'s namespace default quota; without one Rancher deletes every namespace\'s quota)');
+  }
+  for (const k of Object.keys(namespaceDefault ?? {})) if (limit[k as RancherKey] === undefined) at([...path, 'namespaceDefault', k], `the project's limit does not set ${k}: set it in limit too (every key of the namespace default is one the project limits)`);
+  return { limit, namespaceDefault };
+}
+
+function notInDefault(key: string, project: RancherProject): string {
+  return `${key} is not in cluster.rancher.project.namespaceDefault (${Object.keys(project.namespaceDefault ?? {}).join(', ')}): Rancher's completeQuota drops it, so the quota would never have it`;
 }
 
 function normalizeLimit(limit: Record<string, string | number | undefined>): RancherLimit {

@@ -1,5 +1,7 @@
+import type { RancherProject } from '../actors/rancher-project.js';
 import type { RancherLimit } from '../actors/rancher-quota.js';
-import type { Latencies } from '../sim/latency.js';
+import type { Latencies } from '../cluster/latency.js';
+import type { ExpectMetric } from './metrics.js';
 
 /** A scenario after validation: every quantity and duration is a number (milli-units, ms). */
 export interface Scenario {
@@ -25,7 +27,7 @@ export interface Scenario {
   readonly expect: readonly Expectation[];
 }
 
-export type ExpectMetric = 'quotaCorrect' | 'migrationsSucceeded' | 'invariantViolations' | 'settled';
+export type { ExpectMetric } from './metrics.js';
 
 export interface Expectation {
   readonly strategy: string;
@@ -41,6 +43,8 @@ export interface RancherSettings {
   readonly carrier?: string;
   /** CATTLE_SYNC_ONLY_CHANGED_OBJECTS=user on the Rancher server. */
   readonly syncOnlyChangedObjects?: boolean;
+  /** The project every namespace is in, with its resource quota; undefined: the implicit one (README "Simplifications"). */
+  readonly project?: RancherProject;
 }
 
 export interface HarvesterSettings {

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { RANCHER_KEY_NAMES } from '../cluster/resources.js';
 import { parseQuantity } from '../cluster/quantity.js';
-import { LATENCY_NAMES } from '../sim/latency.js';
+import { LATENCY_NAMES } from '../cluster/latency.js';
 import { parseDuration } from './duration.js';
 import { excerpt } from './errors.js';
+import { EXPECT_METRICS } from './metrics.js';
 
 /**
  * The scenario file's grammar (README "Scenario format"). Every object is strict: an
@@ -97,8 +98,6 @@ const bound = z.union(
   { errorMap: () => ({ message: 'expected a rate in [0, 1] (a minimum) or { min: <rate>, max: <rate> }' }) },
 );
 
-export const EXPECT_METRICS = ['quotaCorrect', 'migrationsSucceeded', 'invariantViolations', 'settled'] as const;
-
 const expectation = z.object(Object.fromEntries(EXPECT_METRICS.map((m) => [m, bound.optional()])) as Record<(typeof EXPECT_METRICS)[number], z.ZodOptional<typeof bound>>).strict();
 
 export const scenarioSchema = z
@@ -117,6 +116,8 @@ export const scenarioSchema = z
             agentReplicas: z.number().int('expected a whole number of replicas').min(1, 'expected at least 1 replica').max(10, 'expected at most 10 replicas').optional(),
             carrier: z.string({ invalid_type_error: 'expected the name of a node that runs an agent replica' }).optional(),
             syncOnlyChangedObjects: z.boolean({ invalid_type_error: 'expected true or false (CATTLE_SYNC_ONLY_CHANGED_OBJECTS=user on the Rancher server)' }).optional(),
+            // The namespaces' Rancher project: its resource quota (limit) and namespace default; load.ts requires both.
+            project: z.object({ limit: quota.optional(), namespaceDefault: quota.optional() }, { invalid_type_error: 'expected { limit: {...}, namespaceDefault: {...} }' }).strict().optional(),
           })
           .strict()
           .optional(),

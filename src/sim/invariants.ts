@@ -4,7 +4,7 @@ import { equal } from '../cluster/resources.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import { QUOTA_RESYNC_MS } from '../actors/quota-controller.js';
 import { ANN_MIGRATING_NAME_PREFIX, ANN_MIGRATING_UID_PREFIX } from '../strategies/harvester-quota.js';
-import type { StepObserver, World } from './world.js';
+import type { StepObserver, World } from '../cluster/world.js';
 
 export interface Violation {
   readonly invariant: string;
@@ -102,6 +102,13 @@ export class InvariantChecker implements StepObserver {
     for (const kind of ['ResourceQuota', 'VirtualMachineInstanceMigration', 'Namespace'] as const) {
       world.api.watch(kind, (o, c) => onChange(o, c, o));
     }
+    // Part of the state key: a run that already broke an invariant, or has a bad condition
+    // running since some time, ends differently from one that has not (its failure kind).
+    world.registerState('invariants', 'checker', () => {
+      if (this.first) return `broken:${this.first.invariant}:${this.first.detail}`;
+      const now = world.now;
+      return [...this.bad].map(([id, b]) => `${id}@${b.since - now}:${b.detail}`).sort().join(',');
+    });
   }
 
   private evaluate(ns: string): void {

@@ -3,9 +3,10 @@ import { LABEL_DEFAULT_RQ } from '../actors/rancher-quota.js';
 import type { VirtualMachineInstance } from '../cluster/objects.js';
 import { podCountsForQuota } from '../cluster/objects.js';
 import type { Intent } from '../actors/user.js';
-import type { Counters } from './recorder.js';
+import type { Counters } from '../cluster/recorder.js';
 import type { Violation } from './invariants.js';
-import type { World } from './world.js';
+import type { World } from '../cluster/world.js';
+import type { Metric } from '../scenario/metrics.js';
 
 export interface QuotaCheck {
   readonly namespace: string;
@@ -67,9 +68,7 @@ export function failed(o: RunOutcome): boolean {
   return !o.quotaCorrect || o.moved < o.mustMove || o.violation !== undefined;
 }
 
-/** The outcomes a run can break, one per gate metric. */
-export type Metric = 'quota' | 'migrations' | 'invariants' | 'settled';
-export const METRICS: readonly Metric[] = ['quota', 'migrations', 'invariants', 'settled'];
+export { METRICS, type Metric } from '../scenario/metrics.js';
 
 /**
  * Which outcomes a run breaks: the final quota is wrong (quota), a VM that had to move did

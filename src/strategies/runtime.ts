@@ -5,11 +5,11 @@ import { KINDS, objKey } from '../cluster/objects.js';
 import { isPlan, writesOf, type ReconcileResult, type Write } from '../cluster/plan.js';
 import { LassoRateLimiter } from '../cluster/ratelimit.js';
 import { Reconciler } from '../cluster/reconciler.js';
-import { describeChange } from '../report/describe.js';
-import type { World } from '../sim/world.js';
+import { describeChange } from '../cluster/describe.js';
+import type { World } from '../cluster/world.js';
 import type { ReconcilerDef, Strategy, View } from './api.js';
 import { BUILTIN_STRATEGIES } from './builtin.js';
-import { beat, heartbeatActive } from '../explore/heartbeat.js';
+import { beat, heartbeatActive } from './heartbeat.js';
 import { isUntrusted } from './trust.js';
 import { StrategyFault } from './fault.js';
 import { invalidWrite } from './validate-write.js';
@@ -41,7 +41,7 @@ export function installStrategy(world: World, strategy: Strategy): void {
   // the shape check that guards against a user strategy's bugs (it is the costliest step).
   // Trusted by construction: resolved by a built-in's name, never loaded from a module.
   const trusted = BUILTIN_STRATEGIES.includes(strategy) && !isUntrusted(strategy);
-  // In a sandbox, every step is a heartbeat for the watchdog (see explore/heartbeat.ts).
+  // In a sandbox, every step is a heartbeat for the watchdog (see heartbeat.ts).
   if (!trusted && heartbeatActive()) world.observe({ afterStep: () => beat(world.kernel.steps) });
   for (const def of strategy.reconcilers) startReconciler(world, cache, view, def, strategy.name, trusted);
 

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { shellQuote } from '../report/files.js';
+import { shellQuote } from '../base/shell.js';
 import type { Strategy } from './api.js';
 
 /**

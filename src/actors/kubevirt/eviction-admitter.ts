@@ -1,7 +1,7 @@
 import type { ApiError } from '../../cluster/apiserver.js';
 import type { EvictionApi } from '../../cluster/eviction.js';
 import { keyOf } from '../../cluster/objects.js';
-import type { World } from '../../sim/world.js';
+import type { World } from '../../cluster/world.js';
 import { LABEL_APP, LABEL_VM_NAME, VIRT_API } from './names.js';
 
 /**

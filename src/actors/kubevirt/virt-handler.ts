@@ -1,7 +1,7 @@
 import { keyOf, objKey, podCountsForQuota } from '../../cluster/objects.js';
 import { pickNode } from '../../cluster/scheduler.js';
 import type { Process } from '../../kernel/kernel.js';
-import type { World } from '../../sim/world.js';
+import type { World } from '../../cluster/world.js';
 import { LABEL_CREATED_BY, LABEL_MIGRATION_UID, VIRT_CONTROLLER, VIRT_HANDLER } from './names.js';
 
 /** migration.go defaultUnschedulablePendingTimeoutSeconds. */

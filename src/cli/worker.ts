@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachHeartbeat } from './heartbeat.js';
-import { snapshotBuiltins } from './intact.js';
-import { freshInstances } from '../strategies/loader.js';
-import { handleJob, type Job } from './jobs.js';
+import { attachHeartbeat } from '../strategies/heartbeat.js';
+import { snapshotBuiltins } from '../explore/intact.js';
+import { freshInstances, registerBundle } from '../strategies/loader.js';
+import { handleJob } from '../explore/handle-job.js';
+import type { CommandJob, CommandResult, Job } from '../explore/jobs.js';
 
 /**
  * A worker thread: runs jobs from the pool, one at a time, and posts their results. A
@@ -17,7 +18,7 @@ if (data.hb) attachHeartbeat(data.hb);
 delete data.hb;
 // A whole command loads the CLI and the report code, some of which adds to the built-ins
 // (vega-lite defines Set.prototype.toJSON): loaded before the snapshot, it is not the module's doing.
-if (data.command) await import('../cli/main.js');
+if (data.command) await import('./main.js');
 const changed = data.sandboxed ? snapshotBuiltins() : undefined;
 const port = parentPort!;
 const post = port.postMessage.bind(port);
@@ -33,6 +34,16 @@ function describe(e: unknown, sandboxed: boolean): string {
   }
 }
 
+/** A whole command (trace, replay) of a user strategy: the CLI, run in this sandboxed worker. */
+async function runCommand(job: CommandJob): Promise<CommandResult> {
+  const { main } = await import('./main.js');
+  for (const [path, file] of job.bundles) registerBundle(path, file);
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(job.argv, { out: (t) => out.push(t.endsWith('\n') ? t : t + '\n'), err: (t) => err.push(t.endsWith('\n') ? t : t + '\n') });
+  return { code, out: out.join(''), err: err.join('') };
+}
+
 // Loaded and waiting: the pool starts a job's watchdog from here.
 post({ ready: true });
 port.on('message', (msg: { id: number; job: Job }) => {
@@ -46,5 +57,5 @@ port.on('message', (msg: { id: number; job: Job }) => {
     }
     post(tampered === undefined ? { id: msg.id, ...ok } : { id: msg.id, tampered });
   };
-  apply(then, handleJob(msg.job), [(result: unknown) => answer({ result }), (e: unknown) => answer({ error: describe(e, data.sandboxed === true) })]);
+  apply(then, msg.job.type === 'command' ? runCommand(msg.job) : handleJob(msg.job), [(result: unknown) => answer({ result }), (e: unknown) => answer({ error: describe(e, data.sandboxed === true) })]);
 });

@@ -1,5 +1,5 @@
-import { ApiServer } from '../cluster/apiserver.js';
-import { DEFAULT_OVERHEAD_RATIO } from '../cluster/launcher.js';
+import { ApiServer } from './apiserver.js';
+import { DEFAULT_OVERHEAD_RATIO } from './launcher.js';
 import { Kernel } from '../kernel/kernel.js';
 import { Choices, RandomSelector, type Selector } from '../kernel/choice.js';
 import { RngStreams } from '../kernel/rng.js';

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { ApiError, Verb } from '../cluster/apiserver.js';
 import type { Kind, KObject } from '../cluster/objects.js';
 import { RESOURCE } from '../cluster/objects.js';
-import type { TraceSink } from '../sim/recorder.js';
-import { describeChange } from './describe.js';
-import { renderEvent, type SimEvent } from '../sim/events.js';
+import type { TraceSink } from '../cluster/recorder.js';
+import { describeChange } from '../cluster/describe.js';
+import { renderEvent, type SimEvent } from '../cluster/events.js';
 
 export interface TimelineEntry {
   readonly t: number;

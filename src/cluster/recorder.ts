@@ -1,5 +1,5 @@
-import type { ApiError, ApiObserver, Verb } from '../cluster/apiserver.js';
-import type { Kind, KObject } from '../cluster/objects.js';
+import type { ApiError, ApiObserver, Verb } from './apiserver.js';
+import type { Kind, KObject } from './objects.js';
 import type { SimEvent } from './events.js';
 
 /** The counters every run reports (see README "Outcomes"). */

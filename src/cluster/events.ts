@@ -24,6 +24,8 @@ export type SimEvent =
   | { readonly type: 'list-failed'; readonly kind: string; readonly error: string }
   /** Rancher's quota sync replaces a default quota's spec.hard with the namespace annotation's. */
   | { readonly type: 'quota-reset'; readonly namespace: string; readonly quota: string; readonly readRv: number }
+  /** Rancher's quota sync left a namespace's quota as it is: the namespace does not fit in the project's limit (ResourceQuotaValidated False). */
+  | { readonly type: 'quota-unfit'; readonly namespace: string; readonly message: string }
   /** The user wants a namespace's quota to be this (Rancher's annotation text). */
   | { readonly type: 'edit-wanted'; readonly namespace: string; readonly annotation: string }
   /** The user's edit could not be sent: the cluster agent is down. */
@@ -60,6 +62,8 @@ export function renderEvent(e: SimEvent): string {
       return `Rancher's ${e.kind} reflector: LIST failed (${e.error}); lasso waitHealthy, then the reflector's backoff`;
     case 'quota-reset':
       return `Updating default resource quota for namespace ${e.namespace} (read ${e.quota} rv ${e.readRv})`;
+    case 'quota-unfit':
+      return `namespace ${e.namespace}: ${e.message}; its default resource quota is not updated`;
     case 'edit-wanted':
       return `wants quota of namespace ${e.namespace}: ${e.annotation}`;
     case 'edit-agent-down':

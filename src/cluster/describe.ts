@@ -1,7 +1,7 @@
-import type { KObject, ResourceQuota } from '../cluster/objects.js';
-import { objKey } from '../cluster/objects.js';
-import { formatQuantity } from '../cluster/quantity.js';
-import type { ResourceList } from '../cluster/resources.js';
+import type { KObject, ResourceQuota } from './objects.js';
+import { objKey } from './objects.js';
+import { formatQuantity } from './quantity.js';
+import type { ResourceList } from './resources.js';
 
 /** What changed between two versions of an object, in the words the timeline prints. */
 export function describeChange(old: KObject | undefined, cur: KObject | undefined): string {

@@ -1,0 +1,111 @@
+import type { Footprint } from '../kernel/footprint.js';
+import type { StatePart, World } from '../cluster/world.js';
+
+/**
+ * What one step read and wrote, as exhaustive exploration's sleep sets compare them.
+ * `global`: the step changed state no component reports reads of (a script's position, the
+ * tunnel, the admission plugin's cache, the invariant checker), so it is taken to depend on
+ * every other step.
+ */
+export interface StepFootprint {
+  readonly reads: ReadonlySet<string>;
+  readonly writes: ReadonlySet<string>;
+  readonly global: boolean;
+}
+
+/**
+ * The dependency relation (Godefroid's independence, checked on what each step touched):
+ * two steps commute when neither writes anything the other reads or writes, and neither is
+ * global. Resources are API objects and kinds (a kind is written by every write of one of its
+ * objects, since every watcher of the kind receives writes in order, and read by every list),
+ * an informer's cache of a kind, a workqueue, a reconciler's own state, generated names.
+ */
+export function independent(a: StepFootprint, b: StepFootprint): boolean {
+  if (a.global || b.global) return false;
+  for (const w of a.writes) if (b.writes.has(w) || b.reads.has(w)) return false;
+  for (const w of b.writes) if (a.reads.has(w)) return false;
+  return true;
+}
+
+/**
+ * Records each kernel step's footprint. API objects, informer caches and workqueues report
+ * their reads and writes as they happen (kernel.footprint). Every other registered state part
+ * is compared before and after the step: a reconciler's part that changed is a write of
+ * that reconciler's state (only its own workers, its queue's users and its informers'
+ * handlers, which all write it, touch it); any other part that changed makes the step
+ * global, since nothing reports who reads a script's position, the tunnel's sessions, the
+ * admission cache or the invariant checker's open conditions.
+ */
+export class FootprintRecorder implements Footprint {
+  private reads = new Set<string>();
+  private writes = new Set<string>();
+  private parts: StatePart[] = [];
+  private before: string[] = [];
+  private beforeAt = -1;
+  private beforeFor = -1;
+
+  constructor(private readonly world: World) {}
+
+  read(resource: string): void {
+    this.reads.add(resource);
+  }
+
+  write(resource: string): void {
+    this.writes.add(resource);
+  }
+
+  /** A step begins (the clock at its time): parts' keys before it. */
+  begin(): void {
+    const w = this.world;
+    // Parts register as components start; the informers' own caches are reported directly.
+    if (this.parts.length + this.informers !== w.state.length) {
+      this.parts = w.state.filter((p) => p.kind !== 'informer');
+      this.informers = w.state.length - this.parts.length;
+      this.beforeFor = -1;
+    }
+    // The previous step's after-keys are this step's before-keys when the clock has not moved
+    // (parts hold relative times).
+    if (this.beforeFor !== this.steps || this.beforeAt !== w.now) {
+      this.before = this.parts.map((p) => p.key());
+    }
+    this.reads = new Set();
+    this.writes = new Set();
+  }
+
+  private informers = 0;
+  private steps = 0;
+
+  /** A step runs unrecorded: the next recorded one compares its parts afresh. */
+  skip(): void {
+    this.beforeFor = -1;
+  }
+
+  /** The step ended (after every observer): its footprint. */
+  end(): StepFootprint {
+    const w = this.world;
+    if (this.parts.length + this.informers !== w.state.length) {
+      // A component started during the step (a drain, a virt-handler): global, and the
+      // next step compares the new list of parts.
+      this.parts = w.state.filter((p) => p.kind !== 'informer');
+      this.informers = w.state.length - this.parts.length;
+      this.beforeFor = -1;
+      this.steps++;
+      return { reads: this.reads, writes: this.writes, global: true };
+    }
+    let global = false;
+    const after: string[] = [];
+    for (let i = 0; i < this.parts.length; i++) {
+      const p = this.parts[i]!;
+      const k = p.key();
+      after.push(k);
+      if (k === this.before[i]) continue;
+      if (p.kind === 'reconciler') this.writes.add(`part:${p.name}`);
+      else global = true;
+    }
+    this.steps++;
+    this.before = after;
+    this.beforeAt = this.world.now;
+    this.beforeFor = this.steps;
+    return { reads: this.reads, writes: this.writes, global };
+  }
+}
