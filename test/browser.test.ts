@@ -98,7 +98,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'quotarace-browser-'));
   run = await cli(['run', INCIDENT, CONTROL, '--runs', String(RUNS), '--reports', tmp, '--workers', '1', '--json']);
   browser = await chromium.launch(LAUNCH);
-}, 60_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -418,7 +418,7 @@ describeBrowser('every rate and interval a report renders is the JSON summary\'s
     const r = await cli(['run', INCIDENT, NINE, '--runs', '24', '--reports', dir, '--workers', '1', '--json', '--allow-module', join(ROOT, 'scenarios', 'strategies')]);
     expect(r.err).toBe('');
     scenarios = (JSON.parse(r.out) as { scenarios: JsonScenario[] }).scenarios;
-  }, 120_000);
+  });
   afterAll(() => {
     if (dir && !process.env.QUOTARACE_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
   });

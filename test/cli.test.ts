@@ -102,18 +102,19 @@ describe('quotarace run --json', () => {
     expect(s.file).toBe(NORMAL);
     // The scenario lists no strategies: every built-in runs.
     expect(s.strategies.map((x) => x.name)).toEqual(BUILTIN_STRATEGIES.map((b) => b.name));
+    // A migration with no race: every strategy keeps the quota right; all but skip-autoscaling
+    // (which never raises the quota, so the VM that needs headroom stays) move the VM and settle.
+    // Nothing restarts an agent or edits the quota here.
     for (const st of s.strategies) {
       expect(st.runs).toBe(5);
-      for (const rate of [st.quotaCorrect, st.migrationsSucceeded, st.settled]) {
-        expect(typeof rate).toBe('number');
-        expect(rate).toBeGreaterThanOrEqual(0);
-        expect(rate).toBeLessThanOrEqual(1);
-      }
-      for (const mean of [st.targetPodsRejectedByQuota, st.conflicts, st.editsRefused, st.agentRestarts]) {
-        expect(mean).toBeGreaterThanOrEqual(0);
-      }
-      expect(Array.isArray(st.failingRuns)).toBe(true);
+      expect(st.quotaCorrect, st.name).toBe(1);
+      expect([st.editsRefused, st.agentRestarts], st.name).toEqual([0, 0]);
+      const moves = st.name !== 'skip-autoscaling';
+      expect([st.migrationsSucceeded, st.settled], st.name).toEqual(moves ? [1, 1] : [0, 0]);
+      expect(st.failingRuns, st.name).toEqual(moves ? [] : ['random:1', 'random:2', 'random:3', 'random:4', 'random:5']);
     }
+    // skip-autoscaling's target pods are refused by the quota it did not raise.
+    expect(s.strategies.find((x) => x.name === 'skip-autoscaling')!.targetPodsRejectedByQuota).toBeGreaterThan(0);
   });
 
   it('--seed sets the first seed', async () => {
@@ -362,10 +363,10 @@ describe('the built binary', () => {
       const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
       expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
     }
-  }, 120_000);
+  });
 
   const bin = (...args: string[]) =>
-    spawnSync(process.execPath, [BIN, ...args, ...(args[0] === 'run' ? ['--reports', REPORTS] : [])], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    spawnSync(process.execPath, [BIN, ...args, ...(args[0] === 'run' ? ['--reports', REPORTS] : [])], { cwd: ROOT, encoding: 'utf8' });
 
   it('run --json exits 0 and prints parseable JSON', () => {
     const p = bin('run', 'scenarios/6-control-no-race.yaml', '--runs', '3', '--json');

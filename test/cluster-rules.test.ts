@@ -974,7 +974,7 @@ describe('strategies as pure reconcilers', () => {
     it('at Succeeded, an annotation that does not unmarshal re-queues with an error and writes nothing (GetResourceListFromMigratingVM)', () => {
       for (const bad of ['{"limits.cpu":"4","limits.memory":"8Gi invalid"}', 'not json']) {
         const r = r_(vmimAt('Succeeded'), rqOf(base, { [nameKey]: bad }));
-        expect(r !== undefined && isPlan(r) && r.error).toBeTruthy();
+        expect(r !== undefined && isPlan(r) && r.error).toBe(`failed to restore resource quota with vmi: cannot unmarshal ${nameKey}=${bad}`);
         expect(single(r)).toBeUndefined();
       }
       function r_(m: VirtualMachineInstanceMigration, q: ResourceQuota) {
@@ -1058,7 +1058,7 @@ describe('strategies as pure reconcilers', () => {
       const ok = rqOf(base, { [uidKey]: d1 });
       expect((single(rqc.reconcile('ns1/default-4tmmk', viewOf([ok, nsObj])))!.object as ResourceQuota).spec.hard[LIMITS_CPU]).toBe(q('31'));
       const r = rqc.reconcile('ns1/default-4tmmk', viewOf([ok]));
-      expect(r !== undefined && isPlan(r) && r.error).toBeTruthy();
+      expect(r !== undefined && isPlan(r) && r.error).toBe("can't find resourcequota ns1/default-4tmmk related namespace");
       expect(single(r)).toBeUndefined();
     });
   });

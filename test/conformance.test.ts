@@ -352,10 +352,16 @@ describe('harvester/harvester v1.4.2 pkg/controller/master/resourcequota/resourc
   // OnResourceQuotaChanged returns: the quota is re-queued with the rate limiter for ever.
   it('(derived from the source, not upstream) malformed namespace-annotation JSON re-queues instead of skipping', () => {
     const input = rq(NS, NAME, hard(1, 10), { labels: DEFAULT, annotations: { [uidKey]: D } });
-    for (const text of ['{"limit":', '{"limit":{"limitsCpu":1}}', '[]']) {
+    // The raw error of each: JSON.parse's own for text that is not JSON, Go's json.Unmarshal wording for the wrong types.
+    const raw: Array<[string, RegExp]> = [
+      ['{"limit":', /JSON/],
+      ['{"limit":{"limitsCpu":1}}', /^json: cannot unmarshal number into Go struct field ResourceQuotaLimit\.limit\.limitsCpu of type string$/],
+      ['[]', /^json: cannot unmarshal array into Go value of type v3\.NamespaceResourceQuota$/],
+    ];
+    for (const [text, error] of raw) {
       const r = v142Quota(`${NS}/${NAME}`, viewOf([input, namespace(NS, text)]));
       expect(r !== undefined && isPlan(r)).toBe(true);
-      expect((r as { error?: string }).error).toBeTruthy();
+      expect((r as { error?: string }).error, text).toMatch(error);
       expect((r as { writes?: unknown }).writes).toBeUndefined();
     }
     // The JSON check comes before the empty-quota check: an empty quota still re-queues.

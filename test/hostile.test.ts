@@ -19,15 +19,13 @@ interface Result {
   code: number;
   out: string;
   err: string;
-  ms: number;
 }
 
 async function cli(...argv: string[]): Promise<Result> {
   const out: string[] = [];
   const err: string[] = [];
-  const t0 = Date.now();
   const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n'), ms: Date.now() - t0 };
+  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), `quotarace-hostile-${p}-`));
@@ -75,8 +73,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
     const v142 = doc.scenarios[0]!.strategies.find((s) => s.name === 'v1.4.2')!;
     expect(v142.error).toBeUndefined();
     expect(v142.runs).toBe(3);
-    expect(r.ms).toBeLessThan(40_000);
-  }, 60_000);
+  });
 
   it('a nondeterministic difference quotes both trace lines whole (no 100-character cut)', async () => {
     const r = await cli('run', ...withModules(scenarioWith(['./strategies/random.ts'])), '--runs', '2', '--reports', tmp('r'), '--workers', '1', ...SANDBOX);
@@ -112,7 +109,7 @@ describe('faulty strategies: each ends with ERROR naming it, exit 1, and the oth
       expect(r.err).not.toMatch(STACK);
       expect(readdirSync(reports)).toEqual([]);
     }
-  }, 60_000);
+  });
 
   it('a deterministic user strategy prints byte-identical JSON for --workers 1 and 2', async () => {
     const run = (w: string) => cli('run', 'scenarios/9-user-strategy.yaml', '--allow-module', 'scenarios/strategies', '--runs', '12', '--json', '--no-evidence', '--reports', tmp('r'), '--workers', w);
@@ -144,7 +141,7 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
     expect(beside.err).toMatch(/ERROR strategy \S*forges-messages\.ts \(scenario [^)]*\): while loading \S+: sent a message the pool did not ask for/);
     expect(rows(beside.out).filter((r) => r.error).length).toBe(3);
     expect(existsSync(join(reports, 'index.html'))).toBe(true);
-  }, 60_000);
+  });
 
   it('output is byte-identical for --workers 1, 2 and 3 with modules present (a good one and hostile ones)', async () => {
     const file = scenarioWith(['v1.4.2', resolve('scenarios/strategies/exact-delta.ts'), ...hostile]);
@@ -155,7 +152,7 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
     expect(norm(outs[1]!.out)).toBe(norm(outs[0]!.out));
     expect(norm(outs[2]!.out)).toBe(norm(outs[0]!.out));
     expect(rows(outs[0]!.out).find((r) => r.name === 'exact-delta')!.runs).toBe(60);
-  }, 90_000);
+  });
 
   it('a module that forges the heartbeat is stopped by --strategy-timeout (the wall-time limit), the others report', async () => {
     let f: string;
@@ -164,7 +161,7 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
     expect(r.err).toMatch(/ERROR strategy forges-heartbeat \(scenario [^)]*\): ran past its job's wall-time limit of [\d.]+ s \(0\.2 s for each of its \d+ runs and twice that to load the module\), whatever progress it reported/);
     expect(r.err).not.toMatch(/found no heartbeat/);
     expect(rows(r.out).find((x) => x.name === 'v1.4.2')!.runs).toBe(2);
-  }, 60_000);
+  });
 
   it('a module stopped near its heap limit: one line, no stack trace, the others keep their results', async () => {
     let f: string;
@@ -175,7 +172,7 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
     expect(r.err).toMatch(/ERROR strategy near-heap-limit \(scenario [^)]*\): (made no progress|ran out of memory|ran past)[^\n]*\n/);
     expect(rows(r.out).find((x) => x.name === 'pre-fix')!.runs).toBe(2);
     expect(existsSync(join(reports, 'index.html'))).toBe(true);
-  }, 60_000);
+  });
 
   it('check loads the module in the sandbox: a module that loops is stopped, exit 1', async () => {
     const before = process.env.QUOTARACE_STRATEGY_TIMEOUT;
@@ -188,7 +185,7 @@ describe('isolation (issue 22): a module changes no one else\'s results', () => 
       if (before === undefined) delete process.env.QUOTARACE_STRATEGY_TIMEOUT;
       else process.env.QUOTARACE_STRATEGY_TIMEOUT = before;
     }
-  }, 60_000);
+  });
 });
 
 describe('every boundary validated: exit 2, one clear line, no stack trace', () => {
@@ -311,9 +308,18 @@ describe('results files and merge', () => {
 
   it('merge applies exactly the unsharded run\'s gate: --strategy leaves the other expectations out', async () => {
     const { dir, files } = await shardRun(['--strategy', 'v1.4.2']);
-    const whole = await cli('run', 'scenarios/1-incident-7178.yaml', '--runs', '4', '--strategy', 'v1.4.2', '--reports', join(dir, 'w'), '--workers', '1');
-    const merged = await cli('merge', ...files, '--reports', join(dir, 'mr'));
-    expect(merged.code, merged.err).toBe(whole.code);
+    const whole = await cli('run', 'scenarios/1-incident-7178.yaml', '--runs', '4', '--strategy', 'v1.4.2', '--reports', join(dir, 'w'), '--workers', '1', '--json');
+    const merged = await cli('merge', ...files, '--reports', join(dir, 'mr'), '--json');
+    // v1.4.2 meets its expectations; pre-fix's, for a strategy not run, are left out of both, not failed.
+    expect(whole.code, whole.err).toBe(0);
+    expect(merged.code, merged.err).toBe(0);
+    type Gate = { scenarios: Array<{ expectations: Array<{ strategy: string; metric: string; pass: boolean }> }> };
+    const gate = (out: string) => (JSON.parse(out) as Gate).scenarios[0]!.expectations.map((e) => [e.strategy, e.metric, e.pass]);
+    expect(gate(whole.out)).toEqual([
+      ['v1.4.2', 'quotaCorrect', true],
+      ['v1.4.2', 'migrationsSucceeded', true],
+    ]);
+    expect(gate(merged.out)).toEqual(gate(whole.out));
   });
 
   it('a foreign JUnit file or index.html is refused before any simulation', async () => {
@@ -375,7 +381,6 @@ describe('fuzz: mutated scenarios, flags, evidence and results files', () => {
     const base = readFileSync('scenarios/2-normal-migration.yaml', 'utf8').split('\n');
     const junk = ['', '{', ']', '*x', '&a', '- -', 'cpu: -1', 'memory: 1e400', 'name: ../x', 'seed: 9007199254740993', 'runs: 1e12', 'horizon: 99999h', '  at: -5s', 'strategies: [a/b.ts]', 'latencies: {apiCall: 1}', '\t', '"\\u0000"', 'expect: {v1.4.2: {quotaCorrect: 2}}'];
     const dir = tmp('fuzz');
-    const t0 = Date.now();
     for (let i = 0; i < 60; i++) {
       const lines = [...base];
       for (let k = 0; k < 1 + Math.floor(r() * 3); k++) {
@@ -408,6 +413,5 @@ describe('fuzz: mutated scenarios, flags, evidence and results files', () => {
       expect(m.code).toBe(2);
       expect(m.err).not.toMatch(STACK);
     }
-    expect(Date.now() - t0).toBeLessThan(60_000);
-  }, 90_000);
+  });
 });

@@ -100,7 +100,7 @@ describe('a strategy module: the report shows its own run', () => {
     reports = join(tmp, 'module');
     run = await cli(['run', NINE, '--strategy', 'v1.4.2', '--strategy', SHORT, '--runs', '8', '--reports', reports, '--workers', '1']);
     html = readFileSync(join(reports, 'user-strategy.html'), 'utf8');
-  }, 120_000);
+  });
 
   it("the zoomed race has the module's own reconcilers' writes, and equals replay of its evidence line for line", async () => {
     expect(run.err).toBe('');
@@ -124,7 +124,7 @@ describe('a strategy module: the report shows its own run', () => {
       expect(i, `race row not in the replayed trace after line ${at}: ${row}`).toBeGreaterThan(at);
       at = i;
     }
-  }, 60_000);
+  });
 
   it('the zoomed run says it is shrunk, from which run; that run traced prints the hash the report gives it', async () => {
     for (const strategy of ['v1.4.2', 'short-delta']) {
@@ -138,7 +138,7 @@ describe('a strategy module: the report shows its own run', () => {
       expect(trace.code, trace.err).toBe(0);
       expect(hashLine(trace.out)).toBe(a.unshrunkHash);
     }
-  }, 60_000);
+  });
 
   it('the terminal states the run line index.html states', () => {
     const index = readFileSync(join(reports, 'index.html'), 'utf8');
@@ -170,7 +170,7 @@ describe('a strategy module: the report shows its own run', () => {
       if (failing.length) expect(failing.join(' ').startsWith(cells[6]!.replace(/ \+\d+$/, ''))).toBe(true);
       else expect(cells[6]).toBe('-');
     }
-  }, 60_000);
+  });
 });
 
 describe('the run line, executed as printed, gives the same JSON', () => {
@@ -188,7 +188,7 @@ describe('the run line, executed as printed, gives the same JSON', () => {
       for (let i = 1; i < argv.length; i++) if (argv[i]!.startsWith('--')) expect(line).toContain(`${argv[i]} ${argv[i + 1]!.startsWith('--') ? '' : argv[i + 1]}`.trim());
       const out = execute(line, `--json --workers 1 --reports ${again}`);
       expect(normalised(out, again)).toEqual(normalised(r.out, first));
-    }, 120_000);
+    });
   }
 });
 
@@ -198,7 +198,7 @@ describe('every bundled scenario: quantities as the trace prints them', () => {
   beforeAll(async () => {
     reports = join(tmp, 'all');
     run = await cli(['run', 'scenarios', '--runs', '4', '--allow-module', 'scenarios/strategies', '--reports', reports, '--workers', '1', '--json']);
-  }, 300_000);
+  });
 
   it("index.html's run line, executed as printed, gives the same JSON for every scenario and strategy", () => {
     expect(run.err).toBe('');
@@ -207,7 +207,7 @@ describe('every bundled scenario: quantities as the trace prints them', () => {
     const json = normalised(out, again) as { scenarios: Array<{ strategies: unknown[] }> };
     expect(json.scenarios.length).toBe(readdirSync(join(ROOT, 'scenarios')).filter((f) => f.endsWith('.yaml')).length);
     expect(json).toEqual(normalised(run.out, reports));
-  }, 300_000);
+  });
 
   /** "cpu 8060m", "limits.cpu 6055m → 8055m", "spec.hard <b>24Gi</b>": the quantities a report states. */
   const quantities = (text: string): string[] => [...text.matchAll(/(?:^|[\s(·,])(?:cpu|memory|limits\.\w+|requests\.\w+|spec\.hard|status\.hard|used|user asked) (\d+(?:m|Ki|Mi|Gi|Ti)?)(?=$|[\s,;·).])/g)].map((m) => m[1]!);
@@ -234,7 +234,7 @@ describe('every bundled scenario: quantities as the trace prints them', () => {
       }
     }
     expect(articles).toBeGreaterThan(3);
-  }, 300_000);
+  });
 
   it("scenario 9's report never rounds 6055m", () => {
     const html = readFileSync(join(reports, 'user-strategy.html'), 'utf8');
