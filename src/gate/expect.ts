@@ -4,6 +4,7 @@ import type { Scenario } from '../scenario/model.js';
 import { METRIC_TABLE, type ExpectMetric, type Metric } from '../scenario/metrics.js';
 import { shellQuote } from '../base/shell.js';
 import { replayCommand } from '../report/files.js';
+import { decimals } from '../report/units.js';
 
 /** The outcome each gate metric counts, and which bound a run breaking it pushes past. */
 const BREAKS = Object.fromEntries(METRIC_TABLE.map((m) => [m.key, { metric: m.name, bound: m.bound }])) as Record<ExpectMetric, { metric: Metric; bound: 'min' | 'max' }>;
@@ -37,10 +38,10 @@ export function checkExpectations(scenario: Scenario, summary: ScenarioSummary, 
     let message = '';
     let broken: 'min' | 'max' | undefined;
     if (e.min !== undefined && actual < e.min) {
-      message = `${e.metric} is ${actual.toFixed(4)}, below the minimum ${e.min} by ${(e.min - actual).toFixed(4)}`;
+      message = `${e.metric} is ${decimals(actual, 4, [e.min])}, below the minimum ${e.min} by ${decimals(e.min - actual, 4, [0])}`;
       broken = 'min';
     } else if (e.max !== undefined && actual > e.max) {
-      message = `${e.metric} is ${actual.toFixed(4)}, above the maximum ${e.max} by ${(actual - e.max).toFixed(4)}`;
+      message = `${e.metric} is ${decimals(actual, 4, [e.max])}, above the maximum ${e.max} by ${decimals(actual - e.max, 4, [0])}`;
       broken = 'max';
     }
     // Quote a run that breaks *this* metric (for quotaCorrect: a run whose final quota is

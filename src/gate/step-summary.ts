@@ -1,5 +1,6 @@
 import type { ScenarioSummary } from '../explore/campaign.js';
 import type { ExpectationOutcome } from '../report/html.js';
+import { percent } from '../report/units.js';
 
 const md = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
 
@@ -22,7 +23,7 @@ export function stepSummary(results: ReadonlyArray<{ summary: ScenarioSummary; e
       const exp = r.expectations.filter((e) => e.strategy === st.name);
       const bad = exp.filter((e) => !e.passed);
       const verdictCell = st.error ? '⚠️ error' : exp.length === 0 ? '–' : bad.length ? `❌ ${bad.map((e) => md(e.name)).join('; ')}` : `✅ ${exp.length} passed`;
-      lines.push(`| ${md(r.summary.name)} | ${md(st.name)} | ${st.runs} | ${(st.quotaCorrect * 100).toFixed(1)}% | ${(st.migrationsSucceeded * 100).toFixed(1)}% | ${verdictCell} |`);
+      lines.push(`| ${md(r.summary.name)} | ${md(st.name)} | ${st.runs} | ${percent(st.quotaCorrect)} | ${percent(st.migrationsSucceeded)} | ${verdictCell} |`);
     }
   }
   if (failed.length) {

@@ -1,3 +1,4 @@
+import { decimals, percent } from './units.js';
 import { limitToHard } from '../actors/rancher-quota.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
@@ -110,10 +111,10 @@ table.matrix td.cell{white-space:nowrap;font-variant-numeric:tabular-nums}table.
 table.matrix .exp{font-size:.76rem;font-weight:600;white-space:nowrap;background:#fff;border-radius:3px;padding:0 .25rem;margin-left:.2rem}table.matrix .exp.met{color:#1b5e20}table.matrix .exp.broken{color:#b71c1c}
 `;
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const pct0 = (x: number) => (x === 1 ? '100%' : x === 0 ? '0%' : `${(x * 100).toFixed(x > 0.99 || x < 0.01 ? 1 : 0)}%`);
+const pct = (x: number) => percent(x);
+const pct0 = (x: number) => (x === 1 ? '100%' : x === 0 ? '0%' : percent(x, x > 0.99 || x < 0.01 ? 1 : 0));
 const ci = (i: Interval) => `${pct(i.low)}–${pct(i.high)}`;
-const signed = (x: number) => `${x >= 0 ? '+' : '−'}${(Math.abs(x) * 100).toFixed(1)} pts`;
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${decimals(Math.abs(x) * 100, 1, [0])} pts`;
 const plural = (n: number, w: string) => `${n.toLocaleString('en-US')} ${w}${n === 1 ? '' : 's'}`;
 
 function page(title: string, body: string): string {
@@ -383,7 +384,7 @@ function detailsSection(r: ScenarioReport): string {
   });
   const expectations = r.expectations.length
     ? `<h3>Expectations (the CI gate)</h3><table><tr><th>strategy</th><th>expectation</th><th>actual</th><th>result</th></tr>${r.expectations
-        .map((e) => `<tr><td>${esc(e.strategy)}</td><td><code>${esc(e.name)}</code></td><td class="num">${Number.isFinite(e.actual) ? e.actual.toFixed(4) : '–'}</td><td class="${e.passed ? 'ok' : 'bad'}">${e.passed ? 'pass' : esc(e.message)}</td></tr>`)
+        .map((e) => `<tr><td>${esc(e.strategy)}</td><td><code>${esc(e.name)}</code></td><td class="num">${Number.isFinite(e.actual) ? decimals(e.actual, 4, [0, 1]) : '–'}</td><td class="${e.passed ? 'ok' : 'bad'}">${e.passed ? 'pass' : esc(e.message)}</td></tr>`)
         .join('')}</table>`
     : '';
   const note = exhaustive

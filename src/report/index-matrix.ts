@@ -1,3 +1,4 @@
+import { percent } from './units.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
 import { huntKind } from './kind.js';
 import { anchor, esc } from './html-util.js';
@@ -41,7 +42,7 @@ export function severity(st: StrategyResult): Severity {
 
 export const SEVERITY_WORDS: Record<Severity, string> = { 0: 'safe: every run right', 1: 'fails in under 5%', 2: 'fails in 5% to under 50%', 3: 'fails in half or more', error: 'the strategy errored' };
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const pct = (x: number) => percent(x);
 
 /** Every strategy of the run, in order of first appearance across its scenarios. */
 function strategiesOf(entries: readonly IndexEntry[]): string[] {

@@ -1,9 +1,10 @@
+import { percent } from './units.js';
 import type { StrategySummary } from '../explore/tally.js';
 import type { Strategy } from '../strategies/api.js';
 
 /** Markdown-escape a table cell. */
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+const pct = (x: number) => percent(x).replace(/\.0+%$/, '%');
 
 /**
  * The strategies × scenarios table (README "Strategies"): per cell, quota correct / migrations

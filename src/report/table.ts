@@ -1,6 +1,7 @@
+import { percent } from './units.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const pct = (x: number) => percent(x);
 
 /** Terminal width the default table keeps to; `--wide` adds every counter and goes past it. */
 export const TABLE_WIDTH = 120;

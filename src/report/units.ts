@@ -14,11 +14,23 @@ export function human(milli: number, name: string): string {
 /** 1234567 → "1,234,567". */
 export const count = (n: number) => n.toLocaleString('en-US');
 
-/** A rate as a percentage: "92%", "8.5%", "0.05%"; 1 and 0 only when exact. */
-export function percent(x: number): string {
-  if (x === 1) return '100%';
-  if (x === 0) return '0%';
-  const p = x * 100;
-  const s = p >= 99.95 ? p.toFixed(2) : p < 0.1 ? p.toFixed(2) : p.toFixed(1);
-  return `${s.replace(/\.0+$/, '')}%`;
+/**
+ * `x` with `digits` decimals, or with as many more as it takes (up to 15) for the text to
+ * differ from each value in `apart` that `x` itself differs from: 0.99995 is never "1.0000"
+ * beside a minimum of 1, 0.00005 never "0.0000" as a shortfall. A rounding may shorten a
+ * number, never turn it into the bound it missed.
+ */
+export function decimals(x: number, digits: number, apart: readonly number[]): string {
+  let d = digits;
+  let s = x.toFixed(d);
+  while (d < 15 && apart.some((b) => x !== b && Number(s) === b)) s = x.toFixed(++d);
+  return s;
+}
+
+/**
+ * A rate as a percentage with `digits` decimals ("57.5%"); "100%" and "0%" only when exact
+ * (19,999 of 20,000 is "99.995%", never "100.0%").
+ */
+export function percent(x: number, digits = 1): string {
+  return `${decimals(x * 100, digits, [0, 100])}%`;
 }
