@@ -1,5 +1,4 @@
 import { Informer } from '../cluster/informer.js';
-import type { Pod, VirtualMachineInstance, VirtualMachineInstanceMigration as Vmim } from '../cluster/objects.js';
 import { migrationFinished, objKey } from '../cluster/objects.js';
 import { ANY_SELECTOR } from '../cluster/store.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
@@ -60,7 +59,7 @@ export function startKubeVirt(world: World): void {
   };
 
   cache.on('VirtualMachineInstanceMigration', (old, cur) => {
-    const m = (cur ?? old) as Vmim;
+    const m = (cur ?? old)!;
     migrations.enqueue(objKey(m));
     // disruptionbudget.go updateMigration: the PDB expanded for this migration.
     for (const b of cache.indexed('PodDisruptionBudget').select('migration-name', m.metadata.name)) if (b.metadata.namespace === m.metadata.namespace) budgets.enqueue(objKey(b));
@@ -69,7 +68,7 @@ export function startKubeVirt(world: World): void {
     evacuations.enqueue(m.status.sourceNode);
   });
   cache.on('VirtualMachineInstance', (_old, cur) => {
-    const v = cur as VirtualMachineInstance | undefined;
+    const v = cur;
     if (!v) return;
     const pdb = pdbOf(v.metadata.namespace, v.metadata.uid);
     if (pdb) budgets.enqueue(pdb);
@@ -79,7 +78,7 @@ export function startKubeVirt(world: World): void {
     }
   });
   cache.on('Pod', (old, cur) => {
-    const p = (cur ?? old) as Pod;
+    const p = (cur ?? old)!;
     const pdb = pdbOf(p.metadata.namespace, p.metadata.labels[LABEL_CREATED_BY]);
     if (pdb) budgets.enqueue(pdb);
     const uid = p.metadata.labels[LABEL_MIGRATION_UID];

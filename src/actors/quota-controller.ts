@@ -1,7 +1,7 @@
 import { Informer } from '../cluster/informer.js';
 import type { Plan } from '../cluster/plan.js';
 import { Reconciler } from '../cluster/reconciler.js';
-import type { Pod, ResourceQuota } from '../cluster/objects.js';
+import type { ResourceQuota } from '../cluster/objects.js';
 import { objKey, podCountsForQuota } from '../cluster/objects.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
 import { equal } from '../cluster/resources.js';
@@ -55,16 +55,12 @@ export function startQuotaController(world: World): void {
   };
   cache.on('ResourceQuota', (old, cur) => {
     if (!cur) return;
-    const o = old as ResourceQuota | undefined;
-    const c = cur as ResourceQuota;
-    if (o && equal(o.spec.hard, c.spec.hard)) return;
-    ctl.enqueue(objKey(c));
+    if (old && equal(old.spec.hard, cur.spec.hard)) return;
+    ctl.enqueue(objKey(cur));
   });
   cache.on('Pod', (old, cur) => {
-    const o = old as Pod | undefined;
-    const c = cur as Pod | undefined;
-    if (o && !c) replenish(o.metadata.namespace);
-    else if (o && c && podCountsForQuota(o) && !podCountsForQuota(c)) replenish(c.metadata.namespace);
+    if (old && !cur) replenish(old.metadata.namespace);
+    else if (old && cur && podCountsForQuota(old) && !podCountsForQuota(cur)) replenish(cur.metadata.namespace);
   });
   const resync = (): void => {
     for (const q of cache.list('ResourceQuota')) ctl.enqueue(objKey(q));

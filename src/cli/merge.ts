@@ -9,7 +9,7 @@ import { InputError, zodIssueMessage } from '../scenario/errors.js';
 import { isStrategyPath } from '../strategies/loader.js';
 import { allowDataModule } from '../strategies/trust.js';
 import { UsageError, type Io } from './io.js';
-import { loadNamedBy, makePool, resolveCliStrategy, type Plan } from './plans.js';
+import { loadNamedBy, makePool, resolveCliStrategy, type CampaignPlan } from './plans.js';
 import type { ReportsLock } from '../report/lock.js';
 import { checkRunOutputs, conclude, publish, type Finished } from './publish.js';
 
@@ -83,17 +83,17 @@ export async function cmdMerge(args: Record<string, unknown>, io: Io): Promise<n
   for (const ref of new Set(shards[0]!.scenarios.flatMap((e) => e.strategies))) if (isStrategyPath(ref)) checkModuleFromData(ref, files[0]!, allowed, io);
   const pool = makePool(args);
   const reportsDir = String(args.reports);
-  const plans: Plan[] = [];
+  const plans: CampaignPlan[] = [];
   const done: Finished[] = [];
   let lock: ReportsLock | undefined;
   try {
-    const loaded: Array<{ plan: Plan; entry: ResultsFile['scenarios'][number]; i: number }> = [];
+    const loaded: Array<{ plan: CampaignPlan; entry: ResultsFile['scenarios'][number]; i: number }> = [];
     for (const [i, entry] of shards[0]!.scenarios.entries()) {
       const s = loadNamedBy(entry.file, files[0]!, 'scenarios.file');
       if (s.hash !== entry.sha256) throw new UsageError(`${entry.file} changed since the shards ran (sha256 ${s.hash.slice(0, 12)}…, shards have ${entry.sha256.slice(0, 12)}…)`);
       const strategies = [];
       for (const r of entry.strategies) strategies.push(await resolveCliStrategy(r, process.cwd(), pool));
-      const plan: Plan = { s, text: readFileSync(entry.file, 'utf8'), strategies, opts: entry.options };
+      const plan: CampaignPlan = { s, text: readFileSync(entry.file, 'utf8'), strategies, opts: entry.options };
       loaded.push({ plan, entry, i });
     }
     // Every output checked before any evidence is shrunk.

@@ -133,14 +133,15 @@ export function loadNamedBy(file: string, namedBy: string, field: string): Scena
   }
 }
 
-export interface Plan {
+/** One scenario of a campaign as the command line chose it: its text, strategies and options (not a reconciler's Plan). */
+export interface CampaignPlan {
   readonly s: Scenario;
   readonly text: string;
   readonly strategies: Strategy[];
   readonly opts: CampaignOptions;
 }
 
-export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions, pool: WorkerPool, allowed: readonly string[] = []): Promise<Plan[]> {
+export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions, pool: WorkerPool, allowed: readonly string[] = []): Promise<CampaignPlan[]> {
   // Validate every file before running any, so a typo in the last one costs no time.
   const problems: InputError[] = [];
   const loaded: Array<{ s: Scenario; text: string }> = [];
@@ -155,7 +156,7 @@ export async function loadPlans(paths: readonly string[], strategyNames: string[
     }
   }
   if (problems.length) throw new InputError(problems.flatMap((p) => p.problems));
-  const plans: Plan[] = [];
+  const plans: CampaignPlan[] = [];
   // Options first (bad flags are bad input before any module is loaded), then strategies.
   const opts = loaded.map(({ s }) => make(s));
   for (const [i, { s, text }] of loaded.entries()) plans.push({ s, text, strategies: await resolveStrategies(s, strategyNames, pool, allowed), opts: opts[i]! });

@@ -17,7 +17,7 @@ import { cliPath, runLine } from './runline.js';
 import { sandboxLimits, type SandboxLimits } from '../explore/pool.js';
 import { VERSION } from './help.js';
 import { EXIT_FAILED, EXIT_OK, shellQuote, type Io } from './io.js';
-import type { Plan } from './plans.js';
+import type { CampaignPlan } from './plans.js';
 
 /** What `run` and `merge` share after the runs: evidence, reports, JSON, JUnit and the gate's verdict. */
 export interface Finished {
@@ -29,7 +29,7 @@ export interface Finished {
 }
 
 /** How the reports were made: the run line that reproduces them (the same for `run` and `merge`, so their reports match) and the report's date. */
-export function runMeta(plans: readonly Plan[], chosen: boolean, shards?: number, sandbox?: SandboxLimits): RunMeta {
+export function runMeta(plans: readonly CampaignPlan[], chosen: boolean, shards?: number, sandbox?: SandboxLimits): RunMeta {
   const line = runLine(plans, chosen, shards, sandbox);
   // The report's date (UTC day), never the simulator's: simulations never read a clock.
   return { command: line.command, notes: line.notes, version: VERSION, date: new Date().toISOString().slice(0, 10) };
@@ -91,7 +91,7 @@ export function shownFailures(scenario: Scenario, strategies: readonly Strategy[
 }
 
 /** Evidence, the scenario's HTML report, its table and summary line; the expectations checked. */
-export async function publish(plan: Plan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly Plan[] = [plan], shards?: number): Promise<Finished> {
+export async function publish(plan: CampaignPlan, result: ScenarioResult, reportsDir: string, args: Record<string, unknown>, io: Io, chosen: boolean, plans: readonly CampaignPlan[] = [plan], shards?: number): Promise<Finished> {
   if (firstWriteInto(reportsDir)) takeDownVerdict(reportsDir, args.junit as string | undefined, plans);
   for (const f of result.files) writeFileAtomic(f.path, f.text, EVIDENCE_MARKER);
   const moduleOf = (name: string) => {
@@ -125,7 +125,7 @@ export const RESULTS_MARKER = '{"format":"quotarace-results-v';
  * job) leaves no earlier verdict standing beside reports it already replaced. conclude()
  * writes the real ones.
  */
-function takeDownVerdict(reportsDir: string, junit: string | undefined, plans: readonly Plan[]): void {
+function takeDownVerdict(reportsDir: string, junit: string | undefined, plans: readonly CampaignPlan[]): void {
   const command = runLine(plans, false).command;
   const when = new Date().toISOString();
   const html = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -173,7 +173,7 @@ function mustBeOurs(path: string, marker: string): void {
  * scenario's report. A foreign file there is refused up front, not after the campaign.
  * The reports folder is then locked for this run: the caller releases the lock it returns.
  */
-export function checkRunOutputs(reportsDir: string, plans: readonly Plan[], outs: { junit?: string; results?: string }, html: boolean): ReportsLock | undefined {
+export function checkRunOutputs(reportsDir: string, plans: readonly CampaignPlan[], outs: { junit?: string; results?: string }, html: boolean): ReportsLock | undefined {
   checkOutputs(reportsDir, [outs.junit, outs.results]);
   if (outs.junit !== undefined) mustBeOurs(outs.junit, JUNIT_MARKER);
   if (outs.results !== undefined) mustBeOurs(outs.results, RESULTS_MARKER);
@@ -194,7 +194,7 @@ export function scenarioLine(s: ScenarioSummary, expectations: readonly Expectat
 }
 
 /** After every scenario: the index, JUnit, the GitHub step summary, the gate's verdict and the run's summary line. */
-export function conclude(done: readonly Finished[], plans: readonly Plan[], args: Record<string, unknown>, io: Io): number {
+export function conclude(done: readonly Finished[], plans: readonly CampaignPlan[], args: Record<string, unknown>, io: Io): number {
   const reportsDir = String(args.reports);
   const index = join(reportsDir, 'index.html');
   const meta = done[0]?.meta ?? runMeta(plans, false);

@@ -6,7 +6,7 @@ import { isStrategyPath, strategyRef } from '../strategies/loader.js';
 import type { Strategy } from '../strategies/api.js';
 import { DEFAULT_SANDBOX, type SandboxLimits } from '../explore/pool.js';
 import { VERSION } from './help.js';
-import type { Plan } from './plans.js';
+import type { CampaignPlan } from './plans.js';
 
 /**
  * The command that reproduces a campaign, and what it ran against. The command carries
@@ -52,7 +52,7 @@ function sha256File(path: string): string {
  * from each scenario's `strategies:`. `shards`: the campaign ran as that many `run --shard`
  * and one `merge`; the unsharded command gives the same results.
  */
-export function runLine(plans: readonly Plan[], chosen: boolean, shards?: number, sandbox: SandboxLimits = DEFAULT_SANDBOX, cwd: string = process.cwd()): RunLine {
+export function runLine(plans: readonly CampaignPlan[], chosen: boolean, shards?: number, sandbox: SandboxLimits = DEFAULT_SANDBOX, cwd: string = process.cwd()): RunLine {
   const parts = ['quotarace run', ...plans.map((p) => shellQuote(cliPath(p.s.file, cwd)))];
   if (chosen && plans[0]) for (const s of plans[0].strategies) parts.push('--strategy', shellQuote(strategyArg(s, cwd)));
   // Modules a scenario names load only when allowed by name: the line allows exactly those.
@@ -68,7 +68,7 @@ export function runLine(plans: readonly Plan[], chosen: boolean, shards?: number
     if (o.mode === 'exhaustive') parts.push('--max-runs', String(o.maxRuns));
     if (o.mode === 'exhaustive' && o.delays !== undefined) parts.push('--delays', String(o.delays));
     parts.push('--window', String(o.window));
-    const same = (f: (p: Plan) => number) => plans.every((p) => f(p) === f(plans[0]!));
+    const same = (f: (p: CampaignPlan) => number) => plans.every((p) => f(p) === f(plans[0]!));
     if (o.mode !== 'exhaustive' && same((p) => p.opts.runs)) parts.push('--runs', String(o.runs));
     if (same((p) => p.opts.seed)) parts.push('--seed', String(o.seed));
     if (o.evidenceLimit === 0) parts.push('--no-evidence');

@@ -135,10 +135,14 @@ export class Informer {
     return [...this.caches.keys()];
   }
 
-  on(kind: Kind, handler: EventHandler): void {
+  /**
+   * Call `handler` with each event of `kind`: the old and new versions are that kind's
+   * objects (the cache holds one kind per key), so a handler reads their fields unchecked.
+   */
+  on<K extends Kind>(kind: K, handler: (old: ObjectOf<K> | undefined, cur: ObjectOf<K> | undefined) => void): void {
     let list = this.handlers.get(kind);
     if (!list) this.handlers.set(kind, (list = []));
-    list.push(handler);
+    list.push(handler as EventHandler);
   }
 
   /** Replay the initial LIST to the handlers as adds (what a freshly started informer does). */
