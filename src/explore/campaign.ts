@@ -14,6 +14,7 @@ import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type T
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 import { withoutChoiceLog } from '../kernel/choice.js';
 import { coverageSummary, type ExhaustiveCoverage } from './exhaustive.js';
+import { pctMissBound, pctRunsFor } from './pct-bound.js';
 
 export type { StrategySummary } from './tally.js';
 
@@ -84,23 +85,6 @@ export interface ScenarioSummary {
 export interface EvidenceOut {
   readonly path: string;
   readonly text: string;
-}
-
-/** PCT's per-run hit probability for a depth-d bug, 1/(n·k^(d−1)). */
-function pctHit(n: number, k: number, d: number): number {
-  return 1 / (Math.max(1, n) * Math.max(1, k) ** (d - 1));
-}
-
-/** PCT's bound: a depth-d bug is missed with probability at most (1 − 1/(n·k^(d−1)))^runs. */
-export function pctMissBound(n: number, k: number, d: number, runs: number): number {
-  return (1 - pctHit(n, k, d)) ** runs;
-}
-
-/** The fewest runs that bring PCT's miss bound under `target` (null if beyond any count). */
-export function pctRunsFor(n: number, k: number, d: number, target = 0.05): number | null {
-  const p = pctHit(n, k, d);
-  const r = Math.ceil(Math.log(target) / Math.log1p(-p));
-  return Number.isFinite(r) && r <= Number.MAX_SAFE_INTEGER ? Math.max(1, r) : null;
 }
 
 /** One strategy's runs, before evidence: what a shard computes and `merge` combines. */
