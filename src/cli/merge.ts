@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { finishScenario, type StrategyTally } from '../explore/campaign.js';
+import type { StrategyTally } from '../explore/campaign.js';
+import { finishScenario } from '../explore/finish.js';
 import { emptyTally, mergeTally } from '../explore/tally.js';
 import { moduleSha256IfThere, TOOL } from '../explore/provenance.js';
 import { shardSetProblem } from '../gate/merge-check.js';

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { finishScenario, tallyScenario } from '../explore/campaign.js';
+import { tallyScenario } from '../explore/campaign.js';
+import { finishScenario } from '../explore/finish.js';
 import { moduleSha256IfThere, TOOL } from '../explore/provenance.js';
 import { parseShard, RESULTS_FORMAT, shardRange, type ResultsFile } from '../gate/shard.js';
 import { writeFileAtomic } from '../report/files.js';

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { DEFAULT_CAMPAIGN, finishScenario, tallyScenario, type CampaignOptions, type ScenarioResult } from '../explore/campaign.js';
+import { DEFAULT_CAMPAIGN, tallyScenario, type CampaignOptions, type ScenarioResult } from '../explore/campaign.js';
+import { finishScenario } from '../explore/finish.js';
 import { parseRunId } from '../explore/run-id.js';
 import type { WorkerPool } from '../explore/pool.js';
 import { checkOutputs, NotOurFile, OutputError, writeFileAtomic } from '../report/files.js';
