@@ -9,7 +9,7 @@ import { DEFAULT_SPACE } from '../src/hunt/space.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 /**
- * hunt across worker counts. Worker threads run the built code (dist/explore/worker.js), so this
+ * hunt across worker counts. Worker threads run the built code (dist/cli/worker.js), so this
  * file is in the CLI tier (`npm test` builds first): in the unit tier a stale dist/ would be tested
  * instead of the sources, or hang on a changed worker protocol. The in-process half is in hunt.test.ts.
  */

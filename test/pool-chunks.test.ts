@@ -14,7 +14,7 @@ import { builtinStrategy } from '../src/strategies/builtin.js';
  */
 const FILE = 'scenarios/7-tiny-agent-restart.yaml';
 // Worker threads run the built code (dist/): in `npm test`, which builds first.
-const BUILT = existsSync(fileURLToPath(new URL('../dist/explore/worker.js', import.meta.url)));
+const BUILT = existsSync(fileURLToPath(new URL('../dist/cli/worker.js', import.meta.url)));
 
 const pools: WorkerPool[] = [];
 afterAll(async () => {
