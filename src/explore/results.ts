@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { builtinStrategy } from '../strategies/builtin.js';
 import { unsafeName } from '../strategies/loader.js';
 import type { Job } from './jobs.js';
+import { count, tallyShape } from './tally-shape.js';
 
 /**
  * What a sandboxed worker may send back, per job type. A worker that ran a strategy module
@@ -15,44 +16,15 @@ import type { Job } from './jobs.js';
  * Objects pass through fields this file does not know, so a field added to a job's result
  * needs no change here to travel; add it here too, to have it checked.
  */
-const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const text = z.string();
 const line = z.string().max(100_000);
-const metric = z.enum(['quota', 'migrations', 'invariants', 'settled']);
-const bits = z.string().regex(/^[01]*$/);
 
 export const faultShape = z
   .object({ strategy: line, detail: text, seed: count.optional(), step: count.optional(), scenario: line.optional(), run: line.optional(), message: text })
   .passthrough();
 const fault = z.object({ fault: faultShape }).passthrough();
 
-const tally = z
-  .object({
-    runs: count,
-    quotaOk: count,
-    moved: count,
-    mustMove: count,
-    settled: count,
-    violations: count,
-    rejected: count,
-    conflicts: count,
-    refused: count,
-    refusedForGood: count,
-    restarts: count,
-    drainSum: z.number().nonnegative().finite(),
-    drainMax: z.number().nonnegative().finite(),
-    drainRuns: count,
-    drainUnfinished: count,
-    failing: z.array(line).max(1000),
-    groups: z.array(z.object({ signature: text, runs: count, firstRun: line, breaks: z.array(metric).max(4) }).passthrough()).max(100_000),
-    firstBreaking: z.object({ quota: line, migrations: line, invariants: line, settled: line }).partial().passthrough(),
-    quotaBits: bits,
-    moveBits: bits,
-  })
-  .passthrough()
-  .refine((t) => t.quotaBits.length === t.runs && t.moveBits.length === t.runs && t.quotaOk <= t.runs && t.settled <= t.runs && t.violations <= t.runs, {
-    message: 'inconsistent tally (a count above its runs, or per-run bits of another length)',
-  });
+const tally = tallyShape('pass');
 
 const pilot = z.object({ windowWrites: z.array(count).max(1_000_000), actors: z.array(line).max(100_000), orderChoices: count, steps: count }).passthrough();
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CampaignOptions, StrategyTally } from '../explore/campaign.js';
+import { count, tallyShape } from '../explore/tally-shape.js';
 
 /** The results format this build writes and merges. v1 files (no tool or module hashes) are refused. */
 export const RESULTS_FORMAT = 'quotarace-results-v2';
@@ -47,37 +48,7 @@ export function shardRange(seed: number, runs: number, shard: { index: number; c
 /** At most this many shards: a matrix wider than this is a typo (and would cost memory, not time). */
 export const MAX_SHARDS = 10_000;
 
-const count = z.number().int('expected a whole number').nonnegative('expected a count >= 0').max(Number.MAX_SAFE_INTEGER);
-const runId = z.string().max(10_000);
-const metric = z.enum(['quota', 'migrations', 'invariants', 'settled']);
-const bits = z.string().regex(/^[01]*$/, 'expected a string of 0s and 1s');
-const tally = z
-  .object({
-    runs: count,
-    quotaOk: count,
-    moved: count,
-    mustMove: count,
-    settled: count,
-    violations: count,
-    rejected: count,
-    conflicts: count,
-    refused: count,
-    refusedForGood: count,
-    restarts: count,
-    drainSum: z.number().nonnegative().finite(),
-    drainMax: z.number().nonnegative().finite(),
-    drainRuns: count,
-    drainUnfinished: count,
-    failing: z.array(runId).max(1000),
-    groups: z.array(z.object({ signature: z.string().max(100_000), runs: count, firstRun: runId, breaks: z.array(metric).max(4) }).strict()).max(100_000),
-    firstBreaking: z.object({ quota: runId, migrations: runId, invariants: runId, settled: runId }).partial().strict(),
-    quotaBits: bits,
-    moveBits: bits,
-  })
-  .strict()
-  .refine((t) => t.quotaOk <= t.runs && t.settled <= t.runs && t.violations <= t.runs && t.moved <= t.mustMove && t.quotaBits.length === t.runs && t.moveBits.length === t.runs, {
-    message: 'inconsistent tally (a count above the number of runs, or per-run bits of another length)',
-  });
+const tally = tallyShape('refuse');
 const pilot = z
   .object({ windowWrites: z.array(count).max(100_000), actors: z.array(z.string().max(1000)).max(100_000), orderChoices: count, steps: count })
   .strict();
