@@ -137,7 +137,7 @@ export function poolLines(m: PoolVsProcesses): string[] {
   return [
     `  ${cores} separate processes: ${fmt(total / procSecs)} interleavings/s over one window (${fmt(total)} runs, started together, timed to the end of the last; ${fmt(total / procSecs / soloRate, 2)}× one process: nothing shared, the most any pool can get from this machine)`,
     `  pool of ${cores}, same window: ${fmt(total / poolSecs)} interleavings/s (the campaign over the same ${fmt(total)} seeds, from starting its workers to closing them)`,
-    `  CPU for the same work: pool ${fmt(median(m.reps.flatMap((r) => r.pool.map((w) => w.cpu))), 2)} s, processes ${fmt(median(m.reps.flatMap((r) => r.processes.map((w) => w.cpu))), 2)} s a window (${fmt(cpuRatio, 3)}×: the work the pool adds; CPU moves little with the machine's load, wall time a lot)`,
+    `  CPU for the same work: pool ${fmt(median(m.reps.flatMap((r) => r.pool.map((w) => w.cpu))), 2)} s, processes ${fmt(median(m.reps.flatMap((r) => r.processes.map((w) => w.cpu))), 2)} s a window, medians (${fmt(cpuRatio, 3)}×, the median of the repetitions' paired ratios: the work the pool adds; CPU moves little with the machine's load, wall time a lot)`,
     `  repetitions (processes' seconds over the pool's, four windows each, processes or pool first in turn): ${m.reps.map((r) => `${fmt((100 * seconds(r.processes)) / seconds(r.pool))}% (${fmt(seconds(r.processes), 1)}/${fmt(seconds(r.pool), 1)} s)`).join(', ')}`,
   ];
 }
