@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { loadNamedBy } from '../src/cli/plans.js';
 import { checkOutputs, OutputError, writeFileAtomic } from '../src/report/files.js';
-import { firstWriteInto, LOCK_FILE, lockReports } from '../src/report/lock.js';
+import { firstWriteInto, LOCK_FILE, lockReports } from '../src/cli/reports-lock.js';
 import { excerpt, formatProblems, InputError, MAX_PROBLEMS, type InputProblem } from '../src/scenario/errors.js';
 import { INPUT_LIMITS, loadScenario, parseScenario, SCENARIO_LIMITS } from '../src/scenario/load.js';
 import { allowDataModule, ModuleNotAllowed } from '../src/strategies/trust.js';

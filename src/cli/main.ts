@@ -144,7 +144,7 @@ const COMMANDS: Record<string, (args: Record<string, unknown>, io: Io) => Promis
  * Ctrl-C would wait for them. What an interrupted run leaves is made safe beforehand
  * instead: before its first report replaces an earlier one, the folder's index.html and
  * JUnit file say PARTIAL (publish.ts); its lock names a pid that is gone, so the next run
- * takes it over (report/lock.ts); every file is written to a temporary name and renamed.
+ * takes it over (cli/reports-lock.ts); every file is written to a temporary name and renamed.
  */
 
 /** `quotarace` command line; returns the exit code (never throws for bad input). */

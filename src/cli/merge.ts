@@ -11,7 +11,7 @@ import { isStrategyPath } from '../strategies/loader.js';
 import { allowDataModule } from '../strategies/trust.js';
 import { UsageError, type Io } from './io.js';
 import { loadNamedBy, makePool, resolveCliStrategy, type CampaignPlan } from './plans.js';
-import type { ReportsLock } from '../report/lock.js';
+import type { ReportsLock } from './reports-lock.js';
 import { checkRunOutputs, conclude, publish, type Finished } from './publish.js';
 
 /** Where in a JSON text a field path sits: the line of its key's first occurrence (good enough to find it). */

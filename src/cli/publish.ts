@@ -6,7 +6,7 @@ import { checkExpectations, expectationsJson } from '../gate/expect.js';
 import { junitXml } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
 import { checkOutputs, NotOurFile, OutputError, replayCommand, writeFileAtomic } from '../report/files.js';
-import { firstWriteInto, lockReports, type ReportsLock } from '../report/lock.js';
+import { firstWriteInto, lockReports, type ReportsLock } from './reports-lock.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type RunMeta } from '../report/html.js';
 import { formatTable } from '../report/table.js';

@@ -9,7 +9,7 @@ import { EXIT_OK, UsageError, type Io } from './io.js';
 import { campaignOptions, loadPlans, makePool } from './plans.js';
 import { allowedModules } from './merge.js';
 import { Progress } from './progress.js';
-import type { ReportsLock } from '../report/lock.js';
+import type { ReportsLock } from './reports-lock.js';
 import { checkRunOutputs, RESULTS_MARKER, conclude, publish, runMeta, sandboxOf, type Finished } from './publish.js';
 import { readCampaignMark, replacesNote } from '../report/campaign-mark.js';
 

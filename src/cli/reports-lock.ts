@@ -1,7 +1,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { OutputError } from './files.js';
+import { OutputError } from '../report/files.js';
 
 /**
  * One run at a time per reports folder. Two runs writing one folder would interleave their
