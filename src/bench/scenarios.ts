@@ -7,7 +7,6 @@ import { DEFAULT_LATENCIES } from '../cluster/latency.js';
  * other nodes; the quota 90% used. The work grows with the VMs that must move.
  */
 export function scaledIncident(vms: number, nodes: number): Scenario {
-  const nodeSpecs = Array.from({ length: nodes }, (_, i) => ({ name: `node-${i + 1}`, cpu: 512_000, memory: 2048 * 2 ** 30 * 1000 }));
   const vmSpecs = Array.from({ length: vms }, (_, i) => ({
     name: `vm-${i + 1}`,
     node: i < vms / 2 ? 'node-1' : `node-${2 + (i % (nodes - 1))}`,
@@ -16,24 +15,8 @@ export function scaledIncident(vms: number, nodes: number): Scenario {
     evictionStrategy: 'LiveMigrate' as const,
   }));
   const cpu = Math.ceil((vms * 4.015) / 0.9);
-  return {
-    file: `bench:${vms}vms-${nodes}nodes`,
-    hash: `bench-${vms}-${nodes}`,
-    name: `scaled-${vms}-vms-${nodes}-nodes`,
-    description: '',
-    nodes: nodeSpecs,
-    // Both agent replicas on the drained node, as in the #7178 incident: the drain drops the tunnel.
-    rancher: { agentNodes: ['node-1', 'node-1'] },
-    harvester: { overheadRatioText: '1.5', overheadRatio: 1.5 },
-    namespaces: [{ name: 'default', quota: { limitsCpu: String(cpu), limitsMemory: `${Math.ceil((vms * 9) / 0.9)}Gi` }, vms: vmSpecs, pods: [] }],
-    actions: [{ type: 'drain', node: 'node-1', timing: { at: 0 } }],
-    strategies: undefined,
-    runs: 1,
-    seed: 1,
-    horizonMs: 30 * 60_000,
-    latencies: DEFAULT_LATENCIES,
-    expect: [],
-  };
+  const namespaces = [{ name: 'default', quota: { limitsCpu: String(cpu), limitsMemory: `${Math.ceil((vms * 9) / 0.9)}Gi` }, vms: vmSpecs, pods: [] }];
+  return drainingNode1({ file: `bench:${vms}vms-${nodes}nodes`, hash: `bench-${vms}-${nodes}`, name: `scaled-${vms}-vms-${nodes}-nodes` }, nodes, namespaces);
 }
 
 /**
@@ -43,7 +26,6 @@ export function scaledIncident(vms: number, nodes: number): Scenario {
  */
 export function drainOneNode(vms: number): Scenario {
   const nodes = Math.ceil(vms / 10);
-  const nodeSpecs = Array.from({ length: nodes }, (_, i) => ({ name: `node-${i + 1}`, cpu: 512_000, memory: 2048 * 2 ** 30 * 1000 }));
   const namespaces = Array.from({ length: nodes }, (_, j) => {
     const here = Math.min(10, vms - j * 10);
     return {
@@ -53,12 +35,18 @@ export function drainOneNode(vms: number): Scenario {
       pods: [],
     };
   });
+  return drainingNode1({ file: `bench:drain-one-node-of-${vms}vms`, hash: `bench-drain-${vms}`, name: `drain-one-node-of-${vms}-vms` }, nodes, namespaces);
+}
+
+/**
+ * A bench scenario of `nodes` large nodes, both agent replicas on node-1 (as in the #7178
+ * incident: the drain drops the tunnel) and node-1 drained at once.
+ */
+function drainingNode1(id: Pick<Scenario, 'file' | 'hash' | 'name'>, nodes: number, namespaces: Scenario['namespaces']): Scenario {
   return {
-    file: `bench:drain-one-node-of-${vms}vms`,
-    hash: `bench-drain-${vms}`,
-    name: `drain-one-node-of-${vms}-vms`,
+    ...id,
     description: '',
-    nodes: nodeSpecs,
+    nodes: Array.from({ length: nodes }, (_, i) => ({ name: `node-${i + 1}`, cpu: 512_000, memory: 2048 * 2 ** 30 * 1000 })),
     rancher: { agentNodes: ['node-1', 'node-1'] },
     harvester: { overheadRatioText: '1.5', overheadRatio: 1.5 },
     namespaces,
