@@ -1,9 +1,10 @@
+import { esc } from '../report/html-util.js';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioResult, ScenarioSummary } from '../explore/campaign.js';
 import { EVIDENCE_MARKER } from '../explore/evidence.js';
 import { checkExpectations, expectationsJson } from '../gate/expect.js';
-import { junitXml } from '../gate/junit.js';
+import { junitXml, x as xmlText } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
 import { checkOutputs, NotOurFile, OutputError, replayCommand, writeFileAtomic } from '../report/files.js';
 import { firstWriteInto, lockReports, type ReportsLock } from './reports-lock.js';
@@ -128,20 +129,18 @@ export const RESULTS_MARKER = '{"format":"quotarace-results-v';
 function takeDownVerdict(reportsDir: string, junit: string | undefined, plans: readonly CampaignPlan[]): void {
   const command = runLine(plans, false).command;
   const when = new Date().toISOString();
-  const html = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   writeFileAtomic(
     join(reportsDir, 'index.html'),
     `${REPORT_MARKER} partial -->\n<html lang="en"><head><meta charset="utf-8"><title>quotarace: PARTIAL, run in progress or interrupted</title></head>\n` +
-      `<body><h1>PARTIAL: no verdict</h1>\n<p>A quotarace run started ${html(when)} (pid ${process.pid}) is rewriting this folder: <code>${html(command)}</code>.</p>\n` +
+      `<body><h1>PARTIAL: no verdict</h1>\n<p>A quotarace run started ${esc(when)} (pid ${process.pid}) is rewriting this folder: <code>${esc(command)}</code>.</p>\n` +
       `<p>If this page is still here, that run did not finish (it was interrupted, or failed): the reports beside it are partial, some from this run, some from an earlier one, and no verdict stands. Run it again.</p></body></html>\n`,
     REPORT_MARKER,
   );
   if (junit !== undefined) {
-    const x = (t: string) => html(t).replace(/'/g, '&apos;');
     writeFileAtomic(
       junit,
       `${JUNIT_MARKER} tests="1" failures="0" errors="1" time="0">\n  <testsuite name="quotarace" tests="1" failures="0" errors="1" skipped="0" time="0">\n` +
-        `    <testcase classname="quotarace" name="run finished" time="0">\n      <error message="PARTIAL: the run did not finish" type="Interrupted">${x(`${command} (started ${when}, pid ${process.pid}) did not finish: no verdict`)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`,
+        `    <testcase classname="quotarace" name="run finished" time="0">\n      <error message="PARTIAL: the run did not finish" type="Interrupted">${xmlText(`${command} (started ${when}, pid ${process.pid}) did not finish: no verdict`)}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n`,
       JUNIT_MARKER,
     );
   }

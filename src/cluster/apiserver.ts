@@ -120,17 +120,11 @@ export class ApiServer {
   }
 
   /**
-   * The whole store of a kind with its indexes (store.ts): informers copy it at start,
-   * readers look objects up in it.
+   * The whole store of a kind with its indexes (store.ts): informers copy it at start and at
+   * each re-list (it iterates as [key, object] pairs, like a Map), readers look objects up in it.
    */
   indexed<K extends Kind>(kind: K): ReadStore<ObjectOf<K>> {
     // A lookup by index reads the kind, as a list does (exhaustive exploration's footprint).
-    this.clock.footprint?.read(kind);
-    return this.storeOf(kind);
-  }
-
-  /** The store of a kind, for an informer's initial LIST (iterates as [key, object] pairs, like a Map). */
-  snapshot<K extends Kind>(kind: K): ReadStore<ObjectOf<K>> {
     this.clock.footprint?.read(kind);
     return this.storeOf(kind);
   }

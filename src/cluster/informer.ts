@@ -47,7 +47,7 @@ export class Informer {
     for (const kind of kinds) {
       this.chains.set(kind, world.kernel.chainId(`${process}/${kind}`));
       // The initial LIST: the cache starts as the API server's state at this instant.
-      this.caches.set(kind, (world.api.snapshot(kind) as ObjectStore).clone());
+      this.caches.set(kind, (world.api.indexed(kind) as ObjectStore).clone());
     }
     this.watchAll();
     world.registerState('informer', process, () => this.stateKey());
@@ -71,7 +71,8 @@ export class Informer {
    * are lost; the cache keeps what it had (reads still answer, from an ever staler cache).
    */
   disconnect(): void {
-    if (!this.watching) return;
+    // Every watch that is up breaks, also while other kinds are still re-listing.
+    if (this.unwatch.size === 0) return;
     this.touchAll();
     for (const [kind, u] of this.unwatch) {
       u();
@@ -81,25 +82,6 @@ export class Informer {
     this.epoch++;
     this.inTransit = new Map();
     this.nextFree.clear();
-  }
-
-  /**
-   * The connection is back: the reflectors LIST again (after a round trip) and watch from
-   * there. client-go's Replace delivers every listed object to the handlers as an update of
-   * what the cache held (also when nothing changed), as an add if it is new, and a delete
-   * for what is gone.
-   */
-  relist(): void {
-    if (this.watching || !this.alive) return;
-    const k = this.world.kernel;
-    this.touchAll();
-    let delay = this.world.draw('apiCall', this.lag);
-    if (this.extraLag) delay += this.world.draw(this.extraLag, this.lag);
-    const epoch = ++this.epoch;
-    k.schedule(delay, () => {
-      if (!this.alive || this.epoch !== epoch) return;
-      for (const kind of [...this.broken]) this.relistKind(kind);
-    }, { actor: this.actor, chain: this.chains.values().next().value ?? 0 });
   }
 
   /**
@@ -115,7 +97,7 @@ export class Informer {
     this.broken.delete(kind);
     this.watchKind(kind);
     const cache = this.caches.get(kind)!;
-    const fresh = this.world.api.snapshot(kind);
+    const fresh = this.world.api.indexed(kind);
     const hs = this.handlers.get(kind) ?? [];
     const old = new Map(cache);
     cache.clear();

@@ -28,13 +28,14 @@ export function installQuotaAdmission(world: World): void {
   const ACTOR = 'kube-apiserver';
   world.registerState('admission-cache', ACTOR, () => [...lru].map(([k, q]) => `${k}=${versionRef(q)}`).sort().join(','));
 
-  const cached = cache.indexed('ResourceQuota');
-  const stored = api.indexed('ResourceQuota');
-
   api.addAdmission('Pod', (_actor, verb, _old, obj: KObject): ApiError | undefined => {
     if (verb !== 'create') return undefined;
     const pod = obj as Pod;
     if (!podCountsForQuota(pod)) return undefined;
+    // Looked up per admission, not once at install: each lookup records the read in an
+    // exhaustive search's footprint (a pod create depends on the quota cache it reads).
+    const cached = cache.indexed('ResourceQuota');
+    const stored = api.indexed('ResourceQuota');
     const usage = launcherPodUsage(pod);
     const podName = pod.metadata.name || pod.metadata.generateName || '';
     const ns = pod.metadata.namespace;

@@ -35,14 +35,14 @@ export async function finishScenario(
     const st = tallies.find((t) => t.strategy === strategy.name);
     if (!st) throw new Error(`no results for strategy ${strategy.name}`);
     if (st.fault) {
-      results.push({ ...summarize(strategy.name, emptyTally()), exploration: { selector: 'random' }, evidence: [], error: st.fault.message });
+      results.push(errorRow(strategy.name, st.fault.message));
       continue;
     }
     let pilot = st.pilot;
     if (!pilot) {
       const prepared = await prepareStrategy(scenario, scenarioText, strategy, opts.window, pool);
       if ('fault' in prepared) {
-        results.push({ ...summarize(strategy.name, emptyTally()), exploration: { selector: 'random' }, evidence: [], error: prepared.fault.message });
+        results.push(errorRow(strategy.name, prepared.fault.message));
         continue;
       }
       pilot = prepared.pilot;
@@ -142,7 +142,7 @@ export async function finishScenario(
     }
     const summary = summarize(strategy.name, tally);
     // Evidence that could not be written is never dropped in silence: the strategy's row is an error.
-    if (evidenceFault) results.push({ ...summarize(strategy.name, emptyTally()), exploration, evidence: [], error: evidenceFault });
+    if (evidenceFault) results.push(errorRow(strategy.name, evidenceFault, exploration));
     else results.push({ ...summary, exploration, evidence });
   }
   const runs = opts.mode === 'exhaustive' ? (results.find((r) => !r.error)?.runs ?? 0) : opts.runs;
@@ -167,4 +167,9 @@ function settledExample(scenario: Scenario, strategy: string, tally: TallyState)
   if (!run) return undefined;
   const rate = tally.settled / Math.max(1, tally.runs);
   return scenario.expect.some((e) => e.strategy === strategy && e.metric === 'settled' && ((e.min !== undefined && rate < e.min) || (e.max !== undefined && rate > e.max))) ? run : undefined;
+}
+
+/** A strategy's row when it failed: no counts, only the error (the report and gate show it as such). */
+function errorRow(name: string, error: string, exploration: Exploration = { selector: 'random' }): StrategyResult {
+  return { ...summarize(name, emptyTally()), exploration, evidence: [], error };
 }

@@ -11,7 +11,7 @@ import { coverageOf, explore } from './exhaustive.js';
 import { campaignRunId, scenarioOf, type DescribeJob, type DescribeResult, type ExhaustiveJob, type ExhaustiveResult, type Job, type PrepareJob, type PrepareResult, type RunsJob } from './jobs.js';
 import { runPilot } from './pilot.js';
 import { formatRunId, runById } from './run-id.js';
-import { addRun, addRun as addRunToTally, emptyTally, type TallyState } from './tally.js';
+import { addRun, emptyTally, type TallyState } from './tally.js';
 
 // Runs each kind of job: the checks and pilot before a campaign, a chunk of runs, an exhaustive
 // search, an evidence, a module's name and description.
@@ -76,7 +76,7 @@ function exhaustiveJob(job: ExhaustiveJob, strategy: Strategy): ExhaustiveResult
   beatRun(0);
   const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed, undefined, job.delays);
   const tally = emptyTally();
-  r.outcomes.forEach((o, i) => addRunToTally(tally, o, formatRunId({ explorer: 'exhaustive', seed: job.seed, window: job.window, branches: r.prefixes[i]! })));
+  r.outcomes.forEach((o, i) => addRun(tally, o, formatRunId({ explorer: 'exhaustive', seed: job.seed, window: job.window, branches: r.prefixes[i]! })));
   return { tally, exhaustive: coverageOf(r) };
 }
 

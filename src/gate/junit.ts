@@ -1,6 +1,7 @@
 import type { ExpectationOutcome } from '../report/html.js';
 
-const x = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+/** Text for an XML attribute or element. */
+export const x = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 /**
  * JUnit XML in the shape GitLab, Jenkins and GitHub test reporters read: one <testsuite>
