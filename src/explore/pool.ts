@@ -396,8 +396,8 @@ export class WorkerPool {
 
   /**
    * Starts trusted workers up to the pool's size now, so their start-up (a thread, our code
-   * loaded) overlaps what this thread does before their jobs come: a built-in's determinism
-   * checks and pilot run inline, and its runs' chunks wait on that pilot. Nothing when the
+   * loaded) overlaps what this thread does before their jobs come: a built-in's pilot runs
+   * here, and its runs' chunks wait on it (the determinism checks go out as the batch's first job). Nothing when the
    * pool runs built-ins inline (one worker, or a batch of one job); no more than `jobs`
    * workers, the jobs to come.
    */
