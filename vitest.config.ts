@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 const CLI_TESTS = ['test/cli.test.ts', 'test/hostile.test.ts', 'test/explore.test.ts', 'test/gate.test.ts', 'test/k8s-job.test.ts', 'test/strategies.test.ts', 'test/browser.test.ts', 'test/run-id.test.ts', 'test/determinism-modules.test.ts', 'test/install.test.ts', 'test/ci-matrix.test.ts', 'test/report-truth.test.ts', 'test/interrupts.test.ts', 'test/hunt-workers.test.ts'];
 /** In-process but slow (complete exhaustive searches): in `npm test`, not in the unit tier. */
-const SLOW_TESTS = ['test/state-key.test.ts', 'test/sleep-sets.test.ts'];
+const SLOW_TESTS = ['test/state-key.test.ts', 'test/dpor-scenarios.test.ts'];
 
 /**
  * The unit-tier files that guard the tooling (issue 24): what `npm run mutate` runs each mutant

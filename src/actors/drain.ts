@@ -49,14 +49,22 @@ export class DrainLog {
 export function* drainNode(world: World, eviction: EvictionApi, node: string, log: DrainLog): Process {
   const api = world.api;
   const stream = `${DRAIN}/${node}`;
-  /** Per pod of the node: where its eviction loop is. */
+  /**
+   * Per pod of the node: where its eviction loop is, a state part of its own (only that loop
+   * moves or reads it, so loops of different pods touch different parts).
+   */
   const positions = new Map<string, { at: string; since: number }>();
-  const position = (podKey: string, at: string): void => void positions.set(podKey, { at, since: world.now });
+  const position = (podKey: string, at: string): void => {
+    if (!positions.has(podKey)) {
+      world.registerState('process', `${DRAIN}/${node}/${podKey}`, () => {
+        const p = positions.get(podKey)!;
+        return p.at === 'parked' ? `${p.at}@${p.since - world.now}` : p.at;
+      });
+    }
+    positions.set(podKey, { at, since: world.now });
+  };
   let stage = 'cordon';
-  world.registerState('script', `${DRAIN}/${node}`, () => {
-    const now = world.now;
-    return `${stage}|${[...positions].map(([k, p]) => `${k}:${p.at}${p.at === 'parked' ? `@${p.since - now}` : ''}`).sort().join(',')}`;
-  });
+  world.registerState('script', `${DRAIN}/${node}`, () => stage);
   log.started(world.now);
   yield world.draw('apiCall', stream);
   for (;;) {

@@ -18,7 +18,11 @@ export class Expectations {
   private readonly pending = new Map<string, number>();
   private total = 0;
 
+  /** `changed`: told of every change (its owner reports it as a write of its state). */
+  constructor(private readonly changed: () => void = () => {}) {}
+
   raise(key: string, n = 1): void {
+    this.changed();
     this.pending.set(key, (this.pending.get(key) ?? 0) + n);
     this.total += n;
   }
@@ -27,6 +31,7 @@ export class Expectations {
   lower(key: string): void {
     const n = this.pending.get(key);
     if (!n) return;
+    this.changed();
     this.pending.set(key, n - 1);
     this.total--;
   }
@@ -97,7 +102,7 @@ interface InFlight {
  */
 export class Reconciler {
   readonly queue: WorkQueue;
-  readonly expectations = new Expectations();
+  readonly expectations = new Expectations(() => this.queue.touch());
   private busy = 0;
   private readonly label: string;
   private readonly workStream: string;
@@ -117,6 +122,9 @@ export class Reconciler {
     // Each controller draws its own latencies, also two controllers of one process.
     this.apiStream = opts.apiStream ?? `${this.label}/api`;
     this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick(), this.label);
+    // Every change of this part is reported as a write of the queue's resource (the queue is
+    // part of it): the worker steps, the queue's operations, expectations, stop. Exhaustive
+    // exploration's dependency relation relies on it rather than comparing keys at every step.
     world.registerState('reconciler', this.label, () => (this.alive ? this.stateKey() : ''));
   }
 
@@ -125,6 +133,7 @@ export class Reconciler {
   }
 
   stop(): void {
+    this.queue.touch();
     this.alive = false;
     this.queue.shutDown = true;
   }
@@ -165,6 +174,7 @@ export class Reconciler {
       f.active = true;
       this.active++;
       yield latency;
+      this.queue.touch();
       if (!this.alive) break;
       const r = yield* this.sync(key, f);
       f.active = false;
@@ -190,9 +200,11 @@ export class Reconciler {
       const w = writes[i]!;
       f.next = i;
       const dialErr = this.opts.dial ? yield* this.opts.dial() : undefined;
+      this.queue.touch();
       const latency = this.requestLatency();
       f.due = this.world.now + latency;
       yield latency;
+      this.queue.touch();
       if (w.event) this.world.recorder.event(this.opts.actor, w.event);
       // Only strategies watch their writes, and a strategy's writes are never patches.
       if (w.verb !== 'patch') this.opts.beforeWrite?.(w as Write);
@@ -207,6 +219,7 @@ export class Reconciler {
           const l = this.requestLatency();
           f.due = this.world.now + l;
           yield l;
+          this.queue.touch();
           this.perform(orElse.writes[j]!);
         }
       }

@@ -27,8 +27,11 @@ export class WorkQueue {
 
   private readonly resource: string;
 
-  /** A step that uses the queue changes it (its dirty set, FIFO, waits or limiter): footprint. */
-  private touch(): void {
+  /**
+   * A step that uses the queue changes it (its dirty set, FIFO, waits or limiter): footprint.
+   * Its owner reports its own changes by it too (see Reconciler).
+   */
+  touch(): void {
     this.kernel.footprint?.write(this.resource);
   }
 

@@ -7,7 +7,8 @@ import { runOnce } from '../sim/run.js';
 import { stateKey } from '../sim/state.js';
 import type { World } from '../cluster/world.js';
 import type { Strategy } from '../strategies/api.js';
-import { FootprintRecorder, independent, type StepFootprint } from './sleep.js';
+import { FootprintRecorder, type StepFootprint } from './dependency.js';
+import { addBacktracks, type OrderPoint, type RoundStep } from './dpor.js';
 
 /**
  * The latency an exhaustive run uses for a draw among n: the middle of the range, moved by a
@@ -27,29 +28,29 @@ export function fixedDraw(n: number, stream: string): number {
 /** Thrown to cut a run short at a state whose every continuation was already explored. */
 class Pruned extends Error {}
 
-/** Thrown to cut a run short when it can only go on by a step in its sleep set (a reordering of an explored run). */
-class Asleep extends Error {}
-
 interface BranchPoint {
   readonly n: number;
-  readonly v: number;
+  v: number;
+  /** The state's key; with DPOR only at a round's first choice ('' elsewhere: never pruned there). */
   readonly state: string;
   /** Delays spent before this point (the sum of the earlier points' choices). */
   readonly spent: number;
-  /** With sleep sets, at the kernel's order choices: each candidate's event (its seq). */
-  readonly seqs?: readonly number[];
-  /** The sleep set on arrival (events' seqs): options never to take here. */
-  readonly asleep?: ReadonlySet<number>;
-  /** Options taken here by earlier runs, with what each touched (seq → footprint). */
-  readonly done?: ReadonlyMap<number, StepFootprint>;
-  /** What the event taken here touched, once it ran. */
-  fp?: StepFootprint;
+  /** With DPOR, at order choices: the candidates' events and the options to explore. */
+  readonly order?: OrderPoint;
+  /** With DPOR: options explored so far. */
+  readonly tried?: Set<number>;
 }
 
-/** The option after `p.v` a search takes next at a point: the next one not asleep; -1 if none. */
+/** The option a search takes next at a point: with DPOR the first untried one its races ask for; -1 if none. */
 function nextOption(p: BranchPoint): number {
-  for (let u = p.v + 1; u < p.n; u++) if (!p.seqs || !p.asleep!.has(p.seqs[u]!)) return u;
-  return -1;
+  if (!p.tried) return p.v + 1 < p.n ? p.v + 1 : -1;
+  if (!p.order) {
+    for (let u = 0; u < p.n; u++) if (!p.tried.has(u)) return u;
+    return -1;
+  }
+  let best = -1;
+  for (const u of p.order.todo) if (!p.tried.has(u) && (best < 0 || u < best)) best = u;
+  return best;
 }
 
 /**
@@ -64,16 +65,23 @@ function nextOption(p: BranchPoint): number {
  * delays (v skips over the v events the default schedule would have run first, or places a
  * window action v writes later) and only runs of at most K delays are enumerated. A state is
  * then pruned only when it was explored with at least the budget left now.
+ *
+ * With DPOR (the unbounded search; explore/dpor.ts), an order choice explores only the options
+ * the races of the runs through it call for; window placements are always all explored. States
+ * are then keyed and pruned only at a round's first choice: races stay within a round, so the
+ * subtree explored from such a state is the same whatever led there, while one explored from
+ * the middle of a round depends on the round's earlier steps (the races they have with it).
  */
 class ExhaustiveSelector implements Selector {
   readonly name = 'exhaustive';
   readonly points: BranchPoint[] = [];
   world: World | undefined;
   private spent = 0;
-  /** Sleep sets (Godefroid 1996): the events every continuation of which was covered, with their footprints. */
-  private sleep = new Map<number, StepFootprint>();
-  /** The point whose chosen event runs in the current step (its footprint is recorded). */
-  private choicePoint: BranchPoint | undefined;
+  /** DPOR: the steps of the current round since its first order choice. */
+  private round: RoundStep[] = [];
+  private roundTime = -1;
+  /** DPOR: the order choice just made, waiting for its event to run. */
+  private chosen: BranchPoint | undefined;
   private recorder: FootprintRecorder | undefined;
 
   constructor(
@@ -82,39 +90,37 @@ class ExhaustiveSelector implements Selector {
     private readonly explored: ReadonlyMap<string, number>,
     private readonly keyOf: (w: World) => string = stateKey,
     /**
-     * The states the previous run met at the choice points this run replays: the prefix's
-     * choices are the previous run's, so the states before them are too, and the key (the
-     * dominant cost of a search) is computed only where the run is new.
+     * The points the previous run met where this run replays it: the prefix's choices are the
+     * previous run's, so the states before them are too, and the key (the dominant cost of a
+     * search) is computed only where the run is new. With DPOR the points themselves carry on
+     * (their options to explore and those explored grow over the runs through them).
      */
-    private readonly known: readonly string[] = [],
+    private readonly carried: readonly BranchPoint[] = [],
     private readonly delays = Infinity,
-    /**
-     * With sleep sets: the points this run replays, as the previous run left them (the options
-     * each took before, with their footprints). Undefined: no reduction.
-     */
-    private readonly carried?: readonly BranchPoint[],
-    private readonly commute: (a: StepFootprint, b: StepFootprint) => boolean = independent,
+    /** DPOR: reduce order choices by the races of the runs explored; undefined: every option. */
+    private readonly dpor?: DporOptions,
   ) {}
 
-  /** Sees the world; with sleep sets, also every step and what it touches. */
+  /** Sees the world; with DPOR, also every step of a round from its first order choice on, and what it touches. */
   attach(world: World): void {
     this.world = world;
-    if (!this.carried) return;
-    const recorder = (this.recorder = new FootprintRecorder(world));
+    if (!this.dpor) return;
+    const recorder = (this.recorder = new FootprintRecorder(world, this.dpor.verify));
     const kernel = world.kernel;
-    let recording = false;
+    let step: RoundStep | undefined;
     kernel.beforeFire = (e) => {
-      // Every continuation from here begins with an event whose runs were all covered.
-      if (this.sleep.has(e.seq)) throw new Asleep();
-      // A footprint is needed for the event taken at a choice point (unless an earlier run of
-      // the same prefix recorded it) and for every step while something sleeps; other steps
-      // skip the recording, which costs a comparison of the registered parts.
-      const p = this.choicePoint;
-      recording = p ? p.fp === undefined : this.sleep.size > 0;
-      if (recording) {
+      if (e.time !== this.roundTime) this.endRound();
+      this.roundTime = e.time;
+      const p = this.chosen;
+      this.chosen = undefined;
+      // A round matters from its first order choice: every step before it happens before every choice.
+      if (p || this.round.length) {
+        step = { seq: e.seq, chain: e.chain, group: e.commutes, firstScheduled: kernel.scheduled, lastScheduled: kernel.scheduled, fp: NO_STEP, point: p?.order };
+        this.round.push(step);
         kernel.footprint = recorder;
         recorder.begin();
       } else {
+        step = undefined;
         kernel.footprint = undefined;
         recorder.skip();
       }
@@ -122,61 +128,51 @@ class ExhaustiveSelector implements Selector {
     // Registered after the invariant checker (the run's own observers come first): its part is compared after it ran.
     world.observe({
       afterStep: () => {
-        if (recording) this.stepped(recorder.end());
-        else if (this.choicePoint) this.stepped(this.choicePoint.fp!);
+        if (!step) return;
+        step.fp = recorder.end();
+        step.lastScheduled = kernel.scheduled;
+        step = undefined;
       },
     });
   }
 
-  /** A step ran: events asleep stay asleep while they commute with every step run since. */
-  private stepped(fp: StepFootprint): void {
-    const p = this.choicePoint;
-    let before: Iterable<[number, StepFootprint]> = this.sleep;
-    if (p) {
-      p.fp = fp;
-      this.choicePoint = undefined;
-      before = p.done!.size ? [...this.sleep, ...p.done!] : this.sleep;
-    }
-    if (!p && this.sleep.size === 0) return;
-    const next = new Map<number, StepFootprint>();
-    for (const [seq, f] of before) if (this.commute(f, fp)) next.set(seq, f);
-    this.sleep = next;
+  /** DPOR: the round is over (the clock moved on, or the run ended): its races add options to its points. */
+  endRound(): void {
+    if (this.round.length > 1) addBacktracks(this.round, this.dpor?.dependent);
+    this.round = [];
   }
 
   choose(kind: ChoiceKind, n: number, stream: string, ready?: readonly Scheduled[]): number {
     if (kind === 'draw') return fixedDraw(n, stream);
     if (kind === 'placement') return 1;
     const i = this.points.length;
-    const state = i < this.known.length ? this.known[i]! : createHash('sha1').update(this.keyOf(this.world!)).digest('base64');
-    if (i >= this.prefix.length && (this.explored.get(state) ?? -1) >= this.delays - this.spent) throw new Pruned();
-    if (this.carried && ready) {
-      const seqs = ready.map((e) => e.seq);
-      const asleep = new Set(this.sleep.keys());
-      let v: number;
-      let done: ReadonlyMap<number, StepFootprint>;
-      let fp: StepFootprint | undefined;
-      if (i < this.prefix.length) {
-        v = Math.min(this.prefix[i]!, n - 1);
-        done = this.carried[i]?.done ?? new Map();
-        // The same step as in the run that took it first (same prefix): its footprint then.
-        if (i < this.prefix.length - 1) fp = this.carried[i]?.fp;
-      } else {
-        v = seqs.findIndex((q) => !asleep.has(q));
-        if (v < 0) throw new Asleep();
-        done = new Map();
-      }
-      const point: BranchPoint = { n, v, state, spent: this.spent, seqs, asleep, done, ...(fp ? { fp } : {}) };
-      this.points.push(point);
-      this.choicePoint = point;
-      this.spent += v;
-      return v;
-    }
-    const v = i < this.prefix.length ? Math.min(this.prefix[i]!, n - 1) : 0;
-    this.points.push({ n, v, state, spent: this.spent });
+    const carried = this.carried[i];
+    const replayed = i < this.prefix.length;
+    // With DPOR, only a round's first choice is keyed (see the class comment): an order choice at
+    // a new instant or before any order choice of this one, or a placement outside such a round.
+    const keyed = !this.dpor || this.round.length === 0 || (kind === 'order' && ready !== undefined && ready[0]!.time !== this.roundTime);
+    const state = carried ? carried.state : keyed ? createHash('sha1').update(this.keyOf(this.world!)).digest('base64') : '';
+    if (!replayed && keyed && (this.explored.get(state) ?? -1) >= this.delays - this.spent) throw new Pruned();
+    const v = replayed ? Math.min(this.prefix[i]!, n - 1) : 0;
+    let point: BranchPoint;
+    if (this.dpor && replayed && carried) {
+      point = carried;
+      point.v = v;
+    } else if (this.dpor) {
+      // An order choice starts with its default only; a placement explores every option.
+      const order = kind === 'order' && ready ? { seqs: ready.map((e) => e.seq), todo: new Set([v]) } : undefined;
+      point = { n, v, state, spent: this.spent, tried: new Set(), ...(order ? { order } : {}) };
+    } else point = { n, v, state, spent: this.spent };
+    point.tried?.add(v);
+    this.points.push(point);
     this.spent += v;
+    if (point.order) this.chosen = point;
     return v;
   }
 }
+
+/** A round step's footprint before the step has run. */
+const NO_STEP: StepFootprint = { reads: new Set(), writes: new Set(), global: true };
 
 export interface ExhaustiveRun {
   readonly prefix: readonly number[];
@@ -188,11 +184,6 @@ export interface ExhaustiveResult {
   readonly runs: number;
   /** Runs cut short at an already-explored state. */
   readonly pruned: number;
-  /**
-   * With sleep sets (the unbounded search): runs cut short because they could only go on as a
-   * reordering of commuting steps of a run already explored. Undefined without the reduction.
-   */
-  readonly reordered?: number;
   /** True when the whole space (up to the delay bound, if any) was covered within maxRuns. */
   readonly complete: boolean;
   /** The delay bound asked for; undefined for the unbounded search. */
@@ -217,6 +208,16 @@ export function attachWorld(selector: Selector): ((w: World) => void) | undefine
   return selector instanceof ExhaustiveSelector ? (w) => selector.attach(w) : undefined;
 }
 
+/** How the unbounded search reduces: DPOR over the step dependency relation (default), or none. */
+export type Reduction = 'dpor' | 'none';
+
+interface DporOptions {
+  /** The step dependency relation (tests substitute wrong ones to show the relation matters). */
+  readonly dependent?: (a: StepFootprint, b: StepFootprint) => boolean;
+  /** Check that every reconciler reported each change of its state (FootprintRecorder's verify). */
+  readonly verify?: boolean;
+}
+
 /**
  * Explore every interleaving (up to `delays` delays, when given), at most `maxRuns` runs
  * (executed + pruned). With a bound, the bounds 0, 1, …, delays are searched in turn (each
@@ -234,25 +235,21 @@ export function explore(
   /** The state key pruning relies on (tests substitute incomplete ones to show they are unsound). */
   keyOf: (w: World) => string = stateKey,
   delays?: number,
-  /**
-   * Sleep sets over the step dependency relation (explore/sleep.ts), for the unbounded search
-   * only (a reordering a sleep set skips may need more delays than the run that covers it, so
-   * a delay bound's completeness would not hold). Off by default: measured, they cut ~20% of
-   * the runs cut short on scenario 7 but cost more than that in per-step footprints (the runs
-   * are still started, to find out they are reorderings; see README Performance).
-   */
   options: {
-    readonly sleepSets?: boolean;
-    /** The dependency relation's complement (tests substitute wrong ones to show the relation matters). */
-    readonly independent?: (a: StepFootprint, b: StepFootprint) => boolean;
-  } = {},
+    /**
+     * The unbounded search's reduction: source-set DPOR (explore/dpor.ts), the default, or
+     * none (every option of every choice; tests compare the two). A delay bound never reduces:
+     * a reversal DPOR skips may need more delays than the run that covers it.
+     */
+    readonly reduction?: Reduction;
+  } & DporOptions = {},
 ): ExhaustiveResult {
-  const sleepSets = delays === undefined && (options.sleepSets ?? false);
+  const dpor = delays === undefined && (options.reduction ?? 'dpor') === 'dpor' ? options : undefined;
   const failures: ExhaustiveRun[] = [];
   const outcomes: RunOutcome[] = [];
   const prefixes: number[][] = [];
   const seen = new Set<string>();
-  const budget = { runs: 0, pruned: 0, reordered: 0 };
+  const budget = { runs: 0, pruned: 0 };
   const record = (taken: number[], outcome: RunOutcome): void => {
     const id = taken.join('.');
     if (seen.has(id)) return;
@@ -264,7 +261,7 @@ export function explore(
   const base = { failures, outcomes, prefixes };
   if (delays === undefined) {
     const complete = search(Infinity);
-    return { runs: outcomes.length, pruned: budget.pruned, ...(sleepSets ? { reordered: budget.reordered } : {}), complete, ...base };
+    return { runs: outcomes.length, pruned: budget.pruned, complete, ...base };
   }
   let delaysComplete = -1;
   for (let k = 0; k <= delays; k++) {
@@ -277,24 +274,24 @@ export function explore(
   function search(bound: number): boolean {
     const explored = new Map<string, number>();
     let prefix: number[] = [];
-    let known: string[] = [];
-    let carried: BranchPoint[] | undefined = sleepSets ? [] : undefined;
+    let carried: BranchPoint[] = [];
     for (;;) {
-      if (budget.runs + budget.pruned + budget.reordered >= maxRuns) return false;
-      const sel = new ExhaustiveSelector(prefix, explored, keyOf, known, bound, carried, options.independent);
+      if (budget.runs + budget.pruned >= maxRuns) return false;
+      const sel = new ExhaustiveSelector(prefix, explored, keyOf, carried, bound, dpor);
       let outcome: RunOutcome | undefined;
       try {
         outcome = runOnce(scenario, strategy, seed, { selector: sel, window, windowWrites: pilot.windowWrites, inspect: (w) => sel.attach(w) });
       } catch (e) {
-        if (e instanceof Pruned) budget.pruned++;
-        else if (e instanceof Asleep) budget.reordered++;
-        else throw e;
+        if (!(e instanceof Pruned)) throw e;
+        budget.pruned++;
       }
+      // A run cut short at a round's first choice has no step of that round yet.
+      sel.endRound();
       if (outcome) {
         budget.runs++;
         record(sel.points.map((p) => p.v), outcome);
       }
-      // Backtrack: the deepest point with an untried option (not asleep) within the bound; everything below it is done.
+      // Backtrack: the deepest point with an untried option within the bound; everything below it is done.
       const pts = sel.points;
       let j = pts.length - 1;
       let u = -1;
@@ -304,24 +301,14 @@ export function explore(
       }
       for (let i = j + 1; i < pts.length; i++) {
         const p = pts[i]!;
-        // A state explored with a sleep set was explored but for the sleeping events: only one
-        // explored with none covers every continuation, and only those prune later visits.
-        if (p.asleep?.size) continue;
+        if (p.state === '') continue;
         const left = bound - p.spent;
         if ((explored.get(p.state) ?? -1) < left) explored.set(p.state, left);
       }
       if (j < 0) return true;
       prefix = pts.slice(0, j).map((p) => p.v);
       prefix.push(u);
-      known = pts.slice(0, j + 1).map((p) => p.state);
-      if (carried) {
-        const p = pts[j]!;
-        const done = new Map(p.done);
-        // The option just explored joins the ones before it: asleep in the siblings' runs while it commutes.
-        if (p.seqs && p.fp) done.set(p.seqs[p.v]!, p.fp);
-        carried = pts.slice(0, j);
-        carried.push({ ...p, v: u, done, fp: undefined });
-      }
+      carried = pts.slice(0, j + 1);
     }
   }
 }

@@ -50,7 +50,7 @@ export class Kernel {
   chooser: OrderChooser | undefined;
   /** Called after every step (invariant checks). */
   afterStep: (() => void) | undefined;
-  /** Called with each event about to run, the clock already at its time (exhaustive exploration's sleep sets). */
+  /** Called with each event about to run, the clock already at its time (exhaustive exploration's DPOR). */
   beforeFire: ((e: Scheduled) => void) | undefined;
   /** Where shared components report what a step reads and writes (see {@link Footprint}); unset but in exhaustive exploration. */
   footprint: Footprint | undefined;
@@ -118,6 +118,11 @@ export class Kernel {
       this.parked--;
       this.schedule(d, resume, opts);
     };
+  }
+
+  /** Events scheduled so far (the next one's seq): exhaustive exploration tells which step scheduled an event by it. */
+  get scheduled(): number {
+    return this.seq;
   }
 
   /** Processes waiting for a wake-up. While any is, an empty heap means stuck, not settled. */

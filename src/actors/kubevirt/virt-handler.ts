@@ -33,7 +33,8 @@ function* migrate(world: World, vmimKey: string, podKey: string, sourceNode: str
   const api = world.api;
   const stream = VIRT_HANDLER;
   let stage = 'schedule';
-  world.registerState('script', `${VIRT_HANDLER}/${vmimKey}`, () => stage);
+  // Only this process reads its stage (exhaustive exploration's dependency relation relies on it).
+  world.registerState('process', `${VIRT_HANDLER}/${vmimKey}`, () => stage);
   /** virt-controller's handlePendingPodTimeout fails the migration: read-modify-write against the live object. */
   const fail = (): void => {
     const cur = api.get('VirtualMachineInstanceMigration', vmimKey);

@@ -2,7 +2,7 @@ import type { Footprint } from '../kernel/footprint.js';
 import type { StatePart, World } from '../cluster/world.js';
 
 /**
- * What one step read and wrote, as exhaustive exploration's sleep sets compare them.
+ * What one step read and wrote, as exhaustive exploration's DPOR compares them (explore/dpor.ts).
  * `global`: the step changed state no component reports reads of (a script's position, the
  * tunnel, the admission plugin's cache, the invariant checker), so it is taken to depend on
  * every other step.
@@ -28,14 +28,27 @@ export function independent(a: StepFootprint, b: StepFootprint): boolean {
 }
 
 /**
- * Records each kernel step's footprint. API objects, informer caches and workqueues report
- * their reads and writes as they happen (kernel.footprint). Every other registered state part
- * is compared before and after the step: a reconciler's part that changed is a write of
- * that reconciler's state (only its own workers, its queue's users and its informers'
- * handlers, which all write it, touch it); any other part that changed makes the step
- * global, since nothing reports who reads a script's position, the tunnel's sessions, the
- * admission cache or the invariant checker's open conditions.
+ * Records each kernel step's footprint. API objects, informer caches, workqueues and
+ * reconcilers report their reads and writes as they happen (kernel.footprint): a reconciler's
+ * state (its queue, workers' passes, expectations) is written, as `queue:<its label>`, by every
+ * step that changes it. Every other registered state part is compared before and after the
+ * step. A part that changed is a write of that part when only the steps that change it read it:
+ * - a process's own position (`process`: one drain eviction loop, one virt-handler migration);
+ * - the invariant checker's open conditions: it re-evaluates a namespace inside the step that
+ *   wrote there, reading through the API (so those reads are the step's), and nothing in the
+ *   cluster reads its conditions. A condition that outstays its grace is marked by whichever
+ *   step comes first at that instant, with the same result in either order.
+ * Any other part that changed makes the step global, since nothing reports who reads a
+ * script's position, the tunnel's sessions or the admission cache.
+ *
+ * `verify` also compares the parts that report themselves, and throws when one changed in a
+ * step that did not report it (tests run it: a missed report would make the relation unsound).
  */
+/** Kinds of state part only the steps that change them read (see {@link FootprintRecorder}). */
+const OWNED = new Set(['process', 'invariants']);
+/** Kinds of state part that report their own changes (see {@link FootprintRecorder}). */
+const REPORTED = new Set(['informer', 'reconciler']);
+
 export class FootprintRecorder implements Footprint {
   private reads = new Set<string>();
   private writes = new Set<string>();
@@ -44,7 +57,10 @@ export class FootprintRecorder implements Footprint {
   private beforeAt = -1;
   private beforeFor = -1;
 
-  constructor(private readonly world: World) {}
+  constructor(
+    private readonly world: World,
+    private readonly verify = false,
+  ) {}
 
   read(resource: string): void {
     this.reads.add(resource);
@@ -57,12 +73,8 @@ export class FootprintRecorder implements Footprint {
   /** A step begins (the clock at its time): parts' keys before it. */
   begin(): void {
     const w = this.world;
-    // Parts register as components start; the informers' own caches are reported directly.
-    if (this.parts.length + this.informers !== w.state.length) {
-      this.parts = w.state.filter((p) => p.kind !== 'informer');
-      this.informers = w.state.length - this.parts.length;
-      this.beforeFor = -1;
-    }
+    // Parts register as components start; those that report themselves are left out.
+    if (this.parts.length + this.reported !== w.state.length) this.listParts();
     // The previous step's after-keys are this step's before-keys when the clock has not moved
     // (parts hold relative times).
     if (this.beforeFor !== this.steps || this.beforeAt !== w.now) {
@@ -72,8 +84,15 @@ export class FootprintRecorder implements Footprint {
     this.writes = new Set();
   }
 
-  private informers = 0;
+  private reported = 0;
   private steps = 0;
+
+  private listParts(): void {
+    const w = this.world;
+    this.parts = w.state.filter((p) => !REPORTED.has(p.kind) || (this.verify && p.kind === 'reconciler'));
+    this.reported = w.state.length - this.parts.length;
+    this.beforeFor = -1;
+  }
 
   /** A step runs unrecorded: the next recorded one compares its parts afresh. */
   skip(): void {
@@ -83,12 +102,10 @@ export class FootprintRecorder implements Footprint {
   /** The step ended (after every observer): its footprint. */
   end(): StepFootprint {
     const w = this.world;
-    if (this.parts.length + this.informers !== w.state.length) {
+    if (this.parts.length + this.reported !== w.state.length) {
       // A component started during the step (a drain, a virt-handler): global, and the
       // next step compares the new list of parts.
-      this.parts = w.state.filter((p) => p.kind !== 'informer');
-      this.informers = w.state.length - this.parts.length;
-      this.beforeFor = -1;
+      this.listParts();
       this.steps++;
       return { reads: this.reads, writes: this.writes, global: true };
     }
@@ -99,7 +116,9 @@ export class FootprintRecorder implements Footprint {
       const k = p.key();
       after.push(k);
       if (k === this.before[i]) continue;
-      if (p.kind === 'reconciler') this.writes.add(`part:${p.name}`);
+      if (p.kind === 'reconciler') {
+        if (!this.writes.has(`queue:${p.name}`)) throw new Error(`${p.name}'s state changed in a step of ${w.kernel.current} that did not report it`);
+      } else if (OWNED.has(p.kind)) this.writes.add(`part:${p.kind}/${p.name}`);
       else global = true;
     }
     this.steps++;
