@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { explore, fixedDraw } from '../src/explore/exhaustive.js';
+import { explore, fixedDraw, type Reduction } from '../src/explore/exhaustive.js';
 import { runPilot } from '../src/explore/pilot.js';
 import type { ChoiceKind, Selector } from '../src/kernel/choice.js';
 import { Rng } from '../src/kernel/rng.js';
@@ -10,6 +10,13 @@ import { ABSOLUTE, CANONICAL, stateKey } from '../src/sim/state.js';
 import type { World } from '../src/cluster/world.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 import { TUNNEL } from '../src/actors/rancher-tunnel.js';
+
+/**
+ * The key's tests search without DPOR, which keys a state at every choice point (DPOR keys only
+ * a round's first), so that every state a key must tell apart is met. DPOR's own soundness is
+ * test/dpor*.test.ts's.
+ */
+const NO_REDUCTION: Reduction = 'none';
 
 /**
  * The state key is what exhaustive exploration prunes on: two runs that reach equal keys
@@ -50,7 +57,7 @@ function endStates(strategyName: string, keyOf: (w: World) => string) {
 function compute(strategyName: string, keyOf: (w: World) => string) {
   const strategy = builtinStrategy(strategyName)!;
   const pilot = runPilot(scenario, strategy, 0);
-  const r = explore(scenario, strategy, pilot, 0, 20_000, scenario.seed, keyOf);
+  const r = explore(scenario, strategy, pilot, 0, 20_000, scenario.seed, keyOf, undefined, { reduction: NO_REDUCTION });
   const reached = new Set(r.outcomes.map((o) => o.fingerprint));
   const missed: number[] = [];
   for (let i = 0; i < RANDOM_RUNS; i++) {
@@ -134,7 +141,7 @@ describe('each part of the state key matters (7-tiny-agent-restart, v1.4.2)', ()
       }
       return k;
     };
-    full = explore(scenario, strategy, runPilot(scenario, strategy, 0), 0, 20_000, scenario.seed, recordingKey);
+    full = explore(scenario, strategy, runPilot(scenario, strategy, 0), 0, 20_000, scenario.seed, recordingKey, undefined, { reduction: NO_REDUCTION });
     for (const [name, m] of byReduced) merged.set(name, [...m.values()].filter((s) => s.size > 1).length);
     return full;
   };

@@ -1,3 +1,4 @@
+import type { Footprint } from '../kernel/footprint.js';
 import type { Process } from '../kernel/kernel.js';
 import type { LatencyName } from './latency.js';
 import type { World } from './world.js';
@@ -18,11 +19,25 @@ export class Expectations {
   private readonly pending = new Map<string, number>();
   private total = 0;
 
-  /** `changed`: told of every change (its owner reports it as a write of its state). */
-  constructor(private readonly changed: () => void = () => {}) {}
+  /**
+   * `footprint`: where reads and writes are reported (exhaustive exploration), as parts of
+   * `resource`: `<resource>/<key>` per key, `<resource>` for the total.
+   */
+  constructor(
+    private readonly footprint: () => Footprint | undefined = () => undefined,
+    private readonly resource = 'expectations',
+  ) {}
+
+  private touch(key: string, write: boolean): void {
+    const fp = this.footprint();
+    if (!fp) return;
+    if (!write) return fp.read(`${this.resource}/${key}`);
+    fp.write(`${this.resource}/${key}`);
+    fp.write(this.resource);
+  }
 
   raise(key: string, n = 1): void {
-    this.changed();
+    this.touch(key, true);
     this.pending.set(key, (this.pending.get(key) ?? 0) + n);
     this.total += n;
   }
@@ -31,18 +46,26 @@ export class Expectations {
   lower(key: string): void {
     const n = this.pending.get(key);
     if (!n) return;
-    this.changed();
+    this.touch(key, true);
     this.pending.set(key, n - 1);
     this.total--;
   }
 
   satisfied(key: string): boolean {
+    this.touch(key, false);
     return !this.pending.get(key);
   }
 
   /** AllPendingCreations. */
   get count(): number {
+    this.footprint()?.read(this.resource);
     return this.total;
+  }
+
+  /** Per part of the footprint, its state now (see WorkQueue.footprintParts). */
+  footprintParts(out: Map<string, string>): void {
+    for (const [k, n] of this.pending) if (n > 0) out.set(`${this.resource}/${k}`, String(n));
+    out.set(this.resource, String(this.total));
   }
 
   stateKey(): string {
@@ -102,7 +125,7 @@ interface InFlight {
  */
 export class Reconciler {
   readonly queue: WorkQueue;
-  readonly expectations = new Expectations(() => this.queue.touch());
+  readonly expectations: Expectations;
   private busy = 0;
   private readonly label: string;
   private readonly workStream: string;
@@ -122,10 +145,13 @@ export class Reconciler {
     // Each controller draws its own latencies, also two controllers of one process.
     this.apiStream = opts.apiStream ?? `${this.label}/api`;
     this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick(), this.label);
-    // Every change of this part is reported as a write of the queue's resource (the queue is
-    // part of it): the worker steps, the queue's operations, expectations, stop. Exhaustive
-    // exploration's dependency relation relies on it rather than comparing keys at every step.
-    world.registerState('reconciler', this.label, () => (this.alive ? this.stateKey() : ''));
+    this.expectations = new Expectations(() => world.kernel.footprint, `${this.queue.resource}~expectations`);
+    this.busyResource = `${this.queue.resource}#busy`;
+    // Every change of this part is reported, by the queue's parts (WorkQueue.resource): a key's
+    // pass by the key's part, the workers by #busy, expectations by their own. Exhaustive
+    // exploration's dependency relation relies on it rather than comparing keys at every step;
+    // `parts` lets its tests check every change was reported.
+    world.registerState('reconciler', this.label, () => (this.alive ? this.stateKey() : ''), (out) => this.footprintParts(out));
   }
 
   enqueue(key: string): void {
@@ -133,9 +159,23 @@ export class Reconciler {
   }
 
   stop(): void {
-    this.queue.touch();
     this.alive = false;
-    this.queue.shutDown = true;
+    this.queue.shut();
+  }
+
+  private readonly busyResource: string;
+
+  private footprintParts(out: Map<string, string>): void {
+    if (!this.alive) return;
+    this.queue.footprintParts(out);
+    this.expectations.footprintParts(out);
+    out.set(this.busyResource, String(this.busy));
+    const now = this.world.now;
+    for (const [k, f] of this.inflight) {
+      if (!f.active) continue;
+      const part = `${this.queue.resource}/${k}`;
+      out.set(part, `${out.get(part) ?? ''}@${f.next}+${f.due - now}:${f.writes.length}`);
+    }
   }
 
   private stateKey(): string {
@@ -154,6 +194,7 @@ export class Reconciler {
   }
 
   private kick(): void {
+    this.world.kernel.footprint?.write(this.busyResource);
     if (!this.alive || this.busy >= (this.opts.workers ?? 1)) return;
     this.busy++;
     this.world.kernel.spawn(this.work(), 0, this.label);
@@ -174,7 +215,7 @@ export class Reconciler {
       f.active = true;
       this.active++;
       yield latency;
-      this.queue.touch();
+      this.queue.touchKey(key);
       if (!this.alive) break;
       const r = yield* this.sync(key, f);
       f.active = false;
@@ -187,6 +228,8 @@ export class Reconciler {
       }
       this.queue.done(key);
     }
+    // Workers leaving commute with each other (the count ends the same), not with a kick.
+    this.world.kernel.footprint?.count(this.busyResource);
     this.busy--;
   }
 
@@ -200,11 +243,11 @@ export class Reconciler {
       const w = writes[i]!;
       f.next = i;
       const dialErr = this.opts.dial ? yield* this.opts.dial() : undefined;
-      this.queue.touch();
+      this.queue.touchKey(key);
       const latency = this.requestLatency();
       f.due = this.world.now + latency;
       yield latency;
-      this.queue.touch();
+      this.queue.touchKey(key);
       if (w.event) this.world.recorder.event(this.opts.actor, w.event);
       // Only strategies watch their writes, and a strategy's writes are never patches.
       if (w.verb !== 'patch') this.opts.beforeWrite?.(w as Write);
@@ -219,7 +262,7 @@ export class Reconciler {
           const l = this.requestLatency();
           f.due = this.world.now + l;
           yield l;
-          this.queue.touch();
+          this.queue.touchKey(key);
           this.perform(orElse.writes[j]!);
         }
       }

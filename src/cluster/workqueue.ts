@@ -23,16 +23,71 @@ export class WorkQueue {
     name = '',
   ) {
     this.resource = `queue:${name}`;
+    this.headResource = `${this.resource}#head`;
+    this.tailResource = `${this.resource}#tail`;
+    this.aliveResource = `${this.resource}#alive`;
   }
 
-  private readonly resource: string;
+  /**
+   * Exhaustive exploration's footprint names the queue's state by parts, so that steps on
+   * different keys commute: `queue:<name>/<key>` (the key's dirty, processing and waiting
+   * state, its rate-limiter failures, and its owner's pass over it); the FIFO's two ends,
+   * `#tail` (written by an append: appends keep their order; read by a get that finds the
+   * queue empty) and `#head` (counted by a get that takes a key: an append and a get that
+   * takes a key commute; two gets that take keys commute because the workers that call them
+   * are interchangeable: same code, same actor, same latencies, so which worker takes which
+   * key changes nothing the state shows or the future does); `#alive` (shut down or not;
+   * every operation reads it).
+   */
+  readonly resource: string;
+  private readonly headResource: string;
+  private readonly tailResource: string;
+  private readonly aliveResource: string;
+  /** Appends and takes so far: only to tell the footprint's check which end changed. */
+  private appended = 0;
+  private taken = 0;
+
+  /** A step changes the key's own state (footprint). */
+  touchKey(key: string): void {
+    const fp = this.kernel.footprint;
+    if (fp) {
+      fp.read(this.aliveResource);
+      fp.write(`${this.resource}/${key}`);
+    }
+  }
+
+  /** A key joins the FIFO. */
+  private append(key: string): void {
+    this.kernel.footprint?.write(this.tailResource);
+    this.appended++;
+    this.fifo.push(key);
+  }
 
   /**
-   * A step that uses the queue changes it (its dirty set, FIFO, waits or limiter): footprint.
-   * Its owner reports its own changes by it too (see Reconciler).
+   * Per part of the footprint, its state now: tests check that every change of a part came
+   * with a report of it (explore/dependency.ts, verify). The rate limiter's failures are per
+   * key (its state key lists them as `key#n`).
    */
-  touch(): void {
-    this.kernel.footprint?.write(this.resource);
+  footprintParts(out: Map<string, string>): void {
+    out.set(this.headResource, String(this.taken));
+    out.set(this.tailResource, String(this.appended));
+    out.set(this.aliveResource, String(this.shutDown));
+    const now = this.kernel.now;
+    for (const k of this.dirty) out.set(`${this.resource}/${k}`, 'dirty');
+    for (const k of this.processing) out.set(`${this.resource}/${k}`, `${out.get(`${this.resource}/${k}`) ?? ''}processing`);
+    for (const [k, t] of this.waiting) out.set(`${this.resource}/${k}`, `${out.get(`${this.resource}/${k}`) ?? ''}+${t - now}`);
+    for (const entry of this.limiter.stateKey().split(',')) {
+      const at = entry.lastIndexOf('#');
+      if (at < 0) continue;
+      const part = `${this.resource}/${entry.slice(0, at)}`;
+      out.set(part, `${out.get(part) ?? ''}~${entry.slice(at + 1)}`);
+    }
+  }
+
+  /** Shut the queue down (every later operation is a no-op). */
+  shut(): void {
+    this.kernel.footprint?.write(this.aliveResource);
+    this.shutDown = true;
   }
 
   /** Queue contents, with delays relative to now (for state hashing). */
@@ -47,16 +102,16 @@ export class WorkQueue {
   }
 
   add(key: string): void {
-    this.touch();
+    this.touchKey(key);
     if (this.shutDown || this.dirty.has(key)) return;
     this.dirty.add(key);
     if (this.processing.has(key)) return;
-    this.fifo.push(key);
+    this.append(key);
     this.onReady();
   }
 
   addAfter(key: string, ms: number): void {
-    this.touch();
+    this.touchKey(key);
     if (this.shutDown) return;
     if (ms <= 0) return this.add(key);
     const at = this.kernel.now + ms;
@@ -64,7 +119,7 @@ export class WorkQueue {
     if (pending !== undefined && pending <= at) return;
     this.waiting.set(key, at);
     this.kernel.schedule(ms, () => {
-      this.touch();
+      this.touchKey(key);
       if (this.waiting.get(key) !== at) return;
       this.waiting.delete(key);
       this.add(key);
@@ -76,14 +131,19 @@ export class WorkQueue {
   }
 
   forget(key: string): void {
-    this.touch();
+    this.touchKey(key);
     this.limiter.forget(key);
   }
 
   get(): string | undefined {
-    this.touch();
-    if (this.head >= this.fifo.length) return undefined;
+    if (this.head >= this.fifo.length) {
+      this.kernel.footprint?.read(this.tailResource);
+      return undefined;
+    }
+    this.kernel.footprint?.count(this.headResource);
+    this.taken++;
     const key = this.fifo[this.head++]!;
+    this.touchKey(key);
     if (this.head > 64 && this.head * 2 > this.fifo.length) {
       this.fifo.splice(0, this.head);
       this.head = 0;
@@ -94,10 +154,10 @@ export class WorkQueue {
   }
 
   done(key: string): void {
-    this.touch();
+    this.touchKey(key);
     this.processing.delete(key);
     if (this.dirty.has(key)) {
-      this.fifo.push(key);
+      this.append(key);
       this.onReady();
     }
   }

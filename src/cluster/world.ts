@@ -27,6 +27,11 @@ export interface StatePart {
   readonly name: string;
   /** The part's state; '' when the component is gone (a stopped process). */
   key(): string;
+  /**
+   * For a part that reports its own changes to exhaustive exploration's footprint: its state
+   * per resource it reports them as (tests check every change was reported).
+   */
+  readonly parts?: (out: Map<string, string>) => void;
 }
 
 /** Everything one run shares: the clock, the random streams, the API server, the recorder. */
@@ -74,8 +79,8 @@ export class World {
   }
 
   /** Register a part of the state key. */
-  registerState(kind: string, name: string, key: () => string): void {
-    this.state.push({ kind, name, key });
+  registerState(kind: string, name: string, key: () => string, parts?: (out: Map<string, string>) => void): void {
+    this.state.push(parts ? { kind, name, key, parts } : { kind, name, key });
   }
 
   /** A latency chosen on `stream` (each actor has its own, see RandomSelector). */

@@ -10,6 +10,8 @@ import type { StatePart, World } from '../cluster/world.js';
 export interface StepFootprint {
   readonly reads: ReadonlySet<string>;
   readonly writes: ReadonlySet<string>;
+  /** Resources changed by a commuting update (a counter): they conflict with reads and writes only. */
+  readonly counts?: ReadonlySet<string>;
   readonly global: boolean;
 }
 
@@ -22,16 +24,18 @@ export interface StepFootprint {
  */
 export function independent(a: StepFootprint, b: StepFootprint): boolean {
   if (a.global || b.global) return false;
-  for (const w of a.writes) if (b.writes.has(w) || b.reads.has(w)) return false;
-  for (const w of b.writes) if (a.reads.has(w)) return false;
+  for (const w of a.writes) if (b.writes.has(w) || b.reads.has(w) || b.counts?.has(w)) return false;
+  for (const w of b.writes) if (a.reads.has(w) || a.counts?.has(w)) return false;
+  if (a.counts) for (const c of a.counts) if (b.reads.has(c)) return false;
+  if (b.counts) for (const c of b.counts) if (a.reads.has(c)) return false;
   return true;
 }
 
 /**
  * Records each kernel step's footprint. API objects, informer caches, workqueues and
  * reconcilers report their reads and writes as they happen (kernel.footprint): a reconciler's
- * state (its queue, workers' passes, expectations) is written, as `queue:<its label>`, by every
- * step that changes it. Every other registered state part is compared before and after the
+ * state by parts (per key: its queue state and the pass over it; the FIFO; the workers;
+ * expectations; see WorkQueue.resource). Every other registered state part is compared before and after the
  * step. A part that changed is a write of that part when only the steps that change it read it:
  * - a process's own position (`process`: one drain eviction loop, one virt-handler migration);
  * - the invariant checker's open conditions: it re-evaluates a namespace inside the step that
@@ -41,8 +45,9 @@ export function independent(a: StepFootprint, b: StepFootprint): boolean {
  * Any other part that changed makes the step global, since nothing reports who reads a
  * script's position, the tunnel's sessions or the admission cache.
  *
- * `verify` also compares the parts that report themselves, and throws when one changed in a
- * step that did not report it (tests run it: a missed report would make the relation unsound).
+ * `verify` also compares the parts that report themselves, resource by resource, and throws
+ * when one changed in a step that did not report it (tests run it: a missed report would make
+ * the relation unsound).
  */
 /** Kinds of state part only the steps that change them read (see {@link FootprintRecorder}). */
 const OWNED = new Set(['process', 'invariants']);
@@ -52,6 +57,7 @@ const REPORTED = new Set(['informer', 'reconciler']);
 export class FootprintRecorder implements Footprint {
   private reads = new Set<string>();
   private writes = new Set<string>();
+  private counts = new Set<string>();
   private parts: StatePart[] = [];
   private before: string[] = [];
   private beforeAt = -1;
@@ -70,6 +76,10 @@ export class FootprintRecorder implements Footprint {
     this.writes.add(resource);
   }
 
+  count(resource: string): void {
+    this.counts.add(resource);
+  }
+
   /** A step begins (the clock at its time): parts' keys before it. */
   begin(): void {
     const w = this.world;
@@ -82,6 +92,34 @@ export class FootprintRecorder implements Footprint {
     }
     this.reads = new Set();
     this.writes = new Set();
+    this.counts = new Set();
+    if (this.verify) this.verifyBefore = this.selfReported();
+  }
+
+  private verifyBefore: Array<Map<string, string>> = [];
+
+  /** Verify: each self-reporting part's state per resource. */
+  private selfReported(): Array<Map<string, string>> {
+    return this.world.state.map((p) => {
+      const m = new Map<string, string>();
+      p.parts?.(m);
+      return m;
+    });
+  }
+
+  /** Verify: every resource of a self-reporting part that changed was written or counted. */
+  private check(): void {
+    const after = this.selfReported();
+    for (let i = 0; i < this.verifyBefore.length; i++) {
+      const b = this.verifyBefore[i]!;
+      const a = after[i]!;
+      // A component that went away (a stopped reconciler) reported its stop; nothing reads the rest.
+      if (a.size === 0) continue;
+      for (const r of new Set([...b.keys(), ...a.keys()])) {
+        if (b.get(r) === a.get(r) || this.writes.has(r) || this.counts.has(r)) continue;
+        throw new Error(`${r} changed (${b.get(r) ?? 'nothing'} → ${a.get(r) ?? 'nothing'}) in a step of ${this.world.kernel.current} that did not report it`);
+      }
+    }
   }
 
   private reported = 0;
@@ -89,7 +127,7 @@ export class FootprintRecorder implements Footprint {
 
   private listParts(): void {
     const w = this.world;
-    this.parts = w.state.filter((p) => !REPORTED.has(p.kind) || (this.verify && p.kind === 'reconciler'));
+    this.parts = w.state.filter((p) => !REPORTED.has(p.kind));
     this.reported = w.state.length - this.parts.length;
     this.beforeFor = -1;
   }
@@ -107,8 +145,9 @@ export class FootprintRecorder implements Footprint {
       // next step compares the new list of parts.
       this.listParts();
       this.steps++;
-      return { reads: this.reads, writes: this.writes, global: true };
+      return { reads: this.reads, writes: this.writes, counts: this.counts, global: true };
     }
+    if (this.verify) this.check();
     let global = false;
     const after: string[] = [];
     for (let i = 0; i < this.parts.length; i++) {
@@ -116,15 +155,13 @@ export class FootprintRecorder implements Footprint {
       const k = p.key();
       after.push(k);
       if (k === this.before[i]) continue;
-      if (p.kind === 'reconciler') {
-        if (!this.writes.has(`queue:${p.name}`)) throw new Error(`${p.name}'s state changed in a step of ${w.kernel.current} that did not report it`);
-      } else if (OWNED.has(p.kind)) this.writes.add(`part:${p.kind}/${p.name}`);
+      if (OWNED.has(p.kind)) this.writes.add(`part:${p.kind}/${p.name}`);
       else global = true;
     }
     this.steps++;
     this.before = after;
     this.beforeAt = this.world.now;
     this.beforeFor = this.steps;
-    return { reads: this.reads, writes: this.writes, global };
+    return { reads: this.reads, writes: this.writes, counts: this.counts, global };
   }
 }
