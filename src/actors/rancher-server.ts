@@ -174,7 +174,18 @@ export class RancherServer {
       }
     });
     tunnel.carrierLost((pod) => this.watchesBroken(pod));
-    world.registerState('script', RANCHER, () => `${[...this.relisting].map(([k, r]) => `${k}:${r.at}${r.due ? `+${r.due - world.now}` : ''}`).join('+')}|${[...this.backoffs].map(([k, b]) => `${k}:${b.key()}`).join(',')}${opts.project ? `|used:${used}` : ''}`);
+    // One part per reflector (where it is between a broken watch and its next LIST, its
+    // backoff): only that reflector's own steps read or move it, but for the carrier's loss,
+    // which changes the tunnel too. The project's UsedLimit is read and written only by the
+    // Namespace handler.
+    for (const kind of cache.kinds()) {
+      const backoff = this.backoffs.get(kind)!;
+      world.registerState('process', `${RANCHER}/reflector/${kind}`, () => {
+        const r = this.relisting.get(kind);
+        return `${r ? `${r.at}${r.due ? `+${r.due - world.now}` : ''}` : ''}|${backoff.key()}`;
+      });
+    }
+    if (opts.project) world.registerState('process', `${RANCHER}/project-used`, () => used);
   }
 
   /** Whether Rancher reaches the cluster now (some agent holds a session). */

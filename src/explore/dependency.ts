@@ -140,15 +140,18 @@ export class FootprintRecorder implements Footprint {
   /** The step ended (after every observer): its footprint. */
   end(): StepFootprint {
     const w = this.world;
-    if (this.parts.length + this.reported !== w.state.length) {
-      // A component started during the step (a drain, a virt-handler): global, and the
-      // next step compares the new list of parts.
-      this.listParts();
-      this.steps++;
-      return { reads: this.reads, writes: this.writes, counts: this.counts, global: true };
+    let global = false;
+    const known = this.parts.length + this.reported;
+    if (known !== w.state.length) {
+      // Components started during the step (parts are only ever appended). A process's own
+      // position is new state only it reads: a write of it. Any other start is global.
+      for (let i = known; i < w.state.length; i++) {
+        const p = w.state[i]!;
+        if (OWNED.has(p.kind)) this.writes.add(`part:${p.kind}/${p.name}`);
+        else global = true;
+      }
     }
     if (this.verify) this.check();
-    let global = false;
     const after: string[] = [];
     for (let i = 0; i < this.parts.length; i++) {
       const p = this.parts[i]!;
@@ -159,9 +162,14 @@ export class FootprintRecorder implements Footprint {
       else global = true;
     }
     this.steps++;
-    this.before = after;
-    this.beforeAt = this.world.now;
-    this.beforeFor = this.steps;
+    if (known !== w.state.length) {
+      // The next step compares the new list of parts.
+      this.listParts();
+    } else {
+      this.before = after;
+      this.beforeAt = this.world.now;
+      this.beforeFor = this.steps;
+    }
     return { reads: this.reads, writes: this.writes, counts: this.counts, global };
   }
 }
