@@ -103,3 +103,28 @@ describe('DPOR meets every state the full search meets', () => {
     expect([...full.states].filter((k) => !wrong.states.has(k)).length).toBeGreaterThan(0);
   });
 });
+
+describe('--reduction', () => {
+  it('none searches every option; it needs an unbounded exhaustive search; the run line and the summary keep it', async () => {
+    const { campaignOptions } = await import('../src/cli/plans.js');
+    const { UsageError } = await import('../src/cli/io.js');
+    const { runLine } = await import('../src/cli/runline.js');
+    const { coverageOf, coverageSummary } = await import('../src/explore/exhaustive.js');
+    const base = { runs: 1, seed: 1, depth: 3, 'max-runs': 100, explore: 'exhaustive' };
+    expect(campaignOptions({ ...base, reduction: 'none' }, undefined).reduction).toBe('none');
+    expect(campaignOptions({ ...base, reduction: 'dpor' }, undefined).reduction).toBeUndefined();
+    expect(() => campaignOptions({ ...base, explore: 'random', reduction: 'none' }, undefined)).toThrow(UsageError);
+    expect(() => campaignOptions({ ...base, delays: 2, reduction: 'none' }, undefined)).toThrow(UsageError);
+    const scenario = loadScenario(resolve(__dirname, '../scenarios/5-quota-near-saturation.yaml'), () => true);
+    const plan = (extra: object) => ({ s: scenario, text: '', strategies: [builtinStrategy('pre-fix')!], opts: campaignOptions({ ...base, ...extra }, scenario) });
+    expect(runLine([plan({ reduction: 'none' })], true).command).toMatch(/ --explore exhaustive --max-runs 100 --reduction none /);
+    expect(runLine([plan({})], true).command).not.toContain('--reduction');
+    const strategy = builtinStrategy('pre-fix')!;
+    const pilot = runPilot(scenario, strategy, 0);
+    const none = explore(scenario, strategy, pilot, 0, 20_000, scenario.seed, undefined, undefined, { reduction: 'none' });
+    const dpor = explore(scenario, strategy, pilot, 0, 20_000, scenario.seed);
+    expect(coverageSummary(coverageOf(none), 20_000, 0)).toMatch(/^complete \(every option of every choice\): /);
+    expect(coverageSummary(coverageOf(dpor), 20_000, 0)).toMatch(/^complete \(DPOR: one interleaving per order of conflicting steps\): /);
+    expect(none.runs + none.pruned).toBeGreaterThan(dpor.runs + dpor.pruned);
+  });
+});

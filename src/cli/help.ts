@@ -36,6 +36,8 @@ table per scenario, writes reports/<scenario>.html, reports/index.html and evide
   --max-runs N        exhaustive: stop after N runs (default 10000)
   --delays K          exhaustive: only runs of at most K delays, searched bound by bound;
                       says which bound was covered completely
+  --reduction R       exhaustive without --delays: dpor (default: one interleaving per order of
+                      the steps that conflict) or none (every option, to cross-check DPOR)
   --window MS         events this close count as concurrent (default 25; 0 for exhaustive)
   --workers N         worker threads (default: the cores this process may use, within a container's CPU limit)
   --reports DIR       where reports and evidence go (default reports)

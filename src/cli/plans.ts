@@ -178,9 +178,19 @@ export function campaignOptions(args: Record<string, unknown>, s: Scenario | und
     depth: intArg('depth', args.depth, 1, LIMITS.depth)!,
     maxRuns: intArg('max-runs', args['max-runs'], 1, LIMITS.maxRuns)!,
     ...delaysOption(args, mode),
+    ...reductionOption(args, mode),
     window: intArg('window', args.window, 0, LIMITS.window) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window),
     evidenceLimit: args.evidence === false ? 0 : DEFAULT_CAMPAIGN.evidenceLimit,
   };
+}
+
+/** --reduction none: the unbounded exhaustive search without DPOR (every option of every choice). */
+function reductionOption(args: Record<string, unknown>, mode: ExploreMode): { reduction?: 'none' } {
+  const r = args.reduction;
+  if (r === undefined) return {};
+  if (mode !== 'exhaustive') throw new UsageError('--reduction chooses how an exhaustive search reduces: use it with --explore exhaustive');
+  if (args.delays !== undefined) throw new UsageError('--reduction applies to the unbounded exhaustive search: a delay-bounded one (--delays) never reduces');
+  return r === 'none' ? { reduction: 'none' } : {};
 }
 
 /** --delays K: a delay-bounded exhaustive search (complete up to K delays). */

@@ -26,6 +26,8 @@ export interface CampaignOptions {
   readonly maxRuns: number;
   /** Exhaustive: only runs of at most this many delays (see explore/exhaustive.ts); undefined: all. */
   readonly delays?: number;
+  /** Exhaustive without a delay bound: 'none' searches every option (no DPOR), to cross-check DPOR. */
+  readonly reduction?: 'none';
   readonly window: number;
   /** Distinct failures per strategy that get shrunk evidence (the rest are counted). */
   readonly evidenceLimit: number;
@@ -44,7 +46,7 @@ export const DEFAULT_CAMPAIGN: Omit<CampaignOptions, 'runs' | 'seed'> = {
 export type Exploration =
   | { selector: 'random' }
   | { selector: 'pct'; depth: number; actors: number; choices: number; missBound: number; runsFor5Percent: number | null; guarantee: string }
-  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string; delays?: number; delaysComplete?: number };
+  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string; reduction?: 'none'; delays?: number; delaysComplete?: number };
 
 export interface EvidenceFile {
   /** reports/<scenario>/<strategy>/<name>.evidence */
@@ -234,7 +236,7 @@ export async function tallyScenario(
     if (opts.mode === 'exhaustive') {
       // One job: the bar shows it started and ended (the enumeration reports nothing in between).
       progress?.runs?.(strategy.name, 0, 1);
-      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed, ...(opts.delays !== undefined ? { delays: opts.delays } : {}) }], progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
+      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed, ...(opts.delays !== undefined ? { delays: opts.delays } : {}), ...(opts.reduction ? { reduction: opts.reduction } : {}) }], progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
       if ('fault' in r!) out.push({ strategy: strategy.name, tally: emptyTally(), fault: r.fault });
       else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
       continue;

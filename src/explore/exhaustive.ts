@@ -186,6 +186,8 @@ export interface ExhaustiveResult {
   readonly pruned: number;
   /** True when the whole space (up to the delay bound, if any) was covered within maxRuns. */
   readonly complete: boolean;
+  /** The unbounded search without DPOR (every option of every choice); undefined: with it, or bounded. */
+  readonly reduction?: 'none';
   /** The delay bound asked for; undefined for the unbounded search. */
   readonly delays?: number;
   /**
@@ -261,7 +263,7 @@ export function explore(
   const base = { failures, outcomes, prefixes };
   if (delays === undefined) {
     const complete = search(Infinity);
-    return { runs: outcomes.length, pruned: budget.pruned, complete, ...base };
+    return { runs: outcomes.length, pruned: budget.pruned, complete, ...(dpor ? {} : { reduction: 'none' as const }), ...base };
   }
   let delaysComplete = -1;
   for (let k = 0; k <= delays; k++) {
@@ -318,12 +320,13 @@ export interface ExhaustiveCoverage {
   readonly complete: boolean;
   readonly runs: number;
   readonly pruned: number;
+  readonly reduction?: 'none';
   readonly delays?: number;
   readonly delaysComplete?: number;
 }
 
 export function coverageOf(r: ExhaustiveResult): ExhaustiveCoverage {
-  return { complete: r.complete, runs: r.runs, pruned: r.pruned, ...(r.delays !== undefined ? { delays: r.delays, delaysComplete: r.delaysComplete } : {}) };
+  return { complete: r.complete, runs: r.runs, pruned: r.pruned, ...(r.reduction ? { reduction: r.reduction } : {}), ...(r.delays !== undefined ? { delays: r.delays, delaysComplete: r.delaysComplete } : {}) };
 }
 
 /**
@@ -334,7 +337,10 @@ export function coverageOf(r: ExhaustiveResult): ExhaustiveCoverage {
 export function coverageSummary(x: ExhaustiveCoverage, maxRuns: number, failures: number): string {
   const counts = `${x.runs.toLocaleString('en-US')} distinct interleavings, ${failures.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`;
   const delays = (k: number) => `${k} delay${k === 1 ? '' : 's'}`;
-  if (x.delays === undefined) return `${x.complete ? 'complete' : `incomplete (stopped at --max-runs ${maxRuns})`}: ${counts}`;
+  // An unbounded search is complete with respect to the step dependency relation when DPOR
+  // reduced it (one interleaving per order of the steps that conflict), said so.
+  const how = x.reduction === 'none' ? 'every option of every choice' : 'DPOR: one interleaving per order of conflicting steps';
+  if (x.delays === undefined) return `${x.complete ? `complete (${how})` : `incomplete (${how}; stopped at --max-runs ${maxRuns})`}: ${counts}`;
   if (x.complete) return `complete up to ${delays(x.delays)} (every run of at most ${delays(x.delays)}; longer ones not searched): ${counts}`;
   const done = x.delaysComplete ?? -1;
   return `${done >= 0 ? `complete up to ${delays(done)}` : 'not complete for any delay bound'}; bound ${done + 1} incomplete (stopped at --max-runs ${maxRuns}): ${counts}`;

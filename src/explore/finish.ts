@@ -64,6 +64,7 @@ export async function finishScenario(
         interleavings: x.runs,
         pruned: x.pruned,
         summary: coverageSummary(x, opts.maxRuns, fails),
+        ...(x.reduction ? { reduction: x.reduction } : {}),
         ...(x.delays !== undefined ? { delays: x.delays, delaysComplete: x.delaysComplete } : {}),
       };
     } else if (opts.mode === 'pct') {

@@ -74,7 +74,7 @@ async function prepare(job: PrepareJob, strategy: Strategy): Promise<PrepareResu
 function exhaustiveJob(job: ExhaustiveJob, strategy: Strategy): ExhaustiveResult {
   const scenario = scenarioOf(job);
   beatRun(0);
-  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed, undefined, job.delays);
+  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed, undefined, job.delays, job.reduction ? { reduction: job.reduction } : {});
   const tally = emptyTally();
   r.outcomes.forEach((o, i) => addRun(tally, o, formatRunId({ explorer: 'exhaustive', seed: job.seed, window: job.window, branches: r.prefixes[i]! })));
   return { tally, exhaustive: coverageOf(r) };

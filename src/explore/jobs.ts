@@ -43,6 +43,8 @@ export interface ExhaustiveJob extends JobBase {
   readonly seed: number;
   /** A delay bound (--delays). */
   readonly delays?: number;
+  /** --reduction none: the unbounded search without DPOR. */
+  readonly reduction?: 'none';
 }
 
 /** Load a strategy module in a sandbox: its name and description, or why it is not one. */

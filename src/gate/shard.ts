@@ -63,6 +63,7 @@ const options = z
     depth: z.number().int().min(1).max(100),
     maxRuns: z.number().int().min(1).max(10_000_000),
     delays: z.number().int().min(0).max(1000).optional(),
+    reduction: z.literal('none').optional(),
     window: z.number().int().min(0).max(86_400_000),
     evidenceLimit: z.number().int().min(0).max(100),
     shrinkBudget: z.number().int().min(0).max(1_000_000),
@@ -87,7 +88,7 @@ export const resultsSchema = z
             strategies: z.array(z.string().min(1).max(4096)).min(1).max(1000),
             range: z.object({ from: count, to: count }).strict().refine((r) => r.from <= r.to, { message: 'expected from <= to' }),
             tallies: z
-              .array(z.object({ strategy: z.string().max(4096), tally, fault: fault.optional(), pilot: pilot.optional(), exhaustive: z.object({ complete: z.boolean(), runs: count, pruned: count, delays: z.number().int().min(0).max(1000).optional(), delaysComplete: z.number().int().min(-1).max(1000).optional() }).strict().optional() }).strict())
+              .array(z.object({ strategy: z.string().max(4096), tally, fault: fault.optional(), pilot: pilot.optional(), exhaustive: z.object({ complete: z.boolean(), runs: count, pruned: count, reduction: z.literal('none').optional(), delays: z.number().int().min(0).max(1000).optional(), delaysComplete: z.number().int().min(-1).max(1000).optional() }).strict().optional() }).strict())
               .max(1000),
           })
           .strict(),

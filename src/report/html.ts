@@ -168,7 +168,14 @@ function sentence(r: ScenarioReport, st: StrategyResult): string {
   const c = counts(r, st);
   const unit = unitOf(r.summary);
   const x = st.exploration;
-  const covered = x.selector === 'exhaustive' && x.delays !== undefined ? ((x.delaysComplete ?? -1) >= 0 ? ` (every one of at most ${x.delaysComplete} delays explored)` : ' (no delay bound covered completely)') : ' (every one explored)';
+  const covered =
+    x.selector === 'exhaustive' && x.delays !== undefined
+      ? (x.delaysComplete ?? -1) >= 0
+        ? ` (every one of at most ${x.delaysComplete} delays explored)`
+        : ' (no delay bound covered completely)'
+      : x.selector === 'exhaustive' && x.reduction === undefined
+        ? ' (one for each order of the steps that conflict, by DPOR)'
+        : ' (every one explored)';
   const of = `${c.n.toLocaleString('en-US')} ${unit}s${r.summary.explore === 'exhaustive' ? covered : ''}`;
   if (c.failing === 0) return `No failure in ${of}: the quota always ended as the user asked and every VM moved.`;
   const parts: string[] = [];
@@ -416,7 +423,7 @@ function scenarioSection(r: ScenarioReport): string {
       let how: string;
       if (x.selector === 'pct') how = `PCT (a heuristic, not a guarantee): ${x.guarantee}`;
       else if (x.selector === 'exhaustive' && x.delays !== undefined) how = `delay-bounded enumeration, ${x.summary}; counts, not probabilities`;
-      else if (x.selector === 'exhaustive') how = `${x.complete ? 'complete enumeration' : 'incomplete enumeration'}: ${x.interleavings.toLocaleString('en-US')} distinct interleavings, ${counts(r, st).failing.toLocaleString('en-US')} failing (${x.pruned.toLocaleString('en-US')} duplicate states pruned); counts, not probabilities`;
+      else if (x.selector === 'exhaustive') how = `enumeration, ${x.summary}; counts, not probabilities`;
       else how = `${st.runs.toLocaleString('en-US')} random runs, seeds ${s.seed}–${s.seed + st.runs - 1}`;
       const failing = st.failingRuns?.length ? `; first failing ${unitOf(s)}s: ${st.failingRuns.map((x2) => `<code>${esc(x2)}</code>`).join(' ')}` : '';
       return `<li><b>${esc(st.name)}</b>: ${esc(how)}${failing}</li>`;
