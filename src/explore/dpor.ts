@@ -36,6 +36,44 @@ export interface OrderPoint {
 }
 
 /**
+ * The union of what a round's steps did from some state on, over every run explored from it:
+ * what a later run cut short at that state would have raced with.
+ */
+export class Summary implements StepFootprint {
+  readonly reads = new Set<string>();
+  readonly writes = new Set<string>();
+  readonly counts = new Set<string>();
+  global = false;
+
+  add(fp: StepFootprint): void {
+    if (this.global) return;
+    if (fp.global) {
+      this.global = true;
+      this.reads.clear();
+      this.writes.clear();
+      this.counts.clear();
+      return;
+    }
+    for (const r of fp.reads) this.reads.add(r);
+    for (const w of fp.writes) this.writes.add(w);
+    if (fp.counts) for (const c of fp.counts) this.counts.add(c);
+  }
+}
+
+/**
+ * A run cut short at a state explored before, in the middle of a round: the round's steps
+ * that came after that state in the runs that explored it are known only by their union
+ * (`cutAt`), so every point of the round whose step conflicts with it gets every option (the
+ * race it may have with one of them could need any of its candidates first).
+ */
+export function expandAgainst(steps: readonly RoundStep[], cutAt: StepFootprint, dependent: (a: StepFootprint, b: StepFootprint) => boolean = (a, b) => !independent(a, b)): void {
+  for (const s of steps) {
+    if (!s.point || !dependent(s.fp, cutAt)) continue;
+    for (let u = 0; u < s.point.seqs.length; u++) s.point.todo.add(u);
+  }
+}
+
+/**
  * Adds to the order points of one round the options its races call for. The round is the
  * run's steps at one instant from its first order choice on (every earlier step of the round
  * happens before every later one, so none of them races).

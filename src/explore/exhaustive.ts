@@ -8,7 +8,7 @@ import { stateKey } from '../sim/state.js';
 import type { World } from '../cluster/world.js';
 import type { Strategy } from '../strategies/api.js';
 import { FootprintRecorder, type StepFootprint } from './dependency.js';
-import { addBacktracks, type OrderPoint, type RoundStep } from './dpor.js';
+import { addBacktracks, expandAgainst, Summary, type OrderPoint, type RoundStep } from './dpor.js';
 
 /**
  * The latency an exhaustive run uses for a draw among n: the middle of the range, moved by a
@@ -26,12 +26,19 @@ export function fixedDraw(n: number, stream: string): number {
 }
 
 /** Thrown to cut a run short at a state whose every continuation was already explored. */
-class Pruned extends Error {}
+class Pruned extends Error {
+  constructor(
+    /** DPOR: what the state's round did after it in the runs that explored it, and that round's instant. */
+    readonly summary?: Summary,
+    readonly time = -1,
+  ) {
+    super('pruned');
+  }
+}
 
 interface BranchPoint {
   readonly n: number;
   v: number;
-  /** The state's key; with DPOR only at a round's first choice ('' elsewhere: never pruned there). */
   readonly state: string;
   /** Delays spent before this point (the sum of the earlier points' choices). */
   readonly spent: number;
@@ -39,6 +46,8 @@ interface BranchPoint {
   readonly order?: OrderPoint;
   /** With DPOR: options explored so far. */
   readonly tried?: Set<number>;
+  /** With DPOR: what this point's round did from its step on, over every run through it. */
+  readonly summary?: Summary;
 }
 
 /** The option a search takes next at a point: with DPOR the first untried one its races ask for; -1 if none. */
@@ -67,10 +76,12 @@ function nextOption(p: BranchPoint): number {
  * then pruned only when it was explored with at least the budget left now.
  *
  * With DPOR (the unbounded search; explore/dpor.ts), an order choice explores only the options
- * the races of the runs through it call for; window placements are always all explored. States
- * are then keyed and pruned only at a round's first choice: races stay within a round, so the
- * subtree explored from such a state is the same whatever led there, while one explored from
- * the middle of a round depends on the round's earlier steps (the races they have with it).
+ * the races of the runs through it call for; window placements are always all explored. Races
+ * stay within a round, so a state explored at a round's first choice covers its subtree
+ * whatever led there. One in the middle of a round was explored in the context of the round's
+ * earlier steps (their races with what followed): each explored state keeps a summary of what
+ * its round did after it (Yang, Chen, Gopalakrishnan, Kirby, SPIN 2008), and a run cut short
+ * there gives every option to the round's earlier points whose step conflicts with it.
  */
 class ExhaustiveSelector implements Selector {
   readonly name = 'exhaustive';
@@ -80,6 +91,8 @@ class ExhaustiveSelector implements Selector {
   /** DPOR: the steps of the current round since its first order choice. */
   private round: RoundStep[] = [];
   private roundTime = -1;
+  /** DPOR: the points made in the current round, each with the index of the round step it came in. */
+  private roundPoints: Array<[BranchPoint, number]> = [];
   /** DPOR: the order choice just made, waiting for its event to run. */
   private chosen: BranchPoint | undefined;
   private recorder: FootprintRecorder | undefined;
@@ -99,6 +112,8 @@ class ExhaustiveSelector implements Selector {
     private readonly delays = Infinity,
     /** DPOR: reduce order choices by the races of the runs explored; undefined: every option. */
     private readonly dpor?: DporOptions,
+    /** DPOR: per explored state, what its round did after it. */
+    private readonly summaries?: ReadonlyMap<string, Summary>,
   ) {}
 
   /** Sees the world; with DPOR, also every step of a round from its first order choice on, and what it touches. */
@@ -116,6 +131,7 @@ class ExhaustiveSelector implements Selector {
       // A round matters from its first order choice: every step before it happens before every choice.
       if (p || this.round.length) {
         step = { seq: e.seq, chain: e.chain, group: e.commutes, firstScheduled: kernel.scheduled, lastScheduled: kernel.scheduled, fp: NO_STEP, point: p?.order };
+        if (p) this.roundPoints.push([p, this.round.length]);
         this.round.push(step);
         kernel.footprint = recorder;
         recorder.begin();
@@ -136,10 +152,34 @@ class ExhaustiveSelector implements Selector {
     });
   }
 
-  /** DPOR: the round is over (the clock moved on, or the run ended): its races add options to its points. */
-  endRound(): void {
-    if (this.round.length > 1) addBacktracks(this.round, this.dpor?.dependent);
+  /**
+   * DPOR: the round is over (the clock moved on, the run ended, or it was cut short at an
+   * explored state of round `at` whose summary is `cutAt`): its races add options to its
+   * points, and each point's summary takes in what the round did from it on.
+   */
+  endRound(cutAt?: Summary, at = this.roundTime): void {
+    if (at !== this.roundTime) {
+      // Cut short at the first choice of a later round: that round has no steps yet.
+      this.endRound();
+      return;
+    }
+    const steps = this.round;
+    if (steps.length === 0 && this.roundPoints.length === 0) return;
+    const last = steps[steps.length - 1];
+    if (last && last.fp === NO_STEP) {
+      // Cut short inside a step (at a window placement): what it did so far; the rest is in cutAt.
+      last.fp = this.recorder!.end();
+      last.lastScheduled = this.world!.kernel.scheduled;
+    }
+    const dependent = this.dpor?.dependent;
+    if (steps.length > 1) addBacktracks(steps, dependent);
+    if (cutAt) expandAgainst(steps, cutAt, dependent);
+    for (const [p, from] of this.roundPoints) {
+      for (let k = from; k < steps.length; k++) p.summary!.add(steps[k]!.fp);
+      if (cutAt) p.summary!.add(cutAt);
+    }
     this.round = [];
+    this.roundPoints = [];
   }
 
   choose(kind: ChoiceKind, n: number, stream: string, ready?: readonly Scheduled[]): number {
@@ -148,11 +188,11 @@ class ExhaustiveSelector implements Selector {
     const i = this.points.length;
     const carried = this.carried[i];
     const replayed = i < this.prefix.length;
-    // With DPOR, only a round's first choice is keyed (see the class comment): an order choice at
-    // a new instant or before any order choice of this one, or a placement outside such a round.
-    const keyed = !this.dpor || this.round.length === 0 || (kind === 'order' && ready !== undefined && ready[0]!.time !== this.roundTime);
-    const state = carried ? carried.state : keyed ? createHash('sha1').update(this.keyOf(this.world!)).digest('base64') : '';
-    if (!replayed && keyed && (this.explored.get(state) ?? -1) >= this.delays - this.spent) throw new Pruned();
+    const state = carried ? carried.state : createHash('sha1').update(this.keyOf(this.world!)).digest('base64');
+    if (!replayed && (this.explored.get(state) ?? -1) >= this.delays - this.spent) {
+      // The round a cut at an order choice belongs to is its candidates' instant (the clock has not moved yet).
+      throw new Pruned(this.summaries?.get(state), kind === 'order' && ready ? ready[0]!.time : this.world!.now);
+    }
     const v = replayed ? Math.min(this.prefix[i]!, n - 1) : 0;
     let point: BranchPoint;
     if (this.dpor && replayed && carried) {
@@ -161,12 +201,18 @@ class ExhaustiveSelector implements Selector {
     } else if (this.dpor) {
       // An order choice starts with its default only; a placement explores every option.
       const order = kind === 'order' && ready ? { seqs: ready.map((e) => e.seq), todo: new Set([v]) } : undefined;
-      point = { n, v, state, spent: this.spent, tried: new Set(), ...(order ? { order } : {}) };
+      point = { n, v, state, spent: this.spent, tried: new Set(), summary: new Summary(), ...(order ? { order } : {}) };
     } else point = { n, v, state, spent: this.spent };
     point.tried?.add(v);
     this.points.push(point);
     this.spent += v;
     if (point.order) this.chosen = point;
+    else if (this.dpor) {
+      // A placement is made inside the step running now: a round step if the round has begun.
+      if (this.world!.now !== this.roundTime) this.endRound();
+      this.roundTime = this.world!.now;
+      this.roundPoints.push([point, Math.max(0, this.round.length - 1)]);
+    }
     return v;
   }
 }
@@ -275,20 +321,22 @@ export function explore(
   /** One depth-first search with `bound` delays; false when maxRuns ran out first. */
   function search(bound: number): boolean {
     const explored = new Map<string, number>();
+    const summaries = dpor ? new Map<string, Summary>() : undefined;
     let prefix: number[] = [];
     let carried: BranchPoint[] = [];
     for (;;) {
       if (budget.runs + budget.pruned >= maxRuns) return false;
-      const sel = new ExhaustiveSelector(prefix, explored, keyOf, carried, bound, dpor);
+      const sel = new ExhaustiveSelector(prefix, explored, keyOf, carried, bound, dpor, summaries);
       let outcome: RunOutcome | undefined;
+      let cut: Pruned | undefined;
       try {
         outcome = runOnce(scenario, strategy, seed, { selector: sel, window, windowWrites: pilot.windowWrites, inspect: (w) => sel.attach(w) });
       } catch (e) {
         if (!(e instanceof Pruned)) throw e;
         budget.pruned++;
+        cut = e;
       }
-      // A run cut short at a round's first choice has no step of that round yet.
-      sel.endRound();
+      sel.endRound(cut?.summary, cut?.time);
       if (outcome) {
         budget.runs++;
         record(sel.points.map((p) => p.v), outcome);
@@ -303,7 +351,7 @@ export function explore(
       }
       for (let i = j + 1; i < pts.length; i++) {
         const p = pts[i]!;
-        if (p.state === '') continue;
+        if (summaries && !summaries.has(p.state)) summaries.set(p.state, p.summary!);
         const left = bound - p.spent;
         if ((explored.get(p.state) ?? -1) < left) explored.set(p.state, left);
       }
