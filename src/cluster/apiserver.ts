@@ -68,6 +68,8 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Kubernetes' utilrand alphabet for generateName suffixes (no vowels, no 0/1/3). */
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+/** The length of a generated name's random suffix. */
+export const GENERATED_SUFFIX_LENGTH = 5;
 
 /**
  * The API server: the one place objects live, with a single resourceVersion counter.
@@ -106,6 +108,11 @@ export class ApiServer {
 
   get resourceVersion(): number {
     return this.rv;
+  }
+
+  /** Nothing written yet, nobody watching, no admission step: a create's outcome depends on its object alone. */
+  get pristine(): boolean {
+    return this.rv === 0 && this.watchers.size === 0 && this.admissions.size === 0;
   }
 
   get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined {
@@ -158,9 +165,7 @@ export class ApiServer {
     if (!meta.name && meta.generateName) {
       // Generated names come from one random stream: creates that generate one do not commute.
       fp?.write('names');
-      let suffix = '';
-      for (let i = 0; i < 5; i++) suffix += NAME_ALPHABET[Math.floor(this.random() * NAME_ALPHABET.length)];
-      meta = { ...meta, name: meta.generateName + suffix };
+      meta = { ...meta, name: meta.generateName + this.nameSuffix() };
     }
     const key = keyOf(meta);
     if (fp) written(fp, obj.kind, key);
@@ -190,6 +195,13 @@ export class ApiServer {
     this.observer?.written(actor, 'create', undefined, stored);
     this.notify(obj.kind, undefined, stored);
     return { ok: true, obj: stored };
+  }
+
+  /** A generated name's random part: five characters of the alphabet (utilrand.String(5)). */
+  protected nameSuffix(): string {
+    let suffix = '';
+    for (let i = 0; i < GENERATED_SUFFIX_LENGTH; i++) suffix += NAME_ALPHABET[Math.floor(this.random() * NAME_ALPHABET.length)];
+    return suffix;
   }
 
   update<T extends KObject>(actor: string, obj: T): ApiResult<T> {
@@ -299,7 +311,7 @@ export class ApiServer {
  * frozen constant). What immer's freeze(obj, true) does for plain data, without its
  * per-value type dispatch: every write of a run passes here.
  */
-function deepFreeze<T>(o: T): T {
+export function deepFreeze<T>(o: T): T {
   if (typeof o !== 'object' || o === null || Object.isFrozen(o)) return o;
   Object.freeze(o);
   for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
