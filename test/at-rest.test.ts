@@ -41,6 +41,11 @@ function rest(scenario: Scenario, seed: number, build: (w: World) => void): stri
   return lines.join('\n');
 }
 
+function frozenThrough(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  return Object.isFrozen(v) && Object.values(v).every(frozenThrough);
+}
+
 describe('the cluster at rest', () => {
   const scenarios = [...bundled, drainOneNode(30), scaledIncident(16, 8)];
 
@@ -52,6 +57,10 @@ describe('the cluster at rest', () => {
       const direct = rest(scenario, seed, (w) => createAtRest(w.api, scenario, ratio));
       expect(rest(scenario, seed, (w) => createFromTemplate(w.api, template!))).toBe(direct);
     }
+    // Every stored object frozen through and through, as create leaves it.
+    const w = new World('3', scenario.latencies, undefined);
+    createFromTemplate(w.api, template!);
+    for (const kind of KINDS) for (const o of w.api.indexed(kind).values()) expect(frozenThrough(o)).toBe(true);
   });
 
   it('is shared by runs only in parts that are frozen, and runs after the first use the template', () => {

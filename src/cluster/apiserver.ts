@@ -171,13 +171,7 @@ export class ApiServer {
     if (fp) written(fp, obj.kind, key);
     const displayName = meta.name || meta.generateName || '';
     const store = this.storeOf(obj.kind);
-    if (store.has(key)) {
-      return this.refuse(actor, 'create', obj.kind, key, {
-        code: 409,
-        reason: 'AlreadyExists',
-        message: `${RESOURCE[obj.kind]} "${meta.name}" already exists`,
-      });
-    }
+    if (store.has(key)) return this.refuse(actor, 'create', obj.kind, key, alreadyExists(obj.kind, meta.name));
     const invalid = validateAnnotationKeys(meta.annotations);
     if (invalid) return this.refuse(actor, 'create', obj.kind, key, invalidError(obj.kind, displayName, invalid));
     const m: Writable<KObject['metadata']> = { ...meta, creationTimestamp: this.clock.now };
@@ -194,6 +188,41 @@ export class ApiServer {
     store.set(key, stored);
     this.observer?.written(actor, 'create', undefined, stored);
     this.notify(obj.kind, undefined, stored);
+    return { ok: true, obj: stored };
+  }
+
+  /**
+   * create, for an object deep-frozen with valid annotation keys, on a server that nothing
+   * watches and no admission step guards (the cluster at rest replayed from its template,
+   * sim/at-rest.ts): the same generated name, UID, resourceVersion, stored object and report,
+   * drawn in the same order, without the checks that cannot fail there or create's copies of
+   * its input. `fill` puts a run's own values into the object to store: its root and metadata
+   * are this create's copies (frozen here); a part deeper down, fill copies before changing it
+   * and freezes. The metadata must hold a name and a uid key (so that assigning them keeps
+   * create's key order).
+   */
+  createFrozen<T extends KObject>(actor: string, obj: T, fill?: (stored: T) => void): ApiResult<T> {
+    if (this.watchers.size !== 0 || this.admissions.size !== 0) throw new Error('createFrozen is for a server nothing watches or admits to');
+    const meta = obj.metadata;
+    const fp = this.clock.footprint;
+    const m: Writable<KObject['metadata']> = { ...meta, creationTimestamp: this.clock.now };
+    if (!meta.name && meta.generateName) {
+      fp?.write('names');
+      m.name = meta.generateName + this.nameSuffix();
+    }
+    const key = keyOf(m);
+    if (fp) written(fp, obj.kind, key);
+    const store = this.storeOf(obj.kind);
+    if (store.has(key)) return this.refuse(actor, 'create', obj.kind, key, alreadyExists(obj.kind, m.name));
+    if (obj.kind === 'PodDisruptionBudget') m.generation = 1;
+    const stored = { ...obj, metadata: m } as T;
+    fill?.(stored);
+    m.uid = meta.uid || this.uid();
+    m.resourceVersion = ++this.rv;
+    Object.freeze(m);
+    Object.freeze(stored);
+    store.set(key, stored);
+    this.observer?.written(actor, 'create', undefined, stored);
     return { ok: true, obj: stored };
   }
 
@@ -356,6 +385,10 @@ export function conflict(kind: Kind, name: string): ApiError {
     reason: 'Conflict',
     message: `Operation cannot be fulfilled on ${RESOURCE[kind]} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
   };
+}
+
+function alreadyExists(kind: Kind, name: string): ApiError {
+  return { code: 409, reason: 'AlreadyExists', message: `${RESOURCE[kind]} "${name}" already exists` };
 }
 
 function notFound(kind: Kind, key: string): ApiError {

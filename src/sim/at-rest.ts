@@ -229,6 +229,8 @@ export function atRestTemplate(scenario: Scenario, ratio: number | undefined): A
   }
   const creates: AtRestCreate[] = [];
   for (const [i, obj] of inputs.entries()) {
+    // createFrozen assigns the name and UID into a copy of the metadata: they must be there to keep their place.
+    if (!Object.hasOwn(obj.metadata, 'name') || !Object.hasOwn(obj.metadata, 'uid')) return undefined;
     const refs: Array<{ path: string[]; create: number }> = [];
     if (!findRefs(obj, [], refs)) return undefined;
     const mayClash = !obj.metadata.name && (generated.get(genKey(obj)) ?? 0) > 1;
@@ -264,7 +266,7 @@ function findRefs(v: unknown, path: string[], refs: Array<{ path: string[]; crea
 export function createFromTemplate(api: ApiServer, template: AtRestTemplate): void {
   const uids: string[] = [];
   for (const c of template.creates) {
-    const r = api.create(SETUP, c.refs.length === 0 ? c.obj : withUids(c.obj, c.refs, uids));
+    const r = api.createFrozen(SETUP, c.obj, c.refs.length === 0 ? undefined : (stored) => putUids(stored, c.refs, uids));
     if (r.ok) uids.push(r.obj.metadata.uid);
     // Refused as the direct path would be (its generated name came out taken); nothing reads its UID.
     else if (c.mayClash) uids.push('');
@@ -273,24 +275,28 @@ export function createFromTemplate(api: ApiServer, template: AtRestTemplate): vo
   }
 }
 
-/** A copy of `obj` along each ref's path (the rest shared), with the UIDs put in. */
-function withUids(obj: KObject, refs: AtRestCreate['refs'], uids: readonly string[]): KObject {
-  const root = { ...obj } as Record<string, unknown>;
-  const copied = new Set<unknown>([root]);
+/**
+ * The UIDs put in along each ref's path, copying what is shared with the template (the root and
+ * metadata are the create's own), the copies frozen once filled (the rest is frozen already).
+ */
+function putUids(stored: KObject, refs: AtRestCreate['refs'], uids: readonly string[]): void {
+  const root = stored as unknown as Record<string, unknown>;
+  const own: unknown[] = [root, stored.metadata];
+  const first = own.length;
   for (const { path, create } of refs) {
     let cur = root;
     for (let i = 0; i < path.length - 1; i++) {
       let next = cur[path[i]!] as Record<string, unknown>;
-      if (!copied.has(next)) {
+      if (!own.includes(next)) {
         next = Array.isArray(next) ? ([...next] as unknown as Record<string, unknown>) : { ...next };
         cur[path[i]!] = next;
-        copied.add(next);
+        own.push(next);
       }
       cur = next;
     }
     cur[path[path.length - 1]!] = uids[create]!;
   }
-  return root as unknown as KObject;
+  for (let i = first; i < own.length; i++) Object.freeze(own[i]);
 }
 
 /** Rancher, when the scenario has it: the tunnel, the server, the agent Deployment and its pods. */
