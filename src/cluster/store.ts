@@ -113,16 +113,62 @@ class Bucket {
 const NO_OBJECTS: readonly KObject[] = [];
 
 /**
+ * A store's contents at one instant, shared by the stores cloned then (an informer's initial
+ * LIST) and by the store itself, never changed: their common past. Each index is built over it
+ * once, on first read, for all of them; a store that has written since files its own changes
+ * on top (ObjectStore.materialize).
+ */
+class Snapshot {
+  readonly indexes: Array<Map<string, Bucket> | undefined>;
+
+  constructor(
+    readonly objs: ReadonlyMap<string, KObject>,
+    readonly seqs: ReadonlyMap<string, number>,
+    private readonly fns: readonly IndexFn[],
+  ) {
+    this.indexes = fns.map(() => undefined);
+  }
+
+  index(i: number): Map<string, Bucket> {
+    let buckets = this.indexes[i];
+    if (buckets) return buckets;
+    buckets = new Map();
+    const fn = this.fns[i]!;
+    for (const [key, o] of this.objs) {
+      const v = fn(o);
+      if (v === undefined) continue;
+      let b = buckets.get(v);
+      if (!b) buckets.set(v, (b = new Bucket()));
+      b.set(key, o);
+    }
+    this.indexes[i] = buckets;
+    return buckets;
+  }
+}
+
+/**
+ * A store filed from its snapshot builds an index whole (as one without) once it has written
+ * more keys since than this (of a snapshot this large): past that, looking each value up in the
+ * snapshot and correcting it for every key written costs more than filing every object once.
+ */
+const touchedLimit = (snapshotSize: number) => Math.max(64, snapshotSize >> 3);
+
+/**
  * The objects of one kind, by key, in the order a Map of them would iterate (insertion order
  * of each key since it was last deleted), with secondary indexes kept on every write from
  * their first read on. An
  * index lookup returns its objects in that same order, so replacing a filtered scan with a
  * lookup changes nothing a run does: the order decides which pod a `find` returns, in which
  * order a drain spawns its evictions, which VMIs a shuffle draws from.
+ *
+ * A store cloned, and its clones, share a {@link Snapshot} of it: the positions of the keys it
+ * held, and each index of it, built once. An index of such a store is either whole (built over
+ * every object, as in a store without a snapshot) or partial: only the values read so far,
+ * each taken from the snapshot's index and corrected for the keys written since.
  */
 export class ObjectStore<O extends KObject = KObject> {
   private objs = new Map<string, O>();
-  /** Each key's position: a counter value given when the key is added, kept across updates. */
+  /** Each key's position: a counter value given when the key is added, kept across updates (for keys in `base`, there). */
   private seqs = new Map<string, number>();
   private next = 0;
   private writes = 0;
@@ -134,12 +180,19 @@ export class ObjectStore<O extends KObject = KObject> {
    * looks up by an index (most informers read a few) never pays for keeping it.
    */
   private buckets: Array<Map<string, Bucket> | undefined>;
+  /** Per index, whether `buckets` files every value (else only those read so far, over `base`). */
+  private readonly whole: boolean[];
+  /** The contents this store had when last cloned, if it has not been cleared since. */
+  private base: Snapshot | undefined;
+  /** The keys set or deleted since `base`. */
+  private touched = new Set<string>();
 
   constructor(readonly kind: Kind) {
     const defs: ReadonlyArray<readonly [IndexName, IndexFn]> = [['namespace', byNamespace], ...INDEXES[kind]];
     this.fns = defs.map((d) => d[1]);
     this.names = defs.map((d) => d[0]);
     this.buckets = defs.map(() => undefined);
+    this.whole = defs.map(() => false);
   }
 
   get size(): number {
@@ -178,18 +231,24 @@ export class ObjectStore<O extends KObject = KObject> {
     return this.objs.entries();
   }
 
+  /** A present key's position. */
+  private seqOf(key: string): number {
+    return this.seqs.get(key) ?? this.base!.seqs.get(key)!;
+  }
+
   set(key: string, obj: O): void {
     const old = this.objs.get(key);
     let seq: number;
     if (old === undefined) this.seqs.set(key, (seq = this.next++));
-    else seq = this.seqs.get(key)!;
+    else seq = this.seqOf(key);
     this.objs.set(key, obj);
     this.writes++;
+    if (this.base) this.touched.add(key);
     for (let i = 0; i < this.fns.length; i++) {
       const buckets = this.buckets[i];
       if (buckets === undefined) continue;
       const fn = this.fns[i]!;
-      this.file(buckets, old === undefined ? undefined : fn(old), fn(obj), key, obj, seq);
+      this.file(buckets, this.whole[i]!, old === undefined ? undefined : fn(old), fn(obj), key, obj, seq);
     }
   }
 
@@ -199,6 +258,7 @@ export class ObjectStore<O extends KObject = KObject> {
     this.writes++;
     this.objs.delete(key);
     this.seqs.delete(key);
+    if (this.base) this.touched.add(key);
     for (let i = 0; i < this.fns.length; i++) {
       const buckets = this.buckets[i];
       if (buckets === undefined) continue;
@@ -212,20 +272,46 @@ export class ObjectStore<O extends KObject = KObject> {
     this.writes++;
     this.objs.clear();
     this.seqs.clear();
-    for (const b of this.buckets) b?.clear();
+    this.base = undefined;
+    this.touched.clear();
+    for (let i = 0; i < this.buckets.length; i++) {
+      const b = this.buckets[i];
+      // A whole index stays whole (empty); a partial one depended on the snapshot, gone now.
+      if (b && this.whole[i]) b.clear();
+      else this.buckets[i] = undefined;
+    }
   }
 
-  /** An independent copy, indexes and order included (an informer's initial LIST). */
+  /**
+   * An independent copy, indexes and order included (an informer's initial LIST): it and this
+   * store share a snapshot of what this store holds now (see {@link Snapshot}).
+   */
   clone(): ObjectStore<O> {
+    const base = this.snapshot();
     const c = new ObjectStore<O>(this.kind);
     // forEach, not new Map(map): the iterator protocol allocates an entry pair per object.
     const objs = c.objs;
     this.objs.forEach((o, k) => objs.set(k, o));
-    const seqs = c.seqs;
-    this.seqs.forEach((n, k) => seqs.set(k, n));
+    c.base = base;
     c.next = this.next;
-    // The copy's indexes are built when it first reads them: no bucket is shared.
+    // The copy's indexes are filed when it first reads them: no bucket is shared.
     return c;
+  }
+
+  /** This store's contents as a snapshot, taken now unless nothing was written since the last. */
+  private snapshot(): Snapshot {
+    if (this.base && this.touched.size === 0) return this.base;
+    const objs = new Map<string, KObject>();
+    const seqs = new Map<string, number>();
+    this.objs.forEach((o, k) => {
+      objs.set(k, o);
+      seqs.set(k, this.seqOf(k));
+    });
+    // From now on this store's past is the snapshot too: its own positions and writes start over.
+    this.base = new Snapshot(objs, seqs, this.fns);
+    this.seqs = new Map();
+    this.touched = new Set();
+    return this.base;
   }
 
   /** The objects of a namespace ('' for cluster-scoped ones), or all, as a new array. */
@@ -264,7 +350,7 @@ export class ObjectStore<O extends KObject = KObject> {
       const b = this.bucket(index, v);
       if (!b) continue;
       for (const [k, o] of b.entries()) {
-        const s = this.seqs.get(k)!;
+        const s = this.seqOf(k);
         if (s >= bestSeq) break;
         if (pred(o as O)) {
           best = o as O;
@@ -293,10 +379,40 @@ export class ObjectStore<O extends KObject = KObject> {
   private bucket(index: IndexName, value: string): Bucket | undefined {
     const i = this.names.indexOf(index);
     if (i < 0) throw new Error(`no index ${index} on ${this.kind}`);
-    return (this.buckets[i] ?? this.build(i)).get(value);
+    const buckets = this.buckets[i];
+    if (buckets && this.whole[i]) return buckets.get(value);
+    if (!this.base || this.touched.size > touchedLimit(this.base.objs.size)) return this.build(i).get(value);
+    if (buckets?.has(value)) return buckets.get(value);
+    return this.materialize(i, buckets ?? (this.buckets[i] = new Map()), value);
   }
 
-  /** An index's first read: every object filed, in store order. */
+  /**
+   * One value's bucket of a partial index, first read: the snapshot's, without the keys written
+   * since, with those of them now filed under the value, in store order. Kept from here on,
+   * also when empty (a write then knows to file into it).
+   */
+  private materialize(i: number, buckets: Map<string, Bucket>, value: string): Bucket {
+    const fn = this.fns[i]!;
+    const entries: Array<[string, KObject]> = [];
+    const from = this.base!.index(i).get(value);
+    if (from) for (const e of from.entries()) if (!this.touched.has(e[0])) entries.push(e);
+    let moved = false;
+    for (const k of this.touched) {
+      const o = this.objs.get(k);
+      if (o !== undefined && fn(o) === value) {
+        entries.push([k, o]);
+        moved = true;
+      }
+    }
+    if (moved) entries.sort((x, y) => this.seqOf(x[0]) - this.seqOf(y[0]));
+    const b = new Bucket();
+    for (const [k, o] of entries) b.set(k, o);
+    if (entries.length) b.last = this.seqOf(entries[entries.length - 1]![0]);
+    buckets.set(value, b);
+    return b;
+  }
+
+  /** An index's first read as a whole: every object filed, in store order. */
   private build(i: number): Map<string, Bucket> {
     const buckets = new Map<string, Bucket>();
     const fn = this.fns[i]!;
@@ -306,41 +422,48 @@ export class ObjectStore<O extends KObject = KObject> {
       let b = buckets.get(v);
       if (!b) buckets.set(v, (b = new Bucket()));
       b.set(key, o);
-      b.last = this.seqs.get(key)!;
+      b.last = this.seqOf(key);
     }
     this.buckets[i] = buckets;
+    this.whole[i] = true;
     return buckets;
   }
 
-  /** The bucket of `value` about to change (its derived values dropped), created if missing. */
-  private own(buckets: Map<string, Bucket>, value: string): Bucket {
+  /**
+   * The bucket of `value` about to change (its derived values dropped): created if missing in
+   * a whole index; in a partial one, only if already read (undefined otherwise: whoever reads
+   * it later finds the key among those written).
+   */
+  private own(buckets: Map<string, Bucket>, whole: boolean, value: string): Bucket | undefined {
     let b = buckets.get(value);
-    if (!b) buckets.set(value, (b = new Bucket()));
-    else b.memo = undefined;
+    if (b) b.memo = undefined;
+    else if (whole) buckets.set(value, (b = new Bucket()));
     return b;
   }
 
-  private file(buckets: Map<string, Bucket>, was: string | undefined, now: string | undefined, key: string, obj: KObject, seq: number): void {
+  private file(buckets: Map<string, Bucket>, whole: boolean, was: string | undefined, now: string | undefined, key: string, obj: KObject, seq: number): void {
     if (was === now) {
       if (now === undefined) return;
-      this.own(buckets, now).set(key, obj);
+      this.own(buckets, whole, now)?.set(key, obj);
       return;
     }
     if (was !== undefined) this.unfile(buckets, was, key);
     if (now === undefined) return;
-    const b = this.own(buckets, now);
+    const b = this.own(buckets, whole, now);
+    if (!b) return;
     if (seq > b.last) {
       b.set(key, obj);
       b.last = seq;
       return;
     }
     // An older object moves into the bucket (a VMI migrates to a node): keep store order.
-    b.replace([...b.entries(), [key, obj] as [string, KObject]].sort((x, y) => this.seqs.get(x[0])! - this.seqs.get(y[0])!));
+    b.replace([...b.entries(), [key, obj] as [string, KObject]].sort((x, y) => this.seqOf(x[0]) - this.seqOf(y[0])));
   }
 
   private unfile(buckets: Map<string, Bucket>, value: string, key: string): void {
-    if (!buckets.has(value)) return;
-    const b = this.own(buckets, value);
+    const b = buckets.get(value);
+    if (!b) return;
+    b.memo = undefined;
     b.delete(key);
     if (b.size === 0) buckets.delete(value);
   }
