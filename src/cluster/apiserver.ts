@@ -199,9 +199,10 @@ export class ApiServer {
    * its input. `fill` puts a run's own values into the object to store: its root and metadata
    * are this create's copies (frozen here); a part deeper down, fill copies before changing it
    * and freezes. The metadata must hold a name and a uid key (so that assigning them keeps
-   * create's key order).
+   * create's key order). `key`, when the name is not generated: the object's key, made once for
+   * every run (a string used again keeps its hash).
    */
-  createFrozen<T extends KObject>(actor: string, obj: T, fill?: (stored: T) => void): ApiResult<T> {
+  createFrozen<T extends KObject>(actor: string, obj: T, fill?: (stored: T) => void, key?: string): ApiResult<T> {
     if (this.watchers.size !== 0 || this.admissions.size !== 0) throw new Error('createFrozen is for a server nothing watches or admits to');
     const meta = obj.metadata;
     const fp = this.clock.footprint;
@@ -209,8 +210,8 @@ export class ApiServer {
     if (!meta.name && meta.generateName) {
       fp?.write('names');
       m.name = meta.generateName + this.nameSuffix();
-    }
-    const key = keyOf(m);
+      key = keyOf(m);
+    } else key ??= keyOf(m);
     if (fp) written(fp, obj.kind, key);
     const store = this.storeOf(obj.kind);
     if (store.has(key)) return this.refuse(actor, 'create', obj.kind, key, alreadyExists(obj.kind, m.name));

@@ -147,13 +147,6 @@ class Snapshot {
 }
 
 /**
- * A store filed from its snapshot builds an index whole (as one without) once it has written
- * more keys since than this (of a snapshot this large): past that, looking each value up in the
- * snapshot and correcting it for every key written costs more than filing every object once.
- */
-const touchedLimit = (snapshotSize: number) => Math.max(64, snapshotSize >> 3);
-
-/**
  * The objects of one kind, by key, in the order a Map of them would iterate (insertion order
  * of each key since it was last deleted), with secondary indexes kept on every write from
  * their first read on. An
@@ -162,9 +155,10 @@ const touchedLimit = (snapshotSize: number) => Math.max(64, snapshotSize >> 3);
  * order a drain spawns its evictions, which VMIs a shuffle draws from.
  *
  * A store cloned, and its clones, share a {@link Snapshot} of it: the positions of the keys it
- * held, and each index of it, built once. An index of such a store is either whole (built over
- * every object, as in a store without a snapshot) or partial: only the values read so far,
- * each taken from the snapshot's index and corrected for the keys written since.
+ * held, and each index of it, built once. An index of such a store is partial: it files only
+ * the values read so far, each taken from the snapshot's bucket, without the keys written since,
+ * with those of them filed under the value now (kept by value as they are written). An index
+ * of a store never cloned is whole, built over every object on its first read.
  */
 export class ObjectStore<O extends KObject = KObject> {
   private objs = new Map<string, O>();
@@ -186,6 +180,8 @@ export class ObjectStore<O extends KObject = KObject> {
   private base: Snapshot | undefined;
   /** The keys set or deleted since `base`. */
   private touched = new Set<string>();
+  /** Per partial index, the keys of `touched` present now, by value, for the values not read yet. */
+  private pending: Array<Map<string, Set<string>> | undefined>;
 
   constructor(readonly kind: Kind) {
     const defs: ReadonlyArray<readonly [IndexName, IndexFn]> = [['namespace', byNamespace], ...INDEXES[kind]];
@@ -193,6 +189,7 @@ export class ObjectStore<O extends KObject = KObject> {
     this.names = defs.map((d) => d[0]);
     this.buckets = defs.map(() => undefined);
     this.whole = defs.map(() => false);
+    this.pending = defs.map(() => undefined);
   }
 
   get size(): number {
@@ -248,7 +245,7 @@ export class ObjectStore<O extends KObject = KObject> {
       const buckets = this.buckets[i];
       if (buckets === undefined) continue;
       const fn = this.fns[i]!;
-      this.file(buckets, this.whole[i]!, old === undefined ? undefined : fn(old), fn(obj), key, obj, seq);
+      this.file(i, buckets, old === undefined ? undefined : fn(old), fn(obj), key, obj, seq);
     }
   }
 
@@ -263,7 +260,7 @@ export class ObjectStore<O extends KObject = KObject> {
       const buckets = this.buckets[i];
       if (buckets === undefined) continue;
       const v = this.fns[i]!(old);
-      if (v !== undefined) this.unfile(buckets, v, key);
+      if (v !== undefined) this.unfile(i, buckets, v, key);
     }
     return true;
   }
@@ -279,6 +276,7 @@ export class ObjectStore<O extends KObject = KObject> {
       // A whole index stays whole (empty); a partial one depended on the snapshot, gone now.
       if (b && this.whole[i]) b.clear();
       else this.buckets[i] = undefined;
+      this.pending[i] = undefined;
     }
   }
 
@@ -308,9 +306,11 @@ export class ObjectStore<O extends KObject = KObject> {
       seqs.set(k, this.seqOf(k));
     });
     // From now on this store's past is the snapshot too: its own positions and writes start over.
+    // The values its partial indexes have read stay filed; any other is the snapshot's as it is.
     this.base = new Snapshot(objs, seqs, this.fns);
     this.seqs = new Map();
     this.touched = new Set();
+    for (let i = 0; i < this.pending.length; i++) if (this.pending[i]) this.pending[i] = new Map();
     return this.base;
   }
 
@@ -380,31 +380,43 @@ export class ObjectStore<O extends KObject = KObject> {
     const i = this.names.indexOf(index);
     if (i < 0) throw new Error(`no index ${index} on ${this.kind}`);
     const buckets = this.buckets[i];
-    if (buckets && this.whole[i]) return buckets.get(value);
-    if (!this.base || this.touched.size > touchedLimit(this.base.objs.size)) return this.build(i).get(value);
-    if (buckets?.has(value)) return buckets.get(value);
-    return this.materialize(i, buckets ?? (this.buckets[i] = new Map()), value);
+    if (buckets === undefined) return this.base ? this.materialize(i, this.partial(i), value) : this.build(i).get(value);
+    if (this.whole[i]) return buckets.get(value);
+    return buckets.get(value) ?? this.materialize(i, buckets, value);
+  }
+
+  /** A partial index's first read: the keys written since the snapshot, by value. */
+  private partial(i: number): Map<string, Bucket> {
+    const fn = this.fns[i]!;
+    const pending = new Map<string, Set<string>>();
+    for (const k of this.touched) {
+      const o = this.objs.get(k);
+      const v = o === undefined ? undefined : fn(o);
+      if (v === undefined) continue;
+      let keys = pending.get(v);
+      if (!keys) pending.set(v, (keys = new Set()));
+      keys.add(k);
+    }
+    this.pending[i] = pending;
+    return (this.buckets[i] = new Map());
   }
 
   /**
    * One value's bucket of a partial index, first read: the snapshot's, without the keys written
-   * since, with those of them now filed under the value, in store order. Kept from here on,
-   * also when empty (a write then knows to file into it).
+   * since, with those of them now filed under the value, in store order. Kept from here on, and
+   * filed into as the store is written.
    */
   private materialize(i: number, buckets: Map<string, Bucket>, value: string): Bucket {
-    const fn = this.fns[i]!;
     const entries: Array<[string, KObject]> = [];
     const from = this.base!.index(i).get(value);
     if (from) for (const e of from.entries()) if (!this.touched.has(e[0])) entries.push(e);
-    let moved = false;
-    for (const k of this.touched) {
-      const o = this.objs.get(k);
-      if (o !== undefined && fn(o) === value) {
-        entries.push([k, o]);
-        moved = true;
-      }
+    const pending = this.pending[i]!;
+    const moved = pending.get(value);
+    if (moved) {
+      for (const k of moved) entries.push([k, this.objs.get(k)!]);
+      pending.delete(value);
+      entries.sort((x, y) => this.seqOf(x[0]) - this.seqOf(y[0]));
     }
-    if (moved) entries.sort((x, y) => this.seqOf(x[0]) - this.seqOf(y[0]));
     const b = new Bucket();
     for (const [k, o] of entries) b.set(k, o);
     if (entries.length) b.last = this.seqOf(entries[entries.length - 1]![0]);
@@ -430,27 +442,32 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   /**
-   * The bucket of `value` about to change (its derived values dropped): created if missing in
-   * a whole index; in a partial one, only if already read (undefined otherwise: whoever reads
-   * it later finds the key among those written).
+   * A key filed under `now` (from `was`) in index i. A partial index files it in the bucket of
+   * `now` if read already, else among the keys pending under `now`.
    */
-  private own(buckets: Map<string, Bucket>, whole: boolean, value: string): Bucket | undefined {
-    let b = buckets.get(value);
-    if (b) b.memo = undefined;
-    else if (whole) buckets.set(value, (b = new Bucket()));
-    return b;
-  }
-
-  private file(buckets: Map<string, Bucket>, whole: boolean, was: string | undefined, now: string | undefined, key: string, obj: KObject, seq: number): void {
-    if (was === now) {
-      if (now === undefined) return;
-      this.own(buckets, whole, now)?.set(key, obj);
+  private file(i: number, buckets: Map<string, Bucket>, was: string | undefined, now: string | undefined, key: string, obj: KObject, seq: number): void {
+    const whole = this.whole[i];
+    let b = now === undefined ? undefined : buckets.get(now);
+    if (was === now && (b || now === undefined)) {
+      if (b) {
+        b.memo = undefined;
+        b.set(key, obj);
+      }
       return;
     }
-    if (was !== undefined) this.unfile(buckets, was, key);
+    if (was !== undefined && was !== now) this.unfile(i, buckets, was, key);
     if (now === undefined) return;
-    const b = this.own(buckets, whole, now);
-    if (!b) return;
+    if (!b) {
+      if (!whole) {
+        const pending = this.pending[i]!;
+        let keys = pending.get(now);
+        if (!keys) pending.set(now, (keys = new Set()));
+        keys.add(key);
+        return;
+      }
+      buckets.set(now, (b = new Bucket()));
+    }
+    b.memo = undefined;
     if (seq > b.last) {
       b.set(key, obj);
       b.last = seq;
@@ -460,9 +477,12 @@ export class ObjectStore<O extends KObject = KObject> {
     b.replace([...b.entries(), [key, obj] as [string, KObject]].sort((x, y) => this.seqOf(x[0]) - this.seqOf(y[0])));
   }
 
-  private unfile(buckets: Map<string, Bucket>, value: string, key: string): void {
+  private unfile(i: number, buckets: Map<string, Bucket>, value: string, key: string): void {
     const b = buckets.get(value);
-    if (!b) return;
+    if (!b) {
+      this.pending[i]?.get(value)?.delete(key);
+      return;
+    }
     b.memo = undefined;
     b.delete(key);
     if (b.size === 0) buckets.delete(value);

@@ -131,6 +131,8 @@ export interface AtRestCreate {
    * Only such a create may be refused, and nothing later depends on it (atRestTemplate checks).
    */
   readonly mayClash: boolean;
+  /** The object's key when its name is fixed. */
+  readonly key: string | undefined;
 }
 
 /** A stand-in UID while recording: the index of the create that drew it, between NULs no name or UID holds. */
@@ -235,7 +237,7 @@ export function atRestTemplate(scenario: Scenario, ratio: number | undefined): A
     if (!findRefs(obj, [], refs)) return undefined;
     const mayClash = !obj.metadata.name && (generated.get(genKey(obj)) ?? 0) > 1;
     if (mayClash && (resultRead[i] || kindsRead.has(obj.kind))) return undefined;
-    creates.push({ obj: deepFreeze(obj), refs, mayClash });
+    creates.push({ obj: deepFreeze(obj), refs, mayClash, key: obj.metadata.name ? keyOf(obj.metadata) : undefined });
   }
   for (const c of creates) for (const r of c.refs) if (creates[r.create]!.mayClash) return undefined;
   return { ratio, creates };
@@ -266,7 +268,7 @@ function findRefs(v: unknown, path: string[], refs: Array<{ path: string[]; crea
 export function createFromTemplate(api: ApiServer, template: AtRestTemplate): void {
   const uids: string[] = [];
   for (const c of template.creates) {
-    const r = api.createFrozen(SETUP, c.obj, c.refs.length === 0 ? undefined : (stored) => putUids(stored, c.refs, uids));
+    const r = api.createFrozen(SETUP, c.obj, c.refs.length === 0 ? undefined : (stored) => putUids(stored, c.refs, uids), c.key);
     if (r.ok) uids.push(r.obj.metadata.uid);
     // Refused as the direct path would be (its generated name came out taken); nothing reads its UID.
     else if (c.mayClash) uids.push('');
