@@ -119,7 +119,12 @@ const NO_OBJECTS: readonly KObject[] = [];
  * on top (ObjectStore.materialize).
  */
 class Snapshot {
-  readonly indexes: Array<Map<string, Bucket> | undefined>;
+  /**
+   * Per index, by value, the keys filed there in store order: one key as itself (most values
+   * of the UID-like indexes file one object, thousands of them in a 1,000-VM cluster), more as
+   * an array.
+   */
+  private readonly indexes: Array<Map<string, string | string[]> | undefined>;
 
   constructor(
     readonly objs: ReadonlyMap<string, KObject>,
@@ -129,20 +134,23 @@ class Snapshot {
     this.indexes = fns.map(() => undefined);
   }
 
-  index(i: number): Map<string, Bucket> {
-    let buckets = this.indexes[i];
-    if (buckets) return buckets;
-    buckets = new Map();
-    const fn = this.fns[i]!;
-    for (const [key, o] of this.objs) {
-      const v = fn(o);
-      if (v === undefined) continue;
-      let b = buckets.get(v);
-      if (!b) buckets.set(v, (b = new Bucket()));
-      b.set(key, o);
+  /** The keys index i files under `value`, in store order. */
+  keys(i: number, value: string): string | readonly string[] | undefined {
+    let index = this.indexes[i];
+    if (!index) {
+      index = new Map();
+      const fn = this.fns[i]!;
+      for (const [key, o] of this.objs) {
+        const v = fn(o);
+        if (v === undefined) continue;
+        const there = index.get(v);
+        if (there === undefined) index.set(v, key);
+        else if (typeof there === 'string') index.set(v, [there, key]);
+        else there.push(key);
+      }
+      this.indexes[i] = index;
     }
-    this.indexes[i] = buckets;
-    return buckets;
+    return index.get(value);
   }
 }
 
@@ -300,11 +308,13 @@ export class ObjectStore<O extends KObject = KObject> {
   private snapshot(): Snapshot {
     if (this.base && this.touched.size === 0) return this.base;
     const objs = new Map<string, KObject>();
-    const seqs = new Map<string, number>();
-    this.objs.forEach((o, k) => {
-      objs.set(k, o);
-      seqs.set(k, this.seqOf(k));
-    });
+    this.objs.forEach((o, k) => objs.set(k, o));
+    // Never cloned before, the store's own positions are those of its keys: they move over whole.
+    let seqs = this.seqs;
+    if (this.base) {
+      seqs = new Map();
+      this.objs.forEach((_, k) => seqs.set(k, this.seqOf(k)));
+    }
     // From now on this store's past is the snapshot too: its own positions and writes start over.
     // The values its partial indexes have read stay filed; any other is the snapshot's as it is.
     this.base = new Snapshot(objs, seqs, this.fns);
@@ -408,8 +418,11 @@ export class ObjectStore<O extends KObject = KObject> {
    */
   private materialize(i: number, buckets: Map<string, Bucket>, value: string): Bucket {
     const entries: Array<[string, KObject]> = [];
-    const from = this.base!.index(i).get(value);
-    if (from) for (const e of from.entries()) if (!this.touched.has(e[0])) entries.push(e);
+    const base = this.base!;
+    const from = base.keys(i, value);
+    if (typeof from === 'string') {
+      if (!this.touched.has(from)) entries.push([from, base.objs.get(from)!]);
+    } else if (from) for (const k of from) if (!this.touched.has(k)) entries.push([k, base.objs.get(k)!]);
     const pending = this.pending[i]!;
     const moved = pending.get(value);
     if (moved) {

@@ -28,18 +28,27 @@ const SETUP = 'setup';
  * From a scenario's second run on, the objects come from its template (see
  * {@link atRestTemplate}): the same creates, in the same order, with the same objects.
  */
-export function clusterAtRest(world: World, scenario: Scenario): { intent: Intent; homes: Map<string, string> } {
+export function clusterAtRest(world: World, scenario: Scenario): { intent: Intent; homes: ReadonlyMap<string, string> } {
   const ratio = world.settings.additionalGuestMemoryOverheadRatio;
   const template = world.api.pristine ? templateFor(scenario, ratio) : undefined;
   if (template) createFromTemplate(world.api, template);
   else createAtRest(world.api, scenario, ratio);
   const intent = new Intent();
-  const homes = new Map<string, string>();
-  for (const ns of namespacesAtRest(scenario)) {
-    intent.initial(ns.name, ns.quota);
-    for (const vm of ns.vms) homes.set(keyOf({ namespace: ns.name, name: vm.name }), vm.node);
+  for (const ns of namespacesAtRest(scenario)) intent.initial(ns.name, ns.quota);
+  return { intent, homes: homesOf(scenario) };
+}
+
+/** Each VM's home node, by VM key: the scenario's alone, so one map serves all its runs (none writes to it). */
+const homes = new WeakMap<Scenario, ReadonlyMap<string, string>>();
+
+function homesOf(scenario: Scenario): ReadonlyMap<string, string> {
+  let h = homes.get(scenario);
+  if (!h) {
+    const m = new Map<string, string>();
+    for (const ns of scenario.namespaces) for (const vm of ns.vms) m.set(keyOf({ namespace: ns.name, name: vm.name }), vm.node);
+    homes.set(scenario, (h = m));
   }
-  return { intent, homes };
+  return h;
 }
 
 /** The scenario's namespaces, with a project's defaults filled in: what Rancher's sync converged to (rancher-project.ts). */
@@ -267,8 +276,11 @@ function findRefs(v: unknown, path: string[], refs: Array<{ path: string[]; crea
 /** The recorded creates, each with this run's UIDs in place of the placeholders. */
 export function createFromTemplate(api: ApiServer, template: AtRestTemplate): void {
   const uids: string[] = [];
+  let refs: AtRestCreate['refs'] = [];
+  const fill = (stored: KObject) => putUids(stored, refs, uids);
   for (const c of template.creates) {
-    const r = api.createFrozen(SETUP, c.obj, c.refs.length === 0 ? undefined : (stored) => putUids(stored, c.refs, uids), c.key);
+    refs = c.refs;
+    const r = api.createFrozen(SETUP, c.obj, refs.length === 0 ? undefined : fill, c.key);
     if (r.ok) uids.push(r.obj.metadata.uid);
     // Refused as the direct path would be (its generated name came out taken); nothing reads its UID.
     else if (c.mayClash) uids.push('');
