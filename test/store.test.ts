@@ -105,6 +105,17 @@ function same(got: readonly KObject[], want: readonly KObject[], what: string): 
 function checkAgainstScan(store: ObjectStore, mirror: Map<string, KObject>): void {
   const all = [...mirror.values()];
   same([...store.values()], all, `${store.kind} values`);
+  // A clone holds only what it wrote over its snapshot: every read of the whole must still be the Map's.
+  if (store.size !== mirror.size) expect(store.size, `${store.kind} size`).toBe(mirror.size);
+  const keys = [...mirror.keys()];
+  if ([...store.keys()].join() !== keys.join()) expect([...store.keys()], `${store.kind} keys`).toEqual(keys);
+  same([...store.entries()].map(([k, o]) => (k === objKey(o) ? o : ({ ...o, kind: 'wrong key' } as unknown as KObject))), all, `${store.kind} entries`);
+  for (const ns of NAMESPACES) {
+    for (const name of names) {
+      const key = `${ns}/${name}`;
+      if (store.get(key) !== mirror.get(key) || store.has(key) !== mirror.has(key)) expect([store.get(key), store.has(key)], `${store.kind} get ${key}`).toEqual([mirror.get(key), mirror.has(key)]);
+    }
+  }
   for (const ns of NAMESPACES) same(store.list(ns), all.filter((o) => o.metadata.namespace === ns), `${store.kind} namespace ${ns}`);
   for (const index of INDEXES_OF[store.kind]!) {
     for (const v of VALUES) {

@@ -112,6 +112,9 @@ class Bucket {
 
 const NO_OBJECTS: readonly KObject[] = [];
 
+/** A clone's mark for an object of its snapshot it has deleted. */
+const GONE = Object.freeze({}) as KObject;
+
 /**
  * A store's contents at one instant, shared by the stores cloned then (an informer's initial
  * LIST) and by the store itself, never changed: their common past. Each index is built over it
@@ -166,10 +169,17 @@ class Snapshot {
  * held, and each index of it, built once. An index of such a store is partial: it files only
  * the values read so far, each taken from the snapshot's bucket, without the keys written since,
  * with those of them filed under the value now (kept by value as they are written). An index
- * of a store never cloned is whole, built over every object on its first read.
+ * of a store never cloned is whole, built over every object on its first read. A clone holds
+ * only what it has written since (`layer` is the snapshot's objects): an informer's initial
+ * LIST copies nothing.
  */
 export class ObjectStore<O extends KObject = KObject> {
+  /** The objects; in a clone, only those written since the snapshot, with GONE for its objects deleted. */
   private objs = new Map<string, O>();
+  /** A clone's snapshot objects, under `objs`; undefined when `objs` holds every object. */
+  private layer: ReadonlyMap<string, KObject> | undefined;
+  /** A clone's object count. */
+  private held = 0;
   /** Each key's position: a counter value given when the key is added, kept across updates (for keys in `base`, there). */
   private seqs = new Map<string, number>();
   private next = 0;
@@ -201,7 +211,7 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   get size(): number {
-    return this.objs.size;
+    return this.layer ? this.held : this.objs.size;
   }
 
   /**
@@ -213,27 +223,52 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   get(key: string): O | undefined {
-    return this.objs.get(key);
+    const o = this.objs.get(key);
+    if (o !== undefined) return o === GONE ? undefined : o;
+    return this.layer?.get(key) as O | undefined;
   }
 
   has(key: string): boolean {
-    return this.objs.has(key);
+    return this.get(key) !== undefined;
   }
 
   values(): IterableIterator<O> {
-    return this.objs.values();
+    return this.layer ? this.layered(1) : this.objs.values();
   }
 
   keys(): IterableIterator<string> {
-    return this.objs.keys();
+    return this.layer ? this.layered(0) : this.objs.keys();
   }
 
   entries(): IterableIterator<[string, O]> {
-    return this.objs.entries();
+    return this.layer ? this.layered(2) : this.objs.entries();
   }
 
   [Symbol.iterator](): IterableIterator<[string, O]> {
-    return this.objs.entries();
+    return this.entries();
+  }
+
+  /**
+   * A clone's objects in Map order: the snapshot's keys in its order (the present ones, as
+   * they are now), then the keys added since (also one deleted and added again), in the order added.
+   */
+  private layered(what: 0): Generator<string>;
+  private layered(what: 1): Generator<O>;
+  private layered(what: 2): Generator<[string, O]>;
+  private *layered(what: 0 | 1 | 2): Generator<string | O | [string, O]> {
+    const own = this.objs;
+    const added = this.seqs;
+    for (const [k, o] of this.layer!) {
+      let cur = own.get(k);
+      if (cur === undefined) cur = o as O;
+      else if (cur === GONE || added.has(k)) continue;
+      yield what === 0 ? k : what === 1 ? cur : [k, cur];
+    }
+    if (added.size === 0) return;
+    for (const k of [...added.keys()].sort((a, b) => added.get(a)! - added.get(b)!)) {
+      const cur = own.get(k)!;
+      yield what === 0 ? k : what === 1 ? cur : [k, cur];
+    }
   }
 
   /** A present key's position. */
@@ -242,10 +277,12 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   set(key: string, obj: O): void {
-    const old = this.objs.get(key);
+    const old = this.get(key);
     let seq: number;
-    if (old === undefined) this.seqs.set(key, (seq = this.next++));
-    else seq = this.seqOf(key);
+    if (old === undefined) {
+      this.seqs.set(key, (seq = this.next++));
+      this.held++;
+    } else seq = this.seqOf(key);
     this.objs.set(key, obj);
     this.writes++;
     if (this.base) this.touched.add(key);
@@ -258,10 +295,12 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   delete(key: string): boolean {
-    const old = this.objs.get(key);
+    const old = this.get(key);
     if (old === undefined) return false;
     this.writes++;
-    this.objs.delete(key);
+    this.held--;
+    if (this.layer?.has(key)) this.objs.set(key, GONE as O);
+    else this.objs.delete(key);
     this.seqs.delete(key);
     if (this.base) this.touched.add(key);
     for (let i = 0; i < this.fns.length; i++) {
@@ -276,6 +315,8 @@ export class ObjectStore<O extends KObject = KObject> {
   clear(): void {
     this.writes++;
     this.objs.clear();
+    this.layer = undefined;
+    this.held = 0;
     this.seqs.clear();
     this.base = undefined;
     this.touched.clear();
@@ -295,9 +336,8 @@ export class ObjectStore<O extends KObject = KObject> {
   clone(): ObjectStore<O> {
     const base = this.snapshot();
     const c = new ObjectStore<O>(this.kind);
-    // forEach, not new Map(map): the iterator protocol allocates an entry pair per object.
-    const objs = c.objs;
-    this.objs.forEach((o, k) => objs.set(k, o));
+    c.layer = base.objs;
+    c.held = this.size;
     c.base = base;
     c.next = this.next;
     // The copy's indexes are filed when it first reads them: no bucket is shared.
@@ -308,16 +348,22 @@ export class ObjectStore<O extends KObject = KObject> {
   private snapshot(): Snapshot {
     if (this.base && this.touched.size === 0) return this.base;
     const objs = new Map<string, KObject>();
-    this.objs.forEach((o, k) => objs.set(k, o));
+    // forEach, not new Map(map): the iterator protocol allocates an entry pair per object.
+    if (this.layer) for (const [k, o] of this.layered(2)) objs.set(k, o);
+    else this.objs.forEach((o, k) => objs.set(k, o));
     // Never cloned before, the store's own positions are those of its keys: they move over whole.
     let seqs = this.seqs;
     if (this.base) {
       seqs = new Map();
-      this.objs.forEach((_, k) => seqs.set(k, this.seqOf(k)));
+      objs.forEach((_, k) => seqs.set(k, this.seqOf(k)));
     }
     // From now on this store's past is the snapshot too: its own positions and writes start over.
     // The values its partial indexes have read stay filed; any other is the snapshot's as it is.
     this.base = new Snapshot(objs, seqs, this.fns);
+    if (this.layer) {
+      this.layer = objs;
+      this.objs = new Map();
+    }
     this.seqs = new Map();
     this.touched = new Set();
     for (let i = 0; i < this.pending.length; i++) if (this.pending[i]) this.pending[i] = new Map();
@@ -326,7 +372,7 @@ export class ObjectStore<O extends KObject = KObject> {
 
   /** The objects of a namespace ('' for cluster-scoped ones), or all, as a new array. */
   list(namespace?: string): O[] {
-    if (namespace === undefined) return [...this.objs.values()];
+    if (namespace === undefined) return [...this.values()];
     const b = this.bucket('namespace', namespace);
     return b ? ([...b.values()] as O[]) : [];
   }
@@ -400,7 +446,7 @@ export class ObjectStore<O extends KObject = KObject> {
     const fn = this.fns[i]!;
     const pending = new Map<string, Set<string>>();
     for (const k of this.touched) {
-      const o = this.objs.get(k);
+      const o = this.get(k);
       const v = o === undefined ? undefined : fn(o);
       if (v === undefined) continue;
       let keys = pending.get(v);
@@ -426,7 +472,7 @@ export class ObjectStore<O extends KObject = KObject> {
     const pending = this.pending[i]!;
     const moved = pending.get(value);
     if (moved) {
-      for (const k of moved) entries.push([k, this.objs.get(k)!]);
+      for (const k of moved) entries.push([k, this.get(k)!]);
       pending.delete(value);
       entries.sort((x, y) => this.seqOf(x[0]) - this.seqOf(y[0]));
     }
@@ -441,7 +487,7 @@ export class ObjectStore<O extends KObject = KObject> {
   private build(i: number): Map<string, Bucket> {
     const buckets = new Map<string, Bucket>();
     const fn = this.fns[i]!;
-    for (const [key, o] of this.objs) {
+    for (const [key, o] of this.entries()) {
       const v = fn(o);
       if (v === undefined) continue;
       let b = buckets.get(v);
