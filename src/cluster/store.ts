@@ -169,16 +169,16 @@ class Snapshot {
  * held, and each index of it, built once. An index of such a store is partial: it files only
  * the values read so far, each taken from the snapshot's bucket, without the keys written since,
  * with those of them filed under the value now (kept by value as they are written). An index
- * of a store never cloned is whole, built over every object on its first read. A clone holds
- * only what it has written since (`layer` is the snapshot's objects): an informer's initial
- * LIST copies nothing.
+ * of a store never cloned is whole, built over every object on its first read. A store cloned
+ * and its clones hold only what they have written since (`layer` is the snapshot's objects):
+ * an informer's initial LIST copies nothing.
  */
 export class ObjectStore<O extends KObject = KObject> {
-  /** The objects; in a clone, only those written since the snapshot, with GONE for its objects deleted. */
+  /** The objects; over a snapshot, only those written since, with GONE for its objects deleted. */
   private objs = new Map<string, O>();
-  /** A clone's snapshot objects, under `objs`; undefined when `objs` holds every object. */
+  /** The snapshot's objects, under `objs`; undefined when `objs` holds every object. */
   private layer: ReadonlyMap<string, KObject> | undefined;
-  /** A clone's object count. */
+  /** The object count over a snapshot. */
   private held = 0;
   /** Each key's position: a counter value given when the key is added, kept across updates (for keys in `base`, there). */
   private seqs = new Map<string, number>();
@@ -249,7 +249,7 @@ export class ObjectStore<O extends KObject = KObject> {
   }
 
   /**
-   * A clone's objects in Map order: the snapshot's keys in its order (the present ones, as
+   * The objects over a snapshot in Map order: the snapshot's keys in its order (the present ones, as
    * they are now), then the keys added since (also one deleted and added again), in the order added.
    */
   private layered(what: 0): Generator<string>;
@@ -347,23 +347,28 @@ export class ObjectStore<O extends KObject = KObject> {
   /** This store's contents as a snapshot, taken now unless nothing was written since the last. */
   private snapshot(): Snapshot {
     if (this.base && this.touched.size === 0) return this.base;
-    const objs = new Map<string, KObject>();
-    // forEach, not new Map(map): the iterator protocol allocates an entry pair per object.
-    if (this.layer) for (const [k, o] of this.layered(2)) objs.set(k, o);
-    else this.objs.forEach((o, k) => objs.set(k, o));
-    // Never cloned before, the store's own positions are those of its keys: they move over whole.
-    let seqs = this.seqs;
-    if (this.base) {
+    const size = this.size;
+    let objs: Map<string, KObject>;
+    let seqs: Map<string, number>;
+    if (!this.base && !this.layer) {
+      // Never cloned before: the store's maps (its positions are those of its keys) move over whole.
+      objs = this.objs;
+      seqs = this.seqs;
+    } else {
+      objs = new Map();
+      // forEach, not new Map(map): the iterator protocol allocates an entry pair per object.
+      if (this.layer) for (const [k, o] of this.layered(2)) objs.set(k, o);
+      else this.objs.forEach((o, k) => objs.set(k, o));
       seqs = new Map();
       objs.forEach((_, k) => seqs.set(k, this.seqOf(k)));
     }
-    // From now on this store's past is the snapshot too: its own positions and writes start over.
-    // The values its partial indexes have read stay filed; any other is the snapshot's as it is.
+    // From now on this store's past is the snapshot too: it holds only what it writes over it,
+    // as its clones do. The values its partial indexes have read stay filed; any other is the
+    // snapshot's as it is.
     this.base = new Snapshot(objs, seqs, this.fns);
-    if (this.layer) {
-      this.layer = objs;
-      this.objs = new Map();
-    }
+    this.layer = objs;
+    this.held = size;
+    this.objs = new Map();
     this.seqs = new Map();
     this.touched = new Set();
     for (let i = 0; i < this.pending.length; i++) if (this.pending[i]) this.pending[i] = new Map();
