@@ -112,7 +112,7 @@ class Bucket {
 
 const NO_OBJECTS: readonly KObject[] = [];
 
-/** A clone's mark for an object of its snapshot it has deleted. */
+/** What a store over a snapshot holds for a snapshot object it has deleted. */
 const GONE = Object.freeze({}) as KObject;
 
 /**
