@@ -68,6 +68,8 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Kubernetes' utilrand alphabet for generateName suffixes (no vowels, no 0/1/3). */
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+/** The length of a generated name's random suffix. */
+export const GENERATED_SUFFIX_LENGTH = 5;
 
 /**
  * The API server: the one place objects live, with a single resourceVersion counter.
@@ -106,6 +108,11 @@ export class ApiServer {
 
   get resourceVersion(): number {
     return this.rv;
+  }
+
+  /** Nothing written yet, nobody watching, no admission step: a create's outcome depends on its object alone. */
+  get pristine(): boolean {
+    return this.rv === 0 && this.watchers.size === 0 && this.admissions.size === 0;
   }
 
   get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined {
@@ -158,21 +165,13 @@ export class ApiServer {
     if (!meta.name && meta.generateName) {
       // Generated names come from one random stream: creates that generate one do not commute.
       fp?.write('names');
-      let suffix = '';
-      for (let i = 0; i < 5; i++) suffix += NAME_ALPHABET[Math.floor(this.random() * NAME_ALPHABET.length)];
-      meta = { ...meta, name: meta.generateName + suffix };
+      meta = { ...meta, name: meta.generateName + this.nameSuffix() };
     }
     const key = keyOf(meta);
     if (fp) written(fp, obj.kind, key);
     const displayName = meta.name || meta.generateName || '';
     const store = this.storeOf(obj.kind);
-    if (store.has(key)) {
-      return this.refuse(actor, 'create', obj.kind, key, {
-        code: 409,
-        reason: 'AlreadyExists',
-        message: `${RESOURCE[obj.kind]} "${meta.name}" already exists`,
-      });
-    }
+    if (store.has(key)) return this.refuse(actor, 'create', obj.kind, key, alreadyExists(obj.kind, meta.name));
     const invalid = validateAnnotationKeys(meta.annotations);
     if (invalid) return this.refuse(actor, 'create', obj.kind, key, invalidError(obj.kind, displayName, invalid));
     const m: Writable<KObject['metadata']> = { ...meta, creationTimestamp: this.clock.now };
@@ -190,6 +189,49 @@ export class ApiServer {
     this.observer?.written(actor, 'create', undefined, stored);
     this.notify(obj.kind, undefined, stored);
     return { ok: true, obj: stored };
+  }
+
+  /**
+   * create, for an object deep-frozen with valid annotation keys, on a server that nothing
+   * watches and no admission step guards (the cluster at rest replayed from its template,
+   * sim/at-rest.ts): the same generated name, UID, resourceVersion, stored object and report,
+   * drawn in the same order, without the checks that cannot fail there or create's copies of
+   * its input. `fill` puts a run's own values into the object to store: its root and metadata
+   * are this create's copies (frozen here); a part deeper down, fill copies before changing it
+   * and freezes. The metadata must hold a name and a uid key (so that assigning them keeps
+   * create's key order). `key`, when the name is not generated: the object's key, made once for
+   * every run (a string used again keeps its hash).
+   */
+  createFrozen<T extends KObject>(actor: string, obj: T, fill?: (stored: T) => void, key?: string): ApiResult<T> {
+    if (this.watchers.size !== 0 || this.admissions.size !== 0) throw new Error('createFrozen is for a server nothing watches or admits to');
+    const meta = obj.metadata;
+    const fp = this.clock.footprint;
+    const m: Writable<KObject['metadata']> = { ...meta, creationTimestamp: this.clock.now };
+    if (!meta.name && meta.generateName) {
+      fp?.write('names');
+      m.name = meta.generateName + this.nameSuffix();
+      key = keyOf(m);
+    } else key ??= keyOf(m);
+    if (fp) written(fp, obj.kind, key);
+    const store = this.storeOf(obj.kind);
+    if (store.has(key)) return this.refuse(actor, 'create', obj.kind, key, alreadyExists(obj.kind, m.name));
+    if (obj.kind === 'PodDisruptionBudget') m.generation = 1;
+    const stored = { ...obj, metadata: m } as T;
+    fill?.(stored);
+    m.uid = meta.uid || this.uid();
+    m.resourceVersion = ++this.rv;
+    Object.freeze(m);
+    Object.freeze(stored);
+    store.set(key, stored);
+    this.observer?.written(actor, 'create', undefined, stored);
+    return { ok: true, obj: stored };
+  }
+
+  /** A generated name's random part: five characters of the alphabet (utilrand.String(5)). */
+  protected nameSuffix(): string {
+    let suffix = '';
+    for (let i = 0; i < GENERATED_SUFFIX_LENGTH; i++) suffix += NAME_ALPHABET[Math.floor(this.random() * NAME_ALPHABET.length)];
+    return suffix;
   }
 
   update<T extends KObject>(actor: string, obj: T): ApiResult<T> {
@@ -299,7 +341,7 @@ export class ApiServer {
  * frozen constant). What immer's freeze(obj, true) does for plain data, without its
  * per-value type dispatch: every write of a run passes here.
  */
-function deepFreeze<T>(o: T): T {
+export function deepFreeze<T>(o: T): T {
   if (typeof o !== 'object' || o === null || Object.isFrozen(o)) return o;
   Object.freeze(o);
   for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
@@ -344,6 +386,10 @@ export function conflict(kind: Kind, name: string): ApiError {
     reason: 'Conflict',
     message: `Operation cannot be fulfilled on ${RESOURCE[kind]} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
   };
+}
+
+function alreadyExists(kind: Kind, name: string): ApiError {
+  return { code: 409, reason: 'AlreadyExists', message: `${RESOURCE[kind]} "${name}" already exists` };
 }
 
 function notFound(kind: Kind, key: string): ApiError {
