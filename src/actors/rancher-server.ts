@@ -148,6 +148,8 @@ export class RancherServer {
       dial: function* () {
         return (yield* tunnel.dial(dialStream)) ? undefined : ERR_AGENT_DISCONNECTED;
       },
+      // Tunnel.dial answers at once while a session is up: no generators per write then.
+      connected: () => tunnel.hasSession,
     });
     const onlyChanged = opts.syncOnlyChangedObjects === true;
     const projectEvent = (): void => {

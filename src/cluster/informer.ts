@@ -1,3 +1,4 @@
+import type { ScheduleOptions } from '../kernel/kernel.js';
 import type { LatencyName } from './latency.js';
 import type { World } from './world.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
@@ -16,9 +17,8 @@ export type EventHandler = (old: KObject | undefined, cur: KObject | undefined) 
  */
 export class Informer {
   private readonly caches = new Map<Kind, ObjectStore>();
-  private readonly nextFree = new Map<Kind, number>();
-  /** Per kind, the watch events on their way, in order: what the cache will hold next. */
-  private inTransit = new Map<Kind, Array<{ at: number; old: KObject | undefined; cur: KObject | undefined }>>();
+  /** Per kind, its watch stream: the deliveries on their way, in order (what the cache will hold next). */
+  private readonly streams = new Map<Kind, Stream>();
   private readonly handlers = new Map<Kind, EventHandler[]>();
   private readonly unwatch = new Map<Kind, () => void>();
   /** Bumped when the watches break: deliveries sent before are lost. */
@@ -27,10 +27,8 @@ export class Informer {
   private readonly broken = new Set<Kind>();
   private readonly lag: string;
   private readonly actor: string;
-  /** Per kind, the kernel chain of its deliveries (a watch stream is ordered). */
-  private readonly chains = new Map<Kind, number>();
-  /** Deliveries only touch this process's cache: all informers' deliveries commute. */
-  private readonly commutes: number;
+  /** Per kind, its deliveries' scheduling options: the kernel chain (a watch stream is ordered), shared by every delivery. */
+  private readonly deliveryOpts = new Map<Kind, ScheduleOptions>();
   alive = true;
 
   constructor(
@@ -43,9 +41,10 @@ export class Informer {
   ) {
     this.lag = `${process}/cache`;
     this.actor = `${process} cache`;
-    this.commutes = world.kernel.groupId('informer deliveries');
+    // Deliveries only touch this process's cache: all informers' deliveries commute.
+    const commutes = world.kernel.groupId('informer deliveries');
     for (const kind of kinds) {
-      this.chains.set(kind, world.kernel.chainId(`${process}/${kind}`));
+      this.deliveryOpts.set(kind, { actor: this.actor, chain: world.kernel.chainId(`${process}/${kind}`), commutes });
       // The initial LIST: the cache starts as the API server's state at this instant.
       this.caches.set(kind, (world.api.indexed(kind) as ObjectStore).clone());
     }
@@ -80,8 +79,7 @@ export class Informer {
     }
     this.unwatch.clear();
     this.epoch++;
-    this.inTransit = new Map();
-    this.nextFree.clear();
+    this.streams.clear();
   }
 
   /**
@@ -168,10 +166,10 @@ export class Informer {
     for (const [kind, cache] of this.caches) {
       s += `|${kind}`;
       for (const o of cache.values()) s += `,${versionRef(o)}`;
-      const moving = this.inTransit.get(kind);
-      if (moving?.length) {
-        s += `>${Math.max(0, (this.nextFree.get(kind) ?? 0) - now)}`;
-        for (const m of moving) s += `,${m.at - now}:${m.cur ? versionRef(m.cur) : `-${versionRef(m.old!)}`}`;
+      const stream = this.streams.get(kind);
+      if (stream && stream.moving.length > 0) {
+        s += `>${Math.max(0, stream.nextFree - now)}`;
+        for (const m of stream.moving) s += `,${m.at - now}:${m.cur ? versionRef(m.cur) : `-${versionRef(m.old!)}`}`;
       }
     }
     return s;
@@ -196,15 +194,27 @@ export class Informer {
     k.footprint?.write(`cache:${this.process}/${kind}`);
     let lag = this.world.draw(this.lagName, this.lag);
     if (this.extraLag) lag += this.world.draw(this.extraLag, this.lag);
-    const at = Math.max(this.nextFree.get(kind) ?? 0, k.now + lag);
-    this.nextFree.set(kind, at);
-    let moving = this.inTransit.get(kind);
-    if (!moving) this.inTransit.set(kind, (moving = []));
-    moving.push({ at, old, cur });
+    let stream = this.streams.get(kind);
+    if (!stream) this.streams.set(kind, (stream = this.stream(kind)));
+    const at = Math.max(stream.nextFree, k.now + lag);
+    stream.nextFree = at;
+    stream.moving.push({ at, old, cur });
+    k.schedule(at - k.now, stream.deliver, this.deliveryOpts.get(kind));
+  }
+
+  /**
+   * A kind's stream for this epoch. Its deliveries are one kernel chain, so they run in the
+   * order sent: each runs the stream's one `deliver`, which takes the earliest delivery on
+   * its way (no closure per event). A stream of an earlier epoch still takes its deliveries
+   * off as they come due, and drops them.
+   */
+  private stream(kind: Kind): Stream {
+    const k = this.world.kernel;
     const epoch = this.epoch;
-    k.schedule(at - k.now, () => {
+    const moving: Delivery[] = [];
+    const deliver = (): void => {
       k.footprint?.write(`cache:${this.process}/${kind}`);
-      moving.shift();
+      const { old, cur } = moving.shift()!;
       if (!this.alive || epoch !== this.epoch) return;
       const cache = this.caches.get(kind)!;
       if (cur) cache.set(objKey(cur), cur);
@@ -212,6 +222,21 @@ export class Informer {
       if (this.world.recorder.tracing) this.world.recorder.delivered(this.process, kind, objKey((cur ?? old)!), cur?.metadata.resourceVersion);
       const hs = this.handlers.get(kind);
       if (hs) for (const h of hs) h(old, cur);
-    }, { actor: this.actor, chain: this.chains.get(kind), commutes: this.commutes });
+    };
+    return { nextFree: 0, moving, deliver };
   }
+}
+
+/** A watch event on its way to the cache: when it lands, and the versions before and after. */
+interface Delivery {
+  readonly at: number;
+  readonly old: KObject | undefined;
+  readonly cur: KObject | undefined;
+}
+
+/** One kind's watch stream in one epoch: when the next delivery can land, and what is on its way. */
+interface Stream {
+  nextFree: number;
+  readonly moving: Delivery[];
+  readonly deliver: () => void;
 }
