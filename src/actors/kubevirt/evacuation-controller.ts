@@ -25,23 +25,42 @@ export function evacuationReconciler(
     if (!expectations.satisfied(node)) return undefined;
     const { busy, running, outbound: fromNode } = cache.indexed('VirtualMachineInstanceMigration').derived('active', '', UNFINISHED, unfinished);
     const outbound = fromNode.get(node) ?? 0;
-    // The VMIs marked for evacuation from this node, in the cache's order.
-    const candidates = cache
-      .indexed('VirtualMachineInstance')
-      .select('evacuation', node)
-      .filter(
+    // The VMIs marked for evacuation from this node, in the cache's order, that can go now:
+    // kept with the node's bucket of marked VMIs for the unfinished migrations' summary they
+    // were filtered against (a drain of hundreds of VMs passes over them again and again).
+    const marked = cache.indexed('VirtualMachineInstance').derived('evacuation', node, MARKED, markedOn);
+    if (marked.vmis.length === 0) return undefined;
+    if (marked.against !== busy) {
+      marked.against = busy;
+      marked.candidates = marked.vmis.filter(
         (v) =>
           v.status.nodeName === node &&
           v.spec.evictionStrategy === 'LiveMigrate' &&
           !(v.status.migrationUid && !v.status.migrationCompleted) &&
           !busy.has(objKey(v)),
       );
+    }
+    const candidates = marked.candidates;
     if (candidates.length === 0) return undefined;
     const free = Math.min(PARALLEL_MIGRATIONS_PER_CLUSTER - running, PARALLEL_OUTBOUND_PER_NODE - outbound);
     if (free <= 0) return { requeueAfter: LIMIT_REQUEUE_MS };
     const chosen = shuffle(candidates).slice(0, free);
     return { writes: chosen.map((vmi) => ({ verb: 'create' as const, object: newMigration(vmi, 'kubevirt-evacuation-', { [ANN_EVACUATION]: node }), expect: node })) };
   };
+}
+
+/** A node's VMIs marked for evacuation, and those of them that can go while `against` holds. */
+interface Marked {
+  readonly vmis: readonly VirtualMachineInstance[];
+  against: ReadonlySet<string> | undefined;
+  candidates: readonly VirtualMachineInstance[];
+}
+
+/** Names the list kept with a node's marked VMIs (ObjectStore.derived). */
+const MARKED = {};
+
+function markedOn(vmis: Iterable<VirtualMachineInstance>): Marked {
+  return { vmis: [...vmis], against: undefined, candidates: [] };
 }
 
 /**
