@@ -167,9 +167,12 @@ export class Informer {
       s += `|${kind}`;
       for (const o of cache.values()) s += `,${versionRef(o)}`;
       const stream = this.streams.get(kind);
-      if (stream && stream.moving.length > 0) {
+      if (stream && stream.length > 0) {
         s += `>${Math.max(0, stream.nextFree - now)}`;
-        for (const m of stream.moving) s += `,${m.at - now}:${m.cur ? versionRef(m.cur) : `-${versionRef(m.old!)}`}`;
+        for (let i = 0; i < stream.length; i++) {
+          const cur = stream.curAt(i);
+          s += `,${stream.atAt(i) - now}:${cur ? versionRef(cur) : `-${versionRef(stream.oldAt(i)!)}`}`;
+        }
       }
     }
     return s;
@@ -198,7 +201,7 @@ export class Informer {
     if (!stream) this.streams.set(kind, (stream = this.stream(kind)));
     const at = Math.max(stream.nextFree, k.now + lag);
     stream.nextFree = at;
-    stream.moving.push({ at, old, cur });
+    stream.push(at, old, cur);
     k.schedule(at - k.now, stream.deliver, this.deliveryOpts.get(kind));
   }
 
@@ -211,10 +214,12 @@ export class Informer {
   private stream(kind: Kind): Stream {
     const k = this.world.kernel;
     const epoch = this.epoch;
-    const moving: Delivery[] = [];
-    const deliver = (): void => {
+    const stream = new Stream();
+    stream.deliver = (): void => {
       k.footprint?.write(`cache:${this.process}/${kind}`);
-      const { old, cur } = moving.shift()!;
+      stream.shift();
+      const old = stream.old;
+      const cur = stream.cur;
       if (!this.alive || epoch !== this.epoch) return;
       const cache = this.caches.get(kind)!;
       if (cur) cache.set(objKey(cur), cur);
@@ -223,20 +228,66 @@ export class Informer {
       const hs = this.handlers.get(kind);
       if (hs) for (const h of hs) h(old, cur);
     };
-    return { nextFree: 0, moving, deliver };
+    return stream;
   }
 }
 
-/** A watch event on its way to the cache: when it lands, and the versions before and after. */
-interface Delivery {
-  readonly at: number;
-  readonly old: KObject | undefined;
-  readonly cur: KObject | undefined;
-}
+/**
+ * One kind's watch stream in one epoch: when the next delivery can land, and the watch
+ * events on their way (when each lands, the versions before and after), earliest first. A
+ * ring of (at, old, cur) slots: no object per delivery, no array shifted or regrown as the
+ * stream empties and fills again, which it does on nearly every write.
+ */
+class Stream {
+  nextFree = 0;
+  /** Deliveries on their way. */
+  length = 0;
+  /** What {@link shift} took off. */
+  old: KObject | undefined = undefined;
+  cur: KObject | undefined = undefined;
+  deliver: () => void = () => undefined;
+  private slots: unknown[] = new Array<unknown>(3 * 4).fill(undefined);
+  /** The slot of the earliest delivery's time. */
+  private head = 0;
 
-/** One kind's watch stream in one epoch: when the next delivery can land, and what is on its way. */
-interface Stream {
-  nextFree: number;
-  readonly moving: Delivery[];
-  readonly deliver: () => void;
+  push(at: number, old: KObject | undefined, cur: KObject | undefined): void {
+    if (3 * (this.length + 1) > this.slots.length) this.grow();
+    const n = this.slots.length;
+    const i = (this.head + 3 * this.length) % n;
+    this.slots[i] = at;
+    this.slots[i + 1] = old;
+    this.slots[i + 2] = cur;
+    this.length++;
+  }
+
+  /** Take the earliest delivery off, into {@link old} and {@link cur}. */
+  shift(): void {
+    const i = this.head;
+    this.old = this.slots[i + 1] as KObject | undefined;
+    this.cur = this.slots[i + 2] as KObject | undefined;
+    this.slots[i + 1] = this.slots[i + 2] = undefined;
+    this.head = (i + 3) % this.slots.length;
+    this.length--;
+  }
+
+  /** The i-th delivery on its way (0: the earliest): when it lands, the versions before and after. */
+  atAt(i: number): number {
+    return this.slots[(this.head + 3 * i) % this.slots.length] as number;
+  }
+
+  oldAt(i: number): KObject | undefined {
+    return this.slots[(this.head + 3 * i + 1) % this.slots.length] as KObject | undefined;
+  }
+
+  curAt(i: number): KObject | undefined {
+    return this.slots[(this.head + 3 * i + 2) % this.slots.length] as KObject | undefined;
+  }
+
+  private grow(): void {
+    const n = this.slots.length;
+    const next = new Array<unknown>(2 * n).fill(undefined);
+    for (let j = 0; j < 3 * this.length; j++) next[j] = this.slots[(this.head + j) % n];
+    this.slots = next;
+    this.head = 0;
+  }
 }
