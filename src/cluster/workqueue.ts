@@ -30,6 +30,9 @@ export class WorkQueue {
   private readonly keys = new Map<string, KeyState>();
   /** Records with no flag and no pending time. */
   private idle = 0;
+  /** The record looked up last: a pass's calls (get, forget, addAfter, done) name one key in a row. */
+  private lastKey: string | undefined;
+  private lastState: KeyState | undefined;
   shutDown = false;
 
   constructor(
@@ -69,13 +72,13 @@ export class WorkQueue {
 
   /** The key's record, made busy (no longer counted idle). */
   private state(key: string): KeyState {
-    const s = this.keys.get(key);
+    let s = key === this.lastKey ? this.lastState : this.keys.get(key);
     if (s === undefined) {
-      const fresh = { flags: 0, at: -1 };
-      this.keys.set(key, fresh);
-      return fresh;
-    }
-    if (s.flags === 0 && s.at < 0) this.idle--;
+      s = { flags: 0, at: -1 };
+      this.keys.set(key, s);
+    } else if (s.flags === 0 && s.at < 0) this.idle--;
+    this.lastKey = key;
+    this.lastState = s;
     return s;
   }
 
@@ -85,6 +88,7 @@ export class WorkQueue {
     if (++this.idle <= 64 || this.idle * 2 <= this.keys.size) return;
     for (const [k, r] of this.keys) if (r.flags === 0 && r.at < 0) this.keys.delete(k);
     this.idle = 0;
+    this.lastKey = this.lastState = undefined;
   }
 
   add(key: string): void {
