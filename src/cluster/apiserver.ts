@@ -328,7 +328,7 @@ function applyOps<T extends KObject>(base: T, ops: readonly PatchOp[]): T {
     }
     const key = op.path[op.path.length - 1]!;
     if (op.op === 'remove') delete parent[key];
-    else parent[key] = typeof op.value === 'object' && op.value !== null ? structuredClone(op.value) : op.value;
+    else parent[key] = typeof op.value === 'object' && op.value !== null ? (JSON.parse(JSON.stringify(op.value)) as unknown) : op.value;
   }
   return root as T;
 }
