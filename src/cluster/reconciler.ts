@@ -122,6 +122,7 @@ class Worker {
     this.step = () => r.advance(this);
   }
 }
+
 /**
  * The reconciler runtime (controller-runtime's pkg/internal/controller): it owns the
  * workqueue, the workers, the rate-limited retries and requeues, and performs a plan's
