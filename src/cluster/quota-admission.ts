@@ -50,7 +50,7 @@ export function installQuotaAdmission(world: World): void {
           if (mine && mine.metadata.resourceVersion > q.metadata.resourceVersion) q = mine;
         }
         const verdict = check(q, usage);
-        if (typeof verdict === 'function') return refusal(podName, verdict as Exceeded);
+        if (typeof verdict === 'function') return refusal(podName, verdict);
         if (typeof verdict === 'string') return { code: 403, reason: 'Forbidden', message: `pods "${podName}" is forbidden: ${verdict}` };
         if (verdict) (charged ??= []).push(verdict);
       }
@@ -74,15 +74,11 @@ export function installQuotaAdmission(world: World): void {
 /**
  * A quota refusal whose text (sorted, formatted quantities) is written only when someone reads
  * it (a trace, a controller matching it): a Pending migration is refused hundreds of times per
- * run, and most refusals are only counted. The refusal is kept with its text (the quota
- * version and pod usage it was checked for): a VMI's target pods keep their generateName, so
- * each retry against the same quota version gets the same (immutable) error object.
+ * run, and most refusals are only counted.
  */
-function refusal(podName: string, text: Exceeded): ApiError {
-  const last = text.last;
-  if (last !== undefined && last.podName === podName) return last.err;
+function refusal(podName: string, text: () => string): ApiError {
   let message: string | undefined;
-  const err: ApiError = {
+  return {
     code: 403,
     reason: 'Forbidden',
     exceededQuota: true,
@@ -90,8 +86,6 @@ function refusal(podName: string, text: Exceeded): ApiError {
       return (message ??= `pods "${podName}" is forbidden: ${text()}`);
     },
   };
-  text.last = { podName, err };
-  return err;
 }
 
 /**
@@ -102,9 +96,6 @@ const refusals = new WeakMap<ResourceQuota, WeakMap<ResourceList, string | LazyT
 
 /** An "exceeded quota" text, written when read. */
 type LazyText = () => string;
-
-/** The "exceeded quota" text of one quota version and pod usage, with the last refusal made of it. */
-type Exceeded = LazyText & { last?: { readonly podName: string; readonly err: ApiError } };
 
 /**
  * CheckRequest for one quota: an error text (or, for "exceeded quota", a function that writes
