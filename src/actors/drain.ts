@@ -81,6 +81,51 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     if (--remaining === 0) log.finished(world.now);
   };
   if (remaining === 0) log.finished(world.now);
+  // A parked loop waits for a change to its pod, its VMI or any PDB. One watcher per kind for
+  // the whole drain hands each change to the loops it concerns, in the order the loops started
+  // (the order their own watchers would have been called in), instead of every loop's watchers
+  // seeing every write: a drain of hundreds of pods would otherwise pay pods × writes.
+  interface Waiter {
+    readonly podKey: string;
+    readonly onChange: (key: string) => void;
+  }
+  const waiters: Waiter[] = [];
+  /** The waiters by pod key and VMI key (a write's key is matched against both, whatever its kind). */
+  const byKey = new Map<string, Waiter[]>();
+  let unwatchAll: Array<() => void> | undefined;
+  const changed = (key: string): void => {
+    const ws = byKey.get(key);
+    if (ws) for (const w of ws) w.onChange(key);
+  };
+  const register = (podKey: string, vmiKey: string | undefined, onChange: (key: string) => void): (() => void) => {
+    const w: Waiter = { podKey, onChange };
+    const keys = vmiKey === undefined || vmiKey === podKey ? [podKey] : [podKey, vmiKey];
+    waiters.push(w);
+    for (const k of keys) {
+      let ws = byKey.get(k);
+      if (!ws) byKey.set(k, (ws = []));
+      ws.push(w);
+    }
+    unwatchAll ??= [
+      api.watch('Pod', (o, c) => changed(keyOf((c ?? o)!.metadata))),
+      api.watch('VirtualMachineInstance', (o, c) => changed(keyOf((c ?? o)!.metadata))),
+      // A PodDisruptionBudget's disruptionsAllowed decides an eviction too.
+      api.watch('PodDisruptionBudget', () => {
+        for (const x of waiters) x.onChange(x.podKey);
+      }),
+    ];
+    return () => {
+      waiters.splice(waiters.indexOf(w), 1);
+      for (const k of keys) {
+        const ws = byKey.get(k)!;
+        ws.splice(ws.indexOf(w), 1);
+        if (ws.length === 0) byKey.delete(k);
+      }
+      if (waiters.length > 0 || !unwatchAll) return;
+      for (const u of unwatchAll) u();
+      unwatchAll = undefined;
+    };
+  };
   for (const p of pods) evictLoop(objKey(p), finish);
 
   /**
@@ -102,12 +147,7 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
       const since = world.now - lastAttempt;
       wake?.(Math.max(0, Math.ceil(Math.max(since, 1) / EVICT_RETRY_MS) * EVICT_RETRY_MS - since));
     };
-    const unwatch = [
-      api.watch('Pod', (o, c) => onChange(keyOf((c ?? o)!.metadata))),
-      api.watch('VirtualMachineInstance', (o, c) => onChange(keyOf((c ?? o)!.metadata))),
-      // A PodDisruptionBudget's disruptionsAllowed decides an eviction too.
-      api.watch('PodDisruptionBudget', () => onChange(podKey)),
-    ];
+    const unwatch = register(podKey, vmiKey, onChange);
     function* loop(): Process {
       for (;;) {
         yield world.draw('apiCall', stream);
@@ -115,7 +155,7 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
         const r = eviction.evict(DRAIN, podKey);
         if (r.ok || r.err.code === 404) break;
         if (r.err.code !== 429) {
-          for (const u of unwatch) u();
+          unwatch();
           position(podKey, 'gave-up');
           return;
         }
@@ -124,7 +164,7 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
         yield PARK;
         position(podKey, 'evict');
       }
-      for (const u of unwatch) u();
+      unwatch();
       position(podKey, 'wait-delete');
       while (api.get('Pod', podKey)) yield DELETE_POLL_MS;
       position(podKey, 'done');

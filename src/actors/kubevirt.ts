@@ -62,7 +62,7 @@ export function startKubeVirt(world: World): void {
     const m = (cur ?? old)!;
     migrations.enqueue(objKey(m));
     // disruptionbudget.go updateMigration: the PDB expanded for this migration.
-    for (const b of cache.indexed('PodDisruptionBudget').select('migration-name', m.metadata.name)) if (b.metadata.namespace === m.metadata.namespace) budgets.enqueue(objKey(b));
+    for (const b of cache.indexed('PodDisruptionBudget').view('migration-name', m.metadata.name)) if (b.metadata.namespace === m.metadata.namespace) budgets.enqueue(objKey(b));
     const evacNode = m.metadata.annotations[ANN_EVACUATION];
     if (!old && cur && evacNode !== undefined) evacuations.expectations.lower(evacNode);
     evacuations.enqueue(m.status.sourceNode);
@@ -73,7 +73,7 @@ export function startKubeVirt(world: World): void {
     const pdb = pdbOf(v.metadata.namespace, v.metadata.uid);
     if (pdb) budgets.enqueue(pdb);
     if (v.status.evacuationNodeName) evacuations.enqueue(v.status.evacuationNodeName);
-    for (const m of cache.indexed('VirtualMachineInstanceMigration').select('vmi', v.metadata.name)) {
+    for (const m of cache.indexed('VirtualMachineInstanceMigration').view('vmi', v.metadata.name)) {
       if (m.metadata.namespace === v.metadata.namespace && !migrationFinished(m.status.phase)) migrations.enqueue(objKey(m));
     }
   });
@@ -83,7 +83,7 @@ export function startKubeVirt(world: World): void {
     if (pdb) budgets.enqueue(pdb);
     const uid = p.metadata.labels[LABEL_MIGRATION_UID];
     if (!uid) return;
-    for (const m of cache.indexed('VirtualMachineInstanceMigration').select('uid', uid)) {
+    for (const m of cache.indexed('VirtualMachineInstanceMigration').view('uid', uid)) {
       if (m.metadata.namespace !== p.metadata.namespace) continue;
       if (!old && cur) migrations.expectations.lower(objKey(m));
       migrations.enqueue(objKey(m));
@@ -101,7 +101,7 @@ export function startKubeVirt(world: World): void {
   cache.on('ResourceQuota', (old, cur) => {
     if (!old) return;
     const ns = (cur ?? old).metadata.namespace;
-    for (const m of cache.indexed('VirtualMachineInstanceMigration').select('active', '')) {
+    for (const m of cache.indexed('VirtualMachineInstanceMigration').view('active', '')) {
       if (m.metadata.namespace === ns && m.status.rejectedByResourceQuota && m.status.phase === 'Pending') migrations.enqueue(objKey(m));
     }
   });

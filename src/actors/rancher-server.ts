@@ -6,7 +6,7 @@ import { Reconciler } from '../cluster/reconciler.js';
 import type { Process } from '../kernel/kernel.js';
 import type { World } from '../cluster/world.js';
 import { ANN_RANCHER_QUOTA, parseRancherQuota } from './rancher-quota.js';
-import { equal } from '../cluster/resources.js';
+import { equal, type ResourceList } from '../cluster/resources.js';
 import { isValidated, rancherQuotaSync, type QuotaDerivation } from './rancher-quota-sync.js';
 import type { RancherProject } from './rancher-project.js';
 import type { Namespace } from '../cluster/objects.js';
@@ -55,14 +55,25 @@ export interface RancherOptions {
  * namespaces whose ResourceQuotaValidated condition is True (a namespace that does not fit
  * drops out); as text, one per value, so that equal sums compare equal.
  */
-export function usedLimit(namespaces: readonly Namespace[]): string {
+export function usedLimit(namespaces: Iterable<Namespace>): string {
   const sum: Record<string, number> = {};
   for (const ns of namespaces) {
-    if (!isValidated(ns)) continue;
-    const hard = parseRancherQuota(ns.metadata.annotations[ANN_RANCHER_QUOTA])?.hard ?? {};
-    for (const k in hard) sum[k] = (sum[k] ?? 0) + hard[k]!;
+    const hard = contribution(ns);
+    if (hard) for (const k in hard) sum[k] = (sum[k] ?? 0) + hard[k]!;
   }
   return Object.keys(sum).sort().map((k) => `${k}=${sum[k]}`).join(',');
+}
+
+/** Each namespace version's part of UsedLimit: its annotation's limits if validated, else null. */
+const contributions = new WeakMap<Namespace, ResourceList | null>();
+
+function contribution(ns: Namespace): ResourceList | null {
+  let c = contributions.get(ns);
+  if (c === undefined) {
+    c = isValidated(ns) ? (parseRancherQuota(ns.metadata.annotations[ANN_RANCHER_QUOTA])?.hard ?? {}) : null;
+    contributions.set(ns, c);
+  }
+  return c;
 }
 
 /**
@@ -148,6 +159,8 @@ export class RancherServer {
       dial: function* () {
         return (yield* tunnel.dial(dialStream)) ? undefined : ERR_AGENT_DISCONNECTED;
       },
+      // Tunnel.dial answers at once while a session is up: no generators per write then.
+      connected: () => tunnel.hasSession,
     });
     const onlyChanged = opts.syncOnlyChangedObjects === true;
     const projectEvent = (): void => {
@@ -158,12 +171,24 @@ export class RancherServer {
     };
     // With a scenario project, UsedLimit is the project's state (resourceQuotaUsedLimitController
     // runs on every Namespace event and updates the Project only when the sum differs).
-    let used = opts.project ? usedLimit(cache.list('Namespace')) : '';
+    let used = opts.project ? usedLimit(cache.indexed('Namespace').values()) : '';
+    // The sum over the cache as of a store version: a re-list hands every namespace to the
+    // handler with the cache already complete, so one sum serves them all (not one per namespace).
+    let summedAt = -1;
+    let summed = used;
+    const currentUsed = (): string => {
+      const store = cache.indexed('Namespace');
+      if (store.version !== summedAt) {
+        summedAt = store.version;
+        summed = usedLimit(store.values());
+      }
+      return summed;
+    };
     cache.on('Namespace', (old, cur) => {
       if (!cur) return;
       if (!(onlyChanged && old && old.metadata.resourceVersion === cur.metadata.resourceVersion)) sync.enqueue(objKey(cur));
       if (opts.project) {
-        const now = usedLimit(cache.list('Namespace'));
+        const now = currentUsed();
         if (now !== used) {
           used = now;
           projectEvent();

@@ -1,5 +1,4 @@
 import type { Footprint } from '../kernel/footprint.js';
-import { applyPatches, enablePatches } from 'immer';
 import type { Kind, KObject, ObjectOf } from './objects.js';
 import { RESOURCE, keyOf, objKey } from './objects.js';
 import { validateAnnotationKeys } from './validation.js';
@@ -37,9 +36,6 @@ export interface PatchOp {
   readonly path: readonly string[];
   readonly value?: unknown;
 }
-
-// immer applies the operations to a frozen stored version without copying what they leave alone.
-enablePatches();
 
 /** What the API server reports to the run's recorder: every write and every refusal. */
 export interface ApiObserver {
@@ -251,7 +247,7 @@ export class ApiServer {
   patch<K extends Kind>(actor: string, kind: K, key: string, ops: readonly PatchOp[]): ApiResult<ObjectOf<K>> {
     const old = this.get(kind, key);
     if (!old) return this.refuse(actor, 'patch', kind, key, notFound(kind, key));
-    const next = applyPatches(old as KObject, ops as Parameters<typeof applyPatches>[1]) as ObjectOf<K>;
+    const next = applyOps(old, ops);
     return this.write(actor, 'patch', { ...next, metadata: { ...next.metadata, resourceVersion: 0 } });
   }
 
@@ -346,6 +342,37 @@ export function deepFreeze<T>(o: T): T {
   Object.freeze(o);
   for (const k in o) deepFreeze((o as Record<string, unknown>)[k]);
   return o;
+}
+
+/**
+ * JSON Patch operations on object paths applied to a stored (frozen) version: the objects on
+ * each operation's path are copied (key order kept: a key replaced or added in place stays
+ * where it is, a new one comes last, as an assignment puts it), the rest is shared with the
+ * stored version. What immer's applyPatches gave for these paths (values cloned, a path that
+ * does not resolve refused), without a draft per patch. Array paths are not modelled.
+ */
+function applyOps<T extends KObject>(base: T, ops: readonly PatchOp[]): T {
+  const root: Record<string, unknown> = { ...base };
+  const copies = new Set<object>([root]);
+  for (const op of ops) {
+    let parent = root;
+    for (let i = 0; i < op.path.length - 1; i++) {
+      const k = op.path[i]!;
+      const child = parent[k];
+      if (typeof child !== 'object' || child === null || Array.isArray(child)) throw new Error(`Cannot apply patch, path doesn't resolve: ${op.path.join('/')}`);
+      let copy = child as Record<string, unknown>;
+      if (!copies.has(copy)) {
+        copy = { ...copy };
+        copies.add(copy);
+        parent[k] = copy;
+      }
+      parent = copy;
+    }
+    const key = op.path[op.path.length - 1]!;
+    if (op.op === 'remove') delete parent[key];
+    else parent[key] = typeof op.value === 'object' && op.value !== null ? (JSON.parse(JSON.stringify(op.value)) as unknown) : op.value;
+  }
+  return root as T;
 }
 
 /**

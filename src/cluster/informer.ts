@@ -1,3 +1,4 @@
+import type { ScheduleOptions } from '../kernel/kernel.js';
 import type { LatencyName } from './latency.js';
 import type { World } from './world.js';
 import type { Kind, KObject, ObjectOf } from './objects.js';
@@ -16,9 +17,8 @@ export type EventHandler = (old: KObject | undefined, cur: KObject | undefined) 
  */
 export class Informer {
   private readonly caches = new Map<Kind, ObjectStore>();
-  private readonly nextFree = new Map<Kind, number>();
-  /** Per kind, the watch events on their way, in order: what the cache will hold next. */
-  private inTransit = new Map<Kind, Array<{ at: number; old: KObject | undefined; cur: KObject | undefined }>>();
+  /** Per kind, its watch stream: the deliveries on their way, in order (what the cache will hold next). */
+  private readonly streams = new Map<Kind, Stream>();
   private readonly handlers = new Map<Kind, EventHandler[]>();
   private readonly unwatch = new Map<Kind, () => void>();
   /** Bumped when the watches break: deliveries sent before are lost. */
@@ -27,10 +27,8 @@ export class Informer {
   private readonly broken = new Set<Kind>();
   private readonly lag: string;
   private readonly actor: string;
-  /** Per kind, the kernel chain of its deliveries (a watch stream is ordered). */
-  private readonly chains = new Map<Kind, number>();
-  /** Deliveries only touch this process's cache: all informers' deliveries commute. */
-  private readonly commutes: number;
+  /** Per kind, its deliveries' scheduling options: the kernel chain (a watch stream is ordered), shared by every delivery. */
+  private readonly deliveryOpts = new Map<Kind, ScheduleOptions>();
   alive = true;
 
   constructor(
@@ -43,9 +41,10 @@ export class Informer {
   ) {
     this.lag = `${process}/cache`;
     this.actor = `${process} cache`;
-    this.commutes = world.kernel.groupId('informer deliveries');
+    // Deliveries only touch this process's cache: all informers' deliveries commute.
+    const commutes = world.kernel.groupId('informer deliveries');
     for (const kind of kinds) {
-      this.chains.set(kind, world.kernel.chainId(`${process}/${kind}`));
+      this.deliveryOpts.set(kind, { actor: this.actor, chain: world.kernel.chainId(`${process}/${kind}`), commutes });
       // The initial LIST: the cache starts as the API server's state at this instant.
       this.caches.set(kind, (world.api.indexed(kind) as ObjectStore).clone());
     }
@@ -80,8 +79,7 @@ export class Informer {
     }
     this.unwatch.clear();
     this.epoch++;
-    this.inTransit = new Map();
-    this.nextFree.clear();
+    this.streams.clear();
   }
 
   /**
@@ -168,10 +166,13 @@ export class Informer {
     for (const [kind, cache] of this.caches) {
       s += `|${kind}`;
       for (const o of cache.values()) s += `,${versionRef(o)}`;
-      const moving = this.inTransit.get(kind);
-      if (moving?.length) {
-        s += `>${Math.max(0, (this.nextFree.get(kind) ?? 0) - now)}`;
-        for (const m of moving) s += `,${m.at - now}:${m.cur ? versionRef(m.cur) : `-${versionRef(m.old!)}`}`;
+      const stream = this.streams.get(kind);
+      if (stream && stream.length > 0) {
+        s += `>${Math.max(0, stream.nextFree - now)}`;
+        for (let i = 0; i < stream.length; i++) {
+          const cur = stream.curAt(i);
+          s += `,${stream.atAt(i) - now}:${cur ? versionRef(cur) : `-${versionRef(stream.oldAt(i)!)}`}`;
+        }
       }
     }
     return s;
@@ -196,15 +197,29 @@ export class Informer {
     k.footprint?.write(`cache:${this.process}/${kind}`);
     let lag = this.world.draw(this.lagName, this.lag);
     if (this.extraLag) lag += this.world.draw(this.extraLag, this.lag);
-    const at = Math.max(this.nextFree.get(kind) ?? 0, k.now + lag);
-    this.nextFree.set(kind, at);
-    let moving = this.inTransit.get(kind);
-    if (!moving) this.inTransit.set(kind, (moving = []));
-    moving.push({ at, old, cur });
+    let stream = this.streams.get(kind);
+    if (!stream) this.streams.set(kind, (stream = this.stream(kind)));
+    const at = Math.max(stream.nextFree, k.now + lag);
+    stream.nextFree = at;
+    stream.push(at, old, cur);
+    k.schedule(at - k.now, stream.deliver, this.deliveryOpts.get(kind));
+  }
+
+  /**
+   * A kind's stream for this epoch. Its deliveries are one kernel chain, so they run in the
+   * order sent: each runs the stream's one `deliver`, which takes the earliest delivery on
+   * its way (no closure per event). A stream of an earlier epoch still takes its deliveries
+   * off as they come due, and drops them.
+   */
+  private stream(kind: Kind): Stream {
+    const k = this.world.kernel;
     const epoch = this.epoch;
-    k.schedule(at - k.now, () => {
+    const stream = new Stream();
+    stream.deliver = (): void => {
       k.footprint?.write(`cache:${this.process}/${kind}`);
-      moving.shift();
+      stream.shift();
+      const old = stream.old;
+      const cur = stream.cur;
       if (!this.alive || epoch !== this.epoch) return;
       const cache = this.caches.get(kind)!;
       if (cur) cache.set(objKey(cur), cur);
@@ -212,6 +227,67 @@ export class Informer {
       if (this.world.recorder.tracing) this.world.recorder.delivered(this.process, kind, objKey((cur ?? old)!), cur?.metadata.resourceVersion);
       const hs = this.handlers.get(kind);
       if (hs) for (const h of hs) h(old, cur);
-    }, { actor: this.actor, chain: this.chains.get(kind), commutes: this.commutes });
+    };
+    return stream;
+  }
+}
+
+/**
+ * One kind's watch stream in one epoch: when the next delivery can land, and the watch
+ * events on their way (when each lands, the versions before and after), earliest first. A
+ * ring of (at, old, cur) slots: no object per delivery, no array shifted or regrown as the
+ * stream empties and fills again, which it does on nearly every write.
+ */
+class Stream {
+  nextFree = 0;
+  /** Deliveries on their way. */
+  length = 0;
+  /** What {@link shift} took off. */
+  old: KObject | undefined = undefined;
+  cur: KObject | undefined = undefined;
+  deliver: () => void = () => undefined;
+  private slots: unknown[] = new Array<unknown>(3 * 4).fill(undefined);
+  /** The slot of the earliest delivery's time. */
+  private head = 0;
+
+  push(at: number, old: KObject | undefined, cur: KObject | undefined): void {
+    if (3 * (this.length + 1) > this.slots.length) this.grow();
+    const n = this.slots.length;
+    const i = (this.head + 3 * this.length) % n;
+    this.slots[i] = at;
+    this.slots[i + 1] = old;
+    this.slots[i + 2] = cur;
+    this.length++;
+  }
+
+  /** Take the earliest delivery off, into {@link old} and {@link cur}. */
+  shift(): void {
+    const i = this.head;
+    this.old = this.slots[i + 1] as KObject | undefined;
+    this.cur = this.slots[i + 2] as KObject | undefined;
+    this.slots[i + 1] = this.slots[i + 2] = undefined;
+    this.head = (i + 3) % this.slots.length;
+    this.length--;
+  }
+
+  /** The i-th delivery on its way (0: the earliest): when it lands, the versions before and after. */
+  atAt(i: number): number {
+    return this.slots[(this.head + 3 * i) % this.slots.length] as number;
+  }
+
+  oldAt(i: number): KObject | undefined {
+    return this.slots[(this.head + 3 * i + 1) % this.slots.length] as KObject | undefined;
+  }
+
+  curAt(i: number): KObject | undefined {
+    return this.slots[(this.head + 3 * i + 2) % this.slots.length] as KObject | undefined;
+  }
+
+  private grow(): void {
+    const n = this.slots.length;
+    const next = new Array<unknown>(2 * n).fill(undefined);
+    for (let j = 0; j < 3 * this.length; j++) next[j] = this.slots[(this.head + j) % n];
+    this.slots = next;
+    this.head = 0;
   }
 }

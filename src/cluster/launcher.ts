@@ -65,18 +65,17 @@ export interface VmSize {
  * memory (ratio from KubeVirt's config), plus the console-log container. The migration
  * target pod is rendered by the same function, so it is the same size as the source.
  */
-const rendered = new WeakMap<VmSize, { limits: ResourceList; requests: ResourceList }>();
+const rendered = new WeakMap<VmSize, Map<number | undefined, { limits: ResourceList; requests: ResourceList }>>();
 
 export function launcherPodResources(vm: VmSize, ratio: number | undefined): { limits: ResourceList; requests: ResourceList } {
-  // A VMI's spec is immutable, so its pods' resources are rendered once per spec.
-  if (ratio === DEFAULT_OVERHEAD_RATIO) {
-    const hit = rendered.get(vm);
-    if (hit) return hit;
-    const r = renderResources(vm, ratio);
-    rendered.set(vm, r);
-    return r;
-  }
-  return renderResources(vm, ratio);
+  // A VMI's spec is immutable, so its pods' resources are rendered once per spec and ratio
+  // (any ratio: the incident's is unset): every retry of a target pod then carries the same
+  // objects, which the quota usage and refusal-text caches recognise.
+  let byRatio = rendered.get(vm);
+  if (!byRatio) rendered.set(vm, (byRatio = new Map()));
+  let r = byRatio.get(ratio);
+  if (!r) byRatio.set(ratio, (r = renderResources(vm, ratio)));
+  return r;
 }
 
 function renderResources(vm: VmSize, ratio: number | undefined): { limits: ResourceList; requests: ResourceList } {

@@ -1,5 +1,5 @@
 import type { Footprint } from '../kernel/footprint.js';
-import type { Process } from '../kernel/kernel.js';
+import { PARK, type Process, type ScheduleOptions } from '../kernel/kernel.js';
 import type { LatencyName } from './latency.js';
 import type { World } from './world.js';
 import type { ApiResult } from './apiserver.js';
@@ -15,7 +15,7 @@ import { stateJson } from './state-text.js';
  * many creations a controller has made but not yet seen in its cache. Part of the state key.
  */
 export class Expectations {
-  /** Per key, the creations not yet seen; a key met again keeps its entry at 0 (no Map churn per creation). */
+  /** Per key, the creations not yet seen; a key whose creations have all been seen has no entry. */
   private readonly pending = new Map<string, number>();
   private total = 0;
 
@@ -47,7 +47,8 @@ export class Expectations {
     const n = this.pending.get(key);
     if (!n) return;
     this.touch(key, true);
-    this.pending.set(key, n - 1);
+    if (n === 1) this.pending.delete(key);
+    else this.pending.set(key, n - 1);
     this.total--;
   }
 
@@ -64,13 +65,13 @@ export class Expectations {
 
   /** Per part of the footprint, its state now (see WorkQueue.footprintParts). */
   footprintParts(out: Map<string, string>): void {
-    for (const [k, n] of this.pending) if (n > 0) out.set(`${this.resource}/${k}`, String(n));
+    for (const [k, n] of this.pending) out.set(`${this.resource}/${k}`, String(n));
     out.set(this.resource, String(this.total));
   }
 
   stateKey(): string {
     const parts: string[] = [];
-    for (const [k, n] of this.pending) if (n > 0) parts.push(`${k}#${n}`);
+    for (const [k, n] of this.pending) parts.push(`${k}#${n}`);
     return parts.sort().join(',');
   }
 }
@@ -90,6 +91,11 @@ export interface ReconcilerOptions {
    * fails with 503 and the key is re-queued with the rate limiter).
    */
   readonly dial?: () => Process<string | undefined>;
+  /**
+   * Whether `dial` would connect at once (undefined, without waiting or drawing): the request
+   * then skips it (Rancher's tunnel while a session is up, nearly always).
+   */
+  readonly connected?: () => boolean;
   readonly limiter: RateLimiter;
   /** Concurrent workers (MaxConcurrentReconciles / threadiness). */
   readonly workers?: number;
@@ -102,17 +108,47 @@ export interface ReconcilerOptions {
 }
 
 const NO_WRITES: readonly PlannedWrite[] = [];
-/** sync's outcomes that carry no delay. */
-const FAILED = { error: true, after: 0 } as const;
 
-interface InFlight {
-  /** Whether a worker holds the key now (the entry is kept between passes, to be reused). */
-  active: boolean;
+/** Where a worker is: each is what its next kernel event does. */
+const enum Phase {
+  /** Just started: take a key. */
+  Start,
+  /** Has spent the reconcile latency: reconcile and start the plan. */
+  Reconciled,
+  /** Waits inside `dial` (its generator). */
+  Dialing,
+  /** Has spent a write's API latency: send it. */
+  Sending,
+  /** Has spent an orElse write's latency: send it. */
+  SendingElse,
+}
+
+/**
+ * One worker (a goroutine of processNextWorkItem), as a state machine on the kernel: each
+ * kernel event runs `step` once, which does what the phase says and schedules the next.
+ * No generator per worker or pass: a controller's passes are most of a run's events.
+ * Its pass is part of the state key while `active`.
+ */
+class Worker {
+  phase = Phase.Start;
+  /** Whether it holds `key` now. */
+  active = false;
+  key = '';
   /** -1 while the worker spends the reconcile latency; else the index of the next write. */
-  next: number;
-  writes: readonly PlannedWrite[];
+  next = -1;
+  writes: readonly PlannedWrite[] = NO_WRITES;
   /** When the worker's pending step is due. */
-  due: number;
+  due = 0;
+  /** The pass's reconcile result (its requeue), while the pass runs. */
+  result: AnyResult = undefined;
+  /** Why the current write's dial failed, or undefined. */
+  dialErr: string | undefined = undefined;
+  dialing: Process<string | undefined> | undefined = undefined;
+  readonly step: () => void;
+
+  constructor(r: Reconciler) {
+    this.step = () => r.advance(this);
+  }
 }
 
 /**
@@ -127,12 +163,17 @@ export class Reconciler {
   readonly queue: WorkQueue;
   readonly expectations: Expectations;
   private busy = 0;
+  /** The workers' count, as exhaustive exploration's footprint names it. */
+  private readonly busyResource: string;
   private readonly label: string;
   private readonly workStream: string;
   private readonly apiStream: string;
-  /** Per key reconciled so far, its pass (a workqueue gives a key to one worker at a time). */
-  private readonly inflight = new Map<string, InFlight>();
-  /** How many entries of `inflight` are active. */
+  /** The workers' events' options (their label). */
+  private readonly stepOpts: ScheduleOptions;
+  /** Every worker made so far (at most `workers`): a finished one waits in `idle` to be reused. */
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  /** How many workers hold a key. */
   private active = 0;
   alive = true;
 
@@ -144,6 +185,7 @@ export class Reconciler {
     this.workStream = `${this.label}/work`;
     // Each controller draws its own latencies, also two controllers of one process.
     this.apiStream = opts.apiStream ?? `${this.label}/api`;
+    this.stepOpts = { actor: this.label };
     this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick(), this.label);
     this.expectations = new Expectations(() => world.kernel.footprint, `${this.queue.resource}~expectations`);
     this.busyResource = `${this.queue.resource}#busy`;
@@ -163,17 +205,15 @@ export class Reconciler {
     this.queue.shut();
   }
 
-  private readonly busyResource: string;
-
   private footprintParts(out: Map<string, string>): void {
     if (!this.alive) return;
     this.queue.footprintParts(out);
     this.expectations.footprintParts(out);
     out.set(this.busyResource, String(this.busy));
     const now = this.world.now;
-    for (const [k, f] of this.inflight) {
+    for (const f of this.workers) {
       if (!f.active) continue;
-      const part = `${this.queue.resource}/${k}`;
+      const part = `${this.queue.resource}/${f.key}`;
       out.set(part, `${out.get(part) ?? ''}@${f.next}+${f.due - now}:${f.writes.length}`);
     }
   }
@@ -183,10 +223,10 @@ export class Reconciler {
     let s = `${this.busy}|${this.queue.stateKey()}|${this.opts.limiter.stateKey()}|${this.expectations.stateKey()}`;
     if (this.active > 0) {
       const parts: string[] = [];
-      for (const [k, f] of this.inflight) {
+      for (const f of this.workers) {
         if (!f.active) continue;
         const rest = f.next < 0 ? '' : stateJson(f.writes.slice(f.next));
-        parts.push(`${k}@${f.next}+${f.due - now}:${rest}`);
+        parts.push(`${f.key}@${f.next}+${f.due - now}:${rest}`);
       }
       s += `|${parts.sort().join(';')}`;
     }
@@ -197,84 +237,154 @@ export class Reconciler {
     this.world.kernel.footprint?.write(this.busyResource);
     if (!this.alive || this.busy >= (this.opts.workers ?? 1)) return;
     this.busy++;
-    this.world.kernel.spawn(this.work(), 0, this.label);
+    let w = this.idle.pop();
+    if (!w) this.workers.push((w = new Worker(this)));
+    w.phase = Phase.Start;
+    this.world.kernel.schedule(0, w.step, this.stepOpts);
   }
 
-  private *work(): Process {
-    const world = this.world;
-    for (;;) {
-      const key = this.queue.get();
-      if (key === undefined || !this.alive) break;
-      const latency = world.draw('reconcile', this.workStream);
-      let f = this.inflight.get(key);
-      if (f) {
-        f.next = -1;
-        f.writes = NO_WRITES;
-        f.due = world.now + latency;
-      } else this.inflight.set(key, (f = { active: true, next: -1, writes: NO_WRITES, due: world.now + latency }));
-      f.active = true;
-      this.active++;
-      yield latency;
-      this.queue.touchKey(key);
-      if (!this.alive) break;
-      const r = yield* this.sync(key, f);
-      f.active = false;
-      this.active--;
-      if (r === undefined) this.queue.forget(key);
-      else if (r.error) this.queue.addRateLimited(key);
-      else {
-        this.queue.forget(key);
-        this.queue.addAfter(key, r.after);
-      }
-      this.queue.done(key);
+  /** A worker's kernel event. */
+  advance(w: Worker): void {
+    // Every step of a pass changes the pass, which is the key's part of the footprint.
+    if (w.phase !== Phase.Start) this.queue.touchKey(w.key);
+    switch (w.phase) {
+      case Phase.Start:
+        return this.take(w);
+      case Phase.Reconciled:
+        if (!this.alive) return this.exit(w);
+        return this.plan(w);
+      case Phase.Dialing:
+        return this.dial(w);
+      case Phase.Sending:
+        return this.send(w);
+      case Phase.SendingElse:
+        this.perform(w.writes[w.next]!);
+        return this.sendElse(w, w.next + 1);
     }
+  }
+
+  /** processNextWorkItem: take the next key and spend the reconcile latency; none left, the worker ends. */
+  private take(w: Worker): void {
+    const key = this.queue.get();
+    if (key === undefined || !this.alive) return this.exit(w);
+    const latency = this.world.draw('reconcile', this.workStream);
+    w.key = key;
+    w.next = -1;
+    w.writes = NO_WRITES;
+    w.due = this.world.now + latency;
+    w.active = true;
+    this.active++;
+    this.wait(w, Phase.Reconciled, latency);
+  }
+
+  private exit(w: Worker): void {
     // Workers leaving commute with each other (the count ends the same), not with a kick.
     this.world.kernel.footprint?.count(this.busyResource);
     this.busy--;
+    this.idle.push(w);
   }
 
-  private *sync(key: string, f: InFlight): Process<{ error: boolean; after: number } | undefined> {
-    const result = this.opts.reconcile(key);
+  private wait(w: Worker, phase: Phase, ms: number): void {
+    w.phase = phase;
+    this.world.kernel.schedule(ms, w.step, this.stepOpts);
+  }
+
+  /** Reconcile the key; its writes follow one by one, each after its dial and API latency. */
+  private plan(w: Worker): void {
+    const result = this.opts.reconcile(w.key);
     if (result !== undefined && (result as ControllerPlan).event !== undefined && isPlan(result)) this.world.recorder.event(this.opts.actor, (result as ControllerPlan).event!);
     const writes = writesOf(result);
-    f.writes = writes;
-    for (const w of writes) if (w.expect !== undefined) this.expectations.raise(w.expect);
-    for (let i = 0; i < writes.length; i++) {
-      const w = writes[i]!;
-      f.next = i;
-      const dialErr = this.opts.dial ? yield* this.opts.dial() : undefined;
-      this.queue.touchKey(key);
-      const latency = this.requestLatency();
-      f.due = this.world.now + latency;
-      yield latency;
-      this.queue.touchKey(key);
-      if (w.event) this.world.recorder.event(this.opts.actor, w.event);
-      // Only strategies watch their writes, and a strategy's writes are never patches.
-      if (w.verb !== 'patch') this.opts.beforeWrite?.(w as Write);
-      const r = dialErr === undefined ? this.perform(w) : this.world.api.refuse(this.opts.actor, w.verb, w.object.kind, objKey(w.object), { code: 503, reason: 'Unavailable', message: dialErr });
-      if (r.ok) continue;
-      for (let j = i; j < writes.length; j++) if (writes[j]!.expect !== undefined) this.expectations.lower(writes[j]!.expect!);
-      const orElse = w.orElse;
-      if (orElse && r.err.message.includes(orElse.when)) {
-        f.writes = orElse.writes;
-        for (let j = 0; j < orElse.writes.length; j++) {
-          f.next = j;
-          const l = this.requestLatency();
-          f.due = this.world.now + l;
-          yield l;
-          this.queue.touchKey(key);
-          this.perform(orElse.writes[j]!);
-        }
-      }
-      return FAILED;
-    }
-    if (isPlan(result)) {
-      if (result.error !== undefined) return FAILED;
-      if (result.requeueAfter !== undefined) return { error: false, after: result.requeueAfter };
-    }
-    return undefined;
+    w.result = result;
+    w.writes = writes;
+    for (const x of writes) if (x.expect !== undefined) this.expectations.raise(x.expect);
+    this.write(w, 0);
   }
 
+  /** Write `i` of the plan: dial, then its latency; past the last, the pass ends as the result says. */
+  private write(w: Worker, i: number): void {
+    const writes = w.writes;
+    if (i >= writes.length) {
+      const result = w.result;
+      if (isPlan(result)) {
+        if (result.error !== undefined) return this.finish(w, true, undefined);
+        if (result.requeueAfter !== undefined) return this.finish(w, false, result.requeueAfter);
+      }
+      return this.finish(w, false, undefined);
+    }
+    w.next = i;
+    w.dialErr = undefined;
+    if (this.opts.dial && !this.opts.connected?.()) {
+      w.dialing = this.opts.dial();
+      return this.dial(w);
+    }
+    this.spend(w, Phase.Sending);
+  }
+
+  /** Run the dialer until it waits (a kernel event later) or answers. */
+  private dial(w: Worker): void {
+    const r = w.dialing!.next();
+    if (!r.done) {
+      // A dialer that parks is never woken (nothing holds its wake-up), as a parked process.
+      if (r.value === PARK) {
+        this.world.kernel.parked++;
+        return;
+      }
+      return this.wait(w, Phase.Dialing, r.value);
+    }
+    w.dialing = undefined;
+    w.dialErr = r.value;
+    this.spend(w, Phase.Sending);
+  }
+
+  /** The request's latency before the write at `w.next` (or orElse write) is sent. */
+  private spend(w: Worker, phase: Phase): void {
+    const latency = this.requestLatency();
+    w.due = this.world.now + latency;
+    this.wait(w, phase, latency);
+  }
+
+  private send(w: Worker): void {
+    const i = w.next;
+    const writes = w.writes;
+    const x = writes[i]!;
+    if (x.event) this.world.recorder.event(this.opts.actor, x.event);
+    // Only strategies watch their writes, and a strategy's writes are never patches.
+    if (x.verb !== 'patch') this.opts.beforeWrite?.(x as Write);
+    const r = w.dialErr === undefined ? this.perform(x) : this.world.api.refuse(this.opts.actor, x.verb, x.object.kind, objKey(x.object), { code: 503, reason: 'Unavailable', message: w.dialErr });
+    if (r.ok) return this.write(w, i + 1);
+    for (let j = i; j < writes.length; j++) if (writes[j]!.expect !== undefined) this.expectations.lower(writes[j]!.expect!);
+    const orElse = x.orElse;
+    if (orElse && r.err.message.includes(orElse.when)) {
+      w.writes = orElse.writes;
+      return this.sendElse(w, 0);
+    }
+    this.finish(w, true, undefined);
+  }
+
+  /** The refused write's orElse writes, each after its latency (no dial); then the pass failed. */
+  private sendElse(w: Worker, j: number): void {
+    if (j >= w.writes.length) return this.finish(w, true, undefined);
+    w.next = j;
+    this.spend(w, Phase.SendingElse);
+  }
+
+  /**
+   * The pass is over: a failure re-queues the key with the rate limiter, a requeue after its
+   * delay; then the worker takes the next key, in the same event.
+   */
+  private finish(w: Worker, failed: boolean, after: number | undefined): void {
+    const key = w.key;
+    w.active = false;
+    w.result = undefined;
+    this.active--;
+    if (failed) this.queue.addRateLimited(key);
+    else {
+      this.queue.forget(key);
+      if (after !== undefined) this.queue.addAfter(key, after);
+    }
+    this.queue.done(key);
+    this.take(w);
+  }
   /** The latency of one request: an API round trip, plus the tunnel's when there is one. */
   private requestLatency(): number {
     const l = this.world.draw('apiCall', this.apiStream);

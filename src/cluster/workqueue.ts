@@ -1,18 +1,38 @@
 import type { Kernel } from '../kernel/kernel.js';
 import type { RateLimiter } from './ratelimit.js';
 
+/** Queued and not yet handed to a worker (client-go's dirty set). */
+const DIRTY = 1;
+/** Held by a worker (client-go's processing set). */
+const PROCESSING = 2;
+
+/** What the queue knows of one key: its DIRTY/PROCESSING flags and its pending AddAfter time (-1: none). */
+interface KeyState {
+  flags: number;
+  at: number;
+}
+
 /**
  * client-go's rate-limiting workqueue (util/workqueue queue.go, delaying_queue.go):
  * a key is queued at most once (dirty set); a key added while it is being processed is
  * queued again when done; AddAfter keeps only the earliest pending time for a key;
  * AddRateLimited waits the limiter's delay.
+ *
+ * The dirty set, the processing set and the waiting times are one record per key, kept
+ * while the key is idle: a Set or Map that empties as each key is handled reallocates its
+ * table on the way (V8 shrinks an emptied hash table and grows it again on the next add),
+ * and a queue's keys come and go on nearly every event of a controller. Idle records are
+ * swept once they are most of the table.
  */
 export class WorkQueue {
   private readonly fifo: string[] = [];
   private head = 0;
-  private readonly dirty = new Set<string>();
-  private readonly processing = new Set<string>();
-  private readonly waiting = new Map<string, number>();
+  private readonly keys = new Map<string, KeyState>();
+  /** Records with no flag and no pending time. */
+  private idle = 0;
+  /** The record looked up last: a pass's calls (get, forget, addAfter, done) name one key in a row. */
+  private lastKey: string | undefined;
+  private lastState: KeyState | undefined;
   shutDown = false;
 
   constructor(
@@ -73,9 +93,10 @@ export class WorkQueue {
     out.set(this.tailResource, String(this.appended));
     out.set(this.aliveResource, String(this.shutDown));
     const now = this.kernel.now;
-    for (const k of this.dirty) out.set(`${this.resource}/${k}`, 'dirty');
-    for (const k of this.processing) out.set(`${this.resource}/${k}`, `${out.get(`${this.resource}/${k}`) ?? ''}processing`);
-    for (const [k, t] of this.waiting) out.set(`${this.resource}/${k}`, `${out.get(`${this.resource}/${k}`) ?? ''}+${t - now}`);
+    for (const [k, s] of this.keys) {
+      if (s.flags === 0 && s.at < 0) continue;
+      out.set(`${this.resource}/${k}`, `${s.flags}${s.at >= 0 ? `+${s.at - now}` : ''}`);
+    }
     for (const entry of this.limiter.stateKey().split(',')) {
       const at = entry.lastIndexOf('#');
       if (at < 0) continue;
@@ -93,19 +114,49 @@ export class WorkQueue {
   /** Queue contents, with delays relative to now (for state hashing). */
   stateKey(): string {
     const now = this.kernel.now;
-    const waiting = [...this.waiting].map(([k, t]) => `${k}+${t - now}`).sort();
-    return `${this.fifo.slice(this.head).join(',')}|${[...this.dirty].sort().join(',')}|${[...this.processing].sort().join(',')}|${waiting.join(',')}`;
+    const dirty: string[] = [];
+    const processing: string[] = [];
+    const waiting: string[] = [];
+    for (const [k, s] of this.keys) {
+      if (s.flags & DIRTY) dirty.push(k);
+      if (s.flags & PROCESSING) processing.push(k);
+      if (s.at >= 0) waiting.push(`${k}+${s.at - now}`);
+    }
+    return `${this.fifo.slice(this.head).join(',')}|${dirty.sort().join(',')}|${processing.sort().join(',')}|${waiting.sort().join(',')}`;
   }
 
   get length(): number {
     return this.fifo.length - this.head;
   }
 
+  /** The key's record, made busy (no longer counted idle). */
+  private state(key: string): KeyState {
+    let s = key === this.lastKey ? this.lastState : this.keys.get(key);
+    if (s === undefined) {
+      s = { flags: 0, at: -1 };
+      this.keys.set(key, s);
+    } else if (s.flags === 0 && s.at < 0) this.idle--;
+    this.lastKey = key;
+    this.lastState = s;
+    return s;
+  }
+
+  /** Count a record idle if it is, and sweep idle records once they are most of the table. */
+  private settle(s: KeyState): void {
+    if (s.flags !== 0 || s.at >= 0) return;
+    if (++this.idle <= 64 || this.idle * 2 <= this.keys.size) return;
+    for (const [k, r] of this.keys) if (r.flags === 0 && r.at < 0) this.keys.delete(k);
+    this.idle = 0;
+    this.lastKey = this.lastState = undefined;
+  }
+
   add(key: string): void {
     this.touchKey(key);
-    if (this.shutDown || this.dirty.has(key)) return;
-    this.dirty.add(key);
-    if (this.processing.has(key)) return;
+    if (this.shutDown) return;
+    const s = this.state(key);
+    if (s.flags & DIRTY) return this.settle(s);
+    s.flags |= DIRTY;
+    if (s.flags & PROCESSING) return;
     this.append(key);
     this.onReady();
   }
@@ -115,13 +166,14 @@ export class WorkQueue {
     if (this.shutDown) return;
     if (ms <= 0) return this.add(key);
     const at = this.kernel.now + ms;
-    const pending = this.waiting.get(key);
-    if (pending !== undefined && pending <= at) return;
-    this.waiting.set(key, at);
+    const s = this.state(key);
+    if (s.at >= 0 && s.at <= at) return;
+    s.at = at;
     this.kernel.schedule(ms, () => {
       this.touchKey(key);
-      if (this.waiting.get(key) !== at) return;
-      this.waiting.delete(key);
+      if (s.at !== at || this.keys.get(key) !== s) return;
+      s.at = -1;
+      this.settle(s);
       this.add(key);
     });
   }
@@ -148,17 +200,18 @@ export class WorkQueue {
       this.fifo.splice(0, this.head);
       this.head = 0;
     }
-    this.processing.add(key);
-    this.dirty.delete(key);
+    const s = this.state(key);
+    s.flags = (s.flags | PROCESSING) & ~DIRTY;
     return key;
   }
 
   done(key: string): void {
     this.touchKey(key);
-    this.processing.delete(key);
-    if (this.dirty.has(key)) {
+    const s = this.state(key);
+    s.flags &= ~PROCESSING;
+    if (s.flags & DIRTY) {
       this.append(key);
       this.onReady();
-    }
+    } else this.settle(s);
   }
 }

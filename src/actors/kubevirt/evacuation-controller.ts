@@ -1,6 +1,5 @@
 import type { Informer } from '../../cluster/informer.js';
 import type { VirtualMachineInstance, VirtualMachineInstanceMigration } from '../../cluster/objects.js';
-import type { ReadStore } from '../../cluster/store.js';
 import { keyOf, migrationRunning, objKey } from '../../cluster/objects.js';
 import type { ControllerPlan } from '../../cluster/plan.js';
 import type { Expectations } from '../../cluster/reconciler.js';
@@ -22,22 +21,26 @@ export function evacuationReconciler(
   expectations: Expectations,
   shuffle: (vmis: readonly VirtualMachineInstance[]) => VirtualMachineInstance[],
 ): (node: string) => ControllerPlan | undefined {
-  const migrations = new UnfinishedMigrations();
   return (node) => {
     if (!expectations.satisfied(node)) return undefined;
-    const { busy, running } = migrations.read(cache);
-    const outbound = migrations.outbound.get(node) ?? 0;
-    // The VMIs marked for evacuation from this node, in the cache's order.
-    const candidates = cache
-      .indexed('VirtualMachineInstance')
-      .select('evacuation', node)
-      .filter(
+    const { busy, running, outbound: fromNode } = cache.indexed('VirtualMachineInstanceMigration').derived('active', '', UNFINISHED, unfinished);
+    const outbound = fromNode.get(node) ?? 0;
+    // The VMIs marked for evacuation from this node, in the cache's order, that can go now:
+    // kept with the node's bucket of marked VMIs for the unfinished migrations' summary they
+    // were filtered against (a drain of hundreds of VMs passes over them again and again).
+    const marked = cache.indexed('VirtualMachineInstance').derived('evacuation', node, MARKED, markedOn);
+    if (marked.vmis.length === 0) return undefined;
+    if (marked.against !== busy) {
+      marked.against = busy;
+      marked.candidates = marked.vmis.filter(
         (v) =>
           v.status.nodeName === node &&
           v.spec.evictionStrategy === 'LiveMigrate' &&
           !(v.status.migrationUid && !v.status.migrationCompleted) &&
           !busy.has(objKey(v)),
       );
+    }
+    const candidates = marked.candidates;
     if (candidates.length === 0) return undefined;
     const free = Math.min(PARALLEL_MIGRATIONS_PER_CLUSTER - running, PARALLEL_OUTBOUND_PER_NODE - outbound);
     if (free <= 0) return { requeueAfter: LIMIT_REQUEUE_MS };
@@ -46,34 +49,48 @@ export function evacuationReconciler(
   };
 }
 
-/**
- * What the unfinished migrations say, kept while the migration cache does not change: the
- * VMIs they name (busy), how many run, and how many run from each source node. Every node's
- * pass of a drain of hundreds of VMs would otherwise rebuild them from every unfinished
- * migration; counts and membership do not depend on the scan's order.
- */
-class UnfinishedMigrations {
-  private store: ReadStore<VirtualMachineInstanceMigration> | undefined;
-  private version = -1;
-  readonly busy = new Set<string>();
-  running = 0;
-  readonly outbound = new Map<string | undefined, number>();
+/** A node's VMIs marked for evacuation, and those of them that can go while `against` holds. */
+interface Marked {
+  readonly vmis: readonly VirtualMachineInstance[];
+  against: ReadonlySet<string> | undefined;
+  candidates: readonly VirtualMachineInstance[];
+}
 
-  read(cache: Informer): this {
-    const vmims = cache.indexed('VirtualMachineInstanceMigration');
-    if (vmims === this.store && vmims.version === this.version) return this;
-    this.store = vmims;
-    this.version = vmims.version;
-    this.busy.clear();
-    this.running = 0;
-    this.outbound.clear();
-    for (const m of vmims.view('active', '')) {
-      this.busy.add(keyOf({ namespace: m.metadata.namespace, name: m.spec.vmiName }));
-      if (migrationRunning(m.status.phase)) {
-        this.running++;
-        this.outbound.set(m.status.sourceNode, (this.outbound.get(m.status.sourceNode) ?? 0) + 1);
-      }
+/** Names the list kept with a node's marked VMIs (ObjectStore.derived). */
+const MARKED = {};
+
+function markedOn(vmis: Iterable<VirtualMachineInstance>): Marked {
+  return { vmis: [...vmis], against: undefined, candidates: [] };
+}
+
+/**
+ * What the unfinished migrations say: the VMIs they name (busy), how many run, and how many
+ * run from each source node. Kept with the cache's unfinished migrations (ObjectStore.derived
+ * on the 'active' index) until one of them changes: every node's pass of a drain of hundreds
+ * of VMs would otherwise rebuild it from every unfinished migration. Counts and membership
+ * do not depend on the scan's order.
+ */
+interface Unfinished {
+  readonly busy: ReadonlySet<string>;
+  readonly running: number;
+  readonly outbound: ReadonlyMap<string | undefined, number>;
+}
+
+/** Names the summary kept with the unfinished migrations (ObjectStore.derived). */
+const UNFINISHED = {};
+
+const NONE_UNFINISHED: Unfinished = { busy: new Set(), running: 0, outbound: new Map() };
+
+function unfinished(vmims: Iterable<VirtualMachineInstanceMigration>): Unfinished {
+  let busy: Set<string> | undefined;
+  let running = 0;
+  const outbound = new Map<string | undefined, number>();
+  for (const m of vmims) {
+    (busy ??= new Set()).add(keyOf({ namespace: m.metadata.namespace, name: m.spec.vmiName }));
+    if (migrationRunning(m.status.phase)) {
+      running++;
+      outbound.set(m.status.sourceNode, (outbound.get(m.status.sourceNode) ?? 0) + 1);
     }
-    return this;
   }
+  return busy ? { busy, running, outbound } : NONE_UNFINISHED;
 }
