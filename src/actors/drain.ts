@@ -143,6 +143,9 @@ export function* drainNode(world: World, eviction: EvictionApi, node: string, lo
     let wake: ((d: number) => void) | undefined;
     const onChange = (key: string): void => {
       if (!waiting || (key !== podKey && key !== vmiKey)) return;
+      // The write that wakes the loop changes the loop's state (exhaustive exploration's
+      // footprint): two writes that could each wake it conflict.
+      world.kernel.footprint?.write(`part:process/${DRAIN}/${node}/${podKey}`);
       waiting = false;
       const since = world.now - lastAttempt;
       wake?.(Math.max(0, Math.ceil(Math.max(since, 1) / EVICT_RETRY_MS) * EVICT_RETRY_MS - since));

@@ -41,7 +41,9 @@ export class Informer {
   ) {
     this.lag = `${process}/cache`;
     this.actor = `${process} cache`;
-    // Deliveries only touch this process's cache: all informers' deliveries commute.
+    // All informers' deliveries due at one instant are one candidate for the chooser: they run in
+    // the order they were sent. (Their handlers enqueue into the process's queues, so that order
+    // can matter: exhaustive exploration's footprint makes the writes that send them conflict.)
     const commutes = world.kernel.groupId('informer deliveries');
     for (const kind of kinds) {
       this.deliveryOpts.set(kind, { actor: this.actor, chain: world.kernel.chainId(`${process}/${kind}`), commutes });
@@ -193,8 +195,14 @@ export class Informer {
 
   private onWatch(kind: Kind, old: KObject | undefined, cur: KObject | undefined): void {
     const k = this.world.kernel;
-    // The delivery queued here and the cache it lands in are this kind's stream (footprint).
-    k.footprint?.write(`cache:${this.process}/${kind}`);
+    // The delivery queued here and the cache it lands in are this kind's stream (footprint). And
+    // the process's: deliveries due at one instant run in the order sent (one commuting group),
+    // so two writes reaching one process decide which kind its handlers see first.
+    const fp = k.footprint;
+    if (fp) {
+      fp.write(`cache:${this.process}/${kind}`);
+      fp.write(`cache:${this.process}`);
+    }
     let lag = this.world.draw(this.lagName, this.lag);
     if (this.extraLag) lag += this.world.draw(this.extraLag, this.lag);
     let stream = this.streams.get(kind);

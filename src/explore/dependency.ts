@@ -4,7 +4,7 @@ import type { StatePart, World } from '../cluster/world.js';
 /**
  * What one step read and wrote, as exhaustive exploration's DPOR compares them (explore/dpor.ts).
  * `global`: the step changed state no component reports reads of (a script's position, the
- * tunnel, the admission plugin's cache, the invariant checker), so it is taken to depend on
+ * tunnel, the cluster agent's pods, the admission plugin's cache), so it is taken to depend on
  * every other step.
  */
 export interface StepFootprint {
@@ -31,13 +31,21 @@ export function independent(a: StepFootprint, b: StepFootprint): boolean {
   return true;
 }
 
+/** Kinds of state part only the steps that change them read (see {@link FootprintRecorder}). */
+const OWNED = new Set(['process', 'invariants']);
+/** Kinds of state part that report their own changes (see {@link FootprintRecorder}). */
+const REPORTED = new Set(['informer', 'reconciler']);
+
 /**
  * Records each kernel step's footprint. API objects, informer caches, workqueues and
  * reconcilers report their reads and writes as they happen (kernel.footprint): a reconciler's
  * state by parts (per key: its queue state and the pass over it; the FIFO; the workers;
- * expectations; see WorkQueue.resource). Every other registered state part is compared before and after the
- * step. A part that changed is a write of that part when only the steps that change it read it:
- * - a process's own position (`process`: one drain eviction loop, one virt-handler migration);
+ * expectations; see WorkQueue.resource). An informer's deliveries write the process's resource
+ * too (deliveries due at one instant run in the order sent). Every other registered state part
+ * is compared before and after the step. A part that changed is a write of that part when only
+ * the steps that change it read it:
+ * - a process's own position (`process`: one drain eviction loop, written also by the write
+ *   that wakes it; one virt-handler migration; one Rancher reflector);
  * - the invariant checker's open conditions: it re-evaluates a namespace inside the step that
  *   wrote there, reading through the API (so those reads are the step's), and nothing in the
  *   cluster reads its conditions. A condition that outstays its grace is marked by whichever
@@ -47,13 +55,8 @@ export function independent(a: StepFootprint, b: StepFootprint): boolean {
  *
  * `verify` also compares the parts that report themselves, resource by resource, and throws
  * when one changed in a step that did not report it (tests run it: a missed report would make
- * the relation unsound).
+ * the relation unsound). Informers register no such resources: their reports are not verified.
  */
-/** Kinds of state part only the steps that change them read (see {@link FootprintRecorder}). */
-const OWNED = new Set(['process', 'invariants']);
-/** Kinds of state part that report their own changes (see {@link FootprintRecorder}). */
-const REPORTED = new Set(['informer', 'reconciler']);
-
 export class FootprintRecorder implements Footprint {
   private reads = new Set<string>();
   private writes = new Set<string>();

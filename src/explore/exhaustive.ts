@@ -76,7 +76,8 @@ function nextOption(p: BranchPoint): number {
  * then pruned only when it was explored with at least the budget left now.
  *
  * With DPOR (the unbounded search; explore/dpor.ts), an order choice explores only the options
- * the races of the runs through it call for; window placements are always all explored. Races
+ * the races of the runs through it call for; other choices ('timing': window placements, the
+ * agents' connection order, all made at setup) always explore every option. Races
  * stay within a round, so a state explored at a round's first choice covers its subtree
  * whatever led there. One in the middle of a round was explored in the context of the round's
  * earlier steps (their races with what followed): each explored state keeps a summary of what
@@ -167,7 +168,8 @@ class ExhaustiveSelector implements Selector {
     if (steps.length === 0 && this.roundPoints.length === 0) return;
     const last = steps[steps.length - 1];
     if (last && last.fp === NO_STEP) {
-      // Cut short inside a step (at a window placement): what it did so far; the rest is in cutAt.
+      // Cut short inside a step (at a choice other than an order; none is made inside a step
+      // today): what it did so far; the rest is in cutAt.
       last.fp = this.recorder!.end();
       last.lastScheduled = this.world!.kernel.scheduled;
     }
@@ -199,7 +201,7 @@ class ExhaustiveSelector implements Selector {
       point = carried;
       point.v = v;
     } else if (this.dpor) {
-      // An order choice starts with its default only; a placement explores every option.
+      // An order choice starts with its default only; any other explores every option.
       const order = kind === 'order' && ready ? { seqs: ready.map((e) => e.seq), todo: new Set([v]) } : undefined;
       point = { n, v, state, spent: this.spent, tried: new Set(), summary: new Summary(), ...(order ? { order } : {}) };
     } else point = { n, v, state, spent: this.spent };
@@ -208,7 +210,8 @@ class ExhaustiveSelector implements Selector {
     this.spent += v;
     if (point.order) this.chosen = point;
     else if (this.dpor) {
-      // A placement is made inside the step running now: a round step if the round has begun.
+      // A choice other than an order is made inside the step running now (or at setup): a round
+      // step if the round has begun.
       if (this.world!.now !== this.roundTime) this.endRound();
       this.roundTime = this.world!.now;
       this.roundPoints.push([point, Math.max(0, this.round.length - 1)]);
