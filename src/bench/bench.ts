@@ -8,7 +8,7 @@ import { failureKind } from '../sim/outcome.js';
 import { runPilot } from '../explore/pilot.js';
 import { WorkerPool } from '../explore/pool.js';
 import { tallyScenario, DEFAULT_CAMPAIGN, type CampaignOptions } from '../explore/campaign.js';
-import { Kernel } from '../kernel/kernel.js';
+import { Kernel, type ScheduleOptions } from '../kernel/kernel.js';
 import { Choices, RandomSelector, withoutChoiceLog, type ChoiceKind } from '../kernel/choice.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
@@ -89,6 +89,32 @@ async function throughput(scenario: Scenario, text: string, workers: number, run
 }
 
 /**
+ * Records the tree of who scheduled what while one run runs: Kernel.prototype.schedule is
+ * patched so that every event scheduled is told to `record` with the id of the event that
+ * scheduled it (0: the run's setup), and `record` returns the new event's id; `current` is the
+ * id of the event running now. `restore` puts the kernel back.
+ */
+function recordSchedules(record: (parent: number, delay: number, opts: ScheduleOptions | undefined, kernel: Kernel) => number): { current: number; restore(): void } {
+  const proto = Kernel.prototype as unknown as { schedule: Kernel['schedule'] };
+  const origSchedule = proto.schedule;
+  const tree = { current: 0, restore: () => void (proto.schedule = origSchedule) };
+  proto.schedule = function (this: Kernel, delay, fire, opts) {
+    const id = record(tree.current, delay, opts, this);
+    const wrapped = (): void => {
+      const prev = tree.current;
+      tree.current = id;
+      try {
+        fire();
+      } finally {
+        tree.current = prev;
+      }
+    };
+    origSchedule.call(this, delay, wrapped, opts);
+  };
+  return tree;
+}
+
+/**
  * The floor: the same event sequence on the bare kernel. One run is recorded as the tree of
  * who scheduled what after how long; replaying it fires the same events in the same order
  * with no model behind them: no objects, no copies, no caches.
@@ -97,33 +123,17 @@ function floorEventsPerSecond(scenario: Scenario, windowWrites: readonly number[
   const strategy = builtinStrategy(STRATEGY)!;
   const children: number[][] = [[]];
   const delays: number[] = [0];
-  const proto = Kernel.prototype as unknown as { schedule: Kernel['schedule']; step: Kernel['step'] };
-  const origSchedule = proto.schedule;
-  const origStep = proto.step;
-  let current = 0;
-  const ids = new WeakMap<() => void, number>();
-  proto.schedule = function (this: Kernel, delay, fire, opts) {
+  const tree = recordSchedules((parent, delay) => {
     const id = delays.length;
     delays.push(delay);
     children.push([]);
-    children[current]!.push(id);
-    const wrapped = (): void => {
-      const prev = current;
-      current = id;
-      try {
-        fire();
-      } finally {
-        current = prev;
-      }
-    };
-    ids.set(wrapped, id);
-    origSchedule.call(this, delay, wrapped, opts);
-  };
+    children[parent]!.push(id);
+    return id;
+  });
   try {
     runOnce(scenario, strategy, 1, { selector: new RandomSelector(1), window: 25, windowWrites });
   } finally {
-    proto.schedule = origSchedule;
-    proto.step = origStep;
+    tree.restore();
   }
   const events = delays.length - 1;
   const times: number[] = [];
@@ -164,30 +174,18 @@ function fairFloor(scenario: Scenario, windowWrites: readonly number[]): { eps: 
     calls: Array<[ChoiceKind, number, string]>;
   }
   const recs: Rec[] = [{ delay: 0, actor: '', chain: 0, commutes: 0, background: false, children: [], calls: [] }];
-  const proto = Kernel.prototype as unknown as { schedule: Kernel['schedule'] };
-  const cproto = Choices.prototype as unknown as { choose: Choices['choose'] };
-  const origSchedule = proto.schedule;
-  const origChoose = cproto.choose;
-  let current = 0;
-  proto.schedule = function (this: Kernel, delay, fire, opts) {
+  const tree = recordSchedules((parent, delay, opts, kernel) => {
     const id = recs.length;
-    recs.push({ delay, actor: opts?.actor ?? this.current, chain: opts?.chain ?? 0, commutes: opts?.commutes ?? 0, background: opts?.background ?? false, children: [], calls: [] });
-    recs[current]!.children.push(id);
-    const wrapped = (): void => {
-      const prev = current;
-      current = id;
-      try {
-        fire();
-      } finally {
-        current = prev;
-      }
-    };
-    origSchedule.call(this, delay, wrapped, opts);
-  };
+    recs.push({ delay, actor: opts?.actor ?? kernel.current, chain: opts?.chain ?? 0, commutes: opts?.commutes ?? 0, background: opts?.background ?? false, children: [], calls: [] });
+    recs[parent]!.children.push(id);
+    return id;
+  });
+  const cproto = Choices.prototype as unknown as { choose: Choices['choose'] };
+  const origChoose = cproto.choose;
   cproto.choose = function (this: Choices, kind, n, stream, ready) {
     // The kernel asks its own order choices again in the replay; any other (a latency, a
     // window timing, the agents' connection order, which the model asks without candidates) is replayed.
-    if ((kind !== 'order' || !ready) && n > 1) recs[current]!.calls.push([kind, n, stream]);
+    if ((kind !== 'order' || !ready) && n > 1) recs[tree.current]!.calls.push([kind, n, stream]);
     return origChoose.call(this, kind, n, stream, ready);
   };
   let steps = 0;
@@ -197,7 +195,7 @@ function fairFloor(scenario: Scenario, windowWrites: readonly number[]): { eps: 
     steps = o.steps;
     choices = o.choiceCount;
   } finally {
-    proto.schedule = origSchedule;
+    tree.restore();
     cproto.choose = origChoose;
   }
   // The replay's events, built once: each fires its recorded choices and schedules its children.
