@@ -24,31 +24,42 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const scenarioPath = (f: string) => join(ROOT, 'scenarios', f);
 const load = (f: string): Scenario => loadScenario(scenarioPath(f), (n) => builtinStrategy(n) !== undefined);
 
+/**
+ * A test strategy whose one reconciler, driven by migration events (the quota alone gets no
+ * events in these scenarios), rewrites the namespace's quota annotations as `edit` says
+ * (undefined: no write).
+ */
+function quotaAnnotator(name: string, reconciler: string, edit: (annotations: Readonly<Record<string, string>>) => Record<string, string> | undefined): Strategy {
+  return defineStrategy({
+    name,
+    description: 'test strategy',
+    reconcilers: [
+      {
+        name: reconciler,
+        watches: ['VirtualMachineInstanceMigration'],
+        reconcile(key: string, view: View): Write | undefined {
+          const rq = view.list('ResourceQuota', key.split('/')[0])[0];
+          if (!rq) return undefined;
+          const annotations = edit(rq.metadata.annotations);
+          return annotations && { verb: 'update', object: { ...rq, metadata: { ...rq.metadata, annotations } } };
+        },
+      },
+    ],
+    webhooks: [],
+  });
+}
+
 describe('determinism self-check', () => {
   const ANN = 'test.quotarace.io/toggle';
   /** Toggles an annotation on the quota; `decide` says whether this call writes. */
   function toggler(name: string, decide: (rqAnnotation: string | undefined) => boolean, value: () => string = () => 'on'): Strategy {
-    return defineStrategy({
-      name,
-      description: 'test strategy',
-      reconcilers: [
-        {
-          name: 'toggler',
-          // Migration events drive it (the quota alone gets no events in this scenario).
-          watches: ['VirtualMachineInstanceMigration'],
-          reconcile(key: string, view: View): Write | undefined {
-            const rq = view.list('ResourceQuota', key.split('/')[0])[0];
-            if (!rq) return undefined;
-            const cur = rq.metadata.annotations[ANN];
-            if (!decide(cur)) return undefined;
-            const annotations = { ...rq.metadata.annotations };
-            if (cur === undefined) annotations[ANN] = value();
-            else delete annotations[ANN];
-            return { verb: 'update', object: { ...rq, metadata: { ...rq.metadata, annotations } } };
-          },
-        },
-      ],
-      webhooks: [],
+    return quotaAnnotator(name, 'toggler', (annotations) => {
+      const cur = annotations[ANN];
+      if (!decide(cur)) return undefined;
+      const next = { ...annotations };
+      if (cur === undefined) next[ANN] = value();
+      else delete next[ANN];
+      return next;
     });
   }
 
@@ -88,22 +99,7 @@ describe('the same-seed check before a campaign (checkSameTwice)', () => {
   const ANN = 'test.quotarace.io/note';
   /** Annotates the quota once per migration event with `note()`: deterministic when `note` is. */
   function noting(name: string, note: () => string): Strategy {
-    return defineStrategy({
-      name,
-      description: 'test strategy',
-      reconcilers: [
-        {
-          name: 'noter',
-          watches: ['VirtualMachineInstanceMigration'],
-          reconcile(key: string, view: View): Write | undefined {
-            const rq = view.list('ResourceQuota', key.split('/')[0])[0];
-            if (!rq || rq.metadata.annotations[ANN] !== undefined) return undefined;
-            return { verb: 'update', object: { ...rq, metadata: { ...rq.metadata, annotations: { ...rq.metadata.annotations, [ANN]: note() } } } };
-          },
-        },
-      ],
-      webhooks: [],
-    });
+    return quotaAnnotator(name, 'noter', (annotations) => (annotations[ANN] !== undefined ? undefined : { ...annotations, [ANN]: note() }));
   }
   const scenario = load('3-agent-restart-during-migration.yaml');
 
