@@ -8,6 +8,8 @@ export interface RateLimiter {
   forget(key: string): void;
   /** The failure counts, for the state key: the next delay depends on them. */
   stateKey(): string;
+  /** The failure count per key (exhaustive exploration's footprint check reads it per key). */
+  readonly failures: ReadonlyMap<string, number>;
 }
 
 function failuresKey(failures: ReadonlyMap<string, number>): string {
@@ -23,7 +25,7 @@ function failuresKey(failures: ReadonlyMap<string, number>): string {
  * migration and evacuation controllers (pkg/virt-controller/watch/migration.go).
  */
 export class ExponentialRateLimiter implements RateLimiter {
-  private readonly failures = new Map<string, number>();
+  readonly failures = new Map<string, number>();
 
   constructor(
     private readonly baseMs = 5,
@@ -51,7 +53,7 @@ export class ExponentialRateLimiter implements RateLimiter {
  * MaxOf(ItemFastSlowRateLimiter(1ms, 2min, 30), ItemExponentialFailureRateLimiter(5ms, 30s)).
  */
 export class LassoRateLimiter implements RateLimiter {
-  private readonly failures = new Map<string, number>();
+  readonly failures = new Map<string, number>();
 
   when(key: string): number {
     const n = this.failures.get(key) ?? 0;

@@ -20,16 +20,16 @@ export class Expectations {
   private total = 0;
 
   /**
-   * `footprint`: where reads and writes are reported (exhaustive exploration), as parts of
-   * `resource`: `<resource>/<key>` per key, `<resource>` for the total.
+   * `kernel.footprint`: where reads and writes are reported (exhaustive exploration), as parts
+   * of `resource`: `<resource>/<key>` per key, `<resource>` for the total.
    */
   constructor(
-    private readonly footprint: () => Footprint | undefined = () => undefined,
+    private readonly kernel: { readonly footprint?: Footprint | undefined } = {},
     private readonly resource = 'expectations',
   ) {}
 
   private touch(key: string, write: boolean): void {
-    const fp = this.footprint();
+    const fp = this.kernel.footprint;
     if (!fp) return;
     if (!write) return fp.read(`${this.resource}/${key}`);
     fp.write(`${this.resource}/${key}`);
@@ -59,7 +59,7 @@ export class Expectations {
 
   /** AllPendingCreations. */
   get count(): number {
-    this.footprint()?.read(this.resource);
+    this.kernel.footprint?.read(this.resource);
     return this.total;
   }
 
@@ -187,7 +187,7 @@ export class Reconciler {
     this.apiStream = opts.apiStream ?? `${this.label}/api`;
     this.stepOpts = { actor: this.label };
     this.queue = new WorkQueue(world.kernel, opts.limiter, () => this.kick(), this.label);
-    this.expectations = new Expectations(() => world.kernel.footprint, `${this.queue.resource}~expectations`);
+    this.expectations = new Expectations(world.kernel, `${this.queue.resource}~expectations`);
     this.busyResource = `${this.queue.resource}#busy`;
     // Every change of this part is reported, by the queue's parts (WorkQueue.resource): a key's
     // pass by the key's part, the workers by #busy, expectations by their own. Exhaustive

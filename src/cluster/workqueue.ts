@@ -85,8 +85,7 @@ export class WorkQueue {
 
   /**
    * Per part of the footprint, its state now: tests check that every change of a part came
-   * with a report of it (explore/dependency.ts, verify). The rate limiter's failures are per
-   * key (its state key lists them as `key#n`).
+   * with a report of it (explore/dependency.ts, verify). The rate limiter's failures are per key.
    */
   footprintParts(out: Map<string, string>): void {
     out.set(this.headResource, String(this.taken));
@@ -97,11 +96,9 @@ export class WorkQueue {
       if (s.flags === 0 && s.at < 0) continue;
       out.set(`${this.resource}/${k}`, `${s.flags}${s.at >= 0 ? `+${s.at - now}` : ''}`);
     }
-    for (const entry of this.limiter.stateKey().split(',')) {
-      const at = entry.lastIndexOf('#');
-      if (at < 0) continue;
-      const part = `${this.resource}/${entry.slice(0, at)}`;
-      out.set(part, `${out.get(part) ?? ''}~${entry.slice(at + 1)}`);
+    for (const [k, n] of this.limiter.failures) {
+      const part = `${this.resource}/${k}`;
+      out.set(part, `${out.get(part) ?? ''}~${n}`);
     }
   }
 
