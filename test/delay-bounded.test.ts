@@ -89,9 +89,9 @@ describe('--delays', () => {
 
   it('the summary says which bound was covered completely', async () => {
     const { coverageSummary } = await import('../src/explore/exhaustive.js');
-    expect(coverageSummary({ complete: true, runs: 7, pruned: 3, delays: 2, delaysComplete: 2 }, 100, 1)).toMatch(/^complete up to 2 delays \(every run of at most 2 delays; longer ones not searched\): 7 distinct interleavings, 1 failures/);
-    expect(coverageSummary({ complete: false, runs: 7, pruned: 93, delays: 4, delaysComplete: 1 }, 100, 0)).toMatch(/^complete up to 1 delay; bound 2 incomplete \(stopped at --max-runs 100\)/);
-    expect(coverageSummary({ complete: false, runs: 0, pruned: 100, delays: 4, delaysComplete: -1 }, 100, 0)).toMatch(/^not complete for any delay bound; bound 0 incomplete/);
-    expect(coverageSummary({ complete: false, runs: 5, pruned: 95 }, 100, 0)).toMatch(/^incomplete \(DPOR: one interleaving per order of conflicting steps; stopped at --max-runs 100\)/);
+    expect(coverageSummary({ complete: true, runs: 7, pruned: 3, delays: 2, delaysComplete: 2 }, 100, 1)).toMatch(/^complete up to 2 delays at fixed latencies \(every run of at most 2 delays; longer ones not searched\): 7 distinct interleavings, 1 failures/);
+    expect(coverageSummary({ complete: false, runs: 7, pruned: 93, delays: 4, delaysComplete: 1 }, 100, 0)).toMatch(/^complete up to 1 delay at fixed latencies; bound 2 incomplete \(stopped at --max-runs 100\)/);
+    expect(coverageSummary({ complete: false, runs: 0, pruned: 100, delays: 4, delaysComplete: -1 }, 100, 0)).toMatch(/^not complete at fixed latencies for any delay bound; bound 0 incomplete/);
+    expect(coverageSummary({ complete: false, runs: 5, pruned: 95 }, 100, 0)).toMatch(/^incomplete at fixed latencies \(DPOR: one interleaving per order of conflicting steps; stopped at --max-runs 100\)/);
   });
 });

@@ -119,8 +119,8 @@ describe('--reduction', () => {
     const pilot = runPilot(scenario, strategy, 0);
     const none = explore(scenario, strategy, pilot, 0, 20_000, scenario.seed, undefined, undefined, { reduction: 'none' });
     const dpor = explore(scenario, strategy, pilot, 0, 20_000, scenario.seed);
-    expect(coverageSummary(coverageOf(none), 20_000, 0)).toMatch(/^complete \(every option of every choice\): /);
-    expect(coverageSummary(coverageOf(dpor), 20_000, 0)).toMatch(/^complete \(DPOR: one interleaving per order of conflicting steps\): /);
+    expect(coverageSummary(coverageOf(none), 20_000, 0)).toMatch(/^complete at fixed latencies \(every option of every choice\): /);
+    expect(coverageSummary(coverageOf(dpor), 20_000, 0)).toMatch(/^complete at fixed latencies \(DPOR: one interleaving per order of conflicting steps\): /);
     expect(none.runs + none.pruned).toBeGreaterThan(dpor.runs + dpor.pruned);
   });
 });

@@ -42,7 +42,7 @@ export function startKubeVirt(world: World): void {
     workers: THREADS,
     reconcile: (node) => evacuationReconcile(node),
   });
-  const evacuationReconcile = evacuationReconciler(cache, evacuations.expectations, (vmis) => world.choices.shuffled(`${VIRT_CONTROLLER}/evacuation-order`, vmis));
+  const evacuationReconcile = evacuationReconciler(cache, evacuations.expectations, (vmis, count) => world.choices.picked(`${VIRT_CONTROLLER}/evacuation-order`, vmis, count));
   const budgets = new Reconciler(world, {
     actor: VIRT_CONTROLLER,
     label: 'disruption-budget-controller',

@@ -93,7 +93,8 @@ interface Replayed {
 function replayWith(scenario: Scenario, strategy: Strategy, ev: ParsedEvidence, horizonMs: number): Replayed {
   const timeline = new Timeline();
   const { outcome } = replayRun(
-    { scenario, strategy, seed: ev.seed, window: ev.windowMs, windowWrites: ev.windowWrites, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs },
+    // An exhaustive run's picks are choices in its log (Selector.enumeratesPicks), not a shuffle's draws.
+    { scenario, strategy, seed: ev.seed, window: ev.windowMs, windowWrites: ev.windowWrites, disabled: new Set(ev.disabledActions), values: ev.choices, horizonMs, enumeratesPicks: ev.selector === 'exhaustive' },
     { strict: false },
     timeline,
   );

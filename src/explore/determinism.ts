@@ -32,7 +32,7 @@ export function checkDeterminism(spec: RunSpec, sizes: readonly number[]): { det
   const traced = (): TracedRun => {
     const timeline = new Timeline();
     const outcome = runOnce(spec.scenario, spec.strategy, spec.seed, {
-      selector: new ReplaySelector({ values: spec.values, sizes }, true),
+      selector: new ReplaySelector({ values: spec.values, sizes }, true, spec.enumeratesPicks),
       window: spec.window,
       windowWrites: spec.windowWrites,
       disabled: spec.disabled,

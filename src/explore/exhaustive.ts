@@ -86,6 +86,8 @@ function nextOption(p: BranchPoint): number {
  */
 class ExhaustiveSelector implements Selector {
   readonly name = 'exhaustive';
+  /** Latencies are fixed, so a controller's pick among objects (Choices.picked) is enumerated, not drawn. */
+  readonly enumeratesPicks = true;
   readonly points: BranchPoint[] = [];
   world: World | undefined;
   private spent = 0;
@@ -190,8 +192,13 @@ class ExhaustiveSelector implements Selector {
     const i = this.points.length;
     const carried = this.carried[i];
     const replayed = i < this.prefix.length;
-    const state = carried ? carried.state : createHash('sha1').update(this.keyOf(this.world!)).digest('base64');
-    if (!replayed && (this.explored.get(state) ?? -1) >= this.delays - this.spent) {
+    // Only a choice between steps (the kernel's order among ready events) is keyed and pruned.
+    // Any other is made inside a step (or at setup), whose rest depends on what the step holds
+    // besides the world (the picks made so far, the window action being placed): two such
+    // choices with nothing written between them have one key and different futures.
+    const between = kind === 'order' && ready !== undefined;
+    const state = carried ? carried.state : between ? createHash('sha1').update(this.keyOf(this.world!)).digest('base64') : IN_STEP;
+    if (between && !replayed && (this.explored.get(state) ?? -1) >= this.delays - this.spent) {
       // The round a cut at an order choice belongs to is its candidates' instant (the clock has not moved yet).
       throw new Pruned(this.summaries?.get(state), kind === 'order' && ready ? ready[0]!.time : this.world!.now);
     }
@@ -219,6 +226,9 @@ class ExhaustiveSelector implements Selector {
     return v;
   }
 }
+
+/** The state of a choice made inside a step: not a key (see ExhaustiveSelector.choose), never pruned. */
+const IN_STEP = '';
 
 /** A round step's footprint before the step has run. */
 const NO_STEP: StepFootprint = { reads: new Set(), writes: new Set(), global: true };
@@ -354,6 +364,7 @@ export function explore(
       }
       for (let i = j + 1; i < pts.length; i++) {
         const p = pts[i]!;
+        if (p.state === IN_STEP) continue;
         if (summaries && !summaries.has(p.state)) summaries.set(p.state, p.summary!);
         const left = bound - p.spent;
         if ((explored.get(p.state) ?? -1) < left) explored.set(p.state, left);
@@ -383,7 +394,10 @@ export function coverageOf(r: ExhaustiveResult): ExhaustiveCoverage {
 /**
  * The statement of what was searched, as the terminal, the JSON and the report give it. With a
  * delay bound it says which bound was covered completely: "complete up to K delays" is a
- * statement about every run of at most K delays, and nothing about the others.
+ * statement about every run of at most K delays, and nothing about the others. Every form says
+ * "at fixed latencies": the search enumerates orders of ties, window placements and picks, with
+ * one latency per stream (fixedDraw), so an interleaving that needs other latencies (the
+ * incident's pre-fix failures do) is not in it, however complete the search.
  */
 export function coverageSummary(x: ExhaustiveCoverage, maxRuns: number, failures: number): string {
   const counts = `${x.runs.toLocaleString('en-US')} distinct interleavings, ${failures.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`;
@@ -391,8 +405,10 @@ export function coverageSummary(x: ExhaustiveCoverage, maxRuns: number, failures
   // An unbounded search is complete with respect to the step dependency relation when DPOR
   // reduced it (one interleaving per order of the steps that conflict), said so.
   const how = x.reduction === 'none' ? 'every option of every choice' : 'DPOR: one interleaving per order of conflicting steps';
-  if (x.delays === undefined) return `${x.complete ? `complete (${how})` : `incomplete (${how}; stopped at --max-runs ${maxRuns})`}: ${counts}`;
-  if (x.complete) return `complete up to ${delays(x.delays)} (every run of at most ${delays(x.delays)}; longer ones not searched): ${counts}`;
+  if (x.delays === undefined) return `${x.complete ? `complete ${FIXED} (${how})` : `incomplete ${FIXED} (${how}; stopped at --max-runs ${maxRuns})`}: ${counts}`;
+  if (x.complete) return `complete up to ${delays(x.delays)} ${FIXED} (every run of at most ${delays(x.delays)}; longer ones not searched): ${counts}`;
   const done = x.delaysComplete ?? -1;
-  return `${done >= 0 ? `complete up to ${delays(done)}` : 'not complete for any delay bound'}; bound ${done + 1} incomplete (stopped at --max-runs ${maxRuns}): ${counts}`;
+  return `${done >= 0 ? `complete up to ${delays(done)} ${FIXED}` : `not complete ${FIXED} for any delay bound`}; bound ${done + 1} incomplete (stopped at --max-runs ${maxRuns}): ${counts}`;
 }
+
+const FIXED = 'at fixed latencies';

@@ -17,6 +17,8 @@ export interface RunSpec {
   readonly values: readonly number[];
   /** A shorter horizon than the scenario's, found by shrinking. */
   readonly horizonMs?: number;
+  /** The run was an exhaustive search's: its picks are choices in `values` (Selector.enumeratesPicks). */
+  readonly enumeratesPicks?: boolean;
 }
 
 export interface Replayed {
@@ -26,7 +28,7 @@ export interface Replayed {
 
 /** Run a spec by replaying its choices (strict: sizes must match; lenient: defaults fill in). */
 export function replayRun(spec: RunSpec, mode: { strict: false } | { strict: true; sizes: readonly number[] }, trace?: TraceSink): Replayed {
-  const selector = new ReplaySelector(mode.strict ? { values: spec.values, sizes: mode.sizes } : { values: spec.values }, mode.strict);
+  const selector = new ReplaySelector(mode.strict ? { values: spec.values, sizes: mode.sizes } : { values: spec.values }, mode.strict, spec.enumeratesPicks);
   let log: ChoiceLog | undefined;
   const outcome = runOnce(spec.scenario, spec.strategy, spec.seed, {
     selector,

@@ -5,14 +5,22 @@ import { Rng } from './rng.js';
 /**
  * Every nondeterministic choice of a run goes through one Selector (fast-check's
  * scheduler idea): which ready event runs ('order'), a latency or a shuffle ('draw'), how
- * and how and when a `between` action happens ('placement', 'timing'). The answer is an index in [0, n); 0 is the
- * default (time order, the shortest latency, the window's start). The log of answers is
- * the run: replaying it gives the same run.
+ * and when a `between` action happens ('placement', 'timing'), which of several objects a
+ * controller takes first where the real code follows Go map order ('pick', only for a
+ * selector that enumerates picks; see {@link Choices.picked}). The answer is an index in
+ * [0, n); 0 is the default (time order, the shortest latency, the window's start, the first
+ * object in store order). The log of answers is the run: replaying it gives the same run.
  */
-export type ChoiceKind = 'order' | 'draw' | 'placement' | 'timing';
+export type ChoiceKind = 'order' | 'draw' | 'placement' | 'timing' | 'pick';
 
 export interface Selector {
   readonly name: string;
+  /**
+   * Whether {@link Choices.picked} asks this selector for each object taken ('pick' choices)
+   * rather than drawing a shuffle: a search that enumerates (exhaustive) must, since it fixes
+   * draws; a replay of such a run must too, to ask for the same choices.
+   */
+  readonly enumeratesPicks?: boolean;
   choose(kind: ChoiceKind, n: number, stream: string, ready?: readonly Scheduled[]): number;
 }
 
@@ -40,7 +48,12 @@ export class Choices implements OrderChooser {
    */
   recording = true;
 
-  constructor(readonly selector: Selector) {}
+  /** See {@link Selector.enumeratesPicks}. */
+  private readonly enumeratesPicks: boolean;
+
+  constructor(readonly selector: Selector) {
+    this.enumeratesPicks = selector.enumeratesPicks === true;
+  }
 
   private record(kind: ChoiceKind, n: number, v: number): number {
     this.count++;
@@ -76,6 +89,23 @@ export class Choices implements OrderChooser {
       out[i] = out[j]!;
       out[j] = t;
     }
+    return out;
+  }
+
+  /**
+   * `count` of `items`, in the order taken, where the real code takes them in Go map iteration
+   * order (client-go's cache List/ByIndex range over a map: no order is defined). Drawn as a
+   * shuffle's first `count` (one draw per position of the whole list, the draws random runs
+   * have always made), unless the selector enumerates picks: then one 'pick' choice per object
+   * taken, among those left, the default 0 taking them in store order. An enumerating search
+   * thus covers every ordered selection, k!/(k−count)! of them, where fixing the shuffle's
+   * draws would cover one.
+   */
+  picked<T>(stream: string, items: readonly T[], count: number): T[] {
+    if (!this.enumeratesPicks) return this.shuffled(stream, items).slice(0, count);
+    const left = items.slice();
+    const out: T[] = [];
+    while (out.length < count && left.length > 0) out.push(left.splice(this.choose('pick', left.length, stream), 1)[0]!);
     return out;
   }
 }
@@ -160,6 +190,8 @@ export class ReplaySelector implements Selector {
   constructor(
     private readonly log: { readonly values: readonly number[]; readonly sizes?: readonly number[] },
     private readonly strict: boolean,
+    /** The log is an enumerating search's (exhaustive): its picks were choices, not a shuffle's draws. */
+    readonly enumeratesPicks = false,
   ) {}
 
   get consumed(): number {

@@ -14,12 +14,13 @@ import { newMigration } from './templates.js';
  * many as the parallel limits leave free (FilterRunningMigrations counts running phases
  * only: a Pending, quota-rejected migration does not hold a slot). Creations are expected
  * per node (migrationExpectations) until the VMIM informer sees them. Which VMIs go first
- * follows Go map iteration order: not defined, so it is drawn (`shuffle`).
+ * follows Go map iteration order (`migrationCandidates[0:freeSpots]` over the informer's
+ * ByIndex, no sort): not defined, so it is a choice (`pick`: Choices.picked).
  */
 export function evacuationReconciler(
   cache: Informer,
   expectations: Expectations,
-  shuffle: (vmis: readonly VirtualMachineInstance[]) => VirtualMachineInstance[],
+  pick: (vmis: readonly VirtualMachineInstance[], count: number) => VirtualMachineInstance[],
 ): (node: string) => ControllerPlan | undefined {
   return (node) => {
     if (!expectations.satisfied(node)) return undefined;
@@ -44,7 +45,7 @@ export function evacuationReconciler(
     if (candidates.length === 0) return undefined;
     const free = Math.min(PARALLEL_MIGRATIONS_PER_CLUSTER - running, PARALLEL_OUTBOUND_PER_NODE - outbound);
     if (free <= 0) return { requeueAfter: LIMIT_REQUEUE_MS };
-    const chosen = shuffle(candidates).slice(0, free);
+    const chosen = pick(candidates, free);
     return { writes: chosen.map((vmi) => ({ verb: 'create' as const, object: newMigration(vmi, 'kubevirt-evacuation-', { [ANN_EVACUATION]: node }), expect: node })) };
   };
 }
