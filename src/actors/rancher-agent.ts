@@ -1,7 +1,7 @@
 import type { ApiServer } from '../cluster/apiserver.js';
 import type { Pod } from '../cluster/objects.js';
 import { objKey } from '../cluster/objects.js';
-import { pickNode } from '../cluster/scheduler.js';
+import { pickNode, type TieChoices } from '../cluster/scheduler.js';
 import type { Process } from '../kernel/kernel.js';
 import type { World } from '../cluster/world.js';
 import type { Tunnel } from './rancher-tunnel.js';
@@ -48,11 +48,12 @@ export function agentPod(nodeName: string, hash = 1): Pod {
  * labelled app=cattle-cluster-agent on the same kubernetes.io/hostname, and preferred
  * control-plane nodes (weight 100). kube-scheduler's InterPodAffinity score then puts a node
  * without an agent pod above any node with one (resources only break ties), so the fewest
- * agent pods wins, then the scheduler's usual choice (pickNode). Every node is taken to be a
+ * agent pods wins, then the scheduler's usual choice (pickNode: the most free cpu, a tie
+ * a choice of the run). Every node is taken to be a
  * control-plane node (a Harvester cluster's first three are), so the node preference ranks
  * none above another. A preference, not a requirement: with one schedulable node both land there.
  */
-export function pickAgentNode(api: ApiServer, pod: Pod): string | undefined {
+export function pickAgentNode(api: ApiServer, choices: TieChoices, pod: Pod): string | undefined {
   const agents = new Map<string, number>();
   for (const p of api.list('Pod', AGENT_NAMESPACE)) {
     if (p.metadata.labels.app !== AGENT || !p.spec.nodeName || p.status.phase === 'Succeeded' || p.status.phase === 'Failed') continue;
@@ -60,7 +61,7 @@ export function pickAgentNode(api: ApiServer, pod: Pod): string | undefined {
   }
   let fewest = Infinity;
   for (const n of api.list('Node')) if (!n.spec.unschedulable) fewest = Math.min(fewest, agents.get(n.metadata.name) ?? 0);
-  return pickNode(api, pod, undefined, (n) => (agents.get(n) ?? 0) === fewest) ?? pickNode(api, pod);
+  return pickNode(api, choices, pod, undefined, (n) => (agents.get(n) ?? 0) === fewest) ?? pickNode(api, choices, pod);
 }
 
 interface AgentPodState {
@@ -215,7 +216,7 @@ export class AgentDeployment {
     const state: AgentPodState = { hash, stage: 'pending', readySince: Infinity, created };
     this.pods.set(key, state);
     // kube-scheduler binds it at once, seeing the agent pods bound before it.
-    const node = pickAgentNode(api, r.obj);
+    const node = pickAgentNode(api, this.world.choices, r.obj);
     if (!node) return undefined;
     const bound = api.update(SCHEDULER, { ...r.obj, spec: { ...r.obj.spec, nodeName: node } });
     if (!bound.ok) return undefined;

@@ -44,7 +44,7 @@ function* migrate(world: World, vmimKey: string, podKey: string, sourceNode: str
     yield world.draw('apiCall', stream);
     const pod = api.get('Pod', podKey);
     if (!pod) return;
-    const node = pickNode(api, pod, sourceNode);
+    const node = pickNode(api, world.choices, pod, sourceNode);
     if (!node) {
       api.update('kube-scheduler', { ...pod, status: { ...pod.status, unschedulable: true } });
       stage = 'unschedulable';
