@@ -40,7 +40,9 @@ export class DrainLog {
  * (evacuationNodeName is already set); this model keeps retrying until the node is empty.
  * A virt-launcher pod passes kubectl's filters (drain/filters.go: it has a controller, the VMI,
  * so unreplicatedFilter lets it go; its emptyDir passes localStorageFilter because Harvester
- * sets DeleteEmptyDirData; read at k8s.io/kubectl v0.34.2 as vendored by harvester/harvester),
+ * sets DeleteEmptyDirData; read at k8s.io/kubectl v0.34.2 as vendored by harvester/harvester
+ * HEAD; v0.30.3, which Harvester v1.4.2 pins, has the same evictPods: one goroutine per pod,
+ * each retrying every 5 s; its filters were not re-read there),
  * so the pod of an evictionStrategy None VM is evicted like any other: virt-api lets it
  * through and no PDB guards it, and the eviction deletes it (the VM stops). Harvester's
  * maintainModeStrategyFilter, which skips VMs labelled to be shut down instead, is not

@@ -76,8 +76,10 @@ function nextOption(p: BranchPoint): number {
  * then pruned only when it was explored with at least the budget left now.
  *
  * With DPOR (the unbounded search; explore/dpor.ts), an order choice explores only the options
- * the races of the runs through it call for; other choices ('timing': window placements, the
- * agents' connection order, all made at setup) always explore every option. Races
+ * the races of the runs through it call for; other choices ('timing': window placements and the
+ * agents' connection order, made at setup; 'pick': a controller's or the scheduler's pick among
+ * objects, made inside a step) always explore every option, and are never keyed or pruned (see
+ * choose). Races
  * stay within a round, so a state explored at a round's first choice covers its subtree
  * whatever led there. One in the middle of a round was explored in the context of the round's
  * earlier steps (their races with what followed): each explored state keeps a summary of what
