@@ -48,9 +48,9 @@ export function agentPod(nodeName: string, hash = 1): Pod {
  * labelled app=cattle-cluster-agent on the same kubernetes.io/hostname, and preferred
  * control-plane nodes (weight 100). kube-scheduler's InterPodAffinity score then puts a node
  * without an agent pod above any node with one (resources only break ties), so the fewest
- * agent pods wins, then the scheduler's usual choice (pickNode: the most free cpu, a tie
- * a choice of the run). Every node is taken to be a
- * control-plane node (a Harvester cluster's first three are), so the node preference ranks
+ * agent pods wins, then the scheduler's usual choice (pickNode: the most free cpu, a tie a
+ * choice of the run). Every node is taken to be a control-plane node (a Harvester cluster's
+ * first three are), so the node preference ranks
  * none above another. A preference, not a requirement: with one schedulable node both land there.
  */
 export function pickAgentNode(api: ApiServer, choices: TieChoices, pod: Pod): string | undefined {

@@ -1,9 +1,8 @@
 import type { ApiServer } from './apiserver.js';
-import type { Node, Pod } from './objects.js';
+import type { Pod } from './objects.js';
 import { podCountsForQuota } from './objects.js';
 import { REQUESTS_CPU, REQUESTS_MEMORY } from './resources.js';
 import type { Choices } from '../kernel/choice.js';
-import type { ReadStore } from './store.js';
 
 /** The stream (and pick) of kube-scheduler's choice among equally scored nodes. */
 export const SCHEDULER_TIE_STREAM = 'kube-scheduler/tie';
@@ -29,43 +28,30 @@ export function pickNode(api: ApiServer, choices: TieChoices, pod: Pod, exclude?
   const wantCpu = pod.spec.requests[REQUESTS_CPU] ?? 0;
   const wantMem = pod.spec.requests[REQUESTS_MEMORY] ?? 0;
   const pods = api.indexed('Pod');
-  const nodes = api.list('Node');
-  let best: string | undefined;
+  // The fitting nodes with the most free cpu so far (a scratch list: picked copies what it takes).
+  const best = TOP;
+  best.length = 0;
   let bestFree = -1;
-  /** How many feasible nodes have bestFree. */
-  let tied = 0;
-  for (const n of nodes) {
-    const free = freeCpuIfFits(pods, n, wantCpu, wantMem, exclude, allow);
-    if (free < 0) continue;
-    if (free > bestFree) {
-      best = n.metadata.name;
-      bestFree = free;
-      tied = 1;
-    } else if (free === bestFree) tied++;
+  for (const n of api.list('Node')) {
+    const name = n.metadata.name;
+    if (n.spec.unschedulable || name === exclude || (allow && !allow(name))) continue;
+    const used = pods.derived('node', name, NODE_REQUESTS, sumRequests);
+    const freeCpu = (n.status.allocatable.cpu ?? 0) - used.cpu;
+    const freeMem = (n.status.allocatable.memory ?? 0) - used.memory;
+    if (freeCpu < wantCpu || freeMem < wantMem || freeCpu < bestFree) continue;
+    if (freeCpu > bestFree) {
+      best.length = 0;
+      bestFree = freeCpu;
+    }
+    best.push(name);
   }
-  if (tied < 2) return best;
-  const names: string[] = [];
-  for (const n of nodes) if (freeCpuIfFits(pods, n, wantCpu, wantMem, exclude, allow) === bestFree) names.push(n.metadata.name);
-  names.sort();
-  return choices.picked(SCHEDULER_TIE_STREAM, names, 1)[0];
+  if (best.length < 2) return best[0];
+  best.sort();
+  return choices.picked(SCHEDULER_TIE_STREAM, best, 1)[0];
 }
 
-/** The node's free cpu if the pod fits it (and it may be chosen), else -1. */
-function freeCpuIfFits(
-  pods: ReadStore<Pod>,
-  n: Node,
-  wantCpu: number,
-  wantMem: number,
-  exclude: string | undefined,
-  allow: ((node: string) => boolean) | undefined,
-): number {
-  const name = n.metadata.name;
-  if (n.spec.unschedulable || name === exclude || (allow && !allow(name))) return -1;
-  const used = pods.derived('node', name, NODE_REQUESTS, sumRequests);
-  const freeCpu = (n.status.allocatable.cpu ?? 0) - used.cpu;
-  const freeMem = (n.status.allocatable.memory ?? 0) - used.memory;
-  return freeCpu < wantCpu || freeMem < wantMem ? -1 : freeCpu;
-}
+/** pickNode's scratch list of the best nodes (nothing yields while it is filled and read). */
+const TOP: string[] = [];
 
 /** Names the per-node sum kept with the node's pods (ObjectStore.derived). */
 const NODE_REQUESTS = {};

@@ -77,7 +77,7 @@ export function buildEvidence(job: EvidenceJob, strategy: Strategy): EvidenceRes
   const originalTimeline = new Timeline();
   const original = runById(scenario, strategy, id, job.pilot, { inspect: (w) => (values = w.choices.log.values), trace: originalTimeline });
   const originalTraceSha256 = traceHash(originalTimeline);
-  const start: RunSpec = { scenario, strategy, seed: id.seed, window: id.window, windowWrites: job.pilot.windowWrites, disabled: new Set(), values, ...(id.explorer === 'exhaustive' ? { enumeratesPicks: true } : {}) };
+  const start: RunSpec = { scenario, strategy, seed: id.seed, window: id.window, windowWrites: job.pilot.windowWrites, disabled: new Set(), values, enumeratesPicks: id.explorer === 'exhaustive' };
   const withSettled = job.metric === 'settled';
   // A pulse between phases: a built-in's runs do not beat per step (only a module's do), and a
   // worker's watchdog must not take a long evidence job on a loaded machine for a stuck one.

@@ -170,13 +170,7 @@ class ExhaustiveSelector implements Selector {
     }
     const steps = this.round;
     if (steps.length === 0 && this.roundPoints.length === 0) return;
-    const last = steps[steps.length - 1];
-    if (last && last.fp === NO_STEP) {
-      // Cut short inside a step (at a choice other than an order; none is made inside a step
-      // today): what it did so far; the rest is in cutAt.
-      last.fp = this.recorder!.end();
-      last.lastScheduled = this.world!.kernel.scheduled;
-    }
+    // A cut is made only at an order choice, between steps (choose): every step of the round has ended.
     const dependent = this.dpor?.dependent;
     if (steps.length > 1) addBacktracks(steps, dependent);
     if (cutAt) expandAgainst(steps, cutAt, dependent);
@@ -202,7 +196,7 @@ class ExhaustiveSelector implements Selector {
     const state = carried ? carried.state : between ? createHash('sha1').update(this.keyOf(this.world!)).digest('base64') : IN_STEP;
     if (between && !replayed && (this.explored.get(state) ?? -1) >= this.delays - this.spent) {
       // The round a cut at an order choice belongs to is its candidates' instant (the clock has not moved yet).
-      throw new Pruned(this.summaries?.get(state), kind === 'order' && ready ? ready[0]!.time : this.world!.now);
+      throw new Pruned(this.summaries?.get(state), ready![0]!.time);
     }
     const v = replayed ? Math.min(this.prefix[i]!, n - 1) : 0;
     let point: BranchPoint;
@@ -210,21 +204,14 @@ class ExhaustiveSelector implements Selector {
       point = carried;
       point.v = v;
     } else if (this.dpor) {
-      // An order choice starts with its default only; any other explores every option.
-      const order = kind === 'order' && ready ? { seqs: ready.map((e) => e.seq), todo: new Set([v]) } : undefined;
-      point = { n, v, state, spent: this.spent, tried: new Set(), summary: new Summary(), ...(order ? { order } : {}) };
+      // An order choice starts with its default only, and keeps a summary of its round (its state
+      // is keyed); any other explores every option.
+      point = between ? { n, v, state, spent: this.spent, tried: new Set(), summary: new Summary(), order: { seqs: ready.map((e) => e.seq), todo: new Set([v]) } } : { n, v, state, spent: this.spent, tried: new Set() };
     } else point = { n, v, state, spent: this.spent };
     point.tried?.add(v);
     this.points.push(point);
     this.spent += v;
     if (point.order) this.chosen = point;
-    else if (this.dpor) {
-      // A choice other than an order is made inside the step running now (or at setup): a round
-      // step if the round has begun.
-      if (this.world!.now !== this.roundTime) this.endRound();
-      this.roundTime = this.world!.now;
-      this.roundPoints.push([point, Math.max(0, this.round.length - 1)]);
-    }
     return v;
   }
 }
