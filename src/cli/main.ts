@@ -44,6 +44,7 @@ function parser(argv: readonly string[]): Argv {
         .option('depth', num('PCT: the bug depth d', DEFAULT_CAMPAIGN.depth))
         .option('max-runs', num('exhaustive: stop after this many runs', DEFAULT_CAMPAIGN.maxRuns))
         .option('delays', num('exhaustive: only runs of at most this many delays (complete up to K delays)'))
+        .option('latency-points', num('exhaustive: search latency points 0 … N−1, each with its own fixed latency per stream (default 1)'))
         .option('reduction', { choices: ['dpor', 'none'] as const, describe: 'exhaustive without --delays: DPOR (default) or none (every option, to cross-check DPOR)' })
         .option('window', num(`ms within which events count as concurrent (default ${DEFAULT_CAMPAIGN.window}; 0 with --explore exhaustive)`))
         .option('workers', num("worker threads (default: the machine's cores)"))

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { DescribeResult } from '../explore/jobs.js';
 import { sandboxLimits, WorkerPool } from '../explore/pool.js';
 import { DEFAULT_CAMPAIGN, type CampaignOptions } from '../explore/campaign.js';
+import { MAX_LATENCY_POINT } from '../explore/run-id.js';
 import type { ExploreMode } from '../explore/jobs.js';
 import { InputError } from '../scenario/errors.js';
 import { loadScenario, parseScenario, readScenarioText } from '../scenario/load.js';
@@ -179,6 +180,7 @@ export function campaignOptions(args: Record<string, unknown>, s: Scenario | und
     maxRuns: intArg('max-runs', args['max-runs'], 1, LIMITS.maxRuns)!,
     ...delaysOption(args, mode),
     ...reductionOption(args, mode),
+    ...latencyPointsOption(args, mode),
     window: intArg('window', args.window, 0, LIMITS.window) ?? (mode === 'exhaustive' ? 0 : DEFAULT_CAMPAIGN.window),
     evidenceLimit: args.evidence === false ? 0 : DEFAULT_CAMPAIGN.evidenceLimit,
   };
@@ -191,6 +193,14 @@ function reductionOption(args: Record<string, unknown>, mode: ExploreMode): { re
   if (mode !== 'exhaustive') throw new UsageError('--reduction chooses how an exhaustive search reduces: use it with --explore exhaustive');
   if (args.delays !== undefined) throw new UsageError('--reduction applies to the unbounded exhaustive search: a delay-bounded one (--delays) never reduces');
   return r === 'none' ? { reduction: 'none' } : {};
+}
+
+/** --latency-points N: exhaustive searches at latency points 0 … N−1 (exhaustive.ts fixedDraw), each on its own. */
+function latencyPointsOption(args: Record<string, unknown>, mode: ExploreMode): { latencyPoints?: number } {
+  const n = intArg('latency-points', args['latency-points'], 1, MAX_LATENCY_POINT + 1);
+  if (n === undefined) return {};
+  if (mode !== 'exhaustive') throw new UsageError('--latency-points chooses the latencies an exhaustive search fixes: use it with --explore exhaustive (random and PCT runs draw every latency)');
+  return n > 1 ? { latencyPoints: n } : {};
 }
 
 /** --delays K: a delay-bounded exhaustive search (complete up to K delays). */

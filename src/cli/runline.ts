@@ -68,6 +68,7 @@ export function runLine(plans: readonly CampaignPlan[], chosen: boolean, shards?
     if (o.mode === 'exhaustive') parts.push('--max-runs', String(o.maxRuns));
     if (o.mode === 'exhaustive' && o.delays !== undefined) parts.push('--delays', String(o.delays));
     if (o.mode === 'exhaustive' && o.reduction) parts.push('--reduction', o.reduction);
+    if (o.mode === 'exhaustive' && o.latencyPoints) parts.push('--latency-points', String(o.latencyPoints));
     parts.push('--window', String(o.window));
     const same = (f: (p: CampaignPlan) => number) => plans.every((p) => f(p) === f(plans[0]!));
     if (o.mode !== 'exhaustive' && same((p) => p.opts.runs)) parts.push('--runs', String(o.runs));

@@ -1,7 +1,7 @@
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import type { RecordedRun } from './evidence-job.js';
-import type { ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareJob, PrepareResult, RunsJob } from './jobs.js';
+import type { ExhaustiveJob, ExhaustiveResult, ExploreMode, FaultResult, JobBase, PrepareJob, PrepareResult, RunsJob } from './jobs.js';
 import { formatRunId, runById } from './run-id.js';
 import type { Metric } from '../sim/outcome.js';
 import { bundleOf, isUserStrategy, loadFaultOf, strategyRef } from '../strategies/loader.js';
@@ -12,7 +12,7 @@ import { sandboxChunk, type WorkerPool } from './pool.js';
 import { addRun, emptyTally, mergeTally, summarize, type StrategySummary, type TallyState } from './tally.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
 import { withoutChoiceLog } from '../kernel/choice.js';
-import type { ExhaustiveCoverage } from './exhaustive.js';
+import { coverageOfPoints, type ExhaustiveCoverage } from './exhaustive.js';
 
 export type { StrategySummary } from './tally.js';
 
@@ -28,6 +28,8 @@ export interface CampaignOptions {
   readonly delays?: number;
   /** Exhaustive without a delay bound: 'none' searches every option (no DPOR), to cross-check DPOR. */
   readonly reduction?: 'none';
+  /** Exhaustive: search latency points 0 … latencyPoints − 1, each on its own (exhaustive.ts fixedDraw); undefined: point 0 only. */
+  readonly latencyPoints?: number;
   readonly window: number;
   /** Distinct failures per strategy that get shrunk evidence (the rest are counted). */
   readonly evidenceLimit: number;
@@ -46,7 +48,7 @@ export const DEFAULT_CAMPAIGN: Omit<CampaignOptions, 'runs' | 'seed'> = {
 export type Exploration =
   | { selector: 'random' }
   | { selector: 'pct'; depth: number; actors: number; choices: number; missBound: number; runsFor5Percent: number | null; guarantee: string }
-  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string; reduction?: 'none'; delays?: number; delaysComplete?: number };
+  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string; reduction?: 'none'; delays?: number; delaysComplete?: number; latencyPoints?: number; incompletePoints?: number[] };
 
 export interface EvidenceFile {
   /** reports/<scenario>/<strategy>/<name>.evidence */
@@ -234,11 +236,19 @@ export async function tallyScenario(
     const pilot = prepared.pilot;
     const base = jobBase(scenario, scenarioText, strategy, pilot);
     if (opts.mode === 'exhaustive') {
-      // One job: the bar shows it started and ended (the enumeration reports nothing in between).
-      progress?.runs?.(strategy.name, 0, 1);
-      const [r] = await pool.run<ExhaustiveResult>([{ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed, ...(opts.delays !== undefined ? { delays: opts.delays } : {}), ...(opts.reduction ? { reduction: opts.reduction } : {}) }], progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
-      if ('fault' in r!) out.push({ strategy: strategy.name, tally: emptyTally(), fault: r.fault });
-      else out.push({ strategy: strategy.name, tally: r!.tally, pilot, exhaustive: r!.exhaustive });
+      // One job per latency point (each a search of its own, in parallel): the bar counts points
+      // (a search reports nothing in between). Merged in point order, so any --workers gives one result.
+      const points = opts.latencyPoints ?? 1;
+      progress?.runs?.(strategy.name, 0, points);
+      const jobs: ExhaustiveJob[] = [];
+      for (let p = 0; p < points; p++) jobs.push({ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed, ...(opts.delays !== undefined ? { delays: opts.delays } : {}), ...(opts.reduction ? { reduction: opts.reduction } : {}), ...(p ? { latencyPoint: p } : {}) });
+      const rs = await pool.run<ExhaustiveResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
+      const fault = rs.find((r) => 'fault' in r);
+      if (fault && 'fault' in fault) out.push({ strategy: strategy.name, tally: emptyTally(), fault: fault.fault });
+      else {
+        const done = rs as Array<Exclude<ExhaustiveResult, FaultResult>>;
+        out.push({ strategy: strategy.name, tally: done.slice(1).reduce((t, r) => mergeTally(t, r.tally), done[0]!.tally), pilot, exhaustive: coverageOfPoints(done.map((r) => r.exhaustive)) });
+      }
       continue;
     }
     // A module's chunks are the same for any --workers (each runs in a fresh worker); built-ins' are merged exactly whatever their size.

@@ -11,15 +11,23 @@ import { FootprintRecorder, type StepFootprint } from './dependency.js';
 import { addBacktracks, expandAgainst, Summary, type OrderPoint, type RoundStep } from './dpor.js';
 
 /**
- * The latency an exhaustive run uses for a draw among n: the middle of the range, moved by a
- * fixed amount per stream (within the middle half). One value for every stream would make
- * unrelated actors act at exactly the same instant (every controller reacting to one write
- * after the same cache lag and the same reconcile time), an artefact of fixing latencies
- * that multiplies the orders to explore without adding any the real system has.
+ * The latency an exhaustive run uses for a draw among n at latency point `point`: one fixed
+ * value per stream, in the middle half of the range, set by a hash of the stream's name (and,
+ * from point 1 on, of the point). One value for every stream would make unrelated actors act
+ * at exactly the same instant (every controller reacting to one write after the same cache lag
+ * and the same reconcile time), an artefact of fixing latencies that multiplies the orders to
+ * explore without adding any the real system has. A value fixed per stream, not per draw,
+ * keeps the state key sound: what follows a state does not depend on how many draws came
+ * before. Point 0 is the one every exhaustive search used before latency points existed.
  */
-export function fixedDraw(n: number, stream: string): number {
+export function fixedDraw(n: number, stream: string, point = 0): number {
   if (n <= 2) return n >> 1;
   let h = 2166136261;
+  if (point > 0) {
+    // The point's digits go first, as a prefix "<point>/" of the stream's name would.
+    const salt = `${point}/`;
+    for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 16777619);
+  }
   for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 16777619);
   const spread = Math.max(1, n >> 1);
   return Math.min(n - 1, (n >> 2) + ((h >>> 0) % spread));
@@ -119,6 +127,8 @@ class ExhaustiveSelector implements Selector {
     private readonly dpor?: DporOptions,
     /** DPOR: per explored state, what its round did after it. */
     private readonly summaries?: ReadonlyMap<string, Summary>,
+    /** The latency point (fixedDraw): which fixed latency each stream has. */
+    private readonly latencyPoint = 0,
   ) {}
 
   /** Sees the world; with DPOR, also every step of a round from its first order choice on, and what it touches. */
@@ -183,7 +193,7 @@ class ExhaustiveSelector implements Selector {
   }
 
   choose(kind: ChoiceKind, n: number, stream: string, ready?: readonly Scheduled[]): number {
-    if (kind === 'draw') return fixedDraw(n, stream);
+    if (kind === 'draw') return fixedDraw(n, stream, this.latencyPoint);
     if (kind === 'placement') return 1;
     const i = this.points.length;
     const carried = this.carried[i];
@@ -250,8 +260,8 @@ export interface ExhaustiveResult {
 }
 
 /** The selector that replays one exhaustive run's branch choices (for evidence and shrinking). */
-export function exhaustiveReplaySelector(prefix: readonly number[]): Selector {
-  return new ExhaustiveSelector(prefix, new Map());
+export function exhaustiveReplaySelector(prefix: readonly number[], latencyPoint = 0): Selector {
+  return new ExhaustiveSelector(prefix, new Map(), stateKey, [], Infinity, undefined, undefined, latencyPoint);
 }
 
 export function attachWorld(selector: Selector): ((w: World) => void) | undefined {
@@ -292,6 +302,8 @@ export function explore(
      * a reversal DPOR skips may need more delays than the run that covers it.
      */
     readonly reduction?: Reduction;
+    /** The latency point searched (fixedDraw); 0 by default. */
+    readonly latencyPoint?: number;
   } & DporOptions = {},
 ): ExhaustiveResult {
   const dpor = delays === undefined && (options.reduction ?? 'dpor') === 'dpor' ? options : undefined;
@@ -328,7 +340,7 @@ export function explore(
     let carried: BranchPoint[] = [];
     for (;;) {
       if (budget.runs + budget.pruned >= maxRuns) return false;
-      const sel = new ExhaustiveSelector(prefix, explored, keyOf, carried, bound, dpor, summaries);
+      const sel = new ExhaustiveSelector(prefix, explored, keyOf, carried, bound, dpor, summaries, options.latencyPoint ?? 0);
       let outcome: RunOutcome | undefined;
       let cut: Pruned | undefined;
       try {
@@ -374,30 +386,73 @@ export interface ExhaustiveCoverage {
   readonly reduction?: 'none';
   readonly delays?: number;
   readonly delaysComplete?: number;
+  /**
+   * With --latency-points N > 1: N, the points 0 … N−1 each searched on its own (its own
+   * --max-runs); runs, pruned and delaysComplete are then over every point (sums; the smallest).
+   */
+  readonly latencyPoints?: number;
+  /** With latencyPoints: the points whose search did not cover what was asked (stopped at --max-runs). */
+  readonly incompletePoints?: readonly number[];
 }
 
 export function coverageOf(r: ExhaustiveResult): ExhaustiveCoverage {
   return { complete: r.complete, runs: r.runs, pruned: r.pruned, ...(r.reduction ? { reduction: r.reduction } : {}), ...(r.delays !== undefined ? { delays: r.delays, delaysComplete: r.delaysComplete } : {}) };
 }
 
+/** The coverage of the searches at latency points 0 … parts.length − 1, in that order, as one. */
+export function coverageOfPoints(parts: readonly ExhaustiveCoverage[]): ExhaustiveCoverage {
+  if (parts.length === 1) return parts[0]!;
+  const first = parts[0]!;
+  const incompletePoints = parts.flatMap((x, p) => (x.complete ? [] : [p]));
+  const sum = (f: (x: ExhaustiveCoverage) => number) => parts.reduce((n, x) => n + f(x), 0);
+  return {
+    complete: incompletePoints.length === 0,
+    runs: sum((x) => x.runs),
+    pruned: sum((x) => x.pruned),
+    ...(first.reduction ? { reduction: first.reduction } : {}),
+    ...(first.delays !== undefined ? { delays: first.delays, delaysComplete: Math.min(...parts.map((x) => x.delaysComplete ?? -1)) } : {}),
+    latencyPoints: parts.length,
+    ...(incompletePoints.length ? { incompletePoints } : {}),
+  };
+}
+
+/** "2, 5–7": a sorted list of integers with runs collapsed. */
+function ranges(xs: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j]! + 1) j++;
+    out.push(j === i ? String(xs[i]) : j === i + 1 ? `${xs[i]}, ${xs[j]}` : `${xs[i]}–${xs[j]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
 /**
  * The statement of what was searched, as the terminal, the JSON and the report give it. With a
  * delay bound it says which bound was covered completely: "complete up to K delays" is a
  * statement about every run of at most K delays, and nothing about the others. Every form says
- * "at fixed latencies": the search enumerates orders of ties, window placements and picks, with
+ * at which latencies: the search enumerates orders of ties, window placements and picks, with
  * one latency per stream (fixedDraw), so an interleaving that needs other latencies (the
- * incident's pre-fix failures do) is not in it, however complete the search.
+ * incident's pre-fix failures at point 0 do) is not in it, however complete the search. With
+ * several latency points, each is a search of its own, and the statement says which did not finish.
  */
 export function coverageSummary(x: ExhaustiveCoverage, maxRuns: number, failures: number): string {
   const counts = `${x.runs.toLocaleString('en-US')} distinct interleavings, ${failures.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`;
   const delays = (k: number) => `${k} delay${k === 1 ? '' : 's'}`;
+  const at = latenciesSearched(x);
+  const stopped = x.incompletePoints?.length ? `stopped at --max-runs ${maxRuns} at point${x.incompletePoints.length === 1 ? '' : 's'} ${ranges(x.incompletePoints)}, each point's search having its own` : `stopped at --max-runs ${maxRuns}`;
   // An unbounded search is complete with respect to the step dependency relation when DPOR
   // reduced it (one interleaving per order of the steps that conflict), said so.
   const how = x.reduction === 'none' ? 'every option of every choice' : 'DPOR: one interleaving per order of conflicting steps';
-  if (x.delays === undefined) return `${x.complete ? `complete ${FIXED} (${how})` : `incomplete ${FIXED} (${how}; stopped at --max-runs ${maxRuns})`}: ${counts}`;
-  if (x.complete) return `complete up to ${delays(x.delays)} ${FIXED} (every run of at most ${delays(x.delays)}; longer ones not searched): ${counts}`;
+  if (x.delays === undefined) return `${x.complete ? `complete ${at} (${how})` : `incomplete ${at} (${how}; ${stopped})`}: ${counts}`;
+  if (x.complete) return `complete up to ${delays(x.delays)} ${at} (every run of at most ${delays(x.delays)}; longer ones not searched): ${counts}`;
   const done = x.delaysComplete ?? -1;
-  return `${done >= 0 ? `complete up to ${delays(done)} ${FIXED}` : `not complete ${FIXED} for any delay bound`}; bound ${done + 1} incomplete (stopped at --max-runs ${maxRuns}): ${counts}`;
+  return `${done >= 0 ? `complete up to ${delays(done)} ${at}` : `not complete ${at} for any delay bound`}; bound ${done + 1} incomplete (${stopped}): ${counts}`;
 }
 
-const FIXED = 'at fixed latencies';
+/** Which latencies a search held: "at fixed latencies" (point 0 only) or "at latency points 0–7". */
+export function latenciesSearched(x: Pick<ExhaustiveCoverage, 'latencyPoints'>): string {
+  const n = x.latencyPoints ?? 1;
+  return n > 1 ? `at latency points ${n === 2 ? '0, 1' : `0–${n - 1}`}` : 'at fixed latencies';
+}

@@ -66,6 +66,8 @@ export async function finishScenario(
         summary: coverageSummary(x, opts.maxRuns, fails),
         ...(x.reduction ? { reduction: x.reduction } : {}),
         ...(x.delays !== undefined ? { delays: x.delays, delaysComplete: x.delaysComplete } : {}),
+        ...(x.latencyPoints ? { latencyPoints: x.latencyPoints } : {}),
+        ...(x.incompletePoints ? { incompletePoints: [...x.incompletePoints] } : {}),
       };
     } else if (opts.mode === 'pct') {
       const n = pilot.actors.length;

@@ -74,9 +74,10 @@ async function prepare(job: PrepareJob, strategy: Strategy): Promise<PrepareResu
 function exhaustiveJob(job: ExhaustiveJob, strategy: Strategy): ExhaustiveResult {
   const scenario = scenarioOf(job);
   beatRun(0);
-  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed, undefined, job.delays, job.reduction ? { reduction: job.reduction } : {});
+  const latencyPoint = job.latencyPoint ?? 0;
+  const r = explore(scenario, strategy, job.pilot, job.window, job.maxRuns, job.seed, undefined, job.delays, { ...(job.reduction ? { reduction: job.reduction } : {}), latencyPoint });
   const tally = emptyTally();
-  r.outcomes.forEach((o, i) => addRun(tally, o, formatRunId({ explorer: 'exhaustive', seed: job.seed, window: job.window, branches: r.prefixes[i]! })));
+  r.outcomes.forEach((o, i) => addRun(tally, o, formatRunId({ explorer: 'exhaustive', seed: job.seed, window: job.window, branches: r.prefixes[i]!, latencyPoint })));
   return { tally, exhaustive: coverageOf(r) };
 }
 

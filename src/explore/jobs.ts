@@ -45,6 +45,8 @@ export interface ExhaustiveJob extends JobBase {
   readonly delays?: number;
   /** --reduction none: the unbounded search without DPOR. */
   readonly reduction?: 'none';
+  /** The latency point searched (exhaustive.ts fixedDraw); 0 when absent. */
+  readonly latencyPoint?: number;
 }
 
 /** Load a strategy module in a sandbox: its name and description, or why it is not one. */

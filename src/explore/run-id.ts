@@ -20,7 +20,7 @@ export interface Pilot {
 /**
  * A run id names one run completely, given the scenario and the strategy: the explorer and
  * its parameters, the seed, the concurrency window when it is not the explorer's default,
- * and for exhaustive runs the branch choices. What else a run depends on (the windowWrites and
+ * and for exhaustive runs the latency point when it is not 0 and the branch choices. What else a run depends on (the windowWrites and
  * PCT's n and k) comes from the strategy's pilot run, which is a function of the scenario,
  * the strategy and the window.
  *
@@ -28,16 +28,19 @@ export interface Pilot {
  *
  *   random[:w<window>]:<seed>
  *   pct:d<depth>[:w<window>]:<seed>
- *   exhaustive[:w<window>]:<seed>:<branches>
+ *   exhaustive[:w<window>][:l<point>]:<seed>:<branches>
  *
+ * <point> is the latency point (exhaustive.ts fixedDraw: which fixed latency each stream has),
+ * written only when it is not 0, so ids of searches at point 0 read as they always did.
  * <branches> is the exhaustive run's branch choices, '.'-separated, trailing defaults (0)
  * dropped, a run of equal values written v*count (as in evidence files), '-' for none.
- * Examples: random:20, pct:d3:104, random:w10:7, exhaustive:1:0*12.1.2, exhaustive:1:-.
+ * Examples: random:20, pct:d3:104, random:w10:7, exhaustive:1:0*12.1.2, exhaustive:1:-,
+ * exhaustive:l3:1:0*7.2.
  */
 export type RunId =
   | { readonly explorer: 'random'; readonly seed: number; readonly window: number }
   | { readonly explorer: 'pct'; readonly depth: number; readonly seed: number; readonly window: number }
-  | { readonly explorer: 'exhaustive'; readonly seed: number; readonly window: number; readonly branches: readonly number[] };
+  | { readonly explorer: 'exhaustive'; readonly seed: number; readonly window: number; readonly branches: readonly number[]; readonly latencyPoint?: number };
 
 export type Explorer = RunId['explorer'];
 
@@ -48,7 +51,7 @@ export function defaultWindow(explorer: Explorer): number {
 
 export class RunIdError extends Error {}
 
-const USAGE = 'expected random:<seed>, pct:d<depth>:<seed> or exhaustive:<seed>:<branches>, with an optional w<window-ms> segment before the seed (e.g. random:20, pct:d3:104, random:w10:7)';
+const USAGE = 'expected random:<seed>, pct:d<depth>:<seed> or exhaustive[:l<latency point>]:<seed>:<branches>, with an optional w<window-ms> segment before the seed (e.g. random:20, pct:d3:104, random:w10:7, exhaustive:l3:1:0*7.2)';
 
 function trimDefaults(xs: readonly number[]): number[] {
   let end = xs.length;
@@ -88,10 +91,14 @@ export function formatRunId(id: RunId): string {
   const w = id.window !== defaultWindow(id.explorer) ? [`w${id.window}`] : [];
   if (id.explorer === 'random') return ['random', ...w, id.seed].join(':');
   if (id.explorer === 'pct') return ['pct', `d${id.depth}`, ...w, id.seed].join(':');
-  return ['exhaustive', ...w, id.seed, encodeBranches(id.branches)].join(':');
+  const l = id.latencyPoint ? [`l${id.latencyPoint}`] : [];
+  return ['exhaustive', ...w, ...l, id.seed, encodeBranches(id.branches)].join(':');
 }
 
 const INT = /^\d{1,15}$/;
+
+/** The largest latency point a run id (and --latency-points) may name. */
+export const MAX_LATENCY_POINT = 9999;
 
 /** Parse a run id; a RunIdError says what is wrong with it (bad input). */
 export function parseRunId(text: string): RunId {
@@ -111,6 +118,12 @@ export function parseRunId(text: string): RunId {
     if (!/^w\d{1,9}$/.test(w)) throw bad(`a window is w<integer ms>, got "${w}"`);
     window = Number(w.slice(1));
   }
+  let latencyPoint = 0;
+  if (explorer === 'exhaustive' && parts[0]?.startsWith('l')) {
+    const l = parts.shift()!;
+    if (!/^l\d{1,6}$/.test(l) || Number(l.slice(1)) > MAX_LATENCY_POINT) throw bad(`a latency point is l<integer 0..${MAX_LATENCY_POINT}>, got "${l}"`);
+    latencyPoint = Number(l.slice(1));
+  }
   const seedText = parts.shift();
   if (seedText === undefined || !INT.test(seedText)) throw bad(`the seed must be a non-negative integer, got "${seedText ?? ''}"`);
   const seed = Number(seedText);
@@ -119,7 +132,7 @@ export function parseRunId(text: string): RunId {
     const branches = b === undefined ? undefined : decodeBranches(b);
     if (!branches) throw bad(`exhaustive runs end with their branch choices (e.g. 0*12.1.2, or - for none), got "${b ?? ''}"`);
     if (parts.length) throw bad(`unexpected "${parts.join(':')}" after the branch choices`);
-    return { explorer, seed, window, branches: trimDefaults(branches) };
+    return { explorer, seed, window, branches: trimDefaults(branches), ...(latencyPoint ? { latencyPoint } : {}) };
   }
   if (parts.length) throw bad(`unexpected "${parts.join(':')}" after the seed`);
   return explorer === 'pct' ? { explorer, depth: depth!, seed, window } : { explorer, seed, window };
@@ -131,7 +144,7 @@ export function parseRunId(text: string): RunId {
  * PCT takes n (the actors) and k (the scheduling choices) from the strategy's pilot run.
  */
 export function selectorFor(id: RunId, pilot: Pick<Pilot, 'actors' | 'orderChoices'> | undefined): Selector {
-  if (id.explorer === 'exhaustive') return exhaustiveReplaySelector(id.branches);
+  if (id.explorer === 'exhaustive') return exhaustiveReplaySelector(id.branches, id.latencyPoint ?? 0);
   if (id.explorer === 'pct') {
     if (!pilot) throw new Error('a PCT run needs its pilot (n and k)');
     return new PctSelector(id.seed, id.depth, pilot.actors, pilot.orderChoices);

@@ -2,6 +2,7 @@ import { decimals, percent } from './units.js';
 import { limitToHard } from '../actors/rancher-quota.js';
 import { formatQuantity } from '../cluster/quantity.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
+import { latenciesSearched } from '../explore/exhaustive.js';
 import type { ShrinkNote } from '../explore/evidence-job.js';
 import type { Scenario } from '../scenario/model.js';
 import { describeAction } from '../sim/run.js';
@@ -168,14 +169,17 @@ function sentence(r: ScenarioReport, st: StrategyResult): string {
   const c = counts(r, st);
   const unit = unitOf(r.summary);
   const x = st.exploration;
+  // The latencies held fixed belong to the verdict: "no failure" is about those latencies only.
   const covered =
-    x.selector === 'exhaustive' && x.delays !== undefined
-      ? (x.delaysComplete ?? -1) >= 0
-        ? ` (every one of at most ${x.delaysComplete} delays explored)`
-        : ' (no delay bound covered completely)'
-      : x.selector === 'exhaustive' && x.reduction === undefined
-        ? ' (one for each order of the steps that conflict, by DPOR)'
-        : ' (every one explored)';
+    x.selector !== 'exhaustive'
+      ? ''
+      : x.delays !== undefined
+        ? (x.delaysComplete ?? -1) >= 0
+          ? ` (every one of at most ${x.delaysComplete} delays explored, ${latenciesSearched(x)})`
+          : ` (no delay bound covered completely, ${latenciesSearched(x)})`
+        : x.reduction === undefined
+          ? ` (one for each order of the steps that conflict, by DPOR, ${latenciesSearched(x)})`
+          : ` (every one explored, ${latenciesSearched(x)})`;
   const of = `${c.n.toLocaleString('en-US')} ${unit}s${r.summary.explore === 'exhaustive' ? covered : ''}`;
   if (c.failing === 0) return `No failure in ${of}: the quota always ended as the user asked and every VM moved.`;
   const parts: string[] = [];

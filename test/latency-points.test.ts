@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { coverageOfPoints, coverageSummary, explore, fixedDraw } from '../src/explore/exhaustive.js';
+import { runPilot } from '../src/explore/pilot.js';
+import { formatRunId, parseRunId, runById, RunIdError } from '../src/explore/run-id.js';
+import { loadScenario } from '../src/scenario/load.js';
+import { failed, failureKind } from '../src/sim/outcome.js';
+import { builtinStrategy } from '../src/strategies/builtin.js';
+
+/**
+ * `--latency-points N`: an exhaustive search fixes one latency per stream (fixedDraw); a latency
+ * point is one such choice. Point 0 is the one every search used before points existed (so old
+ * run ids replay as they did); the others are searched each on its own, and their runs are
+ * named with an l<point> segment that reproduces them.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const incident = loadScenario(join(ROOT, 'scenarios', '1-incident-7178.yaml'), (n) => builtinStrategy(n) !== undefined);
+const preFix = builtinStrategy('pre-fix')!;
+
+/** fixedDraw as it was before latency points: point 0 must give exactly these values. */
+function legacyDraw(n: number, stream: string): number {
+  if (n <= 2) return n >> 1;
+  let h = 2166136261;
+  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 16777619);
+  const spread = Math.max(1, n >> 1);
+  return Math.min(n - 1, (n >> 2) + ((h >>> 0) % spread));
+}
+
+const STREAMS = ['kube-controller-manager/cacheLag', 'virt-controller/reconcile', 'harvester/apiCall', 'cattle-cluster-agent/agentStart', 'node-1/podStart', 'rancher/tunnel', 'kubevirt/migration', 'user/userRetry'];
+const SIZES = [1, 2, 3, 6, 20, 39, 150, 12_001, 50_001];
+
+describe('latency points (fixedDraw)', () => {
+  it('point 0 draws what every exhaustive search drew before points existed', () => {
+    for (const s of STREAMS) for (const n of SIZES) expect(fixedDraw(n, s, 0), `${s} ${n}`).toBe(legacyDraw(n, s));
+    for (const s of STREAMS) expect(fixedDraw(150, s)).toBe(fixedDraw(150, s, 0));
+  });
+
+  it('every point keeps each stream in the middle half of its range, and other points move most streams', () => {
+    let moved = 0;
+    for (let p = 0; p < 16; p++)
+      for (const s of STREAMS)
+        for (const n of SIZES) {
+          const v = fixedDraw(n, s, p);
+          expect(v).toBeGreaterThanOrEqual(n <= 2 ? 0 : n >> 2);
+          expect(v).toBeLessThan(n);
+          if (n > 2) expect(v).toBeLessThanOrEqual((n >> 2) + Math.max(1, n >> 1) - 1);
+          if (p > 0 && n >= 150 && v !== fixedDraw(n, s, 0)) moved++;
+        }
+    // 15 points × 8 streams × 3 wide ranges: nearly all differ from point 0.
+    expect(moved).toBeGreaterThan(15 * 8 * 3 * 0.9);
+  });
+
+  it('one point gives one stream one value, whatever was drawn before (the state key stays sound)', () => {
+    for (let p = 0; p < 4; p++) expect(new Set(Array.from({ length: 10 }, () => fixedDraw(1000, 'a/b', p))).size).toBe(1);
+  });
+});
+
+describe('run ids carry the latency point', () => {
+  it('exhaustive[:w<window>][:l<point>]:<seed>:<branches>, point 0 written as before', () => {
+    const id = parseRunId('exhaustive:w5:l3:1:0*7.2');
+    expect(id).toEqual({ explorer: 'exhaustive', seed: 1, window: 5, branches: [0, 0, 0, 0, 0, 0, 0, 2], latencyPoint: 3 });
+    expect(formatRunId(id)).toBe('exhaustive:w5:l3:1:0*7.2');
+    expect(formatRunId(parseRunId('exhaustive:l0:1:-'))).toBe('exhaustive:1:-');
+    expect(parseRunId('exhaustive:1:-')).toEqual({ explorer: 'exhaustive', seed: 1, window: 0, branches: [] });
+  });
+
+  it('a bad latency point is bad input that says what a point is', () => {
+    for (const bad of ['exhaustive:l:1:-', 'exhaustive:lx:1:-', 'exhaustive:l10000:1:-', 'exhaustive:l-1:1:-']) {
+      expect(() => parseRunId(bad), bad).toThrow(RunIdError);
+      expect(() => parseRunId(bad), bad).toThrow(/latency point is l<integer 0\.\.9999>/);
+    }
+    // Random and PCT runs draw every latency: no point segment.
+    expect(() => parseRunId('random:l3:1')).toThrow(RunIdError);
+  });
+});
+
+describe('searching more latency points finds what point 0 misses (incident, pre-fix, no delays)', () => {
+  const reports = mkdtempSync(join(tmpdir(), 'quotarace-latency-points-'));
+  afterAll(() => rmSync(reports, { recursive: true, force: true }));
+  const pilot = runPilot(incident, preFix, 0);
+  const search = (latencyPoint: number) => explore(incident, preFix, pilot, 0, 10, incident.seed, undefined, 0, { latencyPoint });
+
+  it('point 0 has no failure, point 1 has the incident`s; its run id names the point and replays the failure', () => {
+    const zero = search(0);
+    expect(zero.complete).toBe(true);
+    expect(zero.failures).toHaveLength(0);
+    const one = search(1);
+    expect(one.complete).toBe(true);
+    expect(one.failures).toHaveLength(1);
+    const f = one.failures[0]!;
+    expect(failureKind(f.outcome)).toMatch(/quota default\/limits\.cpu/);
+    const text = formatRunId({ explorer: 'exhaustive', seed: incident.seed, window: 0, branches: f.prefix, latencyPoint: 1 });
+    expect(text).toBe('exhaustive:l1:1:-');
+    const again = runById(incident, preFix, parseRunId(text), pilot);
+    expect(failed(again)).toBe(true);
+    expect(again.fingerprint).toBe(f.outcome.fingerprint);
+    // The same branches at point 0 are another run: the point is part of the run.
+    expect(failed(runById(incident, preFix, parseRunId('exhaustive:1:-'), pilot))).toBe(false);
+  });
+
+  it('`run --latency-points 3` merges the points in order and says which latencies it searched', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['run', join(ROOT, 'scenarios', '1-incident-7178.yaml'), '--strategy', 'pre-fix', '--explore', 'exhaustive', '--delays', '0', '--latency-points', '3', '--json', '--no-evidence', '--workers', '1', '--reports', reports], { out: (t) => out.push(t), err: (t) => err.push(t) });
+    // pre-fix is expected to fail (quotaCorrect <= 0.5); 1 of 3 runs failing is above that: exit 1, not a crash.
+    expect(code, err.join('\n')).toBe(1);
+    const doc = JSON.parse(out.join('')) as { scenarios: Array<{ strategies: Array<{ runs: number; failingRuns: string[]; exploration: { summary: string; latencyPoints?: number; complete: boolean } }> }> };
+    const st = doc.scenarios[0]!.strategies[0]!;
+    expect(st.runs).toBe(3);
+    expect(st.exploration.latencyPoints).toBe(3);
+    expect(st.exploration.complete).toBe(true);
+    expect(st.exploration.summary).toMatch(/^complete up to 0 delays at latency points 0–2 \(/);
+    expect(st.failingRuns).toEqual(['exhaustive:l1:1:-']);
+  });
+
+  it('--latency-points needs --explore exhaustive', async () => {
+    const err: string[] = [];
+    const code = await main(['run', join(ROOT, 'scenarios', '1-incident-7178.yaml'), '--latency-points', '3', '--runs', '1'], { out: () => {}, err: (t) => err.push(t) });
+    expect(code).toBe(2);
+    expect(err.join('\n')).toMatch(/--latency-points .*use it with --explore exhaustive/);
+  });
+});
+
+describe('the coverage of several points', () => {
+  const point = (complete: boolean, runs: number, delaysComplete?: number) => ({ complete, runs, pruned: 1, ...(delaysComplete !== undefined ? { delays: 2, delaysComplete } : {}) });
+
+  it('is complete only when every point is, and names the points that stopped', () => {
+    const all = coverageOfPoints([point(true, 5), point(true, 7), point(true, 1)]);
+    expect(all).toEqual({ complete: true, runs: 13, pruned: 3, latencyPoints: 3 });
+    expect(coverageSummary(all, 100, 2)).toBe('complete at latency points 0–2 (DPOR: one interleaving per order of conflicting steps): 13 distinct interleavings, 2 failures (3 duplicate states pruned)');
+    const some = coverageOfPoints([point(true, 5), point(false, 7), point(false, 1), point(false, 2), point(true, 1), point(false, 3)]);
+    expect(some.incompletePoints).toEqual([1, 2, 3, 5]);
+    expect(coverageSummary(some, 100, 0)).toMatch(/^incomplete at latency points 0–5 \(DPOR: one interleaving per order of conflicting steps; stopped at --max-runs 100 at points 1–3, 5, each point's search having its own\): 19 distinct/);
+  });
+
+  it('with a delay bound, says the bound every point covered', () => {
+    const x = coverageOfPoints([point(true, 5, 2), point(false, 7, 1)]);
+    expect(x.delaysComplete).toBe(1);
+    expect(coverageSummary(x, 100, 0)).toMatch(/^complete up to 1 delay at latency points 0, 1; bound 2 incomplete \(stopped at --max-runs 100 at point 1, each point's search having its own\)/);
+    // One point is the search as it always was: its summary says "at fixed latencies".
+    expect(coverageOfPoints([point(true, 5)])).toEqual(point(true, 5));
+    expect(coverageSummary(point(true, 5), 100, 0)).toMatch(/^complete at fixed latencies /);
+  });
+});
