@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { coverageOf, coverageSummary, explore } from '../explore/exhaustive.js';
+import { coverageOf, coverageOfPoints, coverageSummary, explore } from '../explore/exhaustive.js';
 import { failureKind } from '../sim/outcome.js';
 import { runPilot } from '../explore/pilot.js';
 import { WorkerPool } from '../explore/pool.js';
@@ -33,6 +33,9 @@ const STRATEGY = 'pre-fix';
 const EXHAUSTIVE_CAP = Number(process.env.QUOTARACE_BENCH_EXHAUSTIVE_CAP) || 20_000;
 /** The delay bound searched beside the complete search. */
 const DELAY_BOUND = 6;
+/** The latency points (and the delay bound at each) pre-fix's incident search is also run at. */
+const LATENCY_POINTS = 8;
+const LATENCY_POINT_DELAYS = 1;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -471,6 +474,16 @@ async function exhaustiveTargets(scenario: Scenario): Promise<void> {
     const bounded = explore(scenario, strategy, pl, 0, EXHAUSTIVE_CAP, scenario.seed, undefined, DELAY_BOUND);
     console.log(`  --delays ${DELAY_BOUND}: ${fmt((performance.now() - t0) / 1000, 1)} s, ${coverageSummary(coverageOf(bounded), EXHAUSTIVE_CAP, bounded.failures.length)}${bounded.failures.length ? `; failure kinds: ${kindsOf(bounded).join(' | ')}` : ''}`);
   }
+  // Pre-fix at latency points 0 … LATENCY_POINTS − 1 (each its own search, as `run
+  // --latency-points` does), up to LATENCY_POINT_DELAYS delays: what point 0 alone misses.
+  const preFix = builtinStrategy('pre-fix')!;
+  const prePilot = runPilot(scenario, preFix, 0);
+  const t0 = performance.now();
+  const points = Array.from({ length: LATENCY_POINTS }, (_, p) => explore(scenario, preFix, prePilot, 0, EXHAUSTIVE_CAP, scenario.seed, undefined, LATENCY_POINT_DELAYS, { latencyPoint: p }));
+  const kinds = [...new Set(points.flatMap((r) => kindsOf(r)))].sort();
+  const failing = points.reduce((n, r) => n + r.failures.length, 0);
+  const withFailures = points.flatMap((r, p) => (r.failures.length ? [p] : []));
+  console.log(`exhaustive incident-7178 (pre-fix) --latency-points ${LATENCY_POINTS} --delays ${LATENCY_POINT_DELAYS}: ${fmt((performance.now() - t0) / 1000, 1)} s, ${coverageSummary(coverageOfPoints(points.map(coverageOf)), EXHAUSTIVE_CAP, failing)}; failures at points ${withFailures.join(', ') || 'none'}${kinds.length ? `; failure kinds: ${kinds.join(' | ')}` : ''}`);
   const v142 = complete['v1.4.2']!;
   const pre = complete['pre-fix']!;
   console.log(
