@@ -117,6 +117,19 @@ describe('searching more latency points finds what point 0 misses (incident, pre
     expect(st.failingRuns).toEqual(['exhaustive:l1:1:-']);
   });
 
+  it('--latency-points: 1 is the search as always; the run line keeps N, so executed as printed it is the same search', async () => {
+    const { campaignOptions } = await import('../src/cli/plans.js');
+    const { UsageError } = await import('../src/cli/io.js');
+    const { runLine } = await import('../src/cli/runline.js');
+    const base = { runs: 1, seed: 1, depth: 3, 'max-runs': 100, explore: 'exhaustive' };
+    expect(campaignOptions({ ...base, 'latency-points': 1 }, undefined).latencyPoints).toBeUndefined();
+    expect(campaignOptions({ ...base, 'latency-points': 3 }, undefined).latencyPoints).toBe(3);
+    for (const bad of [0, -2, 10_001, 2.5]) expect(() => campaignOptions({ ...base, 'latency-points': bad }, undefined), String(bad)).toThrow(UsageError);
+    const plan = (n?: number) => ({ s: incident, text: '', strategies: [preFix], opts: campaignOptions(n === undefined ? base : { ...base, 'latency-points': n }, incident) });
+    expect(runLine([plan(3)], true).command).toMatch(/ --explore exhaustive --max-runs 100 --latency-points 3 /);
+    expect(runLine([plan()], true).command).not.toContain('--latency-points');
+  });
+
   it('--latency-points needs --explore exhaustive', async () => {
     const err: string[] = [];
     const code = await main(['run', join(ROOT, 'scenarios', '1-incident-7178.yaml'), '--latency-points', '3', '--runs', '1'], { out: () => {}, err: (t) => err.push(t) });
