@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,10 @@ describe('searching more latency points finds what point 0 misses (incident, pre
     expect(st.exploration.complete).toBe(true);
     expect(st.exploration.summary).toMatch(/^complete up to 0 delays at latency points 0–2 \(/);
     expect(st.failingRuns).toEqual(['exhaustive:l1:1:-']);
+    // The report's verdict names the latencies searched, and says what a complete search leaves out.
+    const html = readFileSync(join(reports, 'incident-7178.html'), 'utf8');
+    expect(html).toMatch(/Fails in 1 of 3 interleavings \(every one of at most 0 delays explored, at latency points 0–2\)/);
+    expect(html).toMatch(/Counters of what happened along a run .* even a complete search does not bound them/);
   });
 
   it('--latency-points: 1 is the search as always; the run line keeps N, so executed as printed it is the same search', async () => {

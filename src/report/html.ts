@@ -232,7 +232,11 @@ async function headline(r: ScenarioReport): Promise<string> {
     if (x.selector === 'exhaustive' && x.delays !== undefined) caveats.push(`${esc(st.name)}: delay-bounded enumeration, ${esc(x.summary.split(': ')[0]!)}; counts cover only those runs.`);
     else if (x.selector === 'exhaustive' && !x.complete) caveats.push(`${esc(st.name)}: the enumeration stopped at --max-runs, incomplete; counts cover only the interleavings explored.`);
   }
-  if (s.explore === 'exhaustive') caveats.push('Exhaustive exploration: counts over the enumerated interleavings, which are not equally likely in a real cluster; they are not probabilities.');
+  if (s.explore === 'exhaustive') {
+    caveats.push('Exhaustive exploration: counts over the enumerated interleavings, which are not equally likely in a real cluster; they are not probabilities.');
+    // Pruning cuts a run at a state already explored: its end is covered, its past is not counted.
+    caveats.push('Counters of what happened along a run (409 conflicts, target pods refused by quota, edits refused, agent restarts) are summed over the interleavings run to their end only: a run cut short at an explored state adds nothing, so even a complete search does not bound them.');
+  }
   return `<section id="headline"><div><h2>Verdict on this scenario</h2><div class="verdicts">${rows.join('\n')}</div>${caveats.length ? `<p class="caveat">${caveats.join('<br>')}</p>` : ''}</div>
 <figure class="chart headline-chart">${chart}<figcaption>Per strategy: quota correct (upper, solid bar) and VMs moved (lower, pale bar), 0–100%, each labelled with its value. Green: every run right; red: some run broke it. A black tick marks the bound of the scenario's expectation, whether or not it was met (✓ or ✗ beside the strategy).</figcaption></figure></section>`;
 }
