@@ -172,27 +172,35 @@ export function judge(
  * if !vmiPodExists → Failed`). The VM's run strategy restarting it elsewhere is not modelled.
  */
 function runs(world: World, vmi: VirtualMachineInstance): boolean {
-  return runningVmis(world).has(`${vmi.metadata.namespace}/${vmi.metadata.uid}`);
+  const ns = runningVmis(world).get(vmi.metadata.uid);
+  return ns !== undefined && (ns === vmi.metadata.namespace || (typeof ns !== 'string' && ns.has(vmi.metadata.namespace)));
 }
 
 /**
- * Namespace/UID of every VMI with a pod that still runs: one pass over the pods at the end
- * of a run, instead of a lookup per VMI (which would index the pods of a 1,000-VM cluster).
+ * The UID of every VMI with a pod that still runs, to the pod's namespace (or namespaces, if
+ * pods of several name it): one pass over the pods at the end of a run, instead of a lookup per
+ * VMI (which would index the pods of a 1,000-VM cluster), and no key string made per pod.
  */
-function runningVmis(world: World): ReadonlySet<string> {
+function runningVmis(world: World): ReadonlyMap<string, string | ReadonlySet<string>> {
   const cached = running.get(world);
   if (cached) return cached;
-  const out = new Set<string>();
-  for (const p of world.api.indexed('Pod').values()) {
+  const out = new Map<string, string | Set<string>>();
+  for (const p of world.api.list('Pod')) {
     const uid = p.metadata.labels[LABEL_CREATED_BY];
-    if (uid !== undefined && podCountsForQuota(p)) out.add(`${p.metadata.namespace}/${uid}`);
+    if (uid === undefined || !podCountsForQuota(p)) continue;
+    const ns = p.metadata.namespace;
+    const there = out.get(uid);
+    if (there === undefined) out.set(uid, ns);
+    else if (typeof there === 'string') {
+      if (there !== ns) out.set(uid, new Set([there, ns]));
+    } else there.add(ns);
   }
   running.set(world, out);
   return out;
 }
 
-/** judge() reads the end state once: the set is computed on first use. */
-const running = new WeakMap<World, ReadonlySet<string>>();
+/** judge() reads the end state once: the map is computed on first use. */
+const running = new WeakMap<World, ReadonlyMap<string, string | ReadonlySet<string>>>();
 
 function fingerprint(world: World): string {
   const api = world.api;
