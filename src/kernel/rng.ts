@@ -11,12 +11,13 @@ export class Rng {
   /**
    * Alea's state (seedrandom's alea, seeded by it): its step is done here, so that uuid()
    * keeps the state in locals for its 31 draws. The same operations on the same doubles: the
-   * same numbers as seedrandom.alea(seed)() in turn.
+   * same numbers as seedrandom.alea(seed)() in turn. Declared only (no field initialised to
+   * undefined first): the fields then hold doubles in place, and a step allocates nothing.
    */
-  private c: number;
-  private s0: number;
-  private s1: number;
-  private s2: number;
+  private declare c: number;
+  private declare s0: number;
+  private declare s1: number;
+  private declare s2: number;
 
   constructor(readonly seed: string) {
     const st = (seedrandom.alea(seed, { state: true }) as unknown as { state(): AleaState }).state();
