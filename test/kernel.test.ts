@@ -1,3 +1,4 @@
+import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import type { Scheduled } from '../src/kernel/heap.js';
 import { Kernel, PARK, type OrderChooser, type Process } from '../src/kernel/kernel.js';
@@ -502,5 +503,16 @@ describe('rng: UIDs', () => {
     }
     expect(seen.size).toBe(2000);
     expect(new Rng('8/apiserver/uids').uuid()).not.toBe(new Rng('7/apiserver/uids').uuid());
+  });
+
+  it("draws seedrandom's alea numbers, in floats and UIDs alike", () => {
+    for (const seed of ['1/apiserver/uids', '42/kube-scheduler/tie', '', 'seed with spaces', '9999999']) {
+      const ours = new Rng(seed);
+      const theirs = seedrandom.alea(seed);
+      for (let i = 0; i < 500; i++) {
+        if (i % 7 === 3) expect(ours.uuid()).toBe(charByChar(theirs));
+        else expect(ours.float()).toBe(theirs());
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Informer } from '../cluster/informer.js';
 import type { Plan } from '../cluster/plan.js';
 import { Reconciler } from '../cluster/reconciler.js';
-import type { ResourceQuota } from '../cluster/objects.js';
+import type { Pod, ResourceQuota } from '../cluster/objects.js';
 import { objKey, podCountsForQuota } from '../cluster/objects.js';
 import { ExponentialRateLimiter } from '../cluster/ratelimit.js';
 import { equal } from '../cluster/resources.js';
@@ -25,19 +25,34 @@ export const QUOTA_RESYNC_MS = 5 * 60_000;
  *   writes status only if it changed, with the cached resourceVersion (409 → AddRateLimited).
  * Its two queues (primary and missing-usage) are one here: they differ only in priority.
  */
+/** Names the usage kept with a namespace's pods (ObjectStore.derived). */
+const NAMESPACE_USAGE = {};
+
+/**
+ * The quota usage of the pods that count, per key, summed in store order from 0: what
+ * syncResourceQuota adds up for each key of spec.hard (a key no pod uses is absent, i.e. 0).
+ */
+function sumUsage(pods: Iterable<Pod>): Readonly<Record<string, number>> {
+  const total: Record<string, number> = {};
+  for (const p of pods) {
+    if (!podCountsForQuota(p)) continue;
+    const u = launcherPodUsage(p);
+    for (const k in u) total[k] = (total[k] ?? 0) + u[k]!;
+  }
+  return total;
+}
+
 export function startQuotaController(world: World): void {
   const cache = new Informer(world, QUOTA_CONTROLLER, ['ResourceQuota', 'Pod']);
   function reconcile(key: string): Plan | undefined {
     const rq = cache.get('ResourceQuota', key);
     if (!rq) return undefined;
     const hard = rq.spec.hard;
+    // The namespace's usage, summed once per change of its pods (a resync of an idle
+    // namespace sums nothing again): the same sums, each key's pods in store order.
+    const usage = cache.indexed('Pod').derived('namespace', rq.metadata.namespace, NAMESPACE_USAGE, sumUsage);
     const used: Record<string, number> = {};
-    for (const k in hard) used[k] = 0;
-    for (const p of cache.list('Pod', rq.metadata.namespace)) {
-      if (!podCountsForQuota(p)) continue;
-      const u = launcherPodUsage(p);
-      for (const k in hard) used[k]! += u[k] ?? 0;
-    }
+    for (const k in hard) used[k] = usage[k] ?? 0;
     if (equal(rq.status.hard, hard) && equal(rq.status.used, used)) return undefined;
     const next: ResourceQuota = { ...rq, status: { hard, used } };
     return { writes: [{ verb: 'updateStatus', object: next }] };

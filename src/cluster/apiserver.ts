@@ -64,8 +64,9 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Kubernetes' utilrand alphabet for generateName suffixes (no vowels, no 0/1/3). */
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-/** The length of a generated name's random suffix. */
+/** The length of a generated name's random suffix (nameSuffix draws this many). */
 export const GENERATED_SUFFIX_LENGTH = 5;
+const NAME_CODES = Array.from(NAME_ALPHABET, (ch) => ch.charCodeAt(0));
 
 /**
  * The API server: the one place objects live, with a single resourceVersion counter.
@@ -196,9 +197,10 @@ export class ApiServer {
    * are this create's copies (frozen here); a part deeper down, fill copies before changing it
    * and freezes. The metadata must hold a name and a uid key (so that assigning them keeps
    * create's key order). `key`, when the name is not generated: the object's key, made once for
-   * every run (a string used again keeps its hash).
+   * every run (a string used again keeps its hash). `mayClash` false: the caller knows no stored
+   * object can have the key the create comes out with (the lookup that refuses it is skipped).
    */
-  createFrozen<T extends KObject>(actor: string, obj: T, fill?: (stored: T) => void, key?: string): ApiResult<T> {
+  createFrozen<T extends KObject>(actor: string, obj: T, fill?: (stored: T) => void, key?: string, mayClash = true): ApiResult<T> {
     if (this.watchers.size !== 0 || this.admissions.size !== 0) throw new Error('createFrozen is for a server nothing watches or admits to');
     const meta = obj.metadata;
     const fp = this.clock.footprint;
@@ -210,7 +212,7 @@ export class ApiServer {
     } else key ??= keyOf(m);
     if (fp) written(fp, obj.kind, key);
     const store = this.storeOf(obj.kind);
-    if (store.has(key)) return this.refuse(actor, 'create', obj.kind, key, alreadyExists(obj.kind, m.name));
+    if (mayClash && store.has(key)) return this.refuse(actor, 'create', obj.kind, key, alreadyExists(obj.kind, m.name));
     if (obj.kind === 'PodDisruptionBudget') m.generation = 1;
     const stored = { ...obj, metadata: m } as T;
     fill?.(stored);
@@ -225,9 +227,14 @@ export class ApiServer {
 
   /** A generated name's random part: five characters of the alphabet (utilrand.String(5)). */
   protected nameSuffix(): string {
-    let suffix = '';
-    for (let i = 0; i < GENERATED_SUFFIX_LENGTH; i++) suffix += NAME_ALPHABET[Math.floor(this.random() * NAME_ALPHABET.length)];
-    return suffix;
+    // One flat string from the five codes, drawn in order (appending makes a string per character).
+    const c = NAME_CODES;
+    const n = c.length;
+    const a = c[Math.floor(this.random() * n)]!;
+    const b = c[Math.floor(this.random() * n)]!;
+    const d = c[Math.floor(this.random() * n)]!;
+    const e = c[Math.floor(this.random() * n)]!;
+    return String.fromCharCode(a, b, d, e, c[Math.floor(this.random() * n)]!);
   }
 
   update<T extends KObject>(actor: string, obj: T): ApiResult<T> {

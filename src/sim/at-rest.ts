@@ -142,6 +142,38 @@ export interface AtRestCreate {
   readonly mayClash: boolean;
   /** The object's key when its name is fixed. */
   readonly key: string | undefined;
+  /** `refs` as a tree of the object's parts, for filling a run's UIDs in one walk (undefined: no refs). */
+  readonly slots: UidSlots | undefined;
+}
+
+/**
+ * Where an object takes UIDs, per key of a part: the index of the create whose UID goes
+ * there, or the slots of the part below (which a run copies before filling it).
+ */
+export type UidSlots = ReadonlyArray<readonly [key: string, slot: number | UidSlots]>;
+
+/** `refs` as {@link UidSlots}: each path's parts in the order the paths first name them. */
+function slotsOf(refs: ReadonlyArray<{ readonly path: readonly string[]; readonly create: number }>): UidSlots | undefined {
+  if (refs.length === 0) return undefined;
+  type Tree = Array<[string, number | Tree]>;
+  const root: Tree = [];
+  for (const { path, create } of refs) {
+    let cur = root;
+    for (let i = 0; i < path.length - 1; i++) {
+      let next = cur.find((e) => e[0] === path[i]);
+      if (!next || typeof next[1] === 'number') {
+        // A part named again below a UID it held: the later path wins, as assigning in order does.
+        if (next) next[1] = [];
+        else cur.push((next = [path[i]!, []]));
+      }
+      cur = next[1] as Tree;
+    }
+    const last = path[path.length - 1]!;
+    const there = cur.find((e) => e[0] === last);
+    if (there) there[1] = create;
+    else cur.push([last, create]);
+  }
+  return root;
 }
 
 /** A stand-in UID while recording: the index of the create that drew it, between NULs no name or UID holds. */
@@ -246,7 +278,7 @@ export function atRestTemplate(scenario: Scenario, ratio: number | undefined): A
     if (!findRefs(obj, [], refs)) return undefined;
     const mayClash = !obj.metadata.name && (generated.get(genKey(obj)) ?? 0) > 1;
     if (mayClash && (resultRead[i] || kindsRead.has(obj.kind))) return undefined;
-    creates.push({ obj: deepFreeze(obj), refs, mayClash, key: obj.metadata.name ? keyOf(obj.metadata) : undefined });
+    creates.push({ obj: deepFreeze(obj), refs, mayClash, key: obj.metadata.name ? keyOf(obj.metadata) : undefined, slots: slotsOf(refs) });
   }
   for (const c of creates) for (const r of c.refs) if (creates[r.create]!.mayClash) return undefined;
   return { ratio, creates };
@@ -275,12 +307,18 @@ function findRefs(v: unknown, path: string[], refs: Array<{ path: string[]; crea
 
 /** The recorded creates, each with this run's UIDs in place of the placeholders. */
 export function createFromTemplate(api: ApiServer, template: AtRestTemplate): void {
+  const creates = template.creates;
   const uids: string[] = [];
-  let refs: AtRestCreate['refs'] = [];
-  const fill = (stored: KObject) => putUids(stored, refs, uids);
-  for (const c of template.creates) {
-    refs = c.refs;
-    const r = api.createFrozen(SETUP, c.obj, refs.length === 0 ? undefined : fill, c.key);
+  let slots: UidSlots = [];
+  const fill = (stored: KObject) => putUids(stored as unknown as Record<string, unknown>, slots, uids);
+  for (let i = 0; i < creates.length; i++) {
+    const c = creates[i]!;
+    let r: ApiResult<KObject>;
+    if (c.slots === undefined) r = api.createFrozen(SETUP, c.obj, undefined, c.key, c.mayClash);
+    else {
+      slots = c.slots;
+      r = api.createFrozen(SETUP, c.obj, fill, c.key, c.mayClash);
+    }
     if (r.ok) uids.push(r.obj.metadata.uid);
     // Refused as the direct path would be (its generated name came out taken); nothing reads its UID.
     else if (c.mayClash) uids.push('');
@@ -290,27 +328,30 @@ export function createFromTemplate(api: ApiServer, template: AtRestTemplate): vo
 }
 
 /**
- * The UIDs put in along each ref's path, copying what is shared with the template (the root and
- * metadata are the create's own), the copies frozen once filled (the rest is frozen already).
+ * The UIDs put in at each slot of a create's stored object: its root and metadata are the
+ * create's own; a part deeper down is copied from the template's first, the copy frozen once
+ * filled (the rest is frozen already).
  */
-function putUids(stored: KObject, refs: AtRestCreate['refs'], uids: readonly string[]): void {
-  const root = stored as unknown as Record<string, unknown>;
-  const own: unknown[] = [root, stored.metadata];
-  const first = own.length;
-  for (const { path, create } of refs) {
-    let cur = root;
-    for (let i = 0; i < path.length - 1; i++) {
-      let next = cur[path[i]!] as Record<string, unknown>;
-      if (!own.includes(next)) {
-        next = Array.isArray(next) ? ([...next] as unknown as Record<string, unknown>) : { ...next };
-        cur[path[i]!] = next;
-        own.push(next);
-      }
-      cur = next;
-    }
-    cur[path[path.length - 1]!] = uids[create]!;
+function putUids(stored: Record<string, unknown>, slots: UidSlots, uids: readonly string[]): void {
+  for (let i = 0; i < slots.length; i++) {
+    const [k, slot] = slots[i]!;
+    if (typeof slot === 'number') stored[k] = uids[slot]!;
+    else if (k === 'metadata') fillOwn(stored[k] as Record<string, unknown>, slot, uids);
+    else stored[k] = filledCopy(stored[k], slot, uids);
   }
-  for (let i = first; i < own.length; i++) Object.freeze(own[i]);
+}
+
+function fillOwn(own: Record<string, unknown>, slots: UidSlots, uids: readonly string[]): void {
+  for (let i = 0; i < slots.length; i++) {
+    const [k, slot] = slots[i]!;
+    own[k] = typeof slot === 'number' ? uids[slot]! : filledCopy(own[k], slot, uids);
+  }
+}
+
+function filledCopy(part: unknown, slots: UidSlots, uids: readonly string[]): unknown {
+  const copy = (Array.isArray(part) ? [...(part as unknown[])] : { ...(part as Record<string, unknown>) }) as Record<string, unknown>;
+  fillOwn(copy, slots, uids);
+  return Object.freeze(copy);
 }
 
 /** Rancher, when the scenario has it: the tunnel, the server, the agent Deployment and its pods. */

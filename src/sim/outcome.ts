@@ -172,36 +172,67 @@ export function judge(
  * if !vmiPodExists → Failed`). The VM's run strategy restarting it elsewhere is not modelled.
  */
 function runs(world: World, vmi: VirtualMachineInstance): boolean {
-  return runningVmis(world).has(`${vmi.metadata.namespace}/${vmi.metadata.uid}`);
+  const ns = runningVmis(world).get(vmi.metadata.uid);
+  return ns !== undefined && (ns === vmi.metadata.namespace || (typeof ns !== 'string' && ns.has(vmi.metadata.namespace)));
 }
 
 /**
- * Namespace/UID of every VMI with a pod that still runs: one pass over the pods at the end
- * of a run, instead of a lookup per VMI (which would index the pods of a 1,000-VM cluster).
+ * The UID of every VMI with a pod that still runs, to the pod's namespace (or namespaces, if
+ * pods of several name it): one pass over the pods at the end of a run, instead of a lookup per
+ * VMI (which would index the pods of a 1,000-VM cluster), and no key string made per pod.
  */
-function runningVmis(world: World): ReadonlySet<string> {
+function runningVmis(world: World): ReadonlyMap<string, string | ReadonlySet<string>> {
   const cached = running.get(world);
   if (cached) return cached;
-  const out = new Set<string>();
-  for (const p of world.api.indexed('Pod').values()) {
+  const out = new Map<string, string | Set<string>>();
+  for (const p of world.api.list('Pod')) {
     const uid = p.metadata.labels[LABEL_CREATED_BY];
-    if (uid !== undefined && podCountsForQuota(p)) out.add(`${p.metadata.namespace}/${uid}`);
+    if (uid === undefined || !podCountsForQuota(p)) continue;
+    const ns = p.metadata.namespace;
+    const there = out.get(uid);
+    if (there === undefined) out.set(uid, ns);
+    else if (typeof there === 'string') {
+      if (there !== ns) out.set(uid, new Set([there, ns]));
+    } else there.add(ns);
   }
   running.set(world, out);
   return out;
 }
 
-/** judge() reads the end state once: the set is computed on first use. */
-const running = new WeakMap<World, ReadonlySet<string>>();
+/** judge() reads the end state once: the map is computed on first use. */
+const running = new WeakMap<World, ReadonlyMap<string, string | ReadonlySet<string>>>();
 
 function fingerprint(world: World): string {
   const api = world.api;
   const parts: string[] = [];
   for (const q of api.list('ResourceQuota')) {
-    parts.push(`${q.metadata.namespace}/${q.metadata.name}:${JSON.stringify(q.spec.hard)}:${JSON.stringify(q.status.hard)}:${Object.keys(q.metadata.annotations).sort().join(',')}`);
+    parts.push(`${q.metadata.namespace}/${q.metadata.name}:${json(q.spec.hard)}:${json(q.status.hard)}:${keyList(q.metadata.annotations)}`);
   }
   for (const v of api.list('VirtualMachineInstance')) parts.push(`${v.metadata.name}@${v.status.nodeName}${runs(world, v) ? '' : ' stopped'}`);
   for (const m of api.list('VirtualMachineInstanceMigration')) parts.push(`${m.metadata.name}:${m.status.phase}`);
-  for (const n of api.list('Namespace')) parts.push(`${n.metadata.name}:${JSON.stringify(n.metadata.annotations)}`);
+  for (const n of api.list('Namespace')) parts.push(`${n.metadata.name}:${json(n.metadata.annotations)}`);
   return parts.join('\n');
+}
+
+/**
+ * JSON.stringify of a part of a stored object, and its keys sorted and joined, kept by the part:
+ * stored objects are frozen through, and a part no write replaced is the cluster at rest's, which
+ * every run of a scenario shares (sim/at-rest.ts), so an idle cluster's quotas and namespaces are
+ * written out once, not once a run.
+ */
+const jsonOf = new WeakMap<object, string>();
+const keysOf = new WeakMap<object, string>();
+
+function json(part: Readonly<Record<string, unknown>> | undefined): string {
+  // Not an object (a quota without status.hard): as JSON.stringify writes it, nothing kept.
+  if (typeof part !== 'object' || part === null) return `${JSON.stringify(part)}`;
+  let s = jsonOf.get(part);
+  if (s === undefined) jsonOf.set(part, (s = JSON.stringify(part)));
+  return s;
+}
+
+function keyList(part: Readonly<Record<string, unknown>>): string {
+  let s = keysOf.get(part);
+  if (s === undefined) keysOf.set(part, (s = Object.keys(part).sort().join(',')));
+  return s;
 }
