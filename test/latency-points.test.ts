@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { coverageOfPoints, coverageSummary, explore, fixedDraw } from '../src/explore/exhaustive.js';
+import { coverageOfPoints, coverageSummary, explore, exhaustiveReplaySelector, fixedDraw } from '../src/explore/exhaustive.js';
 import { runPilot } from '../src/explore/pilot.js';
 import { formatRunId, parseRunId, runById, RunIdError } from '../src/explore/run-id.js';
 import { loadScenario } from '../src/scenario/load.js';
@@ -54,8 +54,15 @@ describe('latency points (fixedDraw)', () => {
     expect(moved).toBeGreaterThan(15 * 8 * 3 * 0.9);
   });
 
-  it('one point gives one stream one value, whatever was drawn before (the state key stays sound)', () => {
-    for (let p = 0; p < 4; p++) expect(new Set(Array.from({ length: 10 }, () => fixedDraw(1000, 'a/b', p))).size).toBe(1);
+  it("an exhaustive run's draw at a point is the stream's one value, whatever was drawn before (the state key stays sound)", () => {
+    for (let p = 0; p < 4; p++) {
+      const sel = exhaustiveReplaySelector([], p);
+      const first = sel.choose('draw', 1000, 'a/b');
+      expect(first).toBe(fixedDraw(1000, 'a/b', p));
+      // Other streams' draws and this stream's own earlier draws move nothing.
+      for (let i = 0; i < 20; i++) sel.choose('draw', 50 + i, `other/${i}`);
+      for (let i = 0; i < 5; i++) expect(sel.choose('draw', 1000, 'a/b')).toBe(first);
+    }
   });
 });
 
@@ -154,10 +161,16 @@ describe('the coverage of several points', () => {
     expect(coverageSummary(some, 100, 0)).toMatch(/^incomplete at latency points 0–5 \(DPOR: one interleaving per order of conflicting steps; stopped at --max-runs 100 at points 1–3, 5, each point's search having its own\): 19 distinct/);
   });
 
-  it('with a delay bound, says the bound every point covered', () => {
+  it('with a delay bound, says the bound every point covered, and each stopped point its own', () => {
     const x = coverageOfPoints([point(true, 5, 2), point(false, 7, 1)]);
     expect(x.delaysComplete).toBe(1);
-    expect(coverageSummary(x, 100, 0)).toMatch(/^complete up to 1 delay at latency points 0, 1; bound 2 incomplete \(stopped at --max-runs 100 at point 1, each point's search having its own\)/);
+    expect(coverageSummary(x, 100, 0)).toMatch(/^complete up to 1 delay at latency points 0, 1; stopped at --max-runs 100 at point 1 \(complete up to 1 delay\), each point's search having its own: 12 distinct/);
+    // Asked 2; point 0 stopped after covering 1, point 1 after 0, point 2 covered none: no point is blamed for a bound it covered.
+    const y = coverageOfPoints([point(false, 5, 1), point(false, 7, 0), point(false, 1, -1), point(true, 3, 2)]);
+    expect(y.delaysComplete).toBe(-1);
+    expect(coverageSummary(y, 100, 0)).toBe(
+      "not complete at latency points 0–3 for any delay bound; stopped at --max-runs 100 at point 2 (no bound complete) and point 1 (complete up to 0 delays) and point 0 (complete up to 1 delay), each point's search having its own: 16 distinct interleavings, 0 failures (4 duplicate states pruned)",
+    );
     // One point is the search as it always was: its summary says "at fixed latencies".
     expect(coverageOfPoints([point(true, 5)])).toEqual(point(true, 5));
     expect(coverageSummary(point(true, 5), 100, 0)).toMatch(/^complete at fixed latencies /);

@@ -38,6 +38,7 @@ table per scenario, writes reports/<scenario>.html, reports/index.html and evide
                       says which bound was covered completely
   --latency-points N  exhaustive: search at latency points 0 … N−1 (default 1), each a search of
                       its own with its own fixed latency per stream and its own --max-runs
+                      (so up to N × --max-runs runs in all)
   --reduction R       exhaustive without --delays: dpor (default: one interleaving per order of
                       the steps that conflict) or none (every option, to cross-check DPOR)
   --window MS         events this close count as concurrent (default 25; 0 for exhaustive)

@@ -393,6 +393,8 @@ export interface ExhaustiveCoverage {
   readonly latencyPoints?: number;
   /** With latencyPoints: the points whose search did not cover what was asked (stopped at --max-runs). */
   readonly incompletePoints?: readonly number[];
+  /** With latencyPoints and a delay bound: each point's own delaysComplete, by point. */
+  readonly pointsDelaysComplete?: readonly number[];
 }
 
 export function coverageOf(r: ExhaustiveResult): ExhaustiveCoverage {
@@ -413,6 +415,7 @@ export function coverageOfPoints(parts: readonly ExhaustiveCoverage[]): Exhausti
     ...(first.delays !== undefined ? { delays: first.delays, delaysComplete: Math.min(...parts.map((x) => x.delaysComplete ?? -1)) } : {}),
     latencyPoints: parts.length,
     ...(incompletePoints.length ? { incompletePoints } : {}),
+    ...(first.delays !== undefined && incompletePoints.length ? { pointsDelaysComplete: parts.map((x) => x.delaysComplete ?? -1) } : {}),
   };
 }
 
@@ -441,14 +444,27 @@ export function coverageSummary(x: ExhaustiveCoverage, maxRuns: number, failures
   const counts = `${x.runs.toLocaleString('en-US')} distinct interleavings, ${failures.toLocaleString('en-US')} failures (${x.pruned.toLocaleString('en-US')} duplicate states pruned)`;
   const delays = (k: number) => `${k} delay${k === 1 ? '' : 's'}`;
   const at = latenciesSearched(x);
-  const stopped = x.incompletePoints?.length ? `stopped at --max-runs ${maxRuns} at point${x.incompletePoints.length === 1 ? '' : 's'} ${ranges(x.incompletePoints)}, each point's search having its own` : `stopped at --max-runs ${maxRuns}`;
+  const pts = x.incompletePoints ?? [];
+  const per = x.pointsDelaysComplete;
+  const points = (ps: readonly number[]) => `point${ps.length === 1 ? '' : 's'} ${ranges(ps)}`;
+  let stopped = `stopped at --max-runs ${maxRuns}`;
+  if (pts.length && x.delays !== undefined && per) {
+    // Each stopped point with the bound it did cover: a point may have covered more than the smallest.
+    const byBound = new Map<number, number[]>();
+    for (const p of pts) byBound.set(per[p] ?? -1, [...(byBound.get(per[p] ?? -1) ?? []), p]);
+    const where = [...byBound].sort(([a], [b]) => a - b).map(([k, ps]) => `${points(ps)} (${k >= 0 ? `complete up to ${delays(k)}` : 'no bound complete'})`);
+    stopped += ` at ${where.join(' and ')}, each point's search having its own`;
+  } else if (pts.length) stopped += ` at ${points(pts)}, each point's search having its own`;
   // An unbounded search is complete with respect to the step dependency relation when DPOR
   // reduced it (one interleaving per order of the steps that conflict), said so.
   const how = x.reduction === 'none' ? 'every option of every choice' : 'DPOR: one interleaving per order of conflicting steps';
   if (x.delays === undefined) return `${x.complete ? `complete ${at} (${how})` : `incomplete ${at} (${how}; ${stopped})`}: ${counts}`;
   if (x.complete) return `complete up to ${delays(x.delays)} ${at} (every run of at most ${delays(x.delays)}; longer ones not searched): ${counts}`;
   const done = x.delaysComplete ?? -1;
-  return `${done >= 0 ? `complete up to ${delays(done)} ${at}` : `not complete ${at} for any delay bound`}; bound ${done + 1} incomplete (${stopped}): ${counts}`;
+  const head = done >= 0 ? `complete up to ${delays(done)} ${at}` : `not complete ${at} for any delay bound`;
+  // Several points: each stopped point says its own bound (the next bound may be complete at some).
+  if (per) return `${head}; ${stopped}: ${counts}`;
+  return `${head}; bound ${done + 1} incomplete (${stopped}): ${counts}`;
 }
 
 /** Which latencies a search held: "at fixed latencies" (point 0 only) or "at latency points 0–7". */

@@ -68,6 +68,7 @@ export async function finishScenario(
         ...(x.delays !== undefined ? { delays: x.delays, delaysComplete: x.delaysComplete } : {}),
         ...(x.latencyPoints ? { latencyPoints: x.latencyPoints } : {}),
         ...(x.incompletePoints ? { incompletePoints: [...x.incompletePoints] } : {}),
+        ...(x.pointsDelaysComplete ? { pointsDelaysComplete: [...x.pointsDelaysComplete] } : {}),
       };
     } else if (opts.mode === 'pct') {
       const n = pilot.actors.length;

@@ -90,7 +90,7 @@ export const resultsSchema = z
             strategies: z.array(z.string().min(1).max(4096)).min(1).max(1000),
             range: z.object({ from: count, to: count }).strict().refine((r) => r.from <= r.to, { message: 'expected from <= to' }),
             tallies: z
-              .array(z.object({ strategy: z.string().max(4096), tally, fault: fault.optional(), pilot: pilot.optional(), exhaustive: z.object({ complete: z.boolean(), runs: count, pruned: count, reduction: z.literal('none').optional(), delays: z.number().int().min(0).max(1000).optional(), delaysComplete: z.number().int().min(-1).max(1000).optional(), latencyPoints: z.number().int().min(2).max(MAX_LATENCY_POINT + 1).optional(), incompletePoints: z.array(z.number().int().min(0).max(MAX_LATENCY_POINT)).max(MAX_LATENCY_POINT + 1).optional() }).strict().optional() }).strict())
+              .array(z.object({ strategy: z.string().max(4096), tally, fault: fault.optional(), pilot: pilot.optional(), exhaustive: z.object({ complete: z.boolean(), runs: count, pruned: count, reduction: z.literal('none').optional(), delays: z.number().int().min(0).max(1000).optional(), delaysComplete: z.number().int().min(-1).max(1000).optional(), latencyPoints: z.number().int().min(2).max(MAX_LATENCY_POINT + 1).optional(), incompletePoints: z.array(z.number().int().min(0).max(MAX_LATENCY_POINT)).max(MAX_LATENCY_POINT + 1).optional(), pointsDelaysComplete: z.array(z.number().int().min(-1).max(1000)).max(MAX_LATENCY_POINT + 1).optional() }).strict().optional() }).strict())
               .max(1000),
           })
           .strict(),
