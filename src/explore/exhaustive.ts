@@ -21,14 +21,24 @@ import { addBacktracks, expandAgainst, Summary, type OrderPoint, type RoundStep 
  * before. Point 0 is the one every exhaustive search used before latency points existed.
  */
 export function fixedDraw(n: number, stream: string, point = 0): number {
+  return drawFrom(latencyBasis(point), n, stream);
+}
+
+/** FNV-1a over `text` from `h`. */
+function fnv(h: number, text: string): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h;
+}
+
+/** The hash a point's draws start from: FNV's offset basis, then (from point 1 on) "<point>/", as a prefix of the stream's name. */
+function latencyBasis(point: number): number {
+  return point > 0 ? fnv(2166136261, `${point}/`) : 2166136261;
+}
+
+/** fixedDraw from a point's basis (a selector computes it once, not per draw). */
+function drawFrom(basis: number, n: number, stream: string): number {
   if (n <= 2) return n >> 1;
-  let h = 2166136261;
-  if (point > 0) {
-    // The point's digits go first, as a prefix "<point>/" of the stream's name would.
-    const salt = `${point}/`;
-    for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 16777619);
-  }
-  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 16777619);
+  const h = fnv(basis, stream);
   const spread = Math.max(1, n >> 1);
   return Math.min(n - 1, (n >> 2) + ((h >>> 0) % spread));
 }
@@ -109,6 +119,8 @@ class ExhaustiveSelector implements Selector {
   /** DPOR: the order choice just made, waiting for its event to run. */
   private chosen: BranchPoint | undefined;
   private recorder: FootprintRecorder | undefined;
+  /** The latency point's hash basis (fixedDraw), made once: every draw of the run starts from it. */
+  private readonly latencyBasis: number;
 
   constructor(
     private readonly prefix: readonly number[],
@@ -128,8 +140,10 @@ class ExhaustiveSelector implements Selector {
     /** DPOR: per explored state, what its round did after it. */
     private readonly summaries?: ReadonlyMap<string, Summary>,
     /** The latency point (fixedDraw): which fixed latency each stream has. */
-    private readonly latencyPoint = 0,
-  ) {}
+    latencyPoint = 0,
+  ) {
+    this.latencyBasis = latencyBasis(latencyPoint);
+  }
 
   /** Sees the world; with DPOR, also every step of a round from its first order choice on, and what it touches. */
   attach(world: World): void {
@@ -193,7 +207,7 @@ class ExhaustiveSelector implements Selector {
   }
 
   choose(kind: ChoiceKind, n: number, stream: string, ready?: readonly Scheduled[]): number {
-    if (kind === 'draw') return fixedDraw(n, stream, this.latencyPoint);
+    if (kind === 'draw') return drawFrom(this.latencyBasis, n, stream);
     if (kind === 'placement') return 1;
     const i = this.points.length;
     const carried = this.carried[i];
