@@ -439,10 +439,15 @@ function ranges(xs: readonly number[]): string {
   for (let i = 0; i < xs.length; ) {
     let j = i;
     while (j + 1 < xs.length && xs[j + 1] === xs[j]! + 1) j++;
-    out.push(j === i ? String(xs[i]) : j === i + 1 ? `${xs[i]}, ${xs[j]}` : `${xs[i]}–${xs[j]}`);
+    out.push(span(xs[i]!, xs[j]!));
     i = j + 1;
   }
   return out.join(', ');
+}
+
+/** The integers lo … hi: "3", "3, 4" or "3–7". */
+function span(lo: number, hi: number): string {
+  return lo === hi ? String(lo) : hi === lo + 1 ? `${lo}, ${hi}` : `${lo}–${hi}`;
 }
 
 /**
@@ -465,7 +470,12 @@ export function coverageSummary(x: ExhaustiveCoverage, maxRuns: number, failures
   if (pts.length && x.delays !== undefined && per) {
     // Each stopped point with the bound it did cover: a point may have covered more than the smallest.
     const byBound = new Map<number, number[]>();
-    for (const p of pts) byBound.set(per[p] ?? -1, [...(byBound.get(per[p] ?? -1) ?? []), p]);
+    for (const p of pts) {
+      const k = per[p] ?? -1;
+      const ps = byBound.get(k);
+      if (ps) ps.push(p);
+      else byBound.set(k, [p]);
+    }
     const where = [...byBound].sort(([a], [b]) => a - b).map(([k, ps]) => `${points(ps)} (${k >= 0 ? `complete up to ${delays(k)}` : 'no bound complete'})`);
     stopped += ` at ${where.join(' and ')}, each point's search having its own`;
   } else if (pts.length) stopped += ` at ${points(pts)}, each point's search having its own`;
@@ -484,5 +494,5 @@ export function coverageSummary(x: ExhaustiveCoverage, maxRuns: number, failures
 /** Which latencies a search held: "at fixed latencies" (point 0 only) or "at latency points 0–7". */
 export function latenciesSearched(x: Pick<ExhaustiveCoverage, 'latencyPoints'>): string {
   const n = x.latencyPoints ?? 1;
-  return n > 1 ? `at latency points ${n === 2 ? '0, 1' : `0–${n - 1}`}` : 'at fixed latencies';
+  return n > 1 ? `at latency points ${span(0, n - 1)}` : 'at fixed latencies';
 }

@@ -170,16 +170,18 @@ function sentence(r: ScenarioReport, st: StrategyResult): string {
   const unit = unitOf(r.summary);
   const x = st.exploration;
   // The latencies held fixed belong to the verdict: "no failure" is about those latencies only.
-  const covered =
-    x.selector !== 'exhaustive'
-      ? ''
-      : x.delays !== undefined
+  let covered = '';
+  if (x.selector === 'exhaustive') {
+    const which =
+      x.delays !== undefined
         ? (x.delaysComplete ?? -1) >= 0
-          ? ` (every one of at most ${x.delaysComplete} delays explored, ${latenciesSearched(x)})`
-          : ` (no delay bound covered completely, ${latenciesSearched(x)})`
+          ? `every one of at most ${x.delaysComplete} delays explored`
+          : 'no delay bound covered completely'
         : x.reduction === undefined
-          ? ` (one for each order of the steps that conflict, by DPOR, ${latenciesSearched(x)})`
-          : ` (every one explored, ${latenciesSearched(x)})`;
+          ? 'one for each order of the steps that conflict, by DPOR'
+          : 'every one explored';
+    covered = ` (${which}, ${latenciesSearched(x)})`;
+  }
   const of = `${c.n.toLocaleString('en-US')} ${unit}s${r.summary.explore === 'exhaustive' ? covered : ''}`;
   if (c.failing === 0) return `No failure in ${of}: the quota always ended as the user asked and every VM moved.`;
   const parts: string[] = [];
