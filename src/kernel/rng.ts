@@ -35,15 +35,11 @@ export class Rng {
     return (this.s2 = t - (this.c = t | 0));
   }
 
-  private next(): number {
-    return this.float();
-  }
-
   /** Fisher–Yates shuffle into a new array. */
   shuffled<T>(items: readonly T[]): T[] {
     const out = items.slice();
     for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
+      const j = Math.floor(this.float() * (i + 1));
       const t = out[i]!;
       out[i] = out[j]!;
       out[j] = t;

@@ -132,8 +132,6 @@ export interface AtRestTemplate {
 
 export interface AtRestCreate {
   readonly obj: KObject;
-  /** Where the object holds the UID of an earlier create (by its index): each path's last key is replaced. */
-  readonly refs: ReadonlyArray<{ readonly path: readonly string[]; readonly create: number }>;
   /**
    * Whether a run may see this create refused: its generated name can come out as another's
    * (the same generateName in the same namespace, e.g. every PDB's kubevirt-disruption-budget-).
@@ -142,7 +140,10 @@ export interface AtRestCreate {
   readonly mayClash: boolean;
   /** The object's key when its name is fixed. */
   readonly key: string | undefined;
-  /** `refs` as a tree of the object's parts, for filling a run's UIDs in one walk (undefined: no refs). */
+  /**
+   * Where the object holds the UID of an earlier create (by its index), as a tree of the
+   * object's parts, for filling a run's UIDs in one walk (undefined: it holds none).
+   */
   readonly slots: UidSlots | undefined;
 }
 
@@ -271,6 +272,8 @@ export function atRestTemplate(scenario: Scenario, ratio: number | undefined): A
     if (generated.has(`${o.kind}\n${o.metadata.namespace}\n${name.slice(0, -GENERATED_SUFFIX_LENGTH)}`)) return undefined;
   }
   const creates: AtRestCreate[] = [];
+  /** Per create, the creates whose UIDs it holds. */
+  const holds: number[][] = [];
   for (const [i, obj] of inputs.entries()) {
     // createFrozen assigns the name and UID into a copy of the metadata: they must be there to keep their place.
     if (!Object.hasOwn(obj.metadata, 'name') || !Object.hasOwn(obj.metadata, 'uid')) return undefined;
@@ -278,9 +281,10 @@ export function atRestTemplate(scenario: Scenario, ratio: number | undefined): A
     if (!findRefs(obj, [], refs)) return undefined;
     const mayClash = !obj.metadata.name && (generated.get(genKey(obj)) ?? 0) > 1;
     if (mayClash && (resultRead[i] || kindsRead.has(obj.kind))) return undefined;
-    creates.push({ obj: deepFreeze(obj), refs, mayClash, key: obj.metadata.name ? keyOf(obj.metadata) : undefined, slots: slotsOf(refs) });
+    creates.push({ obj: deepFreeze(obj), mayClash, key: obj.metadata.name ? keyOf(obj.metadata) : undefined, slots: slotsOf(refs) });
+    holds.push(refs.map((r) => r.create));
   }
-  for (const c of creates) for (const r of c.refs) if (creates[r.create]!.mayClash) return undefined;
+  for (const hs of holds) for (const h of hs) if (creates[h]!.mayClash) return undefined;
   return { ratio, creates };
 }
 
