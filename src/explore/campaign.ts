@@ -243,8 +243,8 @@ export async function tallyScenario(
       const jobs: ExhaustiveJob[] = [];
       for (let p = 0; p < points; p++) jobs.push({ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed, ...(opts.delays !== undefined ? { delays: opts.delays } : {}), ...(opts.reduction ? { reduction: opts.reduction } : {}), ...(p ? { latencyPoint: p } : {}) });
       const rs = await pool.run<ExhaustiveResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
-      const fault = rs.find((r) => 'fault' in r);
-      if (fault && 'fault' in fault) out.push({ strategy: strategy.name, tally: emptyTally(), fault: fault.fault });
+      const faulted = rs.find((r): r is FaultResult => 'fault' in r);
+      if (faulted) out.push({ strategy: strategy.name, tally: emptyTally(), fault: faulted.fault });
       else {
         const done = rs as Array<Exclude<ExhaustiveResult, FaultResult>>;
         out.push({ strategy: strategy.name, tally: done.slice(1).reduce((t, r) => mergeTally(t, r.tally), done[0]!.tally), pilot, exhaustive: coverageOfPoints(done.map((r) => r.exhaustive)) });
