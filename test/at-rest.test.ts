@@ -6,16 +6,19 @@ import { KINDS } from '../src/cluster/objects.js';
 import type { TraceSink } from '../src/cluster/recorder.js';
 import { World } from '../src/cluster/world.js';
 import { drainOneNode, scaledIncident } from '../src/bench/scenarios.js';
-import { atRestTemplate, clusterAtRest, createAtRest, createFromTemplate } from '../src/sim/at-rest.js';
+import { AT_REST_SEED, clusterAtRest, createAtRest, sharedAtRest } from '../src/sim/at-rest.js';
+import { runOnce } from '../src/sim/run.js';
 import { loadScenario } from '../src/scenario/load.js';
 import type { Scenario } from '../src/scenario/model.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
 
 /**
- * A scenario's cluster at rest is built directly on its first run and from its recorded
- * template afterwards: both must give a run the same cluster (objects, key order, store order,
- * resourceVersions), the same trace of creates, and leave its random streams at the same
- * place, or a run's trace would depend on how many runs of its scenario came before it.
+ * A scenario's cluster at rest is one cluster, built once and shared by its runs. Every run
+ * must start from exactly the cluster a run building it itself would have (objects, key order,
+ * store order, resourceVersions, the creates' trace) had it drawn from the cluster's own
+ * streams; its own UID and name streams must stand where building it would have left them (what
+ * a run creates keeps its name: a migration's name breaks ties); and no run's writes may reach
+ * the shared cluster or another run.
  */
 
 const DIR = 'scenarios';
@@ -24,21 +27,21 @@ const bundled = readdirSync(DIR)
   .sort()
   .map((f) => loadScenario(`${DIR}/${f}`, (n) => builtinStrategy(n) !== undefined));
 
-/** A world as a run makes it, after its cluster at rest: everything a run could see of it. */
-function rest(scenario: Scenario, seed: number, build: (w: World) => void): string {
+/** A world as a run makes it after its cluster at rest: the cluster, the trace of its creates, and the streams' next draws. */
+function rest(scenario: Scenario, seed: string, build: (w: World) => void): { cluster: string; streams: string } {
   const lines: string[] = [];
   const sink: TraceSink = {
     write: (t: number, actor: string, verb: Verb, old: KObject | undefined, cur: KObject | undefined) => lines.push(JSON.stringify(['write', t, actor, verb, old, cur])),
     refused: (t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError) => lines.push(JSON.stringify(['refused', t, actor, verb, kind, key, err])),
     event: () => {},
   };
-  const world = new World(String(seed), scenario.latencies, sink);
+  const world = new World(seed, scenario.latencies, sink);
   world.settings = Object.freeze({ additionalGuestMemoryOverheadRatio: scenario.harvester.overheadRatio });
   build(world);
   for (const kind of KINDS) lines.push(JSON.stringify([kind, [...world.api.indexed(kind)]]));
   lines.push(`rv ${world.api.resourceVersion}`);
-  for (const stream of ['apiserver/names', 'apiserver/uids']) lines.push(`${stream} ${world.rng.get(stream).float()}`);
-  return lines.join('\n');
+  const streams = ['apiserver/names', 'apiserver/uids'].map((s) => `${s} ${world.rng.get(s).float()}`).join('\n');
+  return { cluster: lines.join('\n'), streams };
 }
 
 function frozenThrough(v: unknown): boolean {
@@ -48,52 +51,48 @@ function frozenThrough(v: unknown): boolean {
 
 describe('the cluster at rest', () => {
   const scenarios = [...bundled, drainOneNode(30), scaledIncident(16, 8)];
+  const direct = (scenario: Scenario) => (w: World) => createAtRest(w.api, scenario, scenario.harvester.overheadRatio);
+  const shared = (scenario: Scenario) => (w: World) => clusterAtRest(w, scenario);
 
-  it.each(scenarios.map((s) => [s.name, s] as const))('%s: from the template, as built directly', (_, scenario) => {
-    const ratio = scenario.harvester.overheadRatio;
-    const template = atRestTemplate(scenario, ratio);
-    expect(template).toBeDefined();
-    for (const seed of [1, 2, 77]) {
-      const direct = rest(scenario, seed, (w) => createAtRest(w.api, scenario, ratio));
-      expect(rest(scenario, seed, (w) => createFromTemplate(w.api, template!))).toBe(direct);
+  it.each(scenarios.map((s) => [s.name, s] as const))('%s: every run starts from the cluster built from its own streams, its streams past it', (_, scenario) => {
+    const built = rest(scenario, AT_REST_SEED, direct(scenario));
+    for (const seed of ['1', '2', '77']) {
+      const run = rest(scenario, seed, shared(scenario));
+      expect(run.cluster).toBe(built.cluster);
+      // The run's streams where its own build would have left them.
+      expect(run.streams).toBe(rest(scenario, seed, direct(scenario)).streams);
     }
-    // Every stored object frozen through and through, as create leaves it.
     const w = new World('3', scenario.latencies, undefined);
-    createFromTemplate(w.api, template!);
+    clusterAtRest(w, scenario);
     for (const kind of KINDS) for (const o of w.api.indexed(kind).values()) expect(frozenThrough(o)).toBe(true);
   });
 
-  it('is shared by runs only in parts that are frozen, and runs after the first use the template', () => {
-    const scenario = drainOneNode(20);
-    const built = [1, 2, 3].map((seed) => rest(scenario, seed, (w) => clusterAtRest(w, scenario)));
-    const direct = [1, 2, 3].map((seed) => rest(scenario, seed, (w) => createAtRest(w.api, scenario, scenario.harvester.overheadRatio)));
-    expect(built).toEqual(direct);
-    // Different seeds give different UIDs and names (the template does not fix them).
-    expect(built[1]).not.toBe(built[2]);
-    const w = new World('5', scenario.latencies, undefined);
-    clusterAtRest(w, scenario);
-    const vmis = [...w.api.indexed('VirtualMachineInstance').values()];
-    expect(vmis.every((v) => Object.isFrozen(v.spec) && Object.isFrozen(v.metadata))).toBe(true);
-  });
-
-  it('refuses the same creates as built directly when generated names clash', () => {
-    // One namespace of 1,000 PDBs named kubevirt-disruption-budget-<5 characters>: seeds 16
-    // and 147 draw one and two names already taken.
-    const scenario = scaledIncident(1000, 200);
-    const template = atRestTemplate(scenario, scenario.harvester.overheadRatio)!;
-    expect(template.creates.some((c) => c.mayClash)).toBe(true);
-    for (const seed of [16, 147]) {
-      const direct = rest(scenario, seed, (w) => createAtRest(w.api, scenario, scenario.harvester.overheadRatio));
-      expect(direct).toContain('"refused"');
-      expect(rest(scenario, seed, (w) => createFromTemplate(w.api, template))).toBe(direct);
-    }
-  });
-
-  it('is not templated when a generated name could collide with a fixed one', () => {
+  it("replays the creates' refusals too", () => {
+    // Two pods of one name (a hand-made scenario: the loader refuses it): the second create is refused.
     const base = drainOneNode(20);
     const ns = base.namespaces[0]!;
-    // A pod named like vm-1's launcher pod (virt-launcher-vm-1- and five characters).
-    const clash: Scenario = { ...base, namespaces: [{ ...ns, pods: [{ name: 'virt-launcher-vm-1-bcdfg', node: 'node-1', cpu: 1, memory: 1 }] }, ...base.namespaces.slice(1)] };
-    expect(atRestTemplate(clash, clash.harvester.overheadRatio)).toBeUndefined();
+    const pod = { name: 'twin', node: 'node-1', cpu: 1, memory: 1 };
+    const scenario: Scenario = { ...base, namespaces: [{ ...ns, pods: [pod, pod] }, ...base.namespaces.slice(1)] };
+    expect(sharedAtRest(scenario, scenario.harvester.overheadRatio).reports.filter((r) => r[0] === 'refused')).toHaveLength(1);
+    const run = rest(scenario, '5', shared(scenario));
+    expect(run.cluster).toContain('"refused"');
+    expect(run.cluster).toBe(rest(scenario, AT_REST_SEED, direct(scenario)).cluster);
+  });
+
+  it("keeps each run's writes its own: neither the shared cluster nor a later run sees them", () => {
+    const scenario = drainOneNode(20);
+    const a = new World('1', scenario.latencies, undefined);
+    clusterAtRest(a, scenario);
+    const before = rest(scenario, '2', shared(scenario)).cluster;
+    const quota = a.api.list('ResourceQuota', 'ns-1')[0]!;
+    expect(a.api.update('test', { ...quota, spec: { hard: { ...quota.spec.hard, 'limits.cpu': 1 } } }).ok).toBe(true);
+    const pod = a.api.list('Pod', 'ns-2')[0]!;
+    expect(a.api.delete('test', 'Pod', `${pod.metadata.namespace}/${pod.metadata.name}`).ok).toBe(true);
+    expect(rest(scenario, '2', shared(scenario)).cluster).toBe(before);
+    // A whole run, writes and all, between two others: the same outcome for the same seed.
+    const strategy = builtinStrategy('pre-fix')!;
+    const first = runOnce(scenario, strategy, 4);
+    runOnce(scenario, strategy, 9);
+    expect(runOnce(scenario, strategy, 4)).toEqual(first);
   });
 });

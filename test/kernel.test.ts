@@ -2,7 +2,7 @@ import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import type { Scheduled } from '../src/kernel/heap.js';
 import { Kernel, PARK, type OrderChooser, type Process } from '../src/kernel/kernel.js';
-import { Rng } from '../src/kernel/rng.js';
+import { Rng, UUID_DRAWS } from '../src/kernel/rng.js';
 
 /** A chooser that records every ready set (by actor) and picks with `pick`. */
 function recorder(pick: (ready: readonly Scheduled[]) => number = () => 0): OrderChooser & { calls: string[][] } {
@@ -514,5 +514,20 @@ describe('rng: UIDs', () => {
         else expect(ours.float()).toBe(theirs());
       }
     }
+  });
+
+  it('skips n draws as n floats would, and a UID as UUID_DRAWS of them (a run passing its cluster at rest)', () => {
+    for (const n of [0, 1, 31, 1000]) {
+      const skipped = new Rng('3/apiserver/uids');
+      skipped.skip(n);
+      const drawn = new Rng('3/apiserver/uids');
+      for (let i = 0; i < n; i++) drawn.float();
+      expect(skipped.uuid()).toBe(drawn.uuid());
+    }
+    const byUids = new Rng('5/apiserver/uids');
+    for (let i = 0; i < 40; i++) byUids.uuid();
+    const bySkip = new Rng('5/apiserver/uids');
+    bySkip.skip(40 * UUID_DRAWS);
+    expect(bySkip.uuid()).toBe(byUids.uuid());
   });
 });

@@ -107,9 +107,16 @@ export class ApiServer {
     return this.rv;
   }
 
-  /** Nothing written yet, nobody watching, no admission step: a create's outcome depends on its object alone. */
-  get pristine(): boolean {
-    return this.rv === 0 && this.watchers.size === 0 && this.admissions.size === 0;
+  /**
+   * Start from the cluster another server holds (the scenario's cluster at rest, sim/at-rest.ts),
+   * before anything is written, watched or admitted here: its resourceVersion, and each kind's
+   * store cloned (ObjectStore.clone: its frozen objects and indexes shared, this server's writes
+   * its own). The other server must never be written to again.
+   */
+  startFrom(rest: ApiServer): void {
+    if (this.rv !== 0 || this.stores.size !== 0 || this.watchers.size !== 0 || this.admissions.size !== 0) throw new Error('startFrom is for a server nothing has used yet');
+    this.rv = rest.rv;
+    for (const [kind, store] of rest.stores) this.stores.set(kind, store.clone());
   }
 
   get<K extends Kind>(kind: K, key: string): ObjectOf<K> | undefined {
@@ -185,43 +192,6 @@ export class ApiServer {
     store.set(key, stored);
     this.observer?.written(actor, 'create', undefined, stored);
     this.notify(obj.kind, undefined, stored);
-    return { ok: true, obj: stored };
-  }
-
-  /**
-   * create, for an object deep-frozen with valid annotation keys, on a server that nothing
-   * watches and no admission step guards (the cluster at rest replayed from its template,
-   * sim/at-rest.ts): the same generated name, UID, resourceVersion, stored object and report,
-   * drawn in the same order, without the checks that cannot fail there or create's copies of
-   * its input. `fill` puts a run's own values into the object to store: its root and metadata
-   * are this create's copies (frozen here); a part deeper down, fill copies before changing it
-   * and freezes. The metadata must hold a name and a uid key (so that assigning them keeps
-   * create's key order). `key`, when the name is not generated: the object's key, made once for
-   * every run (a string used again keeps its hash). `mayClash` false: the caller knows no stored
-   * object can have the key the create comes out with (the lookup that refuses it is skipped).
-   */
-  createFrozen<T extends KObject>(actor: string, obj: T, fill?: (stored: T) => void, key?: string, mayClash = true): ApiResult<T> {
-    if (this.watchers.size !== 0 || this.admissions.size !== 0) throw new Error('createFrozen is for a server nothing watches or admits to');
-    const meta = obj.metadata;
-    const fp = this.clock.footprint;
-    const m: Writable<KObject['metadata']> = { ...meta, creationTimestamp: this.clock.now };
-    if (!meta.name && meta.generateName) {
-      fp?.write('names');
-      m.name = meta.generateName + this.nameSuffix();
-      key = keyOf(m);
-    } else key ??= keyOf(m);
-    if (fp) written(fp, obj.kind, key);
-    const store = this.storeOf(obj.kind);
-    if (mayClash && store.has(key)) return this.refuse(actor, 'create', obj.kind, key, alreadyExists(obj.kind, m.name));
-    if (obj.kind === 'PodDisruptionBudget') m.generation = 1;
-    const stored = { ...obj, metadata: m } as T;
-    fill?.(stored);
-    m.uid = meta.uid || this.uid();
-    m.resourceVersion = ++this.rv;
-    Object.freeze(m);
-    Object.freeze(stored);
-    store.set(key, stored);
-    this.observer?.written(actor, 'create', undefined, stored);
     return { ok: true, obj: stored };
   }
 

@@ -35,6 +35,24 @@ export class Rng {
     return (this.s2 = t - (this.c = t | 0));
   }
 
+  /** Advance past `n` draws of float() (a uuid() makes {@link UUID_DRAWS}). */
+  skip(n: number): void {
+    let c = this.c;
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    for (let i = 0; i < n; i++) {
+      const t = 2091639 * s0 + c * 2.3283064365386963e-10;
+      s0 = s1;
+      s1 = s2;
+      s2 = t - (c = t | 0);
+    }
+    this.c = c;
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+  }
+
   /** Fisher–Yates shuffle into a new array. */
   shuffled<T>(items: readonly T[]): T[] {
     const out = items.slice();
@@ -84,6 +102,9 @@ interface AleaState {
   readonly s1: number;
   readonly s2: number;
 }
+
+/** The draws of float() a uuid() makes: 32 hex digits but the version's 4. */
+export const UUID_DRAWS = 31;
 
 const HEX = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
 const DASH = '-'.charCodeAt(0);
