@@ -133,11 +133,14 @@ export function createAtRest(api: ApiServer, scenario: Scenario, ratio: number |
  * loses no interleaving by it. A run's stores start as clones of these (ObjectStore.clone: the
  * frozen objects and their indexes shared, a run's writes its own).
  */
+/** One report a create of the cluster at rest made to the API server's observer. */
+type AtRestReport = readonly ['written', KObject] | readonly ['refused', Kind, string, ApiError];
+
 interface SharedAtRest {
   readonly ratio: number | undefined;
   readonly api: ApiServer;
   /** What the creates reported to the API server's observer, in order: each run's recorder gets the same. */
-  readonly reports: ReadonlyArray<readonly ['written', KObject] | readonly ['refused', Kind, string, ApiError]>;
+  readonly reports: readonly AtRestReport[];
   /** The UIDs the creates drew, and the draws their generated names made. */
   readonly uids: number;
   readonly nameDraws: number;
@@ -156,7 +159,7 @@ export function sharedAtRest(scenario: Scenario, ratio: number | undefined): Sha
   const streams = new RngStreams(AT_REST_SEED);
   const names = streams.get('apiserver/names');
   const uidRng = streams.get('apiserver/uids');
-  const reports: Array<readonly ['written', KObject] | readonly ['refused', Kind, string, ApiError]> = [];
+  const reports: AtRestReport[] = [];
   let uids = 0;
   let nameDraws = 0;
   const api = new ApiServer(
