@@ -6,10 +6,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { coverageOfPoints, coverageSummary, explore, exhaustiveReplaySelector, fixedDraw } from '../src/explore/exhaustive.js';
 import { runPilot } from '../src/explore/pilot.js';
-import { formatRunId, parseRunId, runById, RunIdError } from '../src/explore/run-id.js';
+import { formatRunId, parseRunId, runById, RunIdError, type RunId } from '../src/explore/run-id.js';
 import { loadScenario } from '../src/scenario/load.js';
+import { runOnce } from '../src/sim/run.js';
 import { failed, failureKind } from '../src/sim/outcome.js';
+import { defineStrategy, type Strategy, type View } from '../src/strategies/api.js';
 import { builtinStrategy } from '../src/strategies/builtin.js';
+import { StrategyFault } from '../src/strategies/fault.js';
 
 /**
  * `--latency-points N`: an exhaustive search fixes one latency per stream (fixedDraw); a latency
@@ -174,5 +177,76 @@ describe('the coverage of several points', () => {
     // One point is the search as it always was: its summary says "at fixed latencies".
     expect(coverageOfPoints([point(true, 5)])).toEqual(point(true, 5));
     expect(coverageSummary(point(true, 5), 100, 0)).toMatch(/^complete at fixed latencies /);
+  });
+});
+
+/**
+ * v1.4.2 with one more reconciler, on migrations' events, that throws when `bad` holds: as
+ * test/fixtures/strategies/agent-gone.ts and lone-agent.ts (the modules the CLI tier runs) do.
+ */
+function throwsWhen(name: string, bad: (view: View, phase: string | undefined) => boolean): Strategy {
+  const v142 = builtinStrategy('v1.4.2')!;
+  return defineStrategy({
+    ...v142,
+    name,
+    description: `v1.4.2, and throws when ${name}`,
+    reconcilers: [
+      ...v142.reconcilers,
+      {
+        name: 'agent-watch',
+        watches: ['VirtualMachineInstanceMigration'],
+        reconcile(key, view) {
+          if (bad(view, view.get('VirtualMachineInstanceMigration', key)?.status.phase)) throw new Error(`${name}: bad state`);
+          return undefined;
+        },
+      },
+    ],
+  });
+}
+const agents = (view: View) => view.list('Pod').filter((p) => p.metadata.name.startsWith('cattle-cluster-agent'));
+/** A migration Running while Rancher's cluster agent has no pod: some interleavings of tiny-agent-restart at point 0. */
+const agentGone = throwsWhen('agent-gone', (view, phase) => phase === 'Running' && agents(view).length === 0);
+/** A migration Pending while the agent is down to one pending pod: points 2 and 3 of tiny-agent-restart, not 0 or 1. */
+const loneAgent = throwsWhen('lone-agent', (view, phase) => phase === 'Pending' && agents(view).length === 1 && agents(view)[0]!.status.phase === 'Pending');
+
+describe('a strategy fault in an exhaustive search names the run that faulted', () => {
+  const tiny = loadScenario(join(ROOT, 'scenarios', '7-tiny-agent-restart.yaml'), (n) => builtinStrategy(n) !== undefined);
+  const faultOf = (f: () => unknown): StrategyFault => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof StrategyFault) return e;
+      throw e;
+    }
+    throw new Error('no strategy fault');
+  };
+  /** The search at `point` faults; the fault's run id replays (as `trace --run` does) to the same fault. */
+  const searchFaults = (strategy: Strategy, point: number): StrategyFault => {
+    const pilot = runPilot(tiny, strategy, 0);
+    const fault = faultOf(() => explore(tiny, strategy, pilot, 0, 10_000, tiny.seed, undefined, undefined, { latencyPoint: point }));
+    expect(fault.run, fault.describe()).toBeDefined();
+    const again = faultOf(() => runById(tiny, strategy, parseRunId(fault.run!), pilot));
+    expect(again.describe()).toBe(fault.describe());
+    expect(again.step).toBe(fault.step);
+    return fault;
+  };
+
+  it('at point 0: an id with the branches of the interleaving that faulted (not the first), which replays to the same fault', () => {
+    // The random runs a campaign checks a strategy with before it searches do not fault.
+    for (let seed = tiny.seed; seed < tiny.seed + 4; seed++) expect(() => runOnce(tiny, agentGone, seed, { window: 0 })).not.toThrow();
+    const fault = searchFaults(agentGone, 0);
+    expect(fault.run).toMatch(/^exhaustive:1:\d/);
+    expect(fault.describe()).toMatch(/^strategy agent-gone \(scenario tiny-agent-restart, run exhaustive:1:[\d.*]+, step \d+\): reconciler agent-watch threw on key web\/\S+: agent-gone: bad state$/);
+    // The search's first run (every choice its default) does not fault: the branches matter.
+    expect(() => runById(tiny, agentGone, parseRunId('exhaustive:1:-'), runPilot(tiny, agentGone, 0))).not.toThrow();
+  });
+
+  it('at another latency point: the id says the point, and replays there (the same branches at point 0 do not fault)', () => {
+    for (let seed = tiny.seed; seed < tiny.seed + 4; seed++) expect(() => runOnce(tiny, loneAgent, seed, { window: 0 })).not.toThrow();
+    const pilot = runPilot(tiny, loneAgent, 0);
+    const fault = searchFaults(loneAgent, 2);
+    expect(fault.run).toMatch(/^exhaustive:l2:1:\d/);
+    const { latencyPoint: _, ...atZero } = parseRunId(fault.run!) as Extract<RunId, { explorer: 'exhaustive' }>;
+    expect(() => runById(tiny, loneAgent, atZero, pilot)).not.toThrow();
   });
 });

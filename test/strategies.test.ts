@@ -246,3 +246,40 @@ describe('quotarace table --strategy', () => {
     expect(missing.err).toContain('no strategy module at ./no-such-strategy.ts');
   });
 });
+
+describe('a strategy fault in an exhaustive search names a run that trace replays', () => {
+  const tiny = 'scenarios/7-tiny-agent-restart.yaml';
+  const fixture = (name: string) => join(FIX, `${name}.ts`);
+  /** `run --explore exhaustive`: the strategy's error, as the JSON, the table and the report give it. */
+  async function searchError(strategy: string, ...extra: string[]): Promise<string> {
+    const reports = mkdtempSync(join(tmpdir(), 'quotarace-fault-'));
+    const r = await cli('run', tiny, '--strategy', fixture(strategy), '--explore', 'exhaustive', '--json', '--no-evidence', '--no-progress', '--reports', reports, ...extra);
+    expect(r.code, r.err).toBe(1);
+    const error = (JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ error?: string }> }> }).scenarios[0]!.strategies[0]!.error!;
+    expect(r.err).toContain(`ERROR ${error}`);
+    expect(readFileSync(join(reports, 'tiny-agent-restart.html'), 'utf8')).toContain(`ERROR: ${error}`);
+    return error;
+  }
+  /** `trace --run <the error's id>` ends in the same fault, at the same step. */
+  async function replaysTo(strategy: string, error: string): Promise<void> {
+    const id = /, run (exhaustive:[^,]+), step \d+\)/.exec(error)?.[1];
+    expect(id, error).toBeDefined();
+    const t = await cli('trace', tiny, '--strategy', fixture(strategy), '--run', id!);
+    expect(t.code).toBe(1);
+    expect(t.err.trim()).toBe(`ERROR ${error}`);
+  }
+
+  it('one interleaving at point 0 (not the first): the error names its run id, and trace --run faults the same way', async () => {
+    const error = await searchError('agent-gone', '--workers', '1');
+    expect(error).toMatch(/^strategy agent-gone \(scenario tiny-agent-restart, run exhaustive:1:\d[\d.*]*, step \d+\): reconciler agent-watch threw on key web\/\S+: a migration is running and the cluster agent has no pod$/);
+    await replaysTo('agent-gone', error);
+  });
+
+  it('--latency-points: the lowest faulted point`s fault, its id naming the point, for any --workers', async () => {
+    // Points 0 and 1 do not fault; 2 and 3 do, 3 within fewer runs (102 to 2's 118): the point reported is 2 whichever ends first.
+    const error = await searchError('lone-agent', '--latency-points', '4', '--max-runs', '200', '--workers', '2');
+    expect(error).toMatch(/^strategy lone-agent \(scenario tiny-agent-restart, run exhaustive:l2:1:\d[\d.*]*, step \d+\): reconciler agent-watch threw/);
+    expect(await searchError('lone-agent', '--latency-points', '4', '--max-runs', '200', '--workers', '1')).toBe(error);
+    await replaysTo('lone-agent', error);
+  });
+});

@@ -52,7 +52,8 @@ export async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<n
   } catch (e) {
     if (e instanceof StrategyFault) {
       io.out(timeline.format());
-      io.err(`ERROR ${e.with({ seed: id.seed, scenario: scenario.name }).describe()} (run ${run})`);
+      // The fault names the run (runById's run id): the same words `run` printed for it.
+      io.err(`ERROR ${e.with({ seed: id.seed, scenario: scenario.name, run }).describe()}`);
       return EXIT_FAILED;
     }
     throw e;

@@ -243,6 +243,7 @@ export async function tallyScenario(
       const jobs: ExhaustiveJob[] = [];
       for (let p = 0; p < points; p++) jobs.push({ ...base, type: 'exhaustive', window: opts.window, maxRuns: opts.maxRuns, seed: opts.seed, ...(opts.delays !== undefined ? { delays: opts.delays } : {}), ...(opts.reduction ? { reduction: opts.reduction } : {}), ...(p ? { latencyPoint: p } : {}) });
       const rs = await pool.run<ExhaustiveResult>(jobs, progress?.runs && ((d, t) => progress.runs!(strategy.name, d, t)));
+      // A fault is the lowest faulted point's (rs is in point order, whatever --workers): its run id names the point.
       const faulted = rs.find((r): r is FaultResult => 'fault' in r);
       if (faulted) out.push({ strategy: strategy.name, tally: emptyTally(), fault: faulted.fault });
       else {

@@ -7,8 +7,11 @@ import { runOnce } from '../sim/run.js';
 import { stateKey } from '../sim/state.js';
 import type { World } from '../cluster/world.js';
 import type { Strategy } from '../strategies/api.js';
+import { StrategyFault } from '../strategies/fault.js';
+import { beatRun } from '../strategies/heartbeat.js';
 import { FootprintRecorder, type StepFootprint } from './dependency.js';
 import { addBacktracks, expandAgainst, Summary, type OrderPoint, type RoundStep } from './dpor.js';
+import { formatRunId } from './run-id-format.js';
 
 /**
  * The latency an exhaustive run uses for a draw among n at latency point `point`: one fixed
@@ -354,12 +357,17 @@ export function explore(
     let carried: BranchPoint[] = [];
     for (;;) {
       if (budget.runs + budget.pruned >= maxRuns) return false;
+      // A sandbox's watchdog names the run it stopped by this number (jobs.ts jobRunId).
+      beatRun(budget.runs + budget.pruned);
       const sel = new ExhaustiveSelector(prefix, explored, keyOf, carried, bound, dpor, summaries, options.latencyPoint ?? 0);
       let outcome: RunOutcome | undefined;
       let cut: Pruned | undefined;
       try {
         outcome = runOnce(scenario, strategy, seed, { selector: sel, window, windowWrites: pilot.windowWrites, inspect: (w) => sel.attach(w) });
       } catch (e) {
+        // A strategy's fault names the run it happened in: its choices so far, which the replay
+        // selector makes again (a run that faulted was never cut short, so nothing was pruned in it).
+        if (e instanceof StrategyFault) throw e.with({ run: formatRunId({ explorer: 'exhaustive', seed, window, branches: sel.points.map((p) => p.v), latencyPoint: options.latencyPoint ?? 0 }) });
         if (!(e instanceof Pruned)) throw e;
         budget.pruned++;
         cut = e;

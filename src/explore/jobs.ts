@@ -108,7 +108,8 @@ export function jobRunId(job: Job, index: number): string | undefined {
     case 'prepare':
       return index >= 0 ? `${formatRunId({ explorer: 'random', seed: parseScenarioSeed(job), window: job.window })}, determinism check and pilot` : 'loading the module';
     case 'exhaustive':
-      return index >= 0 ? `exhaustive interleaving #${index + 1}` : undefined;
+      // Not a run id (the run's branches stay in the worker): its number in the search, and the point.
+      return index >= 0 ? `#${index + 1} of the exhaustive search${job.latencyPoint ? ` at latency point ${job.latencyPoint}` : ''}` : undefined;
     case 'describe':
       return 'loading the module';
     default:

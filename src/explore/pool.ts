@@ -306,7 +306,7 @@ export class WorkerPool {
         if (!hb) return {};
         const i = Atomics.load(hb, HB_RUN);
         const step = Atomics.load(hb, HB_STEP);
-        const inRange = job.type !== 'runs' || i < job.to - job.from;
+        const inRange = job.type === 'runs' ? i < job.to - job.from : job.type !== 'exhaustive' || i < job.maxRuns;
         const run = inRange ? jobRunId(job, i) : undefined;
         return { ...(run ? { run } : {}), ...(step > 0 ? { step } : {}) };
       };

@@ -1,10 +1,14 @@
 import { PctSelector, RandomSelector, type Selector } from '../kernel/choice.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
-import { DEFAULT_WINDOW_MS, runOnce, type RunOptions } from '../sim/run.js';
+import { runOnce, type RunOptions } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
 import { StrategyFault } from '../strategies/fault.js';
 import { attachWorld, exhaustiveReplaySelector } from './exhaustive.js';
+import { defaultWindow, formatRunId, trimDefaults, type RunId } from './run-id-format.js';
+
+// The grammar and the canonical text of run ids are in run-id-format.ts (re-exported here).
+export { defaultWindow, formatRunId, type Explorer, type RunId } from './run-id-format.js';
 
 /** What one reference run says about a scenario's size: what exploration is tuned by. */
 export interface Pilot {
@@ -17,61 +21,9 @@ export interface Pilot {
   readonly steps: number;
 }
 
-/**
- * A run id names one run completely, given the scenario and the strategy: the explorer and
- * its parameters, the seed, the concurrency window when it is not the explorer's default,
- * and for exhaustive runs the latency point when it is not 0 and the branch choices. What else a run depends on (the windowWrites and
- * PCT's n and k) comes from the strategy's pilot run, which is a function of the scenario,
- * the strategy and the window.
- *
- * Grammar (segments separated by ':'):
- *
- *   random[:w<window>]:<seed>
- *   pct:d<depth>[:w<window>]:<seed>
- *   exhaustive[:w<window>][:l<point>]:<seed>:<branches>
- *
- * <point> is the latency point (exhaustive.ts fixedDraw: which fixed latency each stream has),
- * written only when it is not 0, so ids of searches at point 0 read as they always did.
- * <branches> is the exhaustive run's branch choices, '.'-separated, trailing defaults (0)
- * dropped, a run of equal values written v*count (as in evidence files), '-' for none.
- * Examples: random:20, pct:d3:104, random:w10:7, exhaustive:1:0*12.1.2, exhaustive:1:-,
- * exhaustive:l3:1:0*7.2.
- */
-export type RunId =
-  | { readonly explorer: 'random'; readonly seed: number; readonly window: number }
-  | { readonly explorer: 'pct'; readonly depth: number; readonly seed: number; readonly window: number }
-  | { readonly explorer: 'exhaustive'; readonly seed: number; readonly window: number; readonly branches: readonly number[]; readonly latencyPoint?: number };
-
-export type Explorer = RunId['explorer'];
-
-/** The window an explorer uses unless told otherwise. */
-export function defaultWindow(explorer: Explorer): number {
-  return explorer === 'exhaustive' ? 0 : DEFAULT_WINDOW_MS;
-}
-
 export class RunIdError extends Error {}
 
 const USAGE = 'expected random:<seed>, pct:d<depth>:<seed> or exhaustive[:l<latency point>]:<seed>:<branches>, with an optional w<window-ms> segment before the seed (e.g. random:20, pct:d3:104, random:w10:7, exhaustive:l3:1:0*7.2)';
-
-function trimDefaults(xs: readonly number[]): number[] {
-  let end = xs.length;
-  while (end > 0 && xs[end - 1] === 0) end--;
-  return xs.slice(0, end);
-}
-
-function encodeBranches(xs: readonly number[]): string {
-  const v = trimDefaults(xs);
-  if (!v.length) return '-';
-  const tokens: string[] = [];
-  for (let i = 0; i < v.length; ) {
-    let j = i;
-    while (j < v.length && v[j] === v[i]) j++;
-    const count = j - i;
-    tokens.push(count > 2 ? `${v[i]}*${count}` : Array(count).fill(String(v[i])).join('.'));
-    i = j;
-  }
-  return tokens.join('.');
-}
 
 function decodeBranches(text: string): number[] | undefined {
   if (text === '-') return [];
@@ -84,15 +36,6 @@ function decodeBranches(text: string): number[] | undefined {
     for (let i = 0; i < count; i++) out.push(Number(m[1]));
   }
   return out;
-}
-
-/** The canonical text of a run id. */
-export function formatRunId(id: RunId): string {
-  const w = id.window !== defaultWindow(id.explorer) ? [`w${id.window}`] : [];
-  if (id.explorer === 'random') return ['random', ...w, id.seed].join(':');
-  if (id.explorer === 'pct') return ['pct', `d${id.depth}`, ...w, id.seed].join(':');
-  const l = id.latencyPoint ? [`l${id.latencyPoint}`] : [];
-  return ['exhaustive', ...w, ...l, id.seed, encodeBranches(id.branches)].join(':');
 }
 
 const INT = /^\d{1,15}$/;
