@@ -194,7 +194,7 @@ describe('quotarace hunt', () => {
       g = i % 2 ? mutate(rng, g, DEFAULT_SPACE, off, i) : randomGenome(rng, DEFAULT_SPACE, off, i);
       expect(() => parseScenario(candidateText(g, { name: 'gen', off, space: DEFAULT_SPACE }), 'gen.yaml', () => true)).not.toThrow();
     }
-    for (const k of off) expect(['overheadRatio', 'agentReplicas', 'agentNodes', 'pods', 'editQuotaSpec', 'rolloutAgent']).toContain(k);
+    for (const k of off) expect(['overheadRatio', 'agentReplicas', 'agentNodes', 'pods', 'editQuotaSpec', 'rolloutAgent', 'carrier', 'syncOnlyChangedObjects', 'project']).toContain(k);
   });
 });
 

@@ -7,7 +7,8 @@ import type { Genome, TimedGene } from './genes.js';
  * A generated scenario must be one that some strategy could pass: otherwise its `expect:`
  * lines state what no fix can achieve, and the "failure" is the scenario's, not the
  * strategy's. Quota is never what makes a scenario unsatisfiable (a strategy may raise it as
- * it likes, and user edits never go below what is in use: genome.ts), but nodes are:
+ * it likes, user edits never go below what is in use, and a Rancher project's limit leaves
+ * room for every user edit up: genome.ts editTarget, projectOf), but nodes are:
  * - every node drained leaves the VMs nowhere to go;
  * - a VM that cannot live-migrate (evictionStrategy None) on a drained node is evicted, never
  *   moved (KubeVirt's eviction admitter lets the eviction through: kubevirt/eviction-admitter.ts),

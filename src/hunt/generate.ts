@@ -1,8 +1,8 @@
 import type { Rng } from '../kernel/rng.js';
-import type { ActGene, Genome, NsGene, TimedGene, VmGene } from './genome.js';
-import { repair } from './genome.js';
+import type { ActGene, Genome, NsGene, ProjectGene, TimedGene, VmGene } from './genome.js';
+import { agentNodesOf, repair } from './genome.js';
 import { parseDuration } from '../scenario/duration.js';
-import type { ActionKind, Knob, Space } from './space.js';
+import { rancherKnobOn, type ActionKind, type Knob, type Space } from './space.js';
 
 /** Random draws from the hunt's seeded stream (kernel/rng.ts): never Math.random. */
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng.float() * xs.length)]!;
@@ -71,7 +71,7 @@ export function timedAction(rng: Rng, g: Genome, space: Space, kinds: readonly A
 export function randomGenome(rng: Rng, space: Space, off: ReadonlySet<Knob>, seed: number): Genome {
   const nodes = Array.from({ length: int(rng, space.nodes.count) }, () => ({ cpu: pick(rng, space.nodes.cpu), memory: pick(rng, space.nodes.memory) }));
   const rancher = chance(rng, space.rancher.imported)
-    ? { node: int(rng, [0, nodes.length - 1]), replicas: off.has('agentReplicas') ? 1 : int(rng, space.rancher.agentReplicas), nodes: [] as number[] }
+    ? { node: int(rng, [0, nodes.length - 1]), replicas: off.has('agentReplicas') ? 1 : int(rng, space.rancher.agentReplicas), nodes: [] as number[], carrier: null, syncOnlyChanged: false, project: null }
     : null;
   if (rancher && !off.has('agentNodes') && chance(rng, 0.3)) rancher.nodes = nodes.map((_, i) => i).filter(() => chance(rng, 0.5));
   const g: Genome = {
@@ -92,5 +92,15 @@ export function randomGenome(rng: Rng, space: Space, off: ReadonlySet<Knob>, see
     const a = timedAction(rng, g, space, kinds);
     if (a) g.actions.push(a);
   }
+  // Drawn last, and only when on, so that a space without them draws what it drew before they existed.
+  if (g.rancher) {
+    if (rancherKnobOn(space, off, 'carrier') && chance(rng, space.rancher.carrier)) g.rancher.carrier = int(rng, [0, agentNodesOf(g, off).length - 1]);
+    if (rancherKnobOn(space, off, 'syncOnlyChangedObjects')) g.rancher.syncOnlyChanged = chance(rng, space.rancher.syncOnlyChangedObjects);
+    if (rancherKnobOn(space, off, 'project') && chance(rng, space.rancher.project.p)) g.rancher.project = project(rng, space);
+  }
   return repair(g);
+}
+
+export function project(rng: Rng, space: Space): ProjectGene {
+  return { roomCpu: pick(rng, space.rancher.project.roomCpu), roomMemory: pick(rng, space.rancher.project.roomMemory) };
 }

@@ -15,7 +15,13 @@ export type ActGene =
   | { kind: 'editQuota' | 'editQuotaSpec'; ns: number; cpu: string }
   | { kind: 'migrate'; ns: number; vm: number };
 export interface TimedGene { act: ActGene; at: string; to?: string }
-export interface RancherGene { node: number; replicas: number; nodes: number[] }
+/** A Rancher project: its limit is the namespaces' quotas at their highest plus this room (genome.ts projectLimit). */
+export interface ProjectGene { roomCpu: string; roomMemory: string }
+/**
+ * carrier: which agent replica's node is pinned as the carrier (an index into the replicas'
+ * nodes, taken modulo their number so that it stays valid), or null for the run's choice.
+ */
+export interface RancherGene { node: number; replicas: number; nodes: number[]; carrier: number | null; syncOnlyChanged: boolean; project: ProjectGene | null }
 export interface Genome {
   seed: number;
   nodes: { cpu: number; memory: string }[];

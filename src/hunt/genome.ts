@@ -3,11 +3,12 @@ import { harvesterRequests, launcherPodResources } from '../cluster/launcher.js'
 import { formatQuantity, parseQuantity } from '../cluster/quantity.js';
 import { LIMITS_CPU, LIMITS_MEMORY } from '../cluster/resources.js';
 import { parseDuration } from '../scenario/duration.js';
+import { defaultAgentReplicas } from '../actors/rancher-agent.js';
 import { keepSatisfiable } from './feasible.js';
 import type { Knob } from './space.js';
 
-export type { ActGene, Genome, NsGene, PodGene, RancherGene, TimedGene, VmGene } from './genes.js';
-import type { Genome, VmGene } from './genes.js';
+export type { ActGene, Genome, NsGene, PodGene, ProjectGene, RancherGene, TimedGene, VmGene } from './genes.js';
+import type { Genome, ProjectGene, VmGene } from './genes.js';
 
 export const NS_NAMES = ['web', 'db', 'app', 'ci', 'ml'] as const;
 const B = 1000;
@@ -88,6 +89,53 @@ export function nsQuota(g: Genome, i: number, off: ReadonlySet<Knob>): { cpu: nu
   return { cpu, memory };
 }
 
+/**
+ * The CPU (milli) a user edit of namespace `ns` asks for. A user lowers the quota at most to
+ * what is in use: below it, Harvester's webhook refuses the edit for good, which is the
+ * webhook doing its job, not a race.
+ */
+function editTarget(g: Genome, ns: number, cpu: string, off: ReadonlySet<Knob>): number {
+  const base = nsQuota(g, ns, off).cpu;
+  const used = base - parseQuantity(g.namespaces[ns]!.headroomCpu)!;
+  const q = Math.max(used, base + parseQuantity(cpu.replace(/^-/, ''))! * (cpu.startsWith('-') ? -1 : 1));
+  return Math.max(1, q);
+}
+
+/**
+ * The agent replicas' nodes, as the loader places them (load.ts): the node list, or the
+ * first replica on agentNode and the others spread over the other nodes in name order.
+ */
+export function agentNodesOf(g: Genome, off: ReadonlySet<Knob>): string[] {
+  const r = g.rancher!;
+  if (!off.has('agentNodes') && r.nodes.length) return r.nodes.map(nodeName);
+  const replicas = off.has('agentReplicas') ? defaultAgentReplicas(g.nodes.length) : r.replicas;
+  const first = nodeName(r.node);
+  const others = g.nodes.map((_, i) => nodeName(i)).filter((n) => n !== first).sort();
+  return Array.from({ length: replicas }, (_, i) => (i === 0 ? first : (others[(i - 1) % Math.max(1, others.length)] ?? first)));
+}
+
+/**
+ * cluster.rancher.project for a project gene. The loader requires the namespaces' quotas,
+ * completed by namespaceDefault, to fit the limit at rest, and every quota key to be in
+ * namespaceDefault: so namespaceDefault sets the two keys every generated quota has
+ * (limitsCpu, limitsMemory; its values, the first namespace's quota, then complete nothing),
+ * and the limit is each namespace's quota at its highest (its start, or a user's
+ * editQuota up) summed, plus the room. An editQuota over the project's room would never be
+ * applied under any strategy (README "Scenario format", project), so the limit leaves room
+ * for every user edit: the scenario stays satisfiable (feasible.ts). A kubectl edit of
+ * spec.hard (editQuotaSpec) and Harvester's raises do not go through the project's check.
+ */
+export function projectOf(g: Genome, off: ReadonlySet<Knob>, p: ProjectGene): { limit: { limitsCpu: string; limitsMemory: string }; namespaceDefault: { limitsCpu: string; limitsMemory: string } } {
+  const quotas = g.namespaces.map((_, i) => nsQuota(g, i, off));
+  // Sums of the values as written (the loader parses what the file says).
+  const text = (q: { cpu: number; memory: number }) => ({ limitsCpu: cpuQuantity(q.cpu), limitsMemory: memQuantity(q.memory) });
+  const high = quotas.map((q) => parseQuantity(text(q).limitsCpu)!);
+  for (const { act } of g.actions) if (act.kind === 'editQuota') high[act.ns] = Math.max(high[act.ns]!, parseQuantity(cpuQuantity(editTarget(g, act.ns, act.cpu, off)))!);
+  const cpu = high.reduce((a, b) => a + b, 0) + parseQuantity(p.roomCpu)!;
+  const memory = quotas.reduce((a, q) => a + parseQuantity(text(q).limitsMemory)!, 0) + parseQuantity(p.roomMemory)!;
+  return { limit: { limitsCpu: cpuQuantity(cpu), limitsMemory: formatQuantity(memory, 'memory') }, namespaceDefault: text(quotas[0]!) };
+}
+
 /** The scenario file's object (see README "Scenario format"). */
 export function toScenario(g: Genome, name: string, off: ReadonlySet<Knob>, extra: { description?: string; strategies?: string[]; runs?: number; horizon: string; expect?: Record<string, unknown> }): Record<string, unknown> {
   const cluster: Record<string, unknown> = {
@@ -100,6 +148,12 @@ export function toScenario(g: Genome, name: string, off: ReadonlySet<Knob>, extr
       !off.has('agentNodes') && g.rancher.nodes.length
         ? { agentNodes: g.rancher.nodes.map(nodeName) }
         : { agentNode: nodeName(g.rancher.node), ...(!off.has('agentReplicas') ? { agentReplicas: g.rancher.replicas } : {}) };
+    if (g.rancher.carrier !== null && !off.has('carrier')) {
+      const on = agentNodesOf(g, off);
+      r.carrier = on[g.rancher.carrier % on.length];
+    }
+    if (g.rancher.syncOnlyChanged && !off.has('syncOnlyChangedObjects')) r.syncOnlyChangedObjects = true;
+    if (g.rancher.project && !off.has('project') && g.namespaces.length) r.project = projectOf(g, off, g.rancher.project);
     cluster.rancher = r;
   }
   cluster.namespaces = g.namespaces.map((ns, i) => {
@@ -124,14 +178,8 @@ export function toScenario(g: Genome, name: string, off: ReadonlySet<Knob>, extr
       case 'migrate':
         return { migrate: `${nsName(act.ns)}/${vmName(act.ns, act.vm)}`, ...timing };
       case 'editQuota':
-      case 'editQuotaSpec': {
-        // A user lowers the quota at most to what is in use: below it, Harvester's webhook
-        // refuses the edit for good, which is the webhook doing its job, not a race.
-        const base = nsQuota(g, act.ns, off).cpu;
-        const used = base - parseQuantity(g.namespaces[act.ns]!.headroomCpu)!;
-        const q = Math.max(used, base + parseQuantity(act.cpu.replace(/^-/, ''))! * (act.cpu.startsWith('-') ? -1 : 1));
-        return { [act.kind]: { namespace: nsName(act.ns), quota: { limitsCpu: cpuQuantity(Math.max(1, q)) } }, ...timing };
-      }
+      case 'editQuotaSpec':
+        return { [act.kind]: { namespace: nsName(act.ns), quota: { limitsCpu: cpuQuantity(editTarget(g, act.ns, act.cpu, off)) } }, ...timing };
     }
   });
   return {

@@ -1,7 +1,7 @@
 import type { Rng } from '../kernel/rng.js';
-import { clone, repair, type Genome } from './genome.js';
-import { chance, int, kindsOf, pick, timedAction, timing } from './generate.js';
-import type { Knob, Space } from './space.js';
+import { agentNodesOf, clone, repair, type Genome } from './genome.js';
+import { chance, int, kindsOf, pick, project, timedAction, timing } from './generate.js';
+import { rancherKnobOn, type Knob, type Space } from './space.js';
 
 /** One small random change to a scenario that came close to failing (1–3 of them per child). */
 export function mutate(rng: Rng, parent: Genome, space: Space, off: ReadonlySet<Knob>, seed: number): Genome {
@@ -37,7 +37,7 @@ export function mutate(rng: Rng, parent: Genome, space: Space, off: ReadonlySet<
     },
     () => {
       if (g.rancher) g.rancher.node = int(rng, [0, g.nodes.length - 1]);
-      else if (space.rancher.imported > 0) g.rancher = { node: int(rng, [0, g.nodes.length - 1]), replicas: 1, nodes: [] };
+      else if (space.rancher.imported > 0) g.rancher = { node: int(rng, [0, g.nodes.length - 1]), replicas: 1, nodes: [], carrier: null, syncOnlyChanged: false, project: null };
     },
     () => {
       if (g.rancher && !off.has('agentReplicas')) g.rancher.replicas = int(rng, space.rancher.agentReplicas);
@@ -50,6 +50,20 @@ export function mutate(rng: Rng, parent: Genome, space: Space, off: ReadonlySet<
       if (g.ratio !== null) g.ratio = pick(rng, space.overheadRatio);
     },
   ];
+  // The Rancher-side knobs, each only when on (so a space without them mutates as before they existed).
+  if (rancherKnobOn(space, off, 'carrier')) {
+    ops.push(() => {
+      if (!g.rancher) return;
+      const replica = () => int(rng, [0, agentNodesOf(g, off).length - 1]);
+      g.rancher.carrier = g.rancher.carrier === null || chance(rng, 0.5) ? replica() : null;
+    });
+  }
+  if (rancherKnobOn(space, off, 'syncOnlyChangedObjects')) ops.push(() => g.rancher && (g.rancher.syncOnlyChanged = !g.rancher.syncOnlyChanged));
+  if (rancherKnobOn(space, off, 'project')) {
+    ops.push(() => {
+      if (g.rancher) g.rancher.project = g.rancher.project === null || chance(rng, 0.5) ? project(rng, space) : null;
+    });
+  }
   const n = int(rng, [1, 3]);
   for (let i = 0; i < n; i++) pick(rng, ops)();
   for (const ns of g.namespaces) for (const v of ns.vms) if (v.node < g.nodes.length && v.cpu > g.nodes[v.node]!.cpu) v.cpu = Math.min(...space.vms.cpu);

@@ -84,6 +84,10 @@ export function reductions(g: Genome, space: Space): Genome[] {
   if (g.rancher && g.rancher.replicas > 1) out.push(edit(g, (h) => (h.rancher!.replicas = 1)));
   if (g.rancher && g.rancher.nodes.length) out.push(edit(g, (h) => (h.rancher!.nodes = [])));
   if (g.rancher && !g.actions.some((a) => a.act.kind === 'restartAgent' || a.act.kind === 'rolloutAgent')) out.push(edit(g, (h) => (h.rancher = null)));
+  // The Rancher-side fields, each dropped when the failure does not need it: the run draws the carrier, the sync is Rancher's default, no project.
+  if (g.rancher && g.rancher.carrier !== null) out.push(edit(g, (h) => (h.rancher!.carrier = null)));
+  if (g.rancher?.syncOnlyChanged) out.push(edit(g, (h) => (h.rancher!.syncOnlyChanged = false)));
+  if (g.rancher?.project) out.push(edit(g, (h) => (h.rancher!.project = null)));
   if (g.ratio !== null && g.ratio !== '1.5') out.push(edit(g, (h) => (h.ratio = '1.5')));
   // Windows: a single time first (either end), then half the window.
   g.actions.forEach((a, i) => {
@@ -106,6 +110,11 @@ export function reductions(g: Genome, space: Space): Genome[] {
       if (!vm.liveMigrate) out.push(edit(g, (h) => (h.namespaces[n]!.vms[i]!.liveMigrate = true)));
     });
   });
+  const project = g.rancher?.project;
+  if (project) {
+    for (const v of rounder(project.roomCpu, space.rancher.project.roomCpu)) out.push(edit(g, (h) => (h.rancher!.project!.roomCpu = v)));
+    for (const v of rounder(project.roomMemory, space.rancher.project.roomMemory)) out.push(edit(g, (h) => (h.rancher!.project!.roomMemory = v)));
+  }
   g.actions.forEach((a, i) => {
     if (a.act.kind === 'editQuota' || a.act.kind === 'editQuotaSpec') {
       for (const v of rounder(a.act.cpu.replace(/^-/, ''), space.actions.editCpu.map((x) => x.replace(/^-/, '')))) {

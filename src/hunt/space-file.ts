@@ -26,7 +26,17 @@ const spaceSchema = z
     vms: z.object({ cpu: list(z.number().int().min(1).max(64)).optional(), memory: list(qty).optional(), liveMigrate: prob.optional() }).strict().optional(),
     quota: z.object({ headroomCpu: list(qty).optional(), headroomMemory: list(qty).optional() }).strict().optional(),
     overheadRatio: list(z.union([z.string(), z.number()]).transform(String).refine((v) => /^\d+(\.\d+)?$/.test(v) && Number(v) >= 1, 'expected a ratio such as "1.5" (1 or more)')).optional(),
-    rancher: z.object({ imported: prob.optional(), agentReplicas: rng(1, 3).optional() }).strict().optional(),
+    rancher: z
+      .object({
+        imported: prob.optional(),
+        agentReplicas: rng(1, 3).optional(),
+        carrier: prob.optional(),
+        syncOnlyChangedObjects: prob.optional(),
+        // `project: 0.4` is short for `project: { p: 0.4 }` (the default rooms).
+        project: z.preprocess((v) => (typeof v === 'number' ? { p: v } : v), z.object({ p: prob.optional(), roomCpu: list(qty).optional(), roomMemory: list(qty).optional() }, { invalid_type_error: 'expected a probability, or { p: <probability>, roomCpu: [...], roomMemory: [...] }' }).strict()).optional(),
+      })
+      .strict()
+      .optional(),
     actions: z
       .object({
         count: rng(0, 8).optional(),
@@ -82,7 +92,13 @@ export function parseSpace(text: string, file: string): Space {
     vms: { cpu: s.vms?.cpu ?? d.vms.cpu, memory: s.vms?.memory ?? d.vms.memory, liveMigrate: s.vms?.liveMigrate ?? d.vms.liveMigrate },
     quota: { headroomCpu: s.quota?.headroomCpu ?? d.quota.headroomCpu, headroomMemory: s.quota?.headroomMemory ?? d.quota.headroomMemory },
     overheadRatio: s.overheadRatio ?? d.overheadRatio,
-    rancher: { imported: s.rancher?.imported ?? d.rancher.imported, agentReplicas: s.rancher?.agentReplicas ?? d.rancher.agentReplicas },
+    rancher: {
+      imported: s.rancher?.imported ?? d.rancher.imported,
+      agentReplicas: s.rancher?.agentReplicas ?? d.rancher.agentReplicas,
+      carrier: s.rancher?.carrier ?? d.rancher.carrier,
+      syncOnlyChangedObjects: s.rancher?.syncOnlyChangedObjects ?? d.rancher.syncOnlyChangedObjects,
+      project: { p: s.rancher?.project?.p ?? d.rancher.project.p, roomCpu: s.rancher?.project?.roomCpu ?? d.rancher.project.roomCpu, roomMemory: s.rancher?.project?.roomMemory ?? d.rancher.project.roomMemory },
+    },
     actions: {
       count: s.actions?.count ?? d.actions.count,
       kinds: s.actions?.kinds ?? d.actions.kinds,
