@@ -78,8 +78,7 @@ describe('hunt: Rancher-side knobs', () => {
     let edits = 0;
     let tight = 0;
     let projects = 0;
-    // parseQuantity("0") is -0: normalized, as toBe tells the two apart.
-    const q = (v: string | undefined) => parseQuantity(v!)! + 0;
+    const q = (v: string | undefined) => parseQuantity(v!)!;
     for (const s of all) {
       // A mutant may have dropped them (or Rancher); the fresh draws all have them.
       if (s.rancher?.carrier !== undefined) expect(s.rancher.agentNodes).toContain(s.rancher.carrier);

@@ -31,6 +31,12 @@ describe("hunt's YAML writes quantities as the trace prints them", () => {
   });
 });
 
+describe('parseQuantity', () => {
+  it('reads a zero as zero, not -0 (toBe, Object.is and 1/x tell them apart)', () => {
+    for (const zero of ['0', '0m', '0Gi', '0.0', '0e3']) expect(Object.is(parseQuantity(zero), 0), zero).toBe(true);
+  });
+});
+
 describe('quota charts are drawn in the unit that keeps every value whole', () => {
   it('millicores when a value is not whole cores, cores when all are', () => {
     expect(chartUnit('limits.cpu', [6055, 8055, 6000])).toEqual({ name: 'm', milli: 1 });

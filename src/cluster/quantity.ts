@@ -36,7 +36,8 @@ export function parseQuantity(text: string | number): number | undefined {
   const scale = m[2] ? 10 ** Number(m[2].slice(1)) : SUFFIX[m[3] ?? '']!;
   // Quantity.MilliValue rounds up; the 1e-9 guards against binary float noise like 0.1*3.
   const milli = Math.ceil(mantissa * scale * 1000 - 1e-9);
-  return Number.isSafeInteger(milli) ? milli : undefined;
+  // + 0: Math.ceil of the guard's -1e-9 is -0, which Object.is and 1/x tell from 0.
+  return Number.isSafeInteger(milli) ? milli + 0 : undefined;
 }
 
 const MEMORY_LIKE = /memory|storage/;
