@@ -27,6 +27,7 @@ const TOOLING_TESTS = [
   'test/gate-expect.test.ts',
   'test/statistics.test.ts',
   'test/report-numbers.test.ts',
+  'test/at-rest.test.ts',
 ];
 
 /** `npm run mutate` sets QUOTARACE_VITEST_PROJECT=mutate: Stryker's vitest runner has no project filter. */

@@ -31,7 +31,7 @@ const SETUP = 'setup';
  * cluster itself: what a run creates keeps its name and UID (a migration's name breaks ties).
  */
 export function clusterAtRest(world: World, scenario: Scenario): { intent: Intent; homes: ReadonlyMap<string, string> } {
-  const rest = sharedAtRest(scenario, world.settings.additionalGuestMemoryOverheadRatio);
+  const rest = sharedAtRest(scenario);
   world.api.startFrom(rest.api);
   const recorder = world.recorder;
   for (const r of rest.reports) {
@@ -125,7 +125,7 @@ export function createAtRest(api: ApiServer, scenario: Scenario, ratio: number |
 }
 
 /**
- * A scenario's cluster at rest, built once (per overhead ratio) on an API server of its own and
+ * A scenario's cluster at rest, built once on an API server of its own and
  * shared by every run of the scenario: one cluster, whose UIDs and generated names are drawn
  * from streams of its own (seed {@link AT_REST_SEED}), not from each run's. Runs vary what
  * happens to the cluster, not who its objects are; nothing in the model orders or decides by the
@@ -137,7 +137,6 @@ export function createAtRest(api: ApiServer, scenario: Scenario, ratio: number |
 type AtRestReport = readonly ['written', KObject] | readonly ['refused', Kind, string, ApiError];
 
 interface SharedAtRest {
-  readonly ratio: number | undefined;
   readonly api: ApiServer;
   /** What the creates reported to the API server's observer, in order: each run's recorder gets the same. */
   readonly reports: readonly AtRestReport[];
@@ -152,10 +151,10 @@ export const AT_REST_SEED = 'at-rest';
 /** Clusters at rest by scenario (immutable, so the object is the key). */
 const shared = new WeakMap<Scenario, SharedAtRest>();
 
-/** The scenario's cluster at rest at `ratio`, built on first use. */
-export function sharedAtRest(scenario: Scenario, ratio: number | undefined): SharedAtRest {
+/** The scenario's cluster at rest (at its overhead ratio, the setting every run has), built on first use. */
+export function sharedAtRest(scenario: Scenario): SharedAtRest {
   const known = shared.get(scenario);
-  if (known && known.ratio === ratio) return known;
+  if (known) return known;
   const streams = new RngStreams(AT_REST_SEED);
   const names = streams.get('apiserver/names');
   const uidRng = streams.get('apiserver/uids');
@@ -171,8 +170,8 @@ export function sharedAtRest(scenario: Scenario, ratio: number | undefined): Sha
       refused: (_actor, _verb, kind, key, err) => reports.push(['refused', kind, key, err]),
     },
   );
-  createAtRest(api, scenario, ratio);
-  const made: SharedAtRest = { ratio, api, reports, uids, nameDraws };
+  createAtRest(api, scenario, scenario.harvester.overheadRatio);
+  const made: SharedAtRest = { api, reports, uids, nameDraws };
   shared.set(scenario, made);
   return made;
 }
