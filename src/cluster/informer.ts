@@ -29,6 +29,12 @@ export class Informer {
   private readonly actor: string;
   /** Per kind, its deliveries' scheduling options: the kernel chain (a watch stream is ordered), shared by every delivery. */
   private readonly deliveryOpts = new Map<Kind, ScheduleOptions>();
+  /** Deliveries queued on the streams of earlier epochs (footprintParts: every delivery ever queued). */
+  private sentBefore = 0;
+  /** Verify only (FootprintRecorder's read check): per kind, the cache handed out by {@link indexed}. */
+  private checked: Map<Kind, ReadStore> | undefined;
+  /** Verify only: per kind, its cache's contents as {@link footprintParts} writes them, at a store version. */
+  private contents: Map<Kind, { version: number; text: string }> | undefined;
   alive = true;
 
   constructor(
@@ -51,7 +57,7 @@ export class Informer {
       this.caches.set(kind, (world.api.indexed(kind) as ObjectStore).clone());
     }
     this.watchAll();
-    world.registerState('informer', process, () => this.stateKey());
+    world.registerState('informer', process, () => this.stateKey(), (out) => this.footprintParts(out));
   }
 
   private watchAll(): void {
@@ -81,6 +87,7 @@ export class Informer {
     }
     this.unwatch.clear();
     this.epoch++;
+    for (const s of this.streams.values()) this.sentBefore += s.pushed;
     this.streams.clear();
   }
 
@@ -92,8 +99,13 @@ export class Informer {
    * for what is gone. Returns the number of objects handed over.
    */
   relistKind(kind: Kind): number {
-    if (!this.alive || !this.broken.has(kind)) return 0;
-    this.world.kernel.footprint?.write(`cache:${this.process}/${kind}`);
+    const fp = this.world.kernel.footprint;
+    if (!this.alive || !this.broken.has(kind)) {
+      // Whether the watch is broken is this kind's state: nothing to do is a read of it.
+      fp?.read(`cache:${this.process}/${kind}`);
+      return 0;
+    }
+    fp?.write(`cache:${this.process}/${kind}`);
     this.broken.delete(kind);
     this.watchKind(kind);
     const cache = this.caches.get(kind)!;
@@ -154,7 +166,68 @@ export class Informer {
     this.world.kernel.footprint?.read(`cache:${this.process}/${kind}`);
     const c = this.caches.get(kind);
     if (!c) throw new Error(`${this.process} does not watch ${kind}`);
+    if (this.world.checkRead) return this.checkedStore(kind, c) as unknown as ReadStore<ObjectOf<K>>;
     return c as unknown as ReadStore<ObjectOf<K>>;
+  }
+
+  /**
+   * Verify only: the cache of a kind as a store whose every use checks that the step using it
+   * reported reading (or writing) the cache. A reader that keeps the store and looks into it
+   * in a later step, without a lookup through this informer, would read unreported.
+   */
+  private checkedStore(kind: Kind, c: ObjectStore): ReadStore {
+    const checked = (this.checked ??= new Map());
+    let p = checked.get(kind);
+    if (!p) {
+      const resource = `cache:${this.process}/${kind}`;
+      const world = this.world;
+      p = new Proxy(c, {
+        get(target, prop) {
+          world.checkRead?.(resource);
+          const v: unknown = Reflect.get(target, prop, target);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      checked.set(kind, p);
+    }
+    return p;
+  }
+
+  /**
+   * Per resource this informer reports to exhaustive exploration's footprint, the state it stands
+   * for (FootprintRecorder's verify checks that every change of one came with a report of it):
+   * - `cache:<process>/<kind>`: the kind's cache (keys and resourceVersions, in order), its
+   *   stream (when the next delivery can land, the deliveries on their way), whether its watch
+   *   is broken, the watches' epoch, whether the process is alive;
+   * - `cache:<process>`: the order deliveries are queued in across kinds, which decides the order
+   *   those due at one instant run in: every delivery ever queued, counted (a delivery taken off
+   *   changes no order among those left, and its kind's resource covers its removal).
+   */
+  private footprintParts(out: Map<string, string>): void {
+    let sent = this.sentBefore;
+    const contents = (this.contents ??= new Map());
+    for (const [kind, cache] of this.caches) {
+      // Every set, delete and clear bumps the store's version: the text is redone only then.
+      let c = contents.get(kind);
+      if (c?.version !== cache.version) {
+        let text = '';
+        for (const o of cache.values()) text += `${versionRef(o)},`;
+        contents.set(kind, (c = { version: cache.version, text }));
+      }
+      let s = `${this.alive ? '' : 'stopped '}${this.epoch}${this.broken.has(kind) ? ' broken' : ''}|${c.text}`;
+      const stream = this.streams.get(kind);
+      if (stream) {
+        sent += stream.pushed;
+        // Absolute times: relative ones would change with the clock, not with the state.
+        s += `>${stream.nextFree}`;
+        for (let i = 0; i < stream.length; i++) {
+          const cur = stream.curAt(i);
+          s += `,${stream.atAt(i)}:${cur ? versionRef(cur) : `-${versionRef(stream.oldAt(i)!)}`}`;
+        }
+      }
+      out.set(`cache:${this.process}/${kind}`, s);
+    }
+    out.set(`cache:${this.process}`, String(sent));
   }
 
   /**
@@ -250,6 +323,8 @@ class Stream {
   nextFree = 0;
   /** Deliveries on their way. */
   length = 0;
+  /** Deliveries queued so far (the footprint check's view of the order across kinds). */
+  pushed = 0;
   /** What {@link shift} took off. */
   old: KObject | undefined = undefined;
   cur: KObject | undefined = undefined;
@@ -266,6 +341,7 @@ class Stream {
     this.slots[i + 1] = old;
     this.slots[i + 2] = cur;
     this.length++;
+    this.pushed++;
   }
 
   /** Take the earliest delivery off, into {@link old} and {@link cur}. */
