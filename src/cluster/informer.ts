@@ -26,6 +26,8 @@ export class Informer {
   /** The kinds whose watch is broken (the connection to the API server was lost), until each re-lists. */
   private readonly broken = new Set<Kind>();
   private readonly lag: string;
+  /** The process's resource in exhaustive exploration's footprint (see {@link footprintParts}). */
+  private readonly processResource: string;
   private readonly actor: string;
   /** Per kind, its deliveries' scheduling options: the kernel chain (a watch stream is ordered), shared by every delivery. */
   private readonly deliveryOpts = new Map<Kind, ScheduleOptions>();
@@ -33,8 +35,10 @@ export class Informer {
   private sentBefore = 0;
   /** Verify only (FootprintRecorder's read check): per kind, the cache handed out by {@link indexed}. */
   private checked: Map<Kind, ReadStore> | undefined;
-  /** Verify only: per kind, its cache's contents as {@link footprintParts} writes them, at a store version. */
-  private contents: Map<Kind, { version: number; text: string }> | undefined;
+  /** Verify only: per kind, its part as {@link footprintParts} last wrote it, and what it was made of. */
+  private partTexts: Map<Kind, PartText> | undefined;
+  /** Verify only: the count {@link footprintParts} last wrote as `cache:<process>`, and its text. */
+  private sentText: [number, string] = [-1, ''];
   alive = true;
 
   constructor(
@@ -46,6 +50,7 @@ export class Informer {
     private readonly extraLag?: LatencyName,
   ) {
     this.lag = `${process}/cache`;
+    this.processResource = `cache:${process}`;
     this.actor = `${process} cache`;
     // All informers' deliveries due at one instant are one candidate for the chooser: they run in
     // the order they were sent. (Their handlers enqueue into the process's queues, so that order
@@ -205,29 +210,32 @@ export class Informer {
    */
   private footprintParts(out: Map<string, string>): void {
     let sent = this.sentBefore;
-    const contents = (this.contents ??= new Map());
+    const texts = (this.partTexts ??= new Map());
+    const broken = this.broken;
     for (const [kind, cache] of this.caches) {
-      // Every set, delete and clear bumps the store's version: the text is redone only then.
-      let c = contents.get(kind);
-      if (c?.version !== cache.version) {
-        let text = '';
-        for (const o of cache.values()) text += `${versionRef(o)},`;
-        contents.set(kind, (c = { version: cache.version, text }));
-      }
-      let s = `${this.alive ? '' : 'stopped '}${this.epoch}${this.broken.has(kind) ? ' broken' : ''}|${c.text}`;
       const stream = this.streams.get(kind);
-      if (stream) {
-        sent += stream.pushed;
-        // Absolute times: relative ones would change with the clock, not with the state.
-        s += `>${stream.nextFree}`;
-        for (let i = 0; i < stream.length; i++) {
-          const cur = stream.curAt(i);
-          s += `,${stream.atAt(i)}:${cur ? versionRef(cur) : `-${versionRef(stream.oldAt(i)!)}`}`;
+      if (stream) sent += stream.pushed;
+      // The text is redone only when what it is made of moved: every set, delete and clear of the
+      // store bumps its version, a stream changes only by push (pushed) and shift (length).
+      let t = texts.get(kind);
+      if (!t || t.version !== cache.version || t.alive !== this.alive || t.epoch !== this.epoch || t.broken !== broken.has(kind) || t.stream !== stream || t.pushed !== stream?.pushed || t.length !== stream?.length) {
+        let s = `${this.alive ? '' : 'stopped '}${this.epoch}${broken.has(kind) ? ' broken' : ''}|`;
+        for (const o of cache.values()) s += `${versionRef(o)},`;
+        if (stream) {
+          // Absolute times: relative ones would change with the clock, not with the state.
+          s += `>${stream.nextFree}`;
+          for (let i = 0; i < stream.length; i++) {
+            const cur = stream.curAt(i);
+            s += `,${stream.atAt(i)}:${cur ? versionRef(cur) : `-${versionRef(stream.oldAt(i)!)}`}`;
+          }
         }
+        t = { resource: t?.resource ?? `cache:${this.process}/${kind}`, version: cache.version, alive: this.alive, epoch: this.epoch, broken: broken.has(kind), stream, pushed: stream?.pushed, length: stream?.length, text: s };
+        texts.set(kind, t);
       }
-      out.set(`cache:${this.process}/${kind}`, s);
+      out.set(t.resource, t.text);
     }
-    out.set(`cache:${this.process}`, String(sent));
+    if (this.sentText[0] !== sent) this.sentText = [sent, String(sent)];
+    out.set(this.processResource, this.sentText[1]);
   }
 
   /**
@@ -274,7 +282,7 @@ export class Informer {
     const fp = k.footprint;
     if (fp) {
       fp.write(`cache:${this.process}/${kind}`);
-      fp.write(`cache:${this.process}`);
+      fp.write(this.processResource);
     }
     let lag = this.world.draw(this.lagName, this.lag);
     if (this.extraLag) lag += this.world.draw(this.extraLag, this.lag);
@@ -311,6 +319,19 @@ export class Informer {
     };
     return stream;
   }
+}
+
+/** Verify only: one kind's part of an informer's footprint, and what it was made of. */
+interface PartText {
+  readonly resource: string;
+  readonly version: number;
+  readonly alive: boolean;
+  readonly epoch: number;
+  readonly broken: boolean;
+  readonly stream: Stream | undefined;
+  readonly pushed: number | undefined;
+  readonly length: number | undefined;
+  readonly text: string;
 }
 
 /**

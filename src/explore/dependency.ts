@@ -136,11 +136,15 @@ export class FootprintRecorder implements Footprint {
       const a = after[i]!;
       // A component that went away (a stopped reconciler) reported its stop; nothing reads the rest.
       if (a.size === 0) continue;
-      for (const r of new Set([...b.keys(), ...a.keys()])) {
-        if (b.get(r) === a.get(r) || this.writes.has(r) || this.counts.has(r)) continue;
-        throw new Error(`${r} changed (${b.get(r) ?? 'nothing'} → ${a.get(r) ?? 'nothing'}) in a step of ${this.world.kernel.current} that did not report it`);
-      }
+      for (const [r, v] of b) if (v !== a.get(r)) this.changed(r, v, a.get(r));
+      for (const [r, v] of a) if (!b.has(r)) this.changed(r, undefined, v);
     }
+  }
+
+  /** Verify: a resource changed in this step; unless the step reported writing it, that throws. */
+  private changed(r: string, before: string | undefined, after: string | undefined): void {
+    if (this.writes.has(r) || this.counts.has(r)) return;
+    throw new Error(`${r} changed (${before ?? 'nothing'} → ${after ?? 'nothing'}) in a step of ${this.world.kernel.current} that did not report it`);
   }
 
   private reported = 0;
