@@ -26,9 +26,19 @@ export class Informer {
   /** The kinds whose watch is broken (the connection to the API server was lost), until each re-lists. */
   private readonly broken = new Set<Kind>();
   private readonly lag: string;
+  /** The process's resource in exhaustive exploration's footprint (see {@link footprintParts}). */
+  private readonly processResource: string;
   private readonly actor: string;
   /** Per kind, its deliveries' scheduling options: the kernel chain (a watch stream is ordered), shared by every delivery. */
   private readonly deliveryOpts = new Map<Kind, ScheduleOptions>();
+  /** Deliveries queued on the streams of earlier epochs (footprintParts: every delivery ever queued). */
+  private sentBefore = 0;
+  /** Verify only (FootprintRecorder's read check): per kind, the cache handed out by {@link indexed}. */
+  private checked: Map<Kind, ReadStore> | undefined;
+  /** Verify only: per kind, its part as {@link footprintParts} last wrote it, and what it was made of. */
+  private partTexts: Map<Kind, PartText> | undefined;
+  /** Verify only: the count {@link footprintParts} last wrote as `cache:<process>`, and its text. */
+  private sentText: [number, string] = [-1, ''];
   alive = true;
 
   constructor(
@@ -40,6 +50,7 @@ export class Informer {
     private readonly extraLag?: LatencyName,
   ) {
     this.lag = `${process}/cache`;
+    this.processResource = `cache:${process}`;
     this.actor = `${process} cache`;
     // All informers' deliveries due at one instant are one candidate for the chooser: they run in
     // the order they were sent. (Their handlers enqueue into the process's queues, so that order
@@ -51,7 +62,7 @@ export class Informer {
       this.caches.set(kind, (world.api.indexed(kind) as ObjectStore).clone());
     }
     this.watchAll();
-    world.registerState('informer', process, () => this.stateKey());
+    world.registerState('informer', process, () => this.stateKey(), (out) => this.footprintParts(out));
   }
 
   private watchAll(): void {
@@ -81,6 +92,7 @@ export class Informer {
     }
     this.unwatch.clear();
     this.epoch++;
+    for (const s of this.streams.values()) this.sentBefore += s.pushed;
     this.streams.clear();
   }
 
@@ -92,8 +104,13 @@ export class Informer {
    * for what is gone. Returns the number of objects handed over.
    */
   relistKind(kind: Kind): number {
-    if (!this.alive || !this.broken.has(kind)) return 0;
-    this.world.kernel.footprint?.write(`cache:${this.process}/${kind}`);
+    const fp = this.world.kernel.footprint;
+    if (!this.alive || !this.broken.has(kind)) {
+      // Whether the watch is broken is this kind's state: nothing to do is a read of it.
+      fp?.read(`cache:${this.process}/${kind}`);
+      return 0;
+    }
+    fp?.write(`cache:${this.process}/${kind}`);
     this.broken.delete(kind);
     this.watchKind(kind);
     const cache = this.caches.get(kind)!;
@@ -154,7 +171,71 @@ export class Informer {
     this.world.kernel.footprint?.read(`cache:${this.process}/${kind}`);
     const c = this.caches.get(kind);
     if (!c) throw new Error(`${this.process} does not watch ${kind}`);
+    if (this.world.checkRead) return this.checkedStore(kind, c) as unknown as ReadStore<ObjectOf<K>>;
     return c as unknown as ReadStore<ObjectOf<K>>;
+  }
+
+  /**
+   * Verify only: the cache of a kind as a store whose every use checks that the step using it
+   * reported reading (or writing) the cache. A reader that keeps the store and looks into it
+   * in a later step, without a lookup through this informer, would read unreported.
+   */
+  private checkedStore(kind: Kind, c: ObjectStore): ReadStore {
+    const checked = (this.checked ??= new Map());
+    let p = checked.get(kind);
+    if (!p) {
+      const resource = `cache:${this.process}/${kind}`;
+      const world = this.world;
+      p = new Proxy(c, {
+        get(target, prop) {
+          world.checkRead?.(resource);
+          const v: unknown = Reflect.get(target, prop, target);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      checked.set(kind, p);
+    }
+    return p;
+  }
+
+  /**
+   * Per resource this informer reports to exhaustive exploration's footprint, the state it stands
+   * for (FootprintRecorder's verify checks that every change of one came with a report of it):
+   * - `cache:<process>/<kind>`: the kind's cache (keys and resourceVersions, in order), its
+   *   stream (when the next delivery can land, the deliveries on their way), whether its watch
+   *   is broken, the watches' epoch, whether the process is alive;
+   * - `cache:<process>`: the order deliveries are queued in across kinds, which decides the order
+   *   those due at one instant run in: every delivery ever queued, counted (a delivery taken off
+   *   changes no order among those left, and its kind's resource covers its removal).
+   */
+  private footprintParts(out: Map<string, string>): void {
+    let sent = this.sentBefore;
+    const texts = (this.partTexts ??= new Map());
+    const broken = this.broken;
+    for (const [kind, cache] of this.caches) {
+      const stream = this.streams.get(kind);
+      if (stream) sent += stream.pushed;
+      // The text is redone only when what it is made of moved: every set, delete and clear of the
+      // store bumps its version, a stream changes only by push (pushed) and shift (length).
+      let t = texts.get(kind);
+      if (!t || t.version !== cache.version || t.alive !== this.alive || t.epoch !== this.epoch || t.broken !== broken.has(kind) || t.stream !== stream || t.pushed !== stream?.pushed || t.length !== stream?.length) {
+        let s = `${this.alive ? '' : 'stopped '}${this.epoch}${broken.has(kind) ? ' broken' : ''}|`;
+        for (const o of cache.values()) s += `${versionRef(o)},`;
+        if (stream) {
+          // Absolute times: relative ones would change with the clock, not with the state.
+          s += `>${stream.nextFree}`;
+          for (let i = 0; i < stream.length; i++) {
+            const cur = stream.curAt(i);
+            s += `,${stream.atAt(i)}:${cur ? versionRef(cur) : `-${versionRef(stream.oldAt(i)!)}`}`;
+          }
+        }
+        t = { resource: t?.resource ?? `cache:${this.process}/${kind}`, version: cache.version, alive: this.alive, epoch: this.epoch, broken: broken.has(kind), stream, pushed: stream?.pushed, length: stream?.length, text: s };
+        texts.set(kind, t);
+      }
+      out.set(t.resource, t.text);
+    }
+    if (this.sentText[0] !== sent) this.sentText = [sent, String(sent)];
+    out.set(this.processResource, this.sentText[1]);
   }
 
   /**
@@ -201,7 +282,7 @@ export class Informer {
     const fp = k.footprint;
     if (fp) {
       fp.write(`cache:${this.process}/${kind}`);
-      fp.write(`cache:${this.process}`);
+      fp.write(this.processResource);
     }
     let lag = this.world.draw(this.lagName, this.lag);
     if (this.extraLag) lag += this.world.draw(this.extraLag, this.lag);
@@ -240,6 +321,19 @@ export class Informer {
   }
 }
 
+/** Verify only: one kind's part of an informer's footprint, and what it was made of. */
+interface PartText {
+  readonly resource: string;
+  readonly version: number;
+  readonly alive: boolean;
+  readonly epoch: number;
+  readonly broken: boolean;
+  readonly stream: Stream | undefined;
+  readonly pushed: number | undefined;
+  readonly length: number | undefined;
+  readonly text: string;
+}
+
 /**
  * One kind's watch stream in one epoch: when the next delivery can land, and the watch
  * events on their way (when each lands, the versions before and after), earliest first. A
@@ -250,6 +344,8 @@ class Stream {
   nextFree = 0;
   /** Deliveries on their way. */
   length = 0;
+  /** Deliveries queued so far (the footprint check's view of the order across kinds). */
+  pushed = 0;
   /** What {@link shift} took off. */
   old: KObject | undefined = undefined;
   cur: KObject | undefined = undefined;
@@ -266,6 +362,7 @@ class Stream {
     this.slots[i + 1] = old;
     this.slots[i + 2] = cur;
     this.length++;
+    this.pushed++;
   }
 
   /** Take the earliest delivery off, into {@link old} and {@link cur}. */

@@ -46,6 +46,12 @@ export class World {
   settings: Readonly<{ additionalGuestMemoryOverheadRatio: number | undefined }> = Object.freeze({ additionalGuestMemoryOverheadRatio: DEFAULT_OVERHEAD_RATIO });
   /** Every stateful component's part of the state key (see {@link StatePart}). */
   readonly state: StatePart[] = [];
+  /**
+   * Set by exhaustive exploration's footprint check (FootprintRecorder's verify, tests only):
+   * throws when the step running reported neither a read nor a write of `resource`. A component
+   * that hands out a store it reports reads of (an informer's cache) then checks every use of it.
+   */
+  checkRead: ((resource: string) => void) | undefined = undefined;
   private readonly observers: StepObserver[] = [];
 
   constructor(

@@ -53,9 +53,12 @@ const REPORTED = new Set(['informer', 'reconciler']);
  * Any other part that changed makes the step global, since nothing reports who reads a
  * script's position, the tunnel's sessions or the admission cache.
  *
- * `verify` also compares the parts that report themselves, resource by resource, and throws
- * when one changed in a step that did not report it (tests run it: a missed report would make
- * the relation unsound). Informers register no such resources: their reports are not verified.
+ * `verify` also compares the parts that report themselves (reconcilers, informers), resource by
+ * resource, and throws when one changed in a step that did not report it (tests run it: a missed
+ * report would make the relation unsound). It checks reads where they can escape a report: a
+ * store a component hands out (an informer's cache, Informer.indexed) checks on every use that
+ * the step running reported reading it (World.checkRead). Reads through lookups report
+ * themselves as they look; a store handed out before this recorder exists is not checked.
  */
 export class FootprintRecorder implements Footprint {
   private reads = new Set<string>();
@@ -69,7 +72,19 @@ export class FootprintRecorder implements Footprint {
   constructor(
     private readonly world: World,
     private readonly verify = false,
-  ) {}
+  ) {
+    if (verify) world.checkRead = (resource) => this.checkRead(resource);
+  }
+
+  /** Verify: whether a recorded step is running (between {@link begin} and {@link end}). */
+  private inStep = false;
+
+  /** Verify: a read of `resource` (through a store a component handed out) that the step did not report throws. */
+  private checkRead(resource: string): void {
+    if (!this.inStep || this.world.kernel.footprint !== this) return;
+    if (this.reads.has(resource) || this.writes.has(resource) || this.counts.has(resource)) return;
+    throw new Error(`${resource} read in a step of ${this.world.kernel.current} that did not report it`);
+  }
 
   read(resource: string): void {
     this.reads.add(resource);
@@ -96,7 +111,10 @@ export class FootprintRecorder implements Footprint {
     this.reads = new Set();
     this.writes = new Set();
     this.counts = new Set();
-    if (this.verify) this.verifyBefore = this.selfReported();
+    if (this.verify) {
+      this.verifyBefore = this.selfReported();
+      this.inStep = true;
+    }
   }
 
   private verifyBefore: Array<Map<string, string>> = [];
@@ -118,11 +136,15 @@ export class FootprintRecorder implements Footprint {
       const a = after[i]!;
       // A component that went away (a stopped reconciler) reported its stop; nothing reads the rest.
       if (a.size === 0) continue;
-      for (const r of new Set([...b.keys(), ...a.keys()])) {
-        if (b.get(r) === a.get(r) || this.writes.has(r) || this.counts.has(r)) continue;
-        throw new Error(`${r} changed (${b.get(r) ?? 'nothing'} → ${a.get(r) ?? 'nothing'}) in a step of ${this.world.kernel.current} that did not report it`);
-      }
+      for (const [r, v] of b) if (v !== a.get(r)) this.changed(r, v, a.get(r));
+      for (const [r, v] of a) if (!b.has(r)) this.changed(r, undefined, v);
     }
+  }
+
+  /** Verify: a resource changed in this step; unless the step reported writing it, that throws. */
+  private changed(r: string, before: string | undefined, after: string | undefined): void {
+    if (this.writes.has(r) || this.counts.has(r)) return;
+    throw new Error(`${r} changed (${before ?? 'nothing'} → ${after ?? 'nothing'}) in a step of ${this.world.kernel.current} that did not report it`);
   }
 
   private reported = 0;
@@ -138,6 +160,7 @@ export class FootprintRecorder implements Footprint {
   /** A step runs unrecorded: the next recorded one compares its parts afresh. */
   skip(): void {
     this.beforeFor = -1;
+    this.inStep = false;
   }
 
   /** The step ended (after every observer): its footprint. */
@@ -154,7 +177,10 @@ export class FootprintRecorder implements Footprint {
         else global = true;
       }
     }
-    if (this.verify) this.check();
+    if (this.verify) {
+      this.inStep = false;
+      this.check();
+    }
     const after: string[] = [];
     for (let i = 0; i < this.parts.length; i++) {
       const p = this.parts[i]!;

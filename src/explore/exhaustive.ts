@@ -291,7 +291,7 @@ export type Reduction = 'dpor' | 'none';
 interface DporOptions {
   /** The step dependency relation (tests substitute wrong ones to show the relation matters). */
   readonly dependent?: (a: StepFootprint, b: StepFootprint) => boolean;
-  /** Check that every reconciler reported each change of its state (FootprintRecorder's verify). */
+  /** Check that every reconciler and informer reported each change of its state, and reads of handed-out caches (FootprintRecorder's verify). */
   readonly verify?: boolean;
 }
 
