@@ -225,6 +225,21 @@ describe('the reports folder: one run at a time, and no stale verdict', () => {
     expect(() => lockReports(d, 'x')).toThrow(/pid \d+ on elsewhere/);
   });
 
+  it('two scenarios of one name in one run are refused before anything runs: one would overwrite the other', async () => {
+    const d = tmp('same-name');
+    const text = readFileSync('scenarios/7-tiny-agent-restart.yaml', 'utf8');
+    writeFileSync(join(d, 'a.yaml'), text);
+    writeFileSync(join(d, 'b.yaml'), `# a copy\n${text}`);
+    const reports = join(d, 'reports');
+    const r = await cli('run', d, '--runs', '2', '--reports', reports);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`${join(d, 'b.yaml')}:2:1: name: "tiny-agent-restart" is also the name of ${join(d, 'a.yaml')}: reports and evidence are filed by scenario name, so one would overwrite the other; give each scenario a name of its own`);
+    expect(existsSync(reports)).toBe(false);
+    writeFileSync(join(d, 'b.yaml'), text.replace('name: tiny-agent-restart', 'name: tiny-agent-restart-2'));
+    expect((await cli('run', d, '--runs', '2', '--reports', reports, '--no-evidence')).code).toBe(0);
+    expect(readdirSync(reports).filter((f) => f.endsWith('.html')).sort()).toEqual(['index.html', 'tiny-agent-restart-2.html', 'tiny-agent-restart.html']);
+  });
+
   it('the first report of a run takes the earlier verdict down, once per lock', () => {
     const d = tmp('first');
     expect(firstWriteInto(d)).toBe(false); // not locked: not this run's folder

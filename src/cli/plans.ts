@@ -5,8 +5,8 @@ import { sandboxLimits, WorkerPool } from '../explore/pool.js';
 import { DEFAULT_CAMPAIGN, type CampaignOptions } from '../explore/campaign.js';
 import { MAX_LATENCY_POINT } from '../explore/run-id.js';
 import type { ExploreMode } from '../explore/jobs.js';
-import { InputError } from '../scenario/errors.js';
-import { loadScenario, parseScenario, readScenarioText } from '../scenario/load.js';
+import { InputError, type InputProblem } from '../scenario/errors.js';
+import { fieldPosition, loadScenario, parseScenario, readScenarioText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { BUILTIN_STRATEGIES, builtinStrategy } from '../strategies/builtin.js';
@@ -142,6 +142,25 @@ export interface CampaignPlan {
   readonly opts: CampaignOptions;
 }
 
+/**
+ * Two scenarios of one name in one run: reports, evidence and the index are filed by scenario
+ * name, so the second would overwrite the first's (and its evidence would replay another file).
+ */
+function sameNames(loaded: ReadonlyArray<{ s: Scenario; text: string }>): void {
+  const first = new Map<string, string>();
+  const problems: InputProblem[] = [];
+  for (const { s, text } of loaded) {
+    const other = first.get(s.name);
+    if (other === undefined) {
+      first.set(s.name, s.file);
+      continue;
+    }
+    const pos = fieldPosition(text, ['name']);
+    problems.push({ file: s.file, line: pos.line, col: pos.col, field: 'name', message: `"${s.name}" is also the name of ${other}: reports and evidence are filed by scenario name, so one would overwrite the other; give each scenario a name of its own` });
+  }
+  if (problems.length) throw new InputError(problems);
+}
+
 export async function loadPlans(paths: readonly string[], strategyNames: string[] | undefined, make: (s: Scenario) => CampaignOptions, pool: WorkerPool, allowed: readonly string[] = []): Promise<CampaignPlan[]> {
   // Validate every file before running any, so a typo in the last one costs no time.
   const problems: InputError[] = [];
@@ -157,6 +176,7 @@ export async function loadPlans(paths: readonly string[], strategyNames: string[
     }
   }
   if (problems.length) throw new InputError(problems.flatMap((p) => p.problems));
+  sameNames(loaded);
   const plans: CampaignPlan[] = [];
   // Options first (bad flags are bad input before any module is loaded), then strategies.
   const opts = loaded.map(({ s }) => make(s));

@@ -412,6 +412,13 @@ function normalizeLimit(limit: Record<string, string | number | undefined>): Ran
   return out as RancherLimit;
 }
 
+/** Line and column of a field of a scenario's text (a check made across files: two scenarios of one name). */
+export function fieldPosition(text: string, path: Path): { line: number; col: number } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  return path.length ? locate(doc, lc, path.slice(0, -1), String(path[path.length - 1])) : { line: 1, col: 1 };
+}
+
 /** Line and column of the deepest existing node on `path` (or of `key` in the map there). */
 function locate(doc: Document, lc: LineCounter, path: Path, key?: string): { line: number; col: number } {
   for (let i = path.length; i >= 0; i--) {
