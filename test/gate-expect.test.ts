@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { load } from '../src/cli/main.js';
 import type { EvidenceFile, ScenarioSummary, StrategyResult } from '../src/explore/campaign.js';
 import { emptyTally, summarize, type TallyState } from '../src/explore/tally.js';
-import { checkExpectations, expectationsJson } from '../src/gate/expect.js';
+import { checkExpectations, expectationsJson, notChecked } from '../src/gate/expect.js';
+import { junitXml } from '../src/gate/junit.js';
+import { stepSummary } from '../src/gate/step-summary.js';
+import { scenarioLine } from '../src/cli/publish.js';
+import { indexReport } from '../src/report/html.js';
 import type { Scenario } from '../src/scenario/model.js';
 
 /**
@@ -116,6 +120,28 @@ describe('checkExpectations', () => {
     expect(checkExpectations(s, summary([{ name: 'v1.4.2' }]), true).map((o) => o.strategy)).toEqual(['v1.4.2']);
     const [crashed] = checkExpectations(scenarioWith({ strategy: 'v1.4.2', metric: 'quotaCorrect', min: 0 }), summary([{ name: 'v1.4.2', error: 'boom at step 3' }]), false);
     expect(crashed).toMatchObject({ passed: false, message: 'the strategy failed with an error: boom at step 3' });
+  });
+
+  it('expectations of strategies left out with --strategy are not checked, and every count says so', () => {
+    const s = scenarioWith({ strategy: 'pre-fix', metric: 'quotaCorrect', max: 0.5 }, { strategy: 'v1.4.2', metric: 'quotaCorrect', min: 0 }, { strategy: 'skip-autoscaling', metric: 'migrationsSucceeded', min: 1 });
+    const ran = summary([{ name: 'v1.4.2' }]);
+    const checked = checkExpectations(s, ran, true);
+    const skipped = notChecked(s, ran, true);
+    expect(skipped).toEqual([
+      { strategy: 'pre-fix', name: 'quotaCorrect <= 0.5' },
+      { strategy: 'skip-autoscaling', name: 'migrationsSucceeded >= 1' },
+    ]);
+    // Without --strategy a strategy that did not run is a failure (above), not a skip.
+    expect(notChecked(s, ran, false)).toEqual([]);
+    expect(scenarioLine(ran, checked, 'r/x.html', skipped)).toBe(`ok  ${CONTROL.name}: 1 of 1 expectations met, 2 not checked (pre-fix, skip-autoscaling not run) · r/x.html`);
+    expect(scenarioLine(ran, [], 'r/x.html', skipped)).toBe(`ok  ${CONTROL.name}: no expectations checked, 2 not checked (pre-fix, skip-autoscaling not run) · r/x.html`);
+    const xml = junitXml([{ name: CONTROL.name, file: CONTROL.file, expectations: checked, notChecked: skipped }]);
+    expect(xml).toContain('<testsuites name="quotarace" tests="3" failures="0" errors="0" skipped="2" time="0">');
+    expect(xml).toContain('<skipped message="pre-fix was not run (left out with --strategy)"/>');
+    expect(stepSummary([{ summary: ran, expectations: checked, notChecked: skipped }])).toContain('**✅ 1 scenario, 1 expectation met; 2 not checked (pre-fix, skip-autoscaling not run)**');
+    const html = indexReport([{ summary: ran, href: 'x.html', expectations: [], notChecked: skipped }]);
+    expect(html).toContain('1 scenario, 0 expectations met, 2 not checked (their strategies not run)');
+    expect(html).toContain('no expectations checked, 2 not checked (pre-fix, skip-autoscaling not run)');
   });
 
   it('expectationsJson: null for a value that was not measured, a message only when failed', () => {

@@ -3,13 +3,13 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScenarioResult, ScenarioSummary } from '../explore/campaign.js';
 import { EVIDENCE_MARKER } from '../explore/evidence.js';
-import { checkExpectations, expectationsJson } from '../gate/expect.js';
+import { checkExpectations, expectationsJson, notChecked as notCheckedOf } from '../gate/expect.js';
 import { junitXml, x as xmlText } from '../gate/junit.js';
 import { stepSummary } from '../gate/step-summary.js';
 import { checkOutputs, NotOurFile, OutputError, replayCommand, writeFileAtomic } from '../report/files.js';
 import { firstWriteInto, lockReports, type ReportsLock } from './reports-lock.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { indexReport, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type RunMeta } from '../report/html.js';
+import { indexReport, notCheckedNote, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type NotChecked, type RunMeta } from '../report/html.js';
 import { formatTable } from '../report/table.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
@@ -24,6 +24,8 @@ import type { CampaignPlan } from './plans.js';
 export interface Finished {
   readonly summary: ScenarioSummary;
   readonly expectations: readonly ExpectationOutcome[];
+  /** Expectations of strategies left out with --strategy. */
+  readonly notChecked: readonly NotChecked[];
   readonly href: string;
   /** The run line and provenance its report states (the index states the same). */
   readonly meta: RunMeta;
@@ -100,6 +102,7 @@ export async function publish(plan: CampaignPlan, result: ScenarioResult, report
     return st && isStrategyPath(strategyRef(st)) ? cliPath(strategyRef(st)) : undefined;
   };
   const expectations = checkExpectations(plan.s, result.summary, chosen, moduleOf);
+  const notChecked = notCheckedOf(plan.s, result.summary, chosen);
   const meta = runMeta(plans, chosen, shards, sandboxOf(args));
   const html = await scenarioReport({
     scenario: plan.s,
@@ -107,13 +110,14 @@ export async function publish(plan: CampaignPlan, result: ScenarioResult, report
     bits: result.bits,
     failures: shownFailures(plan.s, plan.strategies, result, expectations, (p, strategy) => `npx ${replayCommand(cliPath(p), moduleOf(strategy))}`),
     expectations,
+    notChecked,
     meta,
     strategyArgs: Object.fromEntries(plan.strategies.map((x) => [x.name, isStrategyPath(strategyRef(x)) ? cliPath(strategyRef(x)) : x.name])),
   });
   const href = `${plan.s.name}.html`;
   writeFileAtomic(join(reportsDir, href), html, REPORT_MARKER);
-  if (!args.json) io.out(`${formatTable(result.summary, { wide: Boolean(args.wide) })}\n${scenarioLine(result.summary, expectations, join(reportsDir, href))}\n`);
-  return { summary: result.summary, expectations, href, meta };
+  if (!args.json) io.out(`${formatTable(result.summary, { wide: Boolean(args.wide) })}\n${scenarioLine(result.summary, expectations, join(reportsDir, href), notChecked)}\n`);
+  return { summary: result.summary, expectations, notChecked, href, meta };
 }
 
 export const JUNIT_MARKER = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="quotarace"';
@@ -185,10 +189,11 @@ export function checkRunOutputs(reportsDir: string, plans: readonly CampaignPlan
 }
 
 /** "incident-7178: 3 of 3 expectations met · reports/incident-7178.html" */
-export function scenarioLine(s: ScenarioSummary, expectations: readonly ExpectationOutcome[], report: string): string {
+export function scenarioLine(s: ScenarioSummary, expectations: readonly ExpectationOutcome[], report: string, notChecked: readonly NotChecked[] = []): string {
   const failed = expectations.filter((e) => !e.passed).length;
   const errors = s.strategies.filter((x) => x.error).length;
-  const gate = expectations.length === 0 ? 'no expectations' : failed ? `${failed} of ${expectations.length} expectations NOT met` : `${expectations.length} of ${expectations.length} expectations met`;
+  const skipped = notCheckedNote(notChecked);
+  const gate = expectations.length === 0 ? (skipped ? `no expectations checked, ${skipped}` : 'no expectations') : `${failed ? `${failed} of ${expectations.length} expectations NOT met` : `${expectations.length} of ${expectations.length} expectations met`}${skipped ? `, ${skipped}` : ''}`;
   return `${failed || errors ? 'FAIL' : 'ok'}  ${s.name}: ${gate}${errors ? `, ${errors} strateg${errors === 1 ? 'y' : 'ies'} errored` : ''} · ${report}`;
 }
 
@@ -198,8 +203,8 @@ export function conclude(done: readonly Finished[], plans: readonly CampaignPlan
   const index = join(reportsDir, 'index.html');
   const meta = done[0]?.meta ?? runMeta(plans, false);
   writeFileAtomic(index, indexReport(done, meta), REPORT_MARKER);
-  if (args.json) io.out(JSON.stringify({ scenarios: done.map((d) => ({ ...d.summary, expectations: expectationsJson(d.expectations) })) }, null, 2));
-  const suites = done.map((d, i) => ({ name: d.summary.name, file: plans[i]!.s.file, expectations: d.expectations }));
+  if (args.json) io.out(JSON.stringify({ scenarios: done.map((d) => ({ ...d.summary, expectations: expectationsJson(d.expectations), ...(d.notChecked.length ? { notChecked: d.notChecked } : {}) })) }, null, 2));
+  const suites = done.map((d, i) => ({ name: d.summary.name, file: plans[i]!.s.file, expectations: d.expectations, notChecked: d.notChecked }));
   if (args.junit) writeFileAtomic(String(args.junit), junitXml(suites), JUNIT_MARKER);
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
@@ -213,9 +218,11 @@ export function conclude(done: readonly Finished[], plans: readonly CampaignPlan
   const failed = done.flatMap((d) => d.expectations.filter((e) => !e.passed));
   for (const e of failed) io.err(`FAIL ${e.scenario} / ${e.strategy}: ${e.name}: ${e.message}`);
   const total = done.reduce((n, d) => n + d.expectations.length, 0);
+  const skipped = done.reduce((n, d) => n + d.notChecked.length, 0);
   const scen = `${done.length} scenario${done.length === 1 ? '' : 's'}`;
+  const unchecked = skipped ? `, ${skipped} not checked (their strategies not run)` : '';
   if (!args.json) io.out(`reproduce with:\n  ${meta.command}\n${meta.notes.map((n) => `  ${n}`).join('\n')}`);
-  if (!args.json) io.out(failed.length || broken.length ? `${scen}, ${failed.length} of ${total} expectations not met${broken.length ? `, ${broken.length} strategy error(s)` : ''} · ${index}` : `${scen}, ${total} expectation${total === 1 ? '' : 's'} met · ${index}`);
+  if (!args.json) io.out(failed.length || broken.length ? `${scen}, ${failed.length} of ${total} expectations not met${unchecked}${broken.length ? `, ${broken.length} strategy error(s)` : ''} · ${index}` : `${scen}, ${total} expectation${total === 1 ? '' : 's'} met${unchecked} · ${index}`);
   if (broken.length) {
     io.err(`quotarace: ${broken.length} strategy run${broken.length === 1 ? '' : 's'} failed with an error; the other strategies' results stand`);
     return EXIT_FAILED;

@@ -1,5 +1,5 @@
 import type { ScenarioSummary } from '../explore/campaign.js';
-import type { ExpectationOutcome } from '../report/html.js';
+import type { ExpectationOutcome, NotChecked } from '../report/html.js';
 import type { Scenario } from '../scenario/model.js';
 import { METRIC_TABLE, type ExpectMetric, type Metric } from '../scenario/metrics.js';
 import { shellQuote } from '../base/shell.js';
@@ -57,6 +57,13 @@ export function checkExpectations(scenario: Scenario, summary: ScenarioSummary, 
     out.push({ scenario: summary.name, strategy: e.strategy, metric: e.metric, name, actual, passed: !message, message, ...(run ? { run } : {}), ...(ev ? { evidence: ev.path, replay: replayCommand(ev.path, moduleOf(st.name)) } : {}) });
   }
   return out;
+}
+
+/** The scenario's expectations of strategies left out with --strategy (checkExpectations skips them). */
+export function notChecked(scenario: Scenario, summary: ScenarioSummary, chosenOnCommandLine: boolean): NotChecked[] {
+  if (!chosenOnCommandLine) return [];
+  const ran = new Set(summary.strategies.map((s) => s.name));
+  return scenario.expect.filter((e) => !ran.has(e.strategy)).map((e) => ({ strategy: e.strategy, name: [e.min !== undefined ? `${e.metric} >= ${e.min}` : '', e.max !== undefined ? `${e.metric} <= ${e.max}` : ''].filter(Boolean).join(' and ') }));
 }
 
 /** The gate's results as they appear in `--json` output. */

@@ -1,5 +1,5 @@
 import type { ScenarioSummary } from '../explore/campaign.js';
-import type { ExpectationOutcome } from '../report/html.js';
+import { notCheckedNote, type ExpectationOutcome, type NotChecked } from '../report/html.js';
 import { percent } from '../report/units.js';
 
 const md = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
@@ -9,14 +9,15 @@ const md = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
  * line and the report's banner say it), then one row per scenario × strategy, and for every
  * failed expectation the run that breaks it, its evidence and the command that replays it.
  */
-export function stepSummary(results: ReadonlyArray<{ summary: ScenarioSummary; expectations: readonly ExpectationOutcome[] }>): string {
+export function stepSummary(results: ReadonlyArray<{ summary: ScenarioSummary; expectations: readonly ExpectationOutcome[]; notChecked?: readonly NotChecked[] }>): string {
   const all = results.flatMap((r) => r.expectations);
+  const skipped = notCheckedNote(results.flatMap((r) => r.notChecked ?? []));
   const failed = all.filter((e) => !e.passed);
   const errors = results.flatMap((r) => r.summary.strategies.filter((s) => s.error).map((s) => `${r.summary.name} / ${s.name}`));
   const verdict =
-    failed.length || errors.length
+    (failed.length || errors.length
       ? `❌ ${failed.length} of ${all.length} expectations not met${errors.length ? `, ${errors.length} strateg${errors.length === 1 ? 'y' : 'ies'} errored` : ''}`
-      : `✅ ${results.length} scenario${results.length === 1 ? '' : 's'}, ${all.length} expectation${all.length === 1 ? '' : 's'} met`;
+      : `✅ ${results.length} scenario${results.length === 1 ? '' : 's'}, ${all.length} expectation${all.length === 1 ? '' : 's'} met`) + (skipped ? `; ${skipped}` : '');
   const lines = ['### quotarace', '', `**${verdict}**`, '', '| scenario | strategy | runs | quota correct | migrations ok | expectations |', '|---|---|---:|---:|---:|---|'];
   for (const r of results) {
     for (const st of r.summary.strategies) {

@@ -11,7 +11,7 @@ import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
 import { shellQuote } from '../base/shell.js';
 import { replayCommand } from './files.js';
-import { kindsSection, matrixSection, type ExpectationOutcome } from './index-matrix.js';
+import { kindsSection, matrixSection, notCheckedNote, type ExpectationOutcome, type NotChecked } from './index-matrix.js';
 import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
 import { pairedDifference, wilson, type Interval } from './stats.js';
@@ -46,7 +46,8 @@ export interface FailureDetail {
   readonly unshrunk: string;
 }
 
-export type { ExpectationOutcome } from './index-matrix.js';
+export type { ExpectationOutcome, NotChecked } from './index-matrix.js';
+export { notCheckedNote } from './index-matrix.js';
 
 /** How the reports were made: shown in each page's header and the index. The date is the report's, never the simulator's. */
 export interface RunMeta {
@@ -64,6 +65,8 @@ export interface ScenarioReport {
   readonly bits: ReadonlyMap<string, { quota: string; move: string }>;
   readonly failures: readonly FailureDetail[];
   readonly expectations: readonly ExpectationOutcome[];
+  /** Expectations of strategies left out with --strategy. */
+  readonly notChecked?: readonly NotChecked[];
   readonly meta?: RunMeta;
   /** How `--strategy` names each strategy (a module by its path), for the commands the report prints. */
   readonly strategyArgs?: Readonly<Record<string, string>>;
@@ -463,7 +466,10 @@ function scenarioToc(r: ScenarioReport): string {
 /** One scenario's self-contained report: the verdict first, then every failure kind, then the race of the one shown. */
 export async function scenarioReport(r: ScenarioReport): Promise<string> {
   const failed = r.expectations.filter((e) => !e.passed).length;
-  const gate = r.expectations.length ? (failed ? `<span class="bad">gate: ${failed} of ${r.expectations.length} expectations not met</span>` : `<span class="ok">gate: ${r.expectations.length} of ${r.expectations.length} expectations met</span>`) : '<span class="muted">no expectations</span>';
+  const skipped = notCheckedNote(r.notChecked ?? []);
+  const gate =
+    (r.expectations.length ? (failed ? `<span class="bad">gate: ${failed} of ${r.expectations.length} expectations not met</span>` : `<span class="ok">gate: ${r.expectations.length} of ${r.expectations.length} expectations met</span>`) : `<span class="muted">no expectations${skipped ? ' checked' : ''}</span>`) +
+    (skipped ? ` <span class="muted" id="not-checked">(${esc(skipped)})</span>` : '');
   const body = `<h1>${esc(r.scenario.name)}</h1>
 <p class="meta">${gate} · ${esc(r.summary.explore)} exploration, ${plural(r.summary.runs, unitOf(r.summary))} per strategy · <a href="index.html">all scenarios</a></p>
 ${metaLine(r.meta)}
@@ -483,12 +489,14 @@ ${fidelitySection()}`;
  * strategy and every scenario of the run in one table), each strategy's failure kinds across
  * scenarios, then a banner and a table per scenario with its gate.
  */
-export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; href: string; expectations: readonly ExpectationOutcome[] }>, meta?: RunMeta): string {
+export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; href: string; expectations: readonly ExpectationOutcome[]; notChecked?: readonly NotChecked[] }>, meta?: RunMeta): string {
   const total = entries.reduce((n, e) => n + e.expectations.length, 0);
+  const skippedAll = entries.reduce((n, e) => n + (e.notChecked?.length ?? 0), 0);
+  const unchecked = skippedAll ? `, ${skippedAll} not checked (their strategies not run)` : '';
   const failedAll = entries.reduce((n, e) => n + e.expectations.filter((x) => !x.passed).length, 0);
   const errors = entries.reduce((n, e) => n + e.summary.strategies.filter((s) => s.error).length, 0);
   const ok = failedAll === 0 && errors === 0;
-  const top = `<div class="banner ${ok ? 'pass' : 'fail'}" id="run-verdict"><span class="word">${ok ? 'PASS' : 'FAIL'}</span><span>${plural(entries.length, 'scenario')}, ${ok ? `${plural(total, 'expectation')} met` : `${failedAll} of ${plural(total, 'expectation')} not met${errors ? `, ${plural(errors, 'strategy error')}` : ''}`}</span></div>`;
+  const top = `<div class="banner ${ok ? 'pass' : 'fail'}" id="run-verdict"><span class="word">${ok ? 'PASS' : 'FAIL'}</span><span>${plural(entries.length, 'scenario')}, ${ok ? `${plural(total, 'expectation')} met${unchecked}` : `${failedAll} of ${plural(total, 'expectation')} not met${unchecked}${errors ? `, ${plural(errors, 'strategy error')}` : ''}`}</span></div>`;
   const blocks = entries.map((e) => {
     const failed = e.expectations.filter((x) => !x.passed);
     const broken = e.summary.strategies.filter((s) => s.error);
@@ -501,7 +509,7 @@ export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; h
         return `<tr><td>${esc(st.name)}</td><td class="num">${st.runs.toLocaleString('en-US')}</td><td class="num">${st.error ? '–' : pct(st.quotaCorrect)}</td><td class="num">${st.error ? '–' : pct(st.migrationsSucceeded)}</td><td class="num">${st.error ? '–' : st.failures.length}</td><td>${verdict}</td></tr>`;
       })
       .join('');
-    return `<section class="scenario" data-scenario="${esc(e.summary.name)}"><div class="banner ${pass ? 'pass' : 'fail'}"><span class="word">${pass ? 'PASS' : 'FAIL'}</span><a href="${esc(e.href)}">${esc(e.summary.name)}</a><span class="muted">${e.expectations.length ? `${e.expectations.length - failed.length} of ${plural(e.expectations.length, 'expectation')} met` : 'no expectations'} · ${esc(e.summary.explore)}, ${plural(e.summary.runs, unitOf(e.summary))} per strategy</span></div>
+    return `<section class="scenario" data-scenario="${esc(e.summary.name)}"><div class="banner ${pass ? 'pass' : 'fail'}"><span class="word">${pass ? 'PASS' : 'FAIL'}</span><a href="${esc(e.href)}">${esc(e.summary.name)}</a><span class="muted">${e.expectations.length ? `${e.expectations.length - failed.length} of ${plural(e.expectations.length, 'expectation')} met` : `no expectations${e.notChecked?.length ? ' checked' : ''}`}${e.notChecked?.length ? `, ${esc(notCheckedNote(e.notChecked))}` : ''} · ${esc(e.summary.explore)}, ${plural(e.summary.runs, unitOf(e.summary))} per strategy</span></div>
 <table><tr><th>strategy</th><th>${unitOf(e.summary)}s</th><th>quota correct</th><th>migrations succeeded</th><th>failure kinds</th><th>gate</th></tr>${rows}</table></section>`;
   });
   const toc = toc_([

@@ -20,6 +20,18 @@ export interface ExpectationOutcome {
   readonly replay?: string;
 }
 
+/** An expectation of a strategy the run left out with --strategy: not checked, and said so wherever the gate counts. */
+export interface NotChecked {
+  readonly strategy: string;
+  readonly name: string;
+}
+
+/** "3 not checked (pre-fix, v1.4.2 not run)", or '' when every expectation was checked. */
+export function notCheckedNote(n: readonly NotChecked[]): string {
+  if (n.length === 0) return '';
+  return `${n.length} not checked (${[...new Set(n.map((x) => x.strategy))].join(', ')} not run)`;
+}
+
 /** One scenario of a run, as the index lists it. */
 export interface IndexEntry {
   readonly summary: ScenarioSummary;
