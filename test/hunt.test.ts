@@ -160,6 +160,20 @@ describe('quotarace hunt', () => {
     expect(r.out).toContain('quota headroom cpu 16; memory 64Gi');
   });
 
+  it('failures of other kinds than --kind asks for are said to have been passed over, not "nothing failed"', async () => {
+    const r = await cli('--strategy', 'v1.4.2', '--kind', 'no-such-kind', '--budget', '200', '--out', join(OUT, 'typo'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).not.toContain('nothing failed');
+    expect(r.out).toMatch(/^hunt v1\.4\.2: nothing counted failed \(\d+ failing interleavings of \d+ other kinds? were not counted, not of a kind containing "no-such-kind": "[^"]+"/);
+    // In process: what was passed over, by kind.
+    const one = new WorkerPool(1);
+    pools.push(one);
+    const res = await search({ ...opts(1), want: ['no-such-kind'], budgetRuns: 200 }, one);
+    expect(res.found).toEqual([]);
+    expect(res.passedOver.size).toBeGreaterThan(0);
+    expect([...res.passedOver.values()].every((n) => n > 0)).toBe(true);
+  });
+
   it('refuses a bad space file with its line and column, and a bad budget, exit 2', async () => {
     const bad = writeScenario('bad-space', 'nodes:\n  count: [2, 5]\n  cpus: [8]\nquota: { headroomCpu: [lots] }\n');
     const r = await cli('--strategy', 'pre-fix', '--space', bad, '--out', join(OUT, 'bad'));

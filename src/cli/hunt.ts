@@ -17,6 +17,15 @@ import { makePool, resolveCliStrategy } from './plans.js';
 import { Progress } from './progress.js';
 
 /** The default budget: interleavings (deterministic); `--budget 10m` is wall time instead. */
+/** Failures a hunt saw but did not count, said beside "nothing counted failed": a --kind typo must not read as "nothing failed". */
+function passedOverNote(passed: ReadonlyMap<string, number>, want: readonly string[] | undefined, baseline: string | undefined): string {
+  const runs = [...passed.values()].reduce((a, b) => a + b, 0);
+  const kinds = [...passed.keys()];
+  const shown = kinds.slice(0, 3).map((k) => `"${k}"`).join(', ');
+  const why = [want !== undefined ? `not of a kind containing ${want.map((w) => `"${w}"`).join(' and ')}` : '', baseline ? `in scenarios where ${baseline} fails too` : ''].filter(Boolean).join(', or ');
+  return `${runs.toLocaleString('en-US')} failing interleaving${runs === 1 ? '' : 's'} of ${kinds.length} other kind${kinds.length === 1 ? '' : 's'} were not counted, ${why}: ${shown}${kinds.length > 3 ? ', …' : ''}`;
+}
+
 export const DEFAULT_BUDGET_RUNS = 20_000;
 const DEFAULT_SHRINK = 200;
 
@@ -79,7 +88,7 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
     const spaceLines = describeSpace(space, off);
     if (!result.found.length) {
       const why = result.stoppedBy === 'time' ? `the wall-clock budget (${String(args.budget)}) ran out` : `the budget of ${budgetRuns.toLocaleString('en-US')} interleavings was spent`;
-      io.out(`hunt ${strategy.name}: nothing failed; ${why}.\n${searched}\nThe space searched:\n${spaceLines.map((l) => `  - ${l}`).join('\n')}`);
+      io.out(`hunt ${strategy.name}: ${result.passedOver.size ? `nothing counted failed (${passedOverNote(result.passedOver, want, baseline?.name)})` : 'nothing failed'}; ${why}.\n${searched}\nThe space searched:\n${spaceLines.map((l) => `  - ${l}`).join('\n')}`);
       return EXIT_OK;
     }
     let code = EXIT_OK;

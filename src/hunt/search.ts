@@ -56,6 +56,11 @@ export interface SearchResult {
   readonly runs: number;
   readonly generations: number;
   readonly stoppedBy: 'kinds' | 'budget' | 'time';
+  /**
+   * Failure kinds seen but not counted: not of a kind `want` asks for, or (with a baseline) in
+   * a scenario where the baseline fails too. By kind, the runs that failed so, in the order first seen.
+   */
+  readonly passedOver: ReadonlyMap<string, number>;
 }
 
 /** The archive of scenarios that came closest to failing, parents of the next generation. */
@@ -98,10 +103,11 @@ export async function search(o: SearchOptions, pool: WorkerPool): Promise<Search
   let scenarios = 0;
   let runs = 0;
   let generations = 0;
+  const passedOver = new Map<string, number>();
   for (;;) {
-    if (found.length >= o.kinds) return { found, scenarios, runs, generations, stoppedBy: 'kinds' };
-    if (runs + perScenario > o.budgetRuns) return { found, scenarios, runs, generations, stoppedBy: 'budget' };
-    if (o.timeUp?.()) return { found, scenarios, runs, generations, stoppedBy: 'time' };
+    if (found.length >= o.kinds) return { found, scenarios, runs, generations, stoppedBy: 'kinds', passedOver };
+    if (runs + perScenario > o.budgetRuns) return { found, scenarios, runs, generations, stoppedBy: 'budget', passedOver };
+    if (o.timeUp?.()) return { found, scenarios, runs, generations, stoppedBy: 'time', passedOver };
     const batch = Math.max(1, Math.min(o.space.campaign.batch, Math.floor((o.budgetRuns - runs) / perScenario)));
     const genomes: Genome[] = [];
     for (let j = 0; j < batch; j++) {
@@ -121,6 +127,9 @@ export async function search(o: SearchOptions, pool: WorkerPool): Promise<Search
       runs += r.runs + (clean[j]?.runs ?? 0);
       const index = scenarios + j;
       const counts = clean[j]?.passes ?? true;
+      for (const k of kindsOf(r.tally)) {
+        if (!counts || !wanted(k)) passedOver.set(k.kind, (passedOver.get(k.kind) ?? 0) + k.runs);
+      }
       if (counts) {
         for (const k of kindsOf(r.tally)) {
           if (!wanted(k)) continue;
