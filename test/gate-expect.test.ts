@@ -138,7 +138,11 @@ describe('checkExpectations', () => {
     const xml = junitXml([{ name: CONTROL.name, file: CONTROL.file, expectations: checked, notChecked: skipped }]);
     expect(xml).toContain('<testsuites name="quotarace" tests="3" failures="0" errors="0" skipped="2" time="0">');
     expect(xml).toContain('<skipped message="pre-fix was not run (left out with --strategy)"/>');
-    expect(stepSummary([{ summary: ran, expectations: checked, notChecked: skipped }])).toContain('**✅ 1 scenario, 1 expectation met; 2 not checked (pre-fix, skip-autoscaling not run)**');
+    const md = stepSummary([{ summary: ran, expectations: checked, notChecked: skipped }]);
+    expect(md).toContain('**✅ 1 scenario, 1 expectation met; 2 not checked (pre-fix, skip-autoscaling not run)**');
+    // The row has the terminal table's three rates, invariants broken included (2 of 20 runs).
+    expect(md).toContain('| quota correct | migrations ok | invariants broken | expectations |');
+    expect(md).toContain(`| ${CONTROL.name} | v1.4.2 | 20 | 75.0% | 75.0% | 10.0% | ✅ 1 passed |`);
     const html = indexReport([{ summary: ran, href: 'x.html', expectations: [], notChecked: skipped }]);
     expect(html).toContain('1 scenario, 0 expectations met, 2 not checked (their strategies not run)');
     expect(html).toContain('no expectations checked, 2 not checked (pre-fix, skip-autoscaling not run)');

@@ -18,13 +18,13 @@ export function stepSummary(results: ReadonlyArray<{ summary: ScenarioSummary; e
     (failed.length || errors.length
       ? `❌ ${failed.length} of ${all.length} expectations not met${errors.length ? `, ${errors.length} strateg${errors.length === 1 ? 'y' : 'ies'} errored` : ''}`
       : `✅ ${results.length} scenario${results.length === 1 ? '' : 's'}, ${all.length} expectation${all.length === 1 ? '' : 's'} met`) + (skipped ? `; ${skipped}` : '');
-  const lines = ['### quotarace', '', `**${verdict}**`, '', '| scenario | strategy | runs | quota correct | migrations ok | expectations |', '|---|---|---:|---:|---:|---|'];
+  const lines = ['### quotarace', '', `**${verdict}**`, '', '| scenario | strategy | runs | quota correct | migrations ok | invariants broken | expectations |', '|---|---|---:|---:|---:|---:|---|'];
   for (const r of results) {
     for (const st of r.summary.strategies) {
       const exp = r.expectations.filter((e) => e.strategy === st.name);
       const bad = exp.filter((e) => !e.passed);
       const verdictCell = st.error ? '⚠️ error' : exp.length === 0 ? '–' : bad.length ? `❌ ${bad.map((e) => md(e.name)).join('; ')}` : `✅ ${exp.length} passed`;
-      lines.push(`| ${md(r.summary.name)} | ${md(st.name)} | ${st.runs} | ${percent(st.quotaCorrect)} | ${percent(st.migrationsSucceeded)} | ${verdictCell} |`);
+      lines.push(`| ${md(r.summary.name)} | ${md(st.name)} | ${st.runs} | ${percent(st.quotaCorrect)} | ${percent(st.migrationsSucceeded)} | ${percent(st.invariantViolations)} | ${verdictCell} |`);
     }
   }
   if (failed.length) {
