@@ -285,9 +285,10 @@ describe('bad input', () => {
     [['run', NORMAL, '--seed', '-1', '--runs', '3'], '--seed'],
     [['run', NORMAL, '--runs', '3', '--bogus'], 'bogus'],
     [['run', NORMAL, '--runs', '3', '--jsn'], 'jsn'],
-    [['run'], 'arguments'],
+    [['run'], 'quotarace run: expected a scenario file or folder\nSee: quotarace run --help'],
+    [['replay'], 'quotarace replay: expected an evidence file'],
     [[], 'command'],
-    [['frobnicate'], 'frobnicate'],
+    [['frobnicate'], 'quotarace: unknown command "frobnicate" (commands: run, trace, replay, merge, table, check, k8s-job, hunt)'],
   ])('%j exits 2 mentioning %s', async (argv, mention) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);

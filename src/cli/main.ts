@@ -162,6 +162,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.err('quotarace: expected a command: run, trace, replay, merge, table, check, k8s-job or hunt\nSee: quotarace --help');
     return EXIT_BAD_INPUT;
   }
+  // A first word that names no command (a typo, a flag's value before the command): say so, not "unknown option".
+  if (first !== undefined && command === undefined && first === argv[0] && first !== 'help') {
+    io.err(`quotarace: unknown command "${first}" (commands: ${COMMAND_LIST})\nSee: quotarace --help`);
+    return EXIT_BAD_INPUT;
+  }
   if (argv.includes('-h') || argv.includes('--help') || (argv[0] === 'help' && argv.length <= 2)) {
     const which = argv[0] === 'help' ? argv[1] : command;
     io.out(commandHelp(which !== undefined && isCommand(which) ? which : undefined));
@@ -178,7 +183,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   } catch (e) {
     if (e instanceof UsageError) {
       // One or two lines: what was wrong, and where the help is; never the whole help.
-      io.err(`quotarace${command ? ` ${command}` : ''}: ${shortUsageError(e.message)}\nSee: quotarace ${command ? `${command} ` : ''}--help`);
+      io.err(`quotarace${command ? ` ${command}` : ''}: ${shortUsageError(e.message, command)}\nSee: quotarace ${command ? `${command} ` : ''}--help`);
       return EXIT_BAD_INPUT;
     }
     throw e;
@@ -220,8 +225,21 @@ function checkPathFlags(command: string, args: Record<string, unknown>): void {
 /** A process ending while main() has not returned (process.exit in a module, an unsettled promise) must not say 0. */
 export { EXIT_FAILED as EXIT_UNFINISHED } from './io.js';
 
+const COMMAND_LIST = 'run, trace, replay, merge, table, check, k8s-job, hunt';
+/** What each command's positional arguments are, for "expected …" when none is given. */
+const WHAT: Record<string, string> = {
+  run: 'a scenario file or folder',
+  trace: 'a scenario file',
+  replay: 'an evidence file',
+  merge: "the shards' results files",
+  table: 'a scenario file or folder',
+  check: 'a strategy module',
+  'k8s-job': 'a scenario file or folder',
+};
+
 /** yargs' messages, made one line: "Unknown argument: bogus" → "unknown option --bogus". */
-function shortUsageError(message: string): string {
+function shortUsageError(message: string, command: string | undefined): string {
+  if (/^Not enough non-option arguments: got 0, need at least \d+$/.test(message)) return command ? `expected ${WHAT[command] ?? 'an argument'}` : `expected a command first: ${COMMAND_LIST}`;
   const unknown = /^Unknown arguments?: (.*)$/.exec(message);
   if (unknown) return `unknown option ${unknown[1]!.split(', ').map((a) => (a.startsWith('-') || /^[a-z][\w-]*$/.test(a) ? `--${a.replace(/^-+/, '')}` : a)).join(', ')}`;
   const missing = /^Not enough arguments following: (.*)$/.exec(message);
