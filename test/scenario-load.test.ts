@@ -202,6 +202,13 @@ describe('unknown keys', () => {
     expect(p.message).toMatch(/expected one of: drain, restartAgent, rolloutAgent, editQuota, editQuotaSpec, migrate, at, between/);
   });
 
+  it("a typo in an expectation's metric is reported at the key, listing the metrics", () => {
+    const text = scenarioText({ extra: 'expect:\n  v1.4.2: { quotaCorect: 1 }' });
+    const p = onlyProblem(text, 'expect.v1.4.2.quotaCorect');
+    expect(p).toMatchObject(posOf(text, 'quotaCorect'));
+    expect(p.message).toBe('unknown key "quotaCorect" (expected one of: quotaCorrect, migrationsSucceeded, invariantViolations, settled)');
+  });
+
   it('a typo in a quota key (in a flow mapping) points at the key', () => {
     const text = scenarioText({ quota: '{ limitCpu: "8" }' });
     const p = onlyProblem(text, 'cluster.namespaces[0].quota.limitCpu');

@@ -449,6 +449,8 @@ function knownKeys(schema: ZodTypeAny, path: Path): string[] {
     s = unwrap(s);
     if (typeof p === 'number' && s instanceof z.ZodArray) s = s.element;
     else if (typeof p === 'string' && s instanceof z.ZodObject) s = (s.shape as Record<string, ZodTypeAny>)[p];
+    // A map by name (expect: per strategy): every key has the value's schema.
+    else if (typeof p === 'string' && s instanceof z.ZodRecord) s = s.valueSchema as ZodTypeAny;
     else return [];
   }
   if (!s) return [];
