@@ -129,6 +129,15 @@ describe('evidence files and quotarace replay', () => {
     expect(r.out).not.toContain('still fails');
   });
 
+  it('replayed against another scenario (--scenario), the evidence is refused as belonging to its own, not as changed', async () => {
+    const f = join(tmp, 'other.evidence');
+    writeFileSync(f, evidenceText);
+    const r = await cli('replay', f, '--scenario', 'scenarios/6-control-no-race.yaml');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^.*other\.evidence:2:1: scenario: scenarios\/6-control-no-race\.yaml is the scenario "control-no-race", not "[^"]+", whose run this evidence records: replay it against that scenario's file$/);
+    expect(r.err).not.toContain('has changed');
+  });
+
   it('a malformed evidence file is refused with its line number (exit 2)', async () => {
     const badHeader = join(tmp, 'bad-header.evidence');
     writeFileSync(badHeader, evidenceText.replace('# quotarace evidence v2', '# quotarace evidence v0'));

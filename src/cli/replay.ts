@@ -151,6 +151,9 @@ function vouch(file: string, ev: ParsedEvidence, recorded: Strategy, run: Replay
 export async function replayEvidence(file: string, opts: ReplayOptions, io: Io): Promise<number> {
   const { ev, scenarioPath } = readEvidence(file, opts.scenario);
   const scenario = opts.scenario !== undefined ? load(scenarioPath) : loadNamedBy(scenarioPath, file, 'scenario-file');
+  if (scenario.name !== ev.scenario) {
+    throw refuse(file, ev, 'scenario', `${scenarioPath} is the scenario "${scenario.name}", not "${ev.scenario}", whose run this evidence records: replay it against that scenario's file`);
+  }
   if (scenario.hash !== ev.scenarioSha256) {
     throw refuse(file, ev, 'scenario-sha256', `${scenarioPath} has changed since this evidence was saved (sha256 ${shortHash(scenario.hash)}, evidence has ${shortHash(ev.scenarioSha256)}): the interleaving belongs to the old scenario`);
   }
