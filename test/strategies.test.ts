@@ -105,6 +105,8 @@ describe('user-written strategies', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/ERROR strategy invalid-write \(scenario agent-restart-during-migration, run random:\d+, step \d+\): reconciler nan-writer wrote an invalid object .*spec\.hard\.limits\.cpu/);
     expect(r.out).toMatch(/v1\.4\.2\s+3\s+100\.0%/);
+    // The run's last line counts the expectations met and the errored strategy apart.
+    expect(r.out).toMatch(/^1 scenario, \d+ expectations? met, 1 strategy errored · /m);
   });
 
   it('a nondeterministic strategy is caught before its numbers are believed', async () => {

@@ -222,7 +222,8 @@ export function conclude(done: readonly Finished[], plans: readonly CampaignPlan
   const scen = `${done.length} scenario${done.length === 1 ? '' : 's'}`;
   const unchecked = skipped ? `, ${skipped} not checked (their strategies not run)` : '';
   if (!args.json) io.out(`reproduce with:\n  ${meta.command}\n${meta.notes.map((n) => `  ${n}`).join('\n')}`);
-  if (!args.json) io.out(failed.length || broken.length ? `${scen}, ${failed.length} of ${total} expectations not met${unchecked}${broken.length ? `, ${broken.length} strategy error(s)` : ''} · ${index}` : `${scen}, ${total} expectation${total === 1 ? '' : 's'} met${unchecked} · ${index}`);
+  const met = failed.length ? `${failed.length} of ${total} expectations not met` : `${total} expectation${total === 1 ? '' : 's'} met`;
+  if (!args.json) io.out(`${scen}, ${met}${unchecked}${broken.length ? `, ${broken.length} strateg${broken.length === 1 ? 'y' : 'ies'} errored` : ''} · ${index}`);
   if (broken.length) {
     io.err(`quotarace: ${broken.length} strategy run${broken.length === 1 ? '' : 's'} failed with an error; the other strategies' results stand`);
     return EXIT_FAILED;
