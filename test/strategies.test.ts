@@ -285,3 +285,21 @@ describe('a strategy fault in an exhaustive search names a run that trace replay
     await replaysTo('lone-agent', error);
   });
 });
+
+describe('quotarace check', () => {
+  it('names the module as typed and tells a module that does not parse from one that does not type-check', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quotarace-check-'));
+    const broken = join(dir, 'broken.ts');
+    copyFileSync(join(FIX, 'broken-syntax.ts'), broken);
+    const r = await cli('check', broken);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toMatch(new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: error TS1\\d{3}: `));
+    expect(r.err).toMatch(/quotarace check: .*broken\.ts: \d+ syntax errors?; it does not parse$/);
+    const typed = join(dir, 'typed.ts');
+    writeFileSync(typed, "const n: number = 'not a number';\nexport default { name: 'typed', reconcilers: [], n };\n");
+    const t = await cli('check', typed);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/: error TS2322: /);
+    expect(t.err).toMatch(/quotarace check: .*typed\.ts: 1 type error; a strategy that does not type-check can run with wrong values silently$/);
+  });
+});

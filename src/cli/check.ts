@@ -77,8 +77,14 @@ export async function cmdCheck(args: Record<string, unknown>, io: Io): Promise<n
   const types = typeCheck(file);
   if (!types.ok) {
     const lines = types.diagnostics.split('\n').filter((l) => l.trim());
-    io.err(lines.map((l) => l.replace(/^(.*?)\((\d+),(\d+)\): /, (_m, f: string, l: string, c: string) => `${f}:${l}:${c}: `)).join('\n'));
-    io.err(`quotarace check: ${ref}: ${lines.filter((l) => / error TS\d+/.test(l)).length || lines.length} type error(s); a strategy that does not type-check can run with wrong values silently`);
+    // tsc names files relative to where it runs: the module is named as the user did.
+    io.err(lines.map((l) => l.replace(/^(.*?)\((\d+),(\d+)\): /, (_m, f: string, l: string, c: string) => `${resolve(f) === file ? ref : f}:${l}:${c}: `)).join('\n'));
+    // TS1xxx are the parser's (syntax), the rest the checker's.
+    const syntax = lines.filter((l) => / error TS1\d{3}:/.test(l)).length;
+    const typed = lines.filter((l) => / error TS\d+:/.test(l)).length - syntax;
+    const count = (n: number, what: string) => `${n} ${what} error${n === 1 ? '' : 's'}`;
+    const found = [syntax ? count(syntax, 'syntax') : '', typed ? count(typed, 'type') : ''].filter(Boolean).join(' and ') || `${lines.length} error${lines.length === 1 ? '' : 's'}`;
+    io.err(`quotarace check: ${ref}: ${found}; ${syntax ? 'it does not parse' : 'a strategy that does not type-check can run with wrong values silently'}`);
     return EXIT_BAD_INPUT;
   }
   return runSandboxed(args, io, [file], 'check');
