@@ -303,3 +303,13 @@ describe('quotarace check', () => {
     expect(t.err).toMatch(/quotarace check: .*typed\.ts: 1 type error; a strategy that does not type-check can run with wrong values silently$/);
   });
 });
+
+describe('quotarace trace of a strategy that faults', () => {
+  it('shows the timeline up to the fault, also when the fault is in the pilot run', async () => {
+    const r = await cli('trace', 'scenarios/7-tiny-agent-restart.yaml', '--strategy', join(FIX, 'throws.ts'), '--run', 'random:1');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('(the strategy faulted in the pilot');
+    expect(r.out).toMatch(/operator\s+write\s+create VirtualMachineInstanceMigration web\/web-0-migration-\w+/);
+    expect(r.err).toMatch(/^ERROR strategy throws \(scenario tiny-agent-restart, run random:1, step 7\): reconciler broken threw/);
+  });
+});

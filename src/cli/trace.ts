@@ -1,5 +1,5 @@
 import { runPilot } from '../explore/pilot.js';
-import { formatRunId, parseRunId, runById, type RunId } from '../explore/run-id.js';
+import { formatRunId, parseRunId, runById, type Pilot, type RunId } from '../explore/run-id.js';
 import { formatOutcome } from '../report/outcome.js';
 import { Timeline, timelineFilter, traceHash } from '../sim/timeline.js';
 import type { Scenario } from '../scenario/model.js';
@@ -47,8 +47,23 @@ export async function cmdTrace(args: Record<string, unknown>, io: Io): Promise<n
   const timeline = new Timeline();
   const run = formatRunId(id);
   let outcome: RunOutcome;
+  let pilot: Pilot;
   try {
-    outcome = runById(scenario, strategy, id, runPilot(scenario, strategy, id.window), { trace: timeline });
+    pilot = runPilot(scenario, strategy, id.window);
+  } catch (e) {
+    if (!(e instanceof StrategyFault)) throw e;
+    // The fault is in the pilot, the run that measures the scenario before any other: its timeline up to the fault.
+    try {
+      runPilot(scenario, strategy, id.window, timeline);
+    } catch {
+      // The same fault again: the timeline holds what led to it.
+    }
+    io.out([traceHeader(scenario, strategy.name, `pilot run (seed ${scenario.seed}, window ${id.window}ms), before run ${run}`), `(the strategy faulted in the pilot: the random run at the scenario's seed that measures it before any run; its timeline up to the fault)`, '', timeline.format()].join('\n'));
+    io.err(`ERROR ${e.with({ seed: scenario.seed, scenario: scenario.name, run }).describe()}`);
+    return EXIT_FAILED;
+  }
+  try {
+    outcome = runById(scenario, strategy, id, pilot, { trace: timeline });
   } catch (e) {
     if (e instanceof StrategyFault) {
       io.out(timeline.format());

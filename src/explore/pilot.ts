@@ -4,6 +4,7 @@ import type { Scheduled } from '../kernel/heap.js';
 import type { Scenario } from '../scenario/model.js';
 import { runOnce } from '../sim/run.js';
 import type { Strategy } from '../strategies/api.js';
+import type { TraceSink } from '../cluster/recorder.js';
 
 class Observer implements Selector {
   readonly name = 'pilot';
@@ -19,14 +20,15 @@ class Observer implements Selector {
   }
 }
 
-/** One random run at the scenario's own seed, measured. Deterministic. */
-export function runPilot(scenario: Scenario, strategy: Strategy, window: number): Pilot {
+/** One random run at the scenario's own seed, measured. Deterministic. `trace`: its timeline (trace shows a fault raised in it). */
+export function runPilot(scenario: Scenario, strategy: Strategy, window: number, trace?: TraceSink): Pilot {
   const obs = new Observer(selectorFor({ explorer: 'random', seed: scenario.seed, window }, undefined));
   const windows = scenario.actions.map((a) => ('between' in a.timing ? a.timing.between : undefined));
   const counts = windows.map(() => 0);
   const outcome = runOnce(scenario, strategy, scenario.seed, {
     selector: obs,
     window,
+    ...(trace ? { trace } : {}),
     inspect: (world) => {
       let rv = world.api.resourceVersion;
       world.observe({
