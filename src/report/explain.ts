@@ -46,7 +46,8 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
   let conflicts = 0;
   let invalid = 0;
   let editRefusals = 0;
-  let agentStarted = false;
+  /** What last made Rancher's sync look at the namespaces: its re-list, or the user's accepted edit (what the next reset follows). */
+  let trigger: 'relist' | 'edit' | undefined;
 
   for (const e of entries) {
     at = e.step;
@@ -55,7 +56,7 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
       if (ev?.type === 'agent-stopped') out.push(`${t(e.t)} a cluster agent pod was deleted`);
       else if (ev?.type === 'tunnel-lost') out.push(`${t(e.t)} the agent session carrying Rancher's connections closed (${ev.remaining} other session(s) open): every watch ended with "tunnel disconnect"`);
       else if (ev?.type === 'tunnel-back' && ev.kind === 'Namespace') {
-        agentStarted = true;
+        trigger = 'relist';
         out.push(`${t(e.t)} Rancher re-listed the namespaces through ${ev.via}: it re-syncs every namespace`);
       }
       else if (ev?.type === 'action-at' || ev?.type === 'action-timed' || ev?.type === 'action-after-write') out.push(`${t(e.t)} scenario: ${e.text}`);
@@ -85,11 +86,12 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
     const old = e.old;
     if (!cur || !old) continue;
     if (cur.kind === 'Namespace' && e.actor === 'user') {
+      trigger = 'edit';
       out.push(`${t(e.t)} the user's edit was accepted: ${cur.metadata.annotations[ANN_RANCHER_QUOTA] ?? ''}`);
     } else if (cur.kind === 'VirtualMachineInstance' && (old as typeof cur).status.nodeName !== cur.status.nodeName) {
       out.push(`${t(e.t)} ${cur.metadata.name} migrated ${(old as typeof cur).status.nodeName} → ${cur.status.nodeName}`);
     } else if (cur.kind === 'ResourceQuota') {
-      const line = quotaWrite(e, old as ResourceQuota, cur, uidNames, agentStarted);
+      const line = quotaWrite(e, old as ResourceQuota, cur, uidNames, trigger);
       if (line) out.push(line);
     }
   }
@@ -111,7 +113,7 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
   return lines;
 }
 
-function quotaWrite(e: TimelineEntry, old: ResourceQuota, cur: ResourceQuota, uidNames: ReadonlyMap<string, string>, agentStarted: boolean): string | undefined {
+function quotaWrite(e: TimelineEntry, old: ResourceQuota, cur: ResourceQuota, uidNames: ReadonlyMap<string, string>, trigger: 'relist' | 'edit' | undefined): string | undefined {
   const added = Object.keys(cur.metadata.annotations).filter((k) => old.metadata.annotations[k] === undefined && annotationVm(k, uidNames));
   const removed = Object.keys(old.metadata.annotations).filter((k) => cur.metadata.annotations[k] === undefined && annotationVm(k, uidNames));
   const hard = hardChanges(old.spec.hard, cur.spec.hard);
@@ -119,7 +121,8 @@ function quotaWrite(e: TimelineEntry, old: ResourceQuota, cur: ResourceQuota, ui
   if (isRancherActor(e.actor) && hard) {
     const held = Object.keys(old.metadata.annotations).filter((k) => annotationVm(k, uidNames));
     const lost = held.length ? `; Harvester's ${held.map((k) => `${deltaText(old.metadata.annotations[k]!)} for ${annotationVm(k, uidNames)}`).join(', ')} lost` : '';
-    return `${when} Rancher${agentStarted ? ' (after re-listing)' : ''} reset ${hard} to the namespace annotation${lost}`;
+    const after = trigger === 'relist' ? ' (after re-listing)' : trigger === 'edit' ? " (syncing the user's edit)" : '';
+    return `${when} Rancher${after} reset ${hard} to the namespace annotation${lost}`;
   }
   if (e.actor.startsWith('harvester/')) {
     if (added.length && hard) return `${when} Harvester raised ${hard} for ${added.map((k) => annotationVm(k, uidNames)).join(', ')}'s migration`;
