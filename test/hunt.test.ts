@@ -47,7 +47,7 @@ describe('quotarace hunt', () => {
     const space = writeScenario('drift-space', 'actions: { kinds: [drain, restartAgent, rolloutAgent, editQuota, migrate] }\n');
     const r = await cli('--strategy', 'pre-fix', '--seed', '1', '--budget', '1000', '--kind', DRIFT[0]!, '--kind', DRIFT[1]!, '--shrink', '80', '--space', space, '--out', out);
     expect(r.code, r.err).toBe(1);
-    expect(r.out).toMatch(/hunt pre-fix: "quota limits\.cpu[^"]*quota-below-user-value" after \d+ scenarios/);
+    expect(r.out).toMatch(/hunt pre-fix: "quota limits\.cpu[^"]*quota-below-user-value" in scenario \d+ \(generation \d+, run [^;]+; [\d,]+ interleavings spent by the end of that generation\)/);
     const file = join(out, 'hunt-pre-fix-seed-1.yaml');
     // A real scenario file: the loader accepts it, and its own campaign fails the same way.
     const s = load(file);
@@ -74,7 +74,7 @@ describe('quotarace hunt', () => {
     const out = join(OUT, 'baseline');
     const r = await cli('--strategy', 'pre-fix', '--baseline', 'v1.4.2', '--seed', '1', '--budget', '2000', '--shrink', '40', '--out', out);
     expect(r.code, r.err).toBe(1);
-    expect(r.out).toMatch(/hunt pre-fix \(v1\.4\.2 passes\): "[^"]+" after \d+ scenarios/);
+    expect(r.out).toMatch(/hunt pre-fix \(v1\.4\.2 passes\): "[^"]+" in scenario \d+ /);
     const file = join(out, 'hunt-pre-fix-vs-v1-4-2-seed-1.yaml');
     const s = load(file);
     expect(s.strategies).toEqual(['pre-fix', 'v1.4.2']);

@@ -95,7 +95,7 @@ export async function cmdHunt(args: Record<string, unknown>, io: Io): Promise<nu
     const written: Finished[] = [];
     for (const [i, f] of result.found.entries()) {
       const before = size(f.genome);
-      io.out(`hunt ${strategy.name}${baseline ? ` (${baseline.name} passes)` : ''}: "${f.kind}" after ${(f.scenario + 1).toLocaleString('en-US')} scenarios and ${f.runsSpent.toLocaleString('en-US')} interleavings (generation ${f.generation}, run ${f.run})`);
+      io.out(`hunt ${strategy.name}${baseline ? ` (${baseline.name} passes)` : ''}: "${f.kind}" in scenario ${(f.scenario + 1).toLocaleString('en-US')} (generation ${f.generation}, run ${f.run}; ${f.runsSpent.toLocaleString('en-US')} interleavings spent by the end of that generation)`);
       const shrunk = await shrinkScenario(f.genome, f.kind, f.run, { strategy, ...(baseline ? { baseline } : {}), space, off, name: i === 0 ? name : `${name}-${i + 1}`, file, budget: shrinkBudget, progress: (st, tried) => progress.update(`shrinking: ${st} steps, ${tried} candidates`, tried, shrinkBudget) }, pool);
       progress.clear();
       const after = size(shrunk.genome);
