@@ -199,6 +199,7 @@ describe('shrinking the #7178 incident', () => {
     expect(r.code).toBe(0);
     const file = join(reports, 'incident-7178', 'pre-fix', 'random-seed-8.evidence');
     const ev = parseEvidence(readFileSync(file, 'utf8'));
+    if ('error' in ev) throw new Error(`evidence does not parse: ${ev.error} (line ${ev.line})`);
     expect(ev.failure).toMatch(/^stuck default\/vm-/);
     expect(ev.horizonMs).toBeDefined();
     const rep = await cli('replay', file);
