@@ -198,6 +198,29 @@ describe('shrinking the #7178 incident', () => {
     expect(det.detail).toMatch(/^ok/);
     expect(det.deterministic).toBe(true);
   });
+
+  it('cuts the horizon of a stuck run no earlier than the refusals that keep its VMs in place (quotarace replay shows them)', async () => {
+    // Seed 8 of the incident fails "stuck" only, and its quota ends right: what keeps its VMs on
+    // node-1 is the target pods ResourceQuota refused. A cut matched on the end state alone ended
+    // at 25 s, before any refusal: "stuck" with 0 refusals to show why.
+    const reports = join(tmp, 'reports-stuck');
+    const r = await cli('run', scenarioPath('1-incident-7178.yaml'), '--strategy', 'pre-fix', '--runs', '8', '--reports', reports, '--workers', '1');
+    expect(r.code).toBe(0);
+    const file = join(reports, 'incident-7178', 'pre-fix', 'random-seed-8.evidence');
+    const ev = parseEvidence(readFileSync(file, 'utf8'));
+    if ('error' in ev) throw new Error(`evidence does not parse: ${ev.error} (line ${ev.line})`);
+    expect(ev.failure).toMatch(/^stuck default\/vm-/);
+    expect(ev.horizonMs).toBeDefined();
+    const rep = await cli('replay', file);
+    expect(rep.out).toContain('stopped at the horizon');
+    expect(rep.out).toContain('still fails: stuck');
+    const refused = Number(/target pods rejected by quota (\d+)/.exec(rep.out)?.[1]);
+    expect(refused).toBeGreaterThan(0);
+    // Every VM left behind has its refusal in the shrunk run's explanation.
+    const stuck = /not moved: (.*)/.exec(rep.out)![1]!.split(', ');
+    expect(stuck.length).toBeGreaterThan(0);
+    for (const vm of stuck) expect(rep.out).toContain(`${vm.split('/')[1]}'s migration target pod was refused`);
+  });
 });
 
 // ---------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ describe('the text table', () => {
       name: 'example', runs: 1000, quotaCorrect: 0.125, migrationsSucceeded: 0.5, vmsMoved: 5, vmsToMove: 10, invariantViolations: 0.875, settled: 1,
       targetPodsRejectedByQuota: 1.25, conflicts: 2.5, editsRefused: 3.75, editsRefusedForGood: 0, agentRestarts: 4.5, drainSeconds: { mean: 12.5, max: 20 }, drainsUnfinished: 0,
       failingRuns: ['random:3'], failures: [{ signature: 'x', runs: 875, firstRun: 'random:3', breaks: ['quota' as const] }, { signature: 'y', runs: 1, firstRun: 'random:4', breaks: ['invariants' as const] }],
-      firstBreaking: {}, exploration: { selector: 'random' as const }, evidence: [],
+      firstBreaking: {}, endedAtHorizon: 0, failingAtHorizon: 0, exploration: { selector: 'random' as const }, evidence: [],
     };
     const s = { name: 'example', file: 'x.yaml', runs: 1000, seed: 1, explore: 'random' as const, strategies: [st] } as unknown as ScenarioSummary;
     const [row] = tableRows(formatTable(s));
@@ -64,7 +64,7 @@ describe('the HTML report\'s numbers', () => {
     name, runs: 20, quotaCorrect: right / 20, migrationsSucceeded: moved / 10, vmsMoved: moved, vmsToMove: 10, invariantViolations: 0, settled: 1,
     targetPodsRejectedByQuota: 0, conflicts: 0, editsRefused: 0, editsRefusedForGood: 0, agentRestarts: 0, drainSeconds: undefined, drainsUnfinished: 0,
     failingRuns: right < 20 ? ['random:2'] : [], failures: right < 20 ? [{ signature: 'quota-wrong', runs: 20 - right, firstRun: 'random:2', breaks: ['quota' as const] }] : [],
-    firstBreaking: {}, exploration: { selector: 'random' as const }, evidence: [],
+    firstBreaking: {}, endedAtHorizon: 0, failingAtHorizon: 0, exploration: { selector: 'random' as const }, evidence: [],
   });
   const summary = { name: scenario.name, file: 'scenarios/1-incident-7178.yaml', runs: 20, seed: 1, explore: 'random' as const, strategies: [result('a', 15, 7), result('b', 20, 10)] } as unknown as ScenarioSummary;
   const bits = (right: number) => ({ quota: '1'.repeat(right) + '0'.repeat(20 - right), move: '1'.repeat(20) });

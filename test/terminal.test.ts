@@ -60,7 +60,7 @@ describe('terminal output', () => {
       name: 'v1.4.2-watch-namespaces', runs: 20000, quotaCorrect: 0.5, migrationsSucceeded: 0.9, vmsMoved: 9, vmsToMove: 10, invariantViolations: 0.1, settled: 1,
       targetPodsRejectedByQuota: 183.9, conflicts: 27.04, editsRefused: 0, editsRefusedForGood: 0, agentRestarts: 1, drainSeconds: { mean: 187.2, max: 200 }, drainsUnfinished: 0,
       failingRuns: ['random:1', 'random:2', 'random:3', 'random:4', 'random:5'], failures: [{ signature: 'x', runs: 10000, firstRun: 'random:1', breaks: ['quota' as const] }],
-      firstBreaking: {}, exploration: { selector: 'random' as const }, evidence: [],
+      firstBreaking: {}, endedAtHorizon: 0, failingAtHorizon: 0, exploration: { selector: 'random' as const }, evidence: [],
     };
     const s = { name: 'incident-7178', file: 'scenarios/1-incident-7178.yaml', runs: 20000, seed: 1, explore: 'random' as const, strategies: [st] };
     const narrow = formatTable(s);

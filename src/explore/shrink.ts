@@ -1,7 +1,10 @@
 import { ReplaySelector, type ChoiceLog } from '../kernel/choice.js';
 import type { Scenario } from '../scenario/model.js';
 import { failed, failureKind, type RunOutcome } from '../sim/outcome.js';
-import type { TraceSink } from '../cluster/recorder.js';
+import type { Counters, TraceSink } from '../cluster/recorder.js';
+import type { ApiError, Verb } from '../cluster/apiserver.js';
+import type { Kind } from '../cluster/objects.js';
+import { VIRT_CONTROLLER } from '../actors/kubevirt/names.js';
 import { runOnce } from '../sim/run.js';
 import { beatRun } from '../strategies/heartbeat.js';
 import type { Strategy } from '../strategies/api.js';
@@ -123,9 +126,17 @@ export function shrink(start: RunSpec, budget = 600, withSettled = false): Shrun
     }
   }
   // 4. Fewer steps: the earliest horizon at which the run already ends exactly as it does
-  // at the full horizon (same quota values, same VMs unmoved). The shorter run is a prefix
-  // of the full one, so it tells the same story without the retries that follow.
+  // at the full horizon (same quota values, same VMs unmoved: the fingerprint) and still shows
+  // the trouble the full run showed (keepsStory): every trouble counter the full run had
+  // non-zero (target pods refused by quota, 409 conflicts, user edits refused, agent restarts)
+  // is non-zero, and every VM stuck at the end whose target pod the full run saw refused by
+  // quota has had one refused. The end state alone is not enough: a stuck VM is stuck at any
+  // horizon before its migration got going, so a cut matched on it can end before the refusals
+  // that keep the VM in place. The shorter run is a prefix of the full one, so it tells the
+  // same story without the retries that follow.
   const full = bestOutcome.fingerprint;
+  const story = troubleOf(best, bestOutcome);
+  candidates += story.replays;
   let lo = 0;
   let hi = best.horizonMs ?? start.scenario.horizonMs;
   let cut: Replayed | undefined;
@@ -133,9 +144,10 @@ export function shrink(start: RunSpec, budget = 600, withSettled = false): Shrun
     const mid = Math.floor((lo + hi) / 2);
     candidates++;
     beatRun(candidates);
-    const r = replayRun({ ...best, horizonMs: mid }, { strict: false });
+    const seen = new QuotaRefusals();
+    const r = replayRun({ ...best, horizonMs: mid }, { strict: false }, seen);
     const k = breakKey(r.outcome, withSettled);
-    if (k !== undefined && k === kind && r.outcome.fingerprint === full) {
+    if (k !== undefined && k === kind && r.outcome.fingerprint === full && keepsStory(story, r.outcome, seen)) {
       hi = mid;
       cut = r;
     } else lo = mid;
@@ -153,6 +165,53 @@ export function shrink(start: RunSpec, budget = 600, withSettled = false): Shrun
   return { spec: best, outcome: bestOutcome, sizes: bestLog.sizes.slice(), candidates };
 }
 
+
+/** The counters that record trouble (drainMs is a duration, not trouble). */
+const TROUBLE: readonly (keyof Counters)[] = ['targetPodsRejectedByQuota', 'conflicts', 'editsRefused', 'agentRestarts'];
+
+/** What a horizon cut must keep of the full run: its non-zero trouble counters, and the stuck VMs whose target pod quota refused. */
+export interface Trouble {
+  readonly counters: readonly (keyof Counters)[];
+  /** Stuck VMs ("namespace/name") whose migration target pod the full run saw refused by quota. */
+  readonly refusedVms: readonly string[];
+  /** Runs it took to find out (0 or 1). */
+  readonly replays: number;
+}
+
+/**
+ * Records which VMs' migration target pods ResourceQuota admission refused: the refused create
+ * of a virt-launcher pod by virt-controller (what Counters.targetPodsRejectedByQuota counts),
+ * named by KubeVirt's generateName `virt-launcher-<vm>-` and a 5-character suffix.
+ */
+export class QuotaRefusals implements TraceSink {
+  readonly vms = new Set<string>();
+  write(): void {}
+  event(): void {}
+  refused(_t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
+    if (kind !== 'Pod' || verb !== 'create' || actor !== VIRT_CONTROLLER || !err.exceededQuota) return;
+    const m = /^([^/]+)\/virt-launcher-(.+)-[a-z0-9]{5}$/.exec(key);
+    if (m) this.vms.add(`${m[1]}/${m[2]}`);
+  }
+}
+
+/** The trouble a run shows: replayed once more with a QuotaRefusals sink to name the VMs. */
+export function troubleOf(spec: RunSpec, o: RunOutcome): Trouble {
+  const counters = TROUBLE.filter((c) => o.counters[c] > 0);
+  if (o.stuck.length === 0 || o.counters.targetPodsRejectedByQuota === 0) return { counters, refusedVms: [], replays: 0 };
+  const seen = new QuotaRefusals();
+  replayRun(spec, { strict: false }, seen);
+  return { counters, refusedVms: o.stuck.filter((vm) => seen.vms.has(vm)), replays: 1 };
+}
+
+/**
+ * Whether a cut run still shows the full run's trouble: every trouble counter the full run had
+ * non-zero is non-zero, and every stuck VM whose target pod the full run saw refused by quota
+ * had one refused (`seen`: the cut run's refusals). A cut that only matches the end state can
+ * end before the refusals that keep the VMs in place: "stuck" with nothing to show why.
+ */
+export function keepsStory(story: Trouble, o: RunOutcome, seen: QuotaRefusals): boolean {
+  return story.counters.every((c) => o.counters[c] > 0) && story.refusedVms.every((vm) => seen.vms.has(vm));
+}
 
 export function describeSize(o: RunOutcome, values: readonly number[]): string {
   return `steps ${o.steps}, choices ${values.length}, non-default ${nonDefault(values)}`;

@@ -36,8 +36,10 @@ export function tallyShape(unknownFields: 'pass' | 'refuse') {
       firstBreaking: open(z.object({ quota: runId, migrations: runId, invariants: runId, settled: runId }).partial()),
       quotaBits: bits,
       moveBits: bits,
+      horizon: count,
+      horizonFailing: count,
     }),
-  ).refine((t) => t.quotaOk <= t.runs && t.settled <= t.runs && t.violations <= t.runs && t.moved <= t.mustMove && t.quotaBits.length === t.runs && t.moveBits.length === t.runs, {
+  ).refine((t) => t.quotaOk <= t.runs && t.settled <= t.runs && t.violations <= t.runs && t.moved <= t.mustMove && t.quotaBits.length === t.runs && t.moveBits.length === t.runs && t.horizonFailing <= t.horizon && t.horizon <= t.runs - t.settled, {
     message: 'inconsistent tally (a count above the number of runs, or per-run bits of another length)',
   });
 }

@@ -38,6 +38,14 @@ export interface StrategySummary {
    * an invariant broken, or (settled) the horizon reached while still busy. The gate quotes it.
    */
   firstBreaking: Partial<Record<Metric, string>>;
+  /**
+   * Runs the scenario's horizon stopped still busy (RunOutcome.ended 'horizon': neither settled
+   * nor quiescent nor stuck). Their verdict judges a cluster mid-work: a migration that was
+   * still running counts as not moved, a quota still raised for it as wrong.
+   */
+  endedAtHorizon: number;
+  /** Of those, the runs judged failing. */
+  failingAtHorizon: number;
 }
 
 export interface FailureGroup {
@@ -79,6 +87,9 @@ export interface TallyState {
    */
   quotaBits: string;
   moveBits: string;
+  /** Runs that ended at the horizon still busy (RunOutcome.ended 'horizon'), and of them the failing ones. */
+  horizon: number;
+  horizonFailing: number;
 }
 
 export function emptyTally(): TallyState {
@@ -103,6 +114,8 @@ export function emptyTally(): TallyState {
     firstBreaking: {},
     quotaBits: '',
     moveBits: '',
+    horizon: 0,
+    horizonFailing: 0,
   };
 }
 
@@ -128,6 +141,10 @@ export function addRun(t: TallyState, o: RunOutcome, runId: string): void {
     t.drainMax = Math.max(t.drainMax, c.drainMs);
   } else if (o.mustMove > 0 && o.moved < o.mustMove) t.drainUnfinished++;
   for (const m of brokenMetrics(o)) t.firstBreaking[m] ??= runId;
+  if (o.ended === 'horizon') {
+    t.horizon++;
+    if (failed(o)) t.horizonFailing++;
+  }
   if (failed(o)) {
     if (t.failing.length < FAILING_RUNS_KEPT) t.failing.push(runId);
     const sig = failureKind(o);
@@ -171,6 +188,8 @@ export function mergeTally(a: TallyState, b: TallyState): TallyState {
     firstBreaking,
     quotaBits: a.quotaBits + b.quotaBits,
     moveBits: a.moveBits + b.moveBits,
+    horizon: a.horizon + b.horizon,
+    horizonFailing: a.horizonFailing + b.horizonFailing,
   };
 }
 
@@ -197,5 +216,7 @@ export function summarize(name: string, t: TallyState): StrategySummary {
     failingRuns: t.failing.slice(),
     failures: t.groups.map((g) => ({ ...g, breaks: g.breaks.slice() })),
     firstBreaking: { ...t.firstBreaking },
+    endedAtHorizon: t.horizon,
+    failingAtHorizon: t.horizonFailing,
   };
 }

@@ -11,6 +11,7 @@ import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
 import { shellQuote } from '../base/shell.js';
 import { replayCommand } from './files.js';
+import { horizonNote } from './table.js';
 import { kindsSection, matrixSection, notCheckedNote, type ExpectationOutcome, type NotChecked } from './index-matrix.js';
 import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
@@ -237,6 +238,9 @@ async function headline(r: ScenarioReport): Promise<string> {
     if (x.selector === 'exhaustive' && x.delays !== undefined) caveats.push(`${esc(st.name)}: delay-bounded enumeration, ${esc(x.summary.split(': ')[0]!)}; counts cover only those runs.`);
     else if (x.selector === 'exhaustive' && !x.complete) caveats.push(`${esc(st.name)}: the enumeration stopped at --max-runs, incomplete; counts cover only the interleavings explored.`);
   }
+  for (const st of s.strategies) {
+    if (!st.error && st.endedAtHorizon > 0) caveats.push(`<span class="horizon" data-strategy="${esc(st.name)}">${esc(horizonNote(st, horizonText(r.scenario.horizonMs)))}.</span>`);
+  }
   if (s.explore === 'exhaustive') {
     caveats.push('Exhaustive exploration: counts over the enumerated interleavings, which are not equally likely in a real cluster; they are not probabilities.');
     // Pruning cuts a run at a state already explored: its end is covered, its past is not counted.
@@ -244,6 +248,11 @@ async function headline(r: ScenarioReport): Promise<string> {
   }
   return `<section id="headline"><div><h2>Verdict on this scenario</h2><div class="verdicts">${rows.join('\n')}</div>${caveats.length ? `<p class="caveat">${caveats.join('<br>')}</p>` : ''}</div>
 <figure class="chart headline-chart">${chart}<figcaption>Per strategy: quota correct (upper, solid bar) and VMs moved (lower, pale bar), 0–100%, each labelled with its value. Green: every run right; red: some run broke it. A black tick marks the bound of the scenario's expectation, whether or not it was met (✓ or ✗ beside the strategy).</figcaption></figure></section>`;
+}
+
+/** A horizon as a scenario spells it: 30m, 20s. */
+function horizonText(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
 }
 
 /** The commands that show a failure kind's example: the run as it ran (`trace`), and its shrunk evidence (`replay`). */

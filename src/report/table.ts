@@ -41,6 +41,17 @@ function failingCell(r: StrategyResult, room: number): string {
 }
 
 /**
+ * The sign that a strategy's runs were stopped by the scenario's horizon while still busy
+ * (tally endedAtHorizon, failingAtHorizon): their verdict judges a cluster mid-work, where a
+ * migration still running counts as a VM not moved. The terminal, the JSON and the report say it.
+ */
+export function horizonNote(r: Pick<StrategyResult, 'name' | 'runs' | 'endedAtHorizon' | 'failingAtHorizon'>, horizon?: string): string {
+  const runs = `${r.endedAtHorizon.toLocaleString('en-US')} of ${r.runs.toLocaleString('en-US')} run${r.runs === 1 ? '' : 's'}`;
+  const failing = r.failingAtHorizon > 0 ? `, ${r.failingAtHorizon.toLocaleString('en-US')} of them failing` : '';
+  return `${r.name}: ${runs} ended at the horizon${horizon ? ` (${horizon})` : ''} still busy${failing}: their verdict judges a cluster mid-work; raise horizon to judge where it settles`;
+}
+
+/**
  * The per-scenario table `quotarace run` prints: by default what the gate and a reviewer
  * need, in 120 columns; the counters behind --wide.
  */
@@ -73,6 +84,7 @@ export function formatTable(s: ScenarioSummary, opts: TableOptions = {}): string
     if (x.selector === 'pct') notes.push(...wrap(`${r.name}: ${x.guarantee}`, wide ? 100_000 : TABLE_WIDTH));
     if (x.selector === 'exhaustive') notes.push(...wrap(`${r.name}: ${x.summary}`, wide ? 100_000 : TABLE_WIDTH));
     if (r.error) notes.push(...wrap(`${r.name}: ERROR ${r.error}`, wide ? 100_000 : TABLE_WIDTH));
+    else if (r.endedAtHorizon > 0) notes.push(...wrap(horizonNote(r), wide ? 100_000 : TABLE_WIDTH));
   }
   const evidence = s.strategies.flatMap((r) => r.evidence.map((e) => ({ r, e })));
   if (evidence.length) {
