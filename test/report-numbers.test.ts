@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ScenarioSummary, StrategyResult } from '../src/explore/campaign.js';
-import { scenarioReport } from '../src/report/html.js';
-import { wilson } from '../src/report/stats.js';
+import { indexReport, scenarioReport } from '../src/report/html.js';
+import { vmsMovedInterval, wilson } from '../src/report/stats.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { formatTable } from '../src/report/table.js';
 
@@ -59,14 +59,14 @@ describe('the text table', () => {
 
 describe('the HTML report\'s numbers', () => {
   const scenario = loadScenario(resolve(__dirname, '../scenarios/1-incident-7178.yaml'), () => true);
-  /** 20 runs: 15 with the quota right, 7 of 10 VMs moved; the second strategy 20 of 20 and 10 of 10. */
+  /** 20 runs of 3 VMs to move each: 15 with the quota right, 41 of 60 VMs moved; the second strategy 20 of 20 and 60 of 60. */
   const result = (name: string, right: number, moved: number) => ({
-    name, runs: 20, quotaCorrect: right / 20, migrationsSucceeded: moved / 10, vmsMoved: moved, vmsToMove: 10, invariantViolations: 0, settled: 1,
+    name, runs: 20, quotaCorrect: right / 20, migrationsSucceeded: moved / 60, vmsMoved: moved, vmsToMove: 60, invariantViolations: 0, settled: 1,
     targetPodsRejectedByQuota: 0, conflicts: 0, editsRefused: 0, editsRefusedForGood: 0, agentRestarts: 0, drainSeconds: undefined, drainsUnfinished: 0,
     failingRuns: right < 20 ? ['random:2'] : [], failures: right < 20 ? [{ signature: 'quota-wrong', runs: 20 - right, firstRun: 'random:2', breaks: ['quota' as const] }] : [],
     firstBreaking: {}, endedAtHorizon: 0, failingAtHorizon: 0, exploration: { selector: 'random' as const }, evidence: [],
   });
-  const summary = { name: scenario.name, file: 'scenarios/1-incident-7178.yaml', runs: 20, seed: 1, explore: 'random' as const, strategies: [result('a', 15, 7), result('b', 20, 10)] } as unknown as ScenarioSummary;
+  const summary = { name: scenario.name, file: 'scenarios/1-incident-7178.yaml', runs: 20, seed: 1, explore: 'random' as const, strategies: [result('a', 15, 41), result('b', 20, 60)] } as unknown as ScenarioSummary;
   const bits = (right: number) => ({ quota: '1'.repeat(right) + '0'.repeat(20 - right), move: '1'.repeat(20) });
   const render = (withBits: boolean) => scenarioReport({ scenario, summary, bits: withBits ? new Map([['a', bits(15)], ['b', bits(20)]]) : new Map(), failures: [], expectations: [] });
   const ci = (i: { low: number; high: number }) => `[${pct(i.low)}–${pct(i.high)}]`;
@@ -78,14 +78,31 @@ describe('the HTML report\'s numbers', () => {
   };
 
   for (const withBits of [true, false]) {
-    it(`the quota interval is Wilson's of the runs with the quota right, the migrations one of the VMs moved (${withBits ? 'from the runs\' bits' : 'from the rates alone'})`, async () => {
+    it(`the quota interval is Wilson's of the runs with the quota right, the VMs one of the VMs moved over the runs (${withBits ? 'from the runs\' bits' : 'from the rates alone'})`, async () => {
       const html = await render(withBits);
-      expect(intervals(html, 'a')).toEqual([ci(wilson(15, 20)), ci(wilson(7, 10))]);
-      expect(intervals(html, 'b')).toEqual([ci(wilson(20, 20)), ci(wilson(10, 10))]);
+      expect(intervals(html, 'a')).toEqual([ci(wilson(15, 20)), ci(vmsMovedInterval(41, 60, 20))]);
+      expect(intervals(html, 'b')).toEqual([ci(wilson(20, 20)), ci(vmsMovedInterval(60, 60, 20))]);
       // Not the interval of the runs that went wrong.
       expect(ci(wilson(15, 20))).not.toBe(ci(wilson(5, 20)));
+      // Not the interval of 60 independent VMs: the 3 VMs of a run are one sample, the run.
+      expect(ci(vmsMovedInterval(41, 60, 20))).not.toBe(ci(wilson(41, 60)));
+      // Exact at the bound: 100.0%, not 99.99999999999997%.
+      expect(intervals(html, 'b')).toEqual(['[83.9%–100.0%]', expect.stringMatching(/–100\.0%\]$/)]);
     });
   }
+
+  describe('the VMs-moved column says what it counts', () => {
+    it('"of VMs that had to move", with the interval over runs, in the numbers table and the index', async () => {
+      const html = await render(true);
+      const verdict = /<section id="verdict">[\s\S]*?<\/section>/.exec(html)![0];
+      expect(verdict).toContain('<th>VMs moved, of VMs that had to move [95% CI over runs]</th>');
+      expect(verdict).not.toContain('migrations succeeded');
+      expect(verdict).toMatch(/not independent samples, so its interval takes the runs as the sample size/);
+      const index = indexReport([{ summary, href: 'x.html', expectations: [] }]);
+      expect(index).toContain('<th>VMs moved, of VMs that had to move</th>');
+      expect(index).not.toMatch(/migrations (ok|succeeded)/);
+    });
+  });
 });
 
 describe('statistics', () => {

@@ -245,3 +245,53 @@ describe('every bundled scenario: quantities as the trace prints them', () => {
     expect(text).not.toMatch(/\b6\.0[56]\d*\b(?! ?s\b)|\b6,055\b|\b6\.1\b(?! ?s\b)/);
   });
 });
+
+describe('an exhaustive search stopped at --max-runs is never called safe (the new-user trial)', () => {
+  let reports: string;
+  let run: { code: number; out: string; err: string };
+  beforeAll(async () => {
+    reports = join(tmp, 'incomplete');
+    run = await cli(['run', 'scenarios/1-incident-7178.yaml', '--strategy', 'v1.4.2', '--strategy', 'pre-fix', '--explore', 'exhaustive', '--max-runs', '300', '--reports', reports, '--workers', '2', '--no-evidence', '--json']);
+  }, 120_000);
+
+  it('the JSON records the coverage: incomplete, stopped at --max-runs 300', () => {
+    const strategies = (JSON.parse(run.out) as { scenarios: Array<{ strategies: Array<{ name: string; failures: unknown[]; exploration: { complete: boolean; maxRuns?: number; summary: string } }> }> }).scenarios[0]!.strategies;
+    for (const st of strategies) {
+      expect(st.failures, st.name).toEqual([]);
+      expect(st.exploration).toMatchObject({ complete: false, maxRuns: 300 });
+      expect(st.exploration.summary).toContain('stopped at --max-runs 300');
+    }
+  });
+
+  it('the scenario report and the index say "no failure found — incomplete search", not SAFE', () => {
+    const html = readFileSync(join(reports, 'incident-7178.html'), 'utf8');
+    const headline = /<section id="headline">[\s\S]*?<\/section>/.exec(html)![0];
+    expect(headline).not.toMatch(/SAFE/);
+    for (const name of ['v1.4.2', 'pre-fix']) {
+      const row = new RegExp(`<div class="v incomplete" id="[^"]*" data-strategy="${name.replace('.', '\\.')}" data-safety="incomplete"[^>]*>[\\s\\S]*?</div>`).exec(headline);
+      expect(row, name).not.toBeNull();
+      expect(row![0]).toContain('<span class="badge">no failure found — incomplete search (stopped at --max-runs 300)');
+      expect(row![0]).toContain('before it stopped at --max-runs 300: an incomplete search shows nothing about the interleavings it did not reach, so this is not a verdict of safety.');
+    }
+    const index = readFileSync(join(reports, 'index.html'), 'utf8');
+    expect(index.match(/<td class="cell sev-incomplete"/g)).toHaveLength(2);
+    expect(index).not.toContain('<td class="cell sev-0"');
+  });
+});
+
+describe("PCT's miss bound is printed off the bound it does not reach", () => {
+  it('"missed with probability at most … = 0.9999998", never "= 1.000", in the JSON and the report', async () => {
+    const reports = join(tmp, 'pct-bound');
+    const r = await cli(['run', 'scenarios/1-incident-7178.yaml', '--strategy', 'v1.4.2', '--explore', 'pct', '--runs', '10', '--reports', reports, '--workers', '2', '--no-evidence', '--json']);
+    const x = (JSON.parse(r.out) as { scenarios: Array<{ strategies: Array<{ exploration: { missBound: number; guarantee: string } }> }> }).scenarios[0]!.strategies[0]!.exploration;
+    expect(x.missBound).toBeLessThan(1);
+    expect(x.missBound).toBeGreaterThan(0.9995);
+    const printed = /\)\^10 = (\S+), /.exec(x.guarantee)![1]!;
+    expect(printed).not.toMatch(/^1\.?0*$/);
+    expect(Number(printed)).toBeLessThan(1);
+    const html = readFileSync(join(reports, 'incident-7178.html'), 'utf8');
+    expect(html).toContain(`= ${printed}, `);
+    expect(html).toMatch(/missed with probability up to 0\.9+\d* \(a heuristic/);
+    expect(html).not.toMatch(/= 1\.000,|up to 1\.00 /);
+  }, 120_000);
+});

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { load } from '../src/cli/main.js';
 import { emptyTally, summarize } from '../src/explore/tally.js';
 import { checkExpectations } from '../src/gate/expect.js';
-import { pairedDifference, wilson } from '../src/report/stats.js';
+import { pairedDifference, vmsMovedInterval, wilson, wilsonRate } from '../src/report/stats.js';
+import { percent } from '../src/report/units.js';
+import { significant } from '../src/base/digits.js';
 
 /** The report's statistics and the gate's arithmetic, in process (moved from test/gate.test.ts). */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,6 +25,55 @@ describe('statistics', () => {
     expect(half.low + half.high).toBeCloseTo(1, 10);
     expect(half.low).toBeLessThan(0.5);
     expect(wilson(0, 0)).toEqual({ low: 0, high: 1 });
+  });
+
+  it('wilson: the bound is exact at p̂ = 1 and p̂ = 0 (no float noise), and no other value reaches a bound', () => {
+    for (let n = 1; n <= 3000; n++) {
+      const all = wilson(n, n);
+      const none = wilson(0, n);
+      expect(all.high, `${n} of ${n}`).toBe(1);
+      expect(none.low, `0 of ${n}`).toBe(0);
+      // As printed: "100.0%", never 99.99999999999997%.
+      expect(percent(all.high)).toBe('100.0%');
+      expect(percent(none.low)).toBe('0.0%');
+      // One short of a bound stays off it, however close it prints.
+      if (n > 1) {
+        expect(wilson(n - 1, n).high, `${n - 1} of ${n}`).toBeLessThan(1);
+        expect(wilson(1, n).low, `1 of ${n}`).toBeGreaterThan(0);
+      }
+    }
+    // A rate a hair from 1 over a huge sample: its upper bound is not 1, and does not print as 100%.
+    const near = wilsonRate(1 - 1e-15, 1e15);
+    expect(near.high).toBeLessThan(1);
+    expect(percent(near.high)).not.toBe('100.0%');
+    expect(wilsonRate(1e-300, 1e15).low).toBeGreaterThan(0);
+  });
+
+  it("VMs moved: the interval's sample is the runs, not the VMs (the VMs of one run are not independent)", () => {
+    // incident-7178 pre-fix at 200 runs of 6 VMs: 681 of 1,200 moved.
+    const perRun = vmsMovedInterval(681, 1200, 200);
+    expect(perRun).toEqual(wilsonRate(681 / 1200, 200));
+    const perVm = wilson(681, 1200);
+    // Wider than treating 1,200 VMs as independent: [53.9%, 59.5%] claims precision 200 runs do not give.
+    expect(perRun.high - perRun.low).toBeGreaterThan(2 * (perVm.high - perVm.low));
+    expect([percent(perRun.low), percent(perRun.high)]).toEqual(['49.8%', '63.4%']);
+    expect([percent(perVm.low), percent(perVm.high)]).toEqual(['53.9%', '59.5%']);
+    expect(perRun.low).toBeLessThan(681 / 1200);
+    expect(perRun.high).toBeGreaterThan(681 / 1200);
+    // One VM per run: the runs and the VMs are the same sample.
+    expect(vmsMovedInterval(7, 10, 10)).toEqual(wilson(7, 10));
+    // Every VM moved: exactly 1 above; nothing to move says nothing.
+    expect(vmsMovedInterval(60, 60, 10).high).toBe(1);
+    expect(vmsMovedInterval(0, 0, 10)).toEqual({ low: 0, high: 1 });
+  });
+
+  it("significant: PCT's miss bound never prints as the bound 1 (or 0) it does not reach", () => {
+    expect(significant(0.99996, 4, [0, 1])).toBe('0.99996');
+    expect(significant(0.9999998, 3, [0, 1])).toBe('0.9999998');
+    expect(significant(1, 4, [0, 1])).toBe('1.000');
+    expect(significant(0.5, 4, [0, 1])).toBe('0.5000');
+    expect(significant(0.012345, 3, [0, 1])).toBe('0.0123');
+    expect(significant(1e-30, 4, [0, 1])).toBe('1.000e-30');
   });
 
   it('pairedDifference: B − A over the runs where they disagree', () => {

@@ -48,7 +48,7 @@ export const DEFAULT_CAMPAIGN: Omit<CampaignOptions, 'runs' | 'seed'> = {
 export type Exploration =
   | { selector: 'random' }
   | { selector: 'pct'; depth: number; actors: number; choices: number; missBound: number; runsFor5Percent: number | null; guarantee: string }
-  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string; reduction?: 'none'; delays?: number; delaysComplete?: number; latencyPoints?: number; incompletePoints?: number[]; pointsDelaysComplete?: number[] };
+  | { selector: 'exhaustive'; complete: boolean; interleavings: number; pruned: number; summary: string; /** Set when the search stopped incomplete: the --max-runs it stopped at. */ maxRuns?: number; reduction?: 'none'; delays?: number; delaysComplete?: number; latencyPoints?: number; incompletePoints?: number[]; pointsDelaysComplete?: number[] };
 
 export interface EvidenceFile {
   /** reports/<scenario>/<strategy>/<name>.evidence */

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { significant } from '../base/digits.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Metric } from '../sim/outcome.js';
 import { DEFAULT_WINDOW_MS } from '../sim/run.js';
@@ -64,6 +65,7 @@ export async function finishScenario(
         interleavings: x.runs,
         pruned: x.pruned,
         summary: coverageSummary(x, opts.maxRuns, fails),
+        ...(x.complete ? {} : { maxRuns: opts.maxRuns }),
         ...(x.reduction ? { reduction: x.reduction } : {}),
         ...(x.delays !== undefined ? { delays: x.delays, delaysComplete: x.delaysComplete } : {}),
         ...(x.latencyPoints ? { latencyPoints: x.latencyPoints } : {}),
@@ -85,7 +87,7 @@ export async function finishScenario(
         runsFor5Percent: need,
         guarantee:
           `PCT depth ${d}, n=${n} actors, k=${k} scheduling choices (k from the pilot run): a heuristic bound, not a guarantee: ` +
-          `a bug of depth ${d} is missed with probability at most (1 − 1/(n·k^${d - 1}))^${tally.runs} = ${missBound.toPrecision(4)}, ` +
+          `a bug of depth ${d} is missed with probability at most (1 − 1/(n·k^${d - 1}))^${tally.runs} = ${significant(missBound, 4, [0, 1])}, ` +
           `assuming k bounds every run's scheduling choices and the bug needs only ${d - 1} ordering constraint${d === 2 ? '' : 's'} (latencies and window times stay random, so runs differ in more than their order); ` +
           (need === null ? 'no feasible number of runs brings it under 5%' : `${need.toLocaleString('en-US')} runs would bring it under 5%`),
       };

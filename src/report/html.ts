@@ -10,12 +10,14 @@ import { headlineChart, quotaChart, SAFETY_COLOURS, STATUS_COLOURS, type Expecta
 import { FIDELITY } from './fidelity.js';
 import { anchor, esc } from './html-util.js';
 import { shellQuote } from '../base/shell.js';
+import { significant } from '../base/digits.js';
 import { replayCommand } from './files.js';
 import { horizonNote } from './table.js';
 import { kindsSection, matrixSection, notCheckedNote, type ExpectationOutcome, type NotChecked } from './index-matrix.js';
 import { campaignComment } from './campaign-mark.js';
 import type { QuotaState, RaceData } from './race.js';
-import { pairedDifference, wilson, type Interval } from './stats.js';
+import { safetyOf, stoppedAt, verdictWord } from './verdict.js';
+import { pairedDifference, vmsMovedInterval, wilson, type Interval } from './stats.js';
 
 /** First bytes of every report: how quotarace recognises a file it may overwrite. */
 export const REPORT_MARKER = '<!DOCTYPE html>\n<!-- quotarace report';
@@ -90,6 +92,7 @@ pre,code{font:12.5px/1.4 ui-monospace,monospace}code{overflow-wrap:anywhere}pre{
 .v .name{font-weight:600;overflow-wrap:anywhere}.v .badge{font-weight:700;font-size:.82rem;letter-spacing:.02em}.v .say{overflow-wrap:anywhere}
 .v.safe{border-left-color:${SAFETY_COLOURS.safe}}.v.unsafe{border-left-color:${SAFETY_COLOURS.unsafe};background:#fff4f4}.v.error{border-left-color:#212121;background:#eee}
 .v.safe .badge{color:${SAFETY_COLOURS.safe}}.v.unsafe .badge{color:${SAFETY_COLOURS.unsafe}}
+.v.incomplete{border-left-color:#f9a825;background:#fffdf3}.v.incomplete .badge{color:#5d4037}
 .v .exp{display:block;font-weight:600;font-size:.78rem;letter-spacing:0;overflow-wrap:anywhere}.v .exp.met{color:${STATUS_COLOURS['meets its expectation']}}.v .exp.broken{color:${STATUS_COLOURS['breaks its expectation']}}.v .exp.none{color:${STATUS_COLOURS['no expectation']};font-weight:400}
 .v .go{display:block;font-size:.82rem;margin-top:.1rem}
 .caveat{font-size:.84rem;color:#5d4037;background:#fff8e1;padding:.3rem .5rem;margin:.4rem 0 0}
@@ -111,7 +114,7 @@ ol.story{font-size:.9rem;list-style:none;padding-left:.4rem}ol.story .step{displ
 .scroll{overflow-x:auto}
 table.matrix th.sc{min-width:150px;font-weight:600}table.matrix th.st{white-space:nowrap}
 table.matrix td.cell{white-space:nowrap;font-variant-numeric:tabular-nums}table.matrix td.cell a{color:inherit}
-.cell.sev-0{background:#e8f5e9;color:#1b5e20}.cell.sev-1{background:#ffebee;color:#8e0000}.cell.sev-2{background:#ffcdd2;color:#8e0000}.cell.sev-3{background:#e57373;color:#3e0000;font-weight:600}.cell.sev-error{background:#424242;color:#fff}.cell.none{color:#999;text-align:center}
+.cell.sev-0{background:#e8f5e9;color:#1b5e20}.cell.sev-1{background:#ffebee;color:#8e0000}.cell.sev-2{background:#ffcdd2;color:#8e0000}.cell.sev-3{background:#e57373;color:#3e0000;font-weight:600}.cell.sev-error{background:#424242;color:#fff}.cell.sev-incomplete{background:#fff8e1;color:#5d4037}.cell.none{color:#999;text-align:center}
 .cell.key{display:inline-block;padding:.1rem .4rem;margin:.1rem 0;font-size:.82rem}
 table.matrix .exp{font-size:.76rem;font-weight:600;white-space:nowrap;background:#fff;border-radius:3px;padding:0 .25rem;margin-left:.2rem}table.matrix .exp.met{color:#1b5e20}table.matrix .exp.broken{color:#b71c1c}
 `;
@@ -179,12 +182,20 @@ function sentence(r: ScenarioReport, st: StrategyResult): string {
     const which =
       x.delays !== undefined
         ? (x.delaysComplete ?? -1) >= 0
-          ? `every one of at most ${x.delaysComplete} delays explored`
-          : 'no delay bound covered completely'
-        : x.reduction === undefined
-          ? 'one for each order of the steps that conflict, by DPOR'
-          : 'every one explored';
-    covered = ` (${which}, ${latenciesSearched(x)})`;
+          ? `every one of at most ${x.delaysComplete} delays explored, `
+          : 'no delay bound covered completely, '
+        : !x.complete
+          ? ''
+          : x.reduction === undefined
+            ? 'one for each order of the steps that conflict, by DPOR, '
+            : 'every one explored, ';
+    covered = ` (${which}${latenciesSearched(x)})`;
+    // Stopped at --max-runs: what it reached, never a verdict on what it did not.
+    if (!x.complete) {
+      const reached = `${c.n.toLocaleString('en-US')} ${unit}s it reached${covered} before it ${stoppedAt(st)}`;
+      if (c.failing === 0) return `No failure found in the ${reached}: an incomplete search shows nothing about the ${unit}s it did not reach, so this is not a verdict of safety.`;
+      covered = ` it reached${covered} before it ${stoppedAt(st)}`;
+    }
   }
   const of = `${c.n.toLocaleString('en-US')} ${unit}s${r.summary.explore === 'exhaustive' ? covered : ''}`;
   if (c.failing === 0) return `No failure in ${of}: the quota always ended as the user asked and every VM moved.`;
@@ -205,7 +216,8 @@ async function headline(r: ScenarioReport): Promise<string> {
     const failing = !st.error && st.failures.length > 0;
     // The colour is safety (did any run break the quota, a migration or an invariant); whether
     // that was expected is a mark of its own: "pre-fix UNSAFE, as expected" stays red.
-    const safety = st.error ? 'error' : failing ? 'unsafe' : 'safe';
+    // An exhaustive search stopped at --max-runs without a failure is neither: "incomplete".
+    const safety = safetyOf(st);
     const exps = r.expectations.filter((e) => e.strategy === st.name);
     const expMark =
       status === 'no expectation'
@@ -213,7 +225,7 @@ async function headline(r: ScenarioReport): Promise<string> {
         : status === 'meets its expectation'
           ? `<span class="exp met">✓ as expected (${exps.map((e) => esc(e.name)).join(', ')})</span>`
           : `<span class="exp broken">✗ BREAKS ${exps.filter((e) => !e.passed).map((e) => esc(e.name)).join(', ')}</span>`;
-    const word = st.error ? 'ERROR' : failing ? 'UNSAFE here' : 'SAFE here';
+    const word = esc(verdictWord(st));
     const zoomed = r.failures.some((f) => f.strategy === st.name);
     const go = failing ? `<span class="go"><a href="#${anchor('failures', st.name)}">failure kinds</a>${zoomed ? ` · <a href="#${anchor('race', st.name)}">the race</a>` : ''}</span>` : '';
     const data = `data-strategy="${esc(st.name)}" data-safety="${safety}" data-expectation="${status === 'no expectation' ? 'none' : status === 'meets its expectation' ? 'meets' : 'breaks'}"`;
@@ -233,10 +245,10 @@ async function headline(r: ScenarioReport): Promise<string> {
   for (const st of s.strategies) {
     const x = st.exploration;
     if (x.selector === 'pct' && st.failures.length === 0) {
-      caveats.push(`${esc(st.name)}: no failure found, but PCT's bound says a depth-${x.depth} bug would still be missed with probability up to ${x.missBound.toPrecision(3)} (a heuristic, not a guarantee)${x.runsFor5Percent ? `; ${x.runsFor5Percent.toLocaleString('en-US')} runs would bring it under 5%` : ''}.`);
+      caveats.push(`${esc(st.name)}: no failure found, but PCT's bound says a depth-${x.depth} bug would still be missed with probability up to ${significant(x.missBound, 3, [0, 1])} (a heuristic, not a guarantee)${x.runsFor5Percent ? `; ${x.runsFor5Percent.toLocaleString('en-US')} runs would bring it under 5%` : ''}.`);
     }
     if (x.selector === 'exhaustive' && x.delays !== undefined) caveats.push(`${esc(st.name)}: delay-bounded enumeration, ${esc(x.summary.split(': ')[0]!)}; counts cover only those runs.`);
-    else if (x.selector === 'exhaustive' && !x.complete) caveats.push(`${esc(st.name)}: the enumeration stopped at --max-runs, incomplete; counts cover only the interleavings explored.`);
+    else if (x.selector === 'exhaustive' && !x.complete) caveats.push(`${esc(st.name)}: the enumeration ${esc(stoppedAt(st))}, incomplete; counts cover only the interleavings explored.`);
   }
   for (const st of s.strategies) {
     if (!st.error && st.endedAtHorizon > 0) caveats.push(`<span class="horizon" data-strategy="${esc(st.name)}">${esc(horizonNote(st, horizonText(r.scenario.horizonMs)))}.</span>`);
@@ -394,7 +406,7 @@ function detailsSection(r: ScenarioReport): string {
     const n = st.runs;
     const c = counts(r, st);
     const q = wilson(n - c.quota, n);
-    const m = wilson(st.vmsMoved, st.vmsToMove);
+    const m = vmsMovedInterval(st.vmsMoved, st.vmsToMove, n);
     const quota = exhaustive ? `${(n - c.quota).toLocaleString('en-US')} of ${n.toLocaleString('en-US')}` : `${pct(st.quotaCorrect)} <span class="muted">[${ci(q)}]</span>`;
     const moved = exhaustive ? `${st.vmsMoved} of ${st.vmsToMove} VMs` : `${pct(st.migrationsSucceeded)} <span class="muted">[${ci(m)}]</span>`;
     // Paired run by run against the first strategy: the quota, and whether every VM that had to move did.
@@ -418,9 +430,9 @@ function detailsSection(r: ScenarioReport): string {
     : '';
   const note = exhaustive
     ? 'Exhaustive exploration enumerates interleavings; the numbers are counts over that enumeration. Interleavings are not equally likely in a real cluster, so no confidence interval applies.'
-    : 'Intervals are Wilson 95% intervals. Every strategy ran on the same seeds, so the differences to the first strategy are paired run by run (McNemar-style intervals): runs whose quota ended right, and runs in which every VM that had to move did.';
+    : 'Intervals are Wilson 95% intervals over runs. VMs moved is the fraction of the VMs that had to move that did, pooled over the runs; the VMs of one run are not independent samples, so its interval takes the runs as the sample size, not the VMs (Wilson\'s interval of that fraction over the runs: the worst case of VMs moving or staying together). Every strategy ran on the same seeds, so the differences to the first strategy are paired run by run (McNemar-style intervals): runs whose quota ended right, and runs in which every VM that had to move did.';
   return `<section id="verdict"><h2>The numbers</h2>
-<table><tr><th>strategy</th><th>${unitOf(s)}s</th><th>quota correct${exhaustive ? '' : ' [95% CI]'}</th><th>migrations succeeded${exhaustive ? '' : ' [95% CI]'}</th><th>invariants broken</th><th>failing ${unitOf(s)}s</th><th>paired Δ quota correct vs ${esc(baseline?.name ?? '')}</th><th>paired Δ runs with every VM moved vs ${esc(baseline?.name ?? '')}</th></tr>
+<table><tr><th>strategy</th><th>${unitOf(s)}s</th><th>quota correct${exhaustive ? '' : ' [95% CI]'}</th><th>VMs moved, of VMs that had to move${exhaustive ? '' : ' [95% CI over runs]'}</th><th>invariants broken</th><th>failing ${unitOf(s)}s</th><th>paired Δ quota correct vs ${esc(baseline?.name ?? '')}</th><th>paired Δ runs with every VM moved vs ${esc(baseline?.name ?? '')}</th></tr>
 ${rows.join('\n')}</table>
 <p class="muted">${note}</p>
 ${expectations}</section>`;
@@ -519,7 +531,7 @@ export function indexReport(entries: ReadonlyArray<{ summary: ScenarioSummary; h
       })
       .join('');
     return `<section class="scenario" data-scenario="${esc(e.summary.name)}"><div class="banner ${pass ? 'pass' : 'fail'}"><span class="word">${pass ? 'PASS' : 'FAIL'}</span><a href="${esc(e.href)}">${esc(e.summary.name)}</a><span class="muted">${e.expectations.length ? `${e.expectations.length - failed.length} of ${plural(e.expectations.length, 'expectation')} met` : `no expectations${e.notChecked?.length ? ' checked' : ''}`}${e.notChecked?.length ? `, ${esc(notCheckedNote(e.notChecked))}` : ''} · ${esc(e.summary.explore)}, ${plural(e.summary.runs, unitOf(e.summary))} per strategy</span></div>
-<table><tr><th>strategy</th><th>${unitOf(e.summary)}s</th><th>quota correct</th><th>migrations succeeded</th><th>failure kinds</th><th>gate</th></tr>${rows}</table></section>`;
+<table><tr><th>strategy</th><th>${unitOf(e.summary)}s</th><th>quota correct</th><th>VMs moved, of VMs that had to move</th><th>failure kinds</th><th>gate</th></tr>${rows}</table></section>`;
   });
   const toc = toc_([
     ['matrix', 'Strategies × scenarios'],

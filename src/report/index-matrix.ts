@@ -2,6 +2,7 @@ import { percent } from './units.js';
 import type { ScenarioSummary, StrategyResult } from '../explore/campaign.js';
 import { huntKind } from './kind.js';
 import { anchor, esc } from './html-util.js';
+import { safetyOf, verdictWord } from './verdict.js';
 
 /** One `expect:` bound of a scenario, checked (gate/expect.ts): the index matrix and the scenario report show it. */
 export interface ExpectationOutcome {
@@ -43,16 +44,16 @@ export interface IndexEntry {
  * How bad a strategy did on a scenario, from its recorded rates: 0 safe (every run right),
  * 1 under 5% of runs or VMs wrong, 2 under half, 3 half or more, and "error".
  */
-export type Severity = 0 | 1 | 2 | 3 | 'error';
+export type Severity = 0 | 1 | 2 | 3 | 'incomplete' | 'error';
 
 export function severity(st: StrategyResult): Severity {
   if (st.error) return 'error';
   const worst = Math.max(1 - st.quotaCorrect, 1 - st.migrationsSucceeded, st.invariantViolations);
-  if (st.failures.length === 0 && worst === 0) return 0;
+  if (st.failures.length === 0 && worst === 0) return safetyOf(st) === 'incomplete' ? 'incomplete' : 0;
   return worst < 0.05 ? 1 : worst < 0.5 ? 2 : 3;
 }
 
-export const SEVERITY_WORDS: Record<Severity, string> = { 0: 'safe: every run right', 1: 'fails in under 5%', 2: 'fails in 5% to under 50%', 3: 'fails in half or more', error: 'the strategy errored' };
+export const SEVERITY_WORDS: Record<Severity, string> = { 0: 'safe: every run right', 1: 'fails in under 5%', 2: 'fails in 5% to under 50%', 3: 'fails in half or more', incomplete: 'no failure found — incomplete search (stopped at --max-runs)', error: 'the strategy errored' };
 
 const pct = (x: number) => percent(x);
 
@@ -89,13 +90,15 @@ export function matrixSection(entries: readonly IndexEntry[]): string {
       if (sev === 'error') return `<td class="cell sev-error" data-scenario="${esc(e.summary.name)}" data-strategy="${esc(name)}"><a href="${esc(e.href)}#${anchor('verdict', name)}">error</a>${mark}</td>`;
       const target = st.failures.length ? anchor('failures', name) : anchor('verdict', name);
       const data = `data-scenario="${esc(e.summary.name)}" data-strategy="${esc(name)}" data-quota-correct="${st.quotaCorrect}" data-migrations-succeeded="${st.migrationsSucceeded}" data-invariant-violations="${st.invariantViolations}"`;
-      return `<td class="cell sev-${sev}" ${data} title="${esc(`${name} on ${e.summary.name}: ${SEVERITY_WORDS[sev]}`)}"><a href="${esc(e.href)}#${target}">${pct(st.quotaCorrect)} / ${pct(st.migrationsSucceeded)} / ${pct(st.invariantViolations)}</a>${mark}</td>`;
+      const words = sev === 'incomplete' ? verdictWord(st) : SEVERITY_WORDS[sev];
+      const open = sev === 'incomplete' ? ` <span class="open">${esc(verdictWord(st))}</span>` : '';
+      return `<td class="cell sev-${sev}" ${data} title="${esc(`${name} on ${e.summary.name}: ${words}`)}"><a href="${esc(e.href)}#${target}">${pct(st.quotaCorrect)} / ${pct(st.migrationsSucceeded)} / ${pct(st.invariantViolations)}</a>${open}${mark}</td>`;
     });
     return `<tr data-strategy="${esc(name)}"><th class="st"><a href="#${anchor('kinds', name)}">${esc(name)}</a></th>${cells.join('')}</tr>`;
   });
-  const legend = ([0, 1, 2, 3, 'error'] as const).map((s) => `<span class="cell sev-${s} key">${esc(SEVERITY_WORDS[s])}</span>`).join(' ');
+  const legend = ([0, 1, 2, 3, 'incomplete', 'error'] as const).map((s) => `<span class="cell sev-${s} key">${esc(SEVERITY_WORDS[s])}</span>`).join(' ');
   return `<section id="matrix"><h2>Strategies × scenarios</h2>
-<p class="muted">Each cell: quota correct / migrations ok / invariants broken, over that scenario's runs (every strategy on the same seeds). Colour says how bad (the worst of the three); ✓ or ✗ says whether the scenario's expectations for that strategy hold, which is a separate question. A cell links to the strategy's failures in that scenario's report.</p>
+<p class="muted">Each cell: quota correct (of runs) / VMs moved (of the VMs that had to move, over all runs) / invariants broken (of runs), over that scenario's runs (every strategy on the same seeds). Colour says how bad (the worst of the three); ✓ or ✗ says whether the scenario's expectations for that strategy hold, which is a separate question. A cell links to the strategy's failures in that scenario's report.</p>
 <div class="scroll"><table class="matrix"><thead><tr><th>strategy</th>${head}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>
 <p class="legend">${legend}</p></section>`;
 }

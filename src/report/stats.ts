@@ -6,18 +6,46 @@ export interface Interval {
   readonly high: number;
 }
 
+/** The largest double below 1: an upper bound that is not 1 never becomes 1 by rounding. */
+const BELOW_ONE = 1 - 2 ** -53;
+
 /**
  * Wilson score interval for a proportion: unlike the normal approximation it stays inside
- * [0, 1] and is honest at 0% and 100%, which is where these rates usually are.
+ * [0, 1] and is honest at 0% and 100%, which is where these rates usually are. At p̂ = 1 the
+ * upper bound is exactly 1 and at p̂ = 0 the lower bound exactly 0 (the formula gives them
+ * only up to float noise: 0.99999999999997); every other bound stays strictly inside (0, 1),
+ * as it is in exact arithmetic, so no rate is shown as reaching a bound it does not reach.
  */
 export function wilson(successes: number, n: number): Interval {
   if (n === 0) return { low: 0, high: 1 };
-  const p = successes / n;
+  return wilsonRate(successes / n, n);
+}
+
+/**
+ * The Wilson interval of a rate `p` observed over a sample of `n` (which need not make p·n
+ * whole): `wilson(k, n)` is `wilsonRate(k / n, n)`.
+ */
+export function wilsonRate(p: number, n: number): Interval {
+  if (n === 0) return { low: 0, high: 1 };
   const z2 = Z * Z;
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (Z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  const low = p <= 0 ? 0 : Math.min(p, Math.max(Number.MIN_VALUE, centre - half));
+  const high = p >= 1 ? 1 : Math.max(p, Math.min(BELOW_ONE, centre + half));
+  return { low, high };
+}
+
+/**
+ * The interval of the fraction of VMs that moved, over runs: the VMs of one run share its
+ * schedule (one reset, one restart strands them together), so they are not independent
+ * samples. Wilson's interval of the pooled fraction with the runs as the sample size is the
+ * interval for the worst case of that dependence (every VM of a run moves or stays as one:
+ * a design effect equal to the VMs per run); with fewer VMs to move than runs, the VMs.
+ */
+export function vmsMovedInterval(moved: number, toMove: number, runs: number): Interval {
+  if (toMove === 0) return { low: 0, high: 1 };
+  return wilsonRate(moved / toMove, Math.min(runs, toMove));
 }
 
 export interface PairedDifference {
