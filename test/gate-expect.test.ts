@@ -148,6 +148,18 @@ describe('checkExpectations', () => {
     expect(html).toContain('no expectations checked, 2 not checked (pre-fix, skip-autoscaling not run)');
   });
 
+  it('an expectation met by an exhaustive search that stopped at --max-runs says so in the line and the step summary', () => {
+    const s = scenarioWith({ strategy: 'v1.4.2', metric: 'quotaCorrect', min: 0.5 });
+    const incomplete = { selector: 'exhaustive', complete: false, maxRuns: 300 } as unknown as StrategyResult['exploration'];
+    const ran = summary([{ name: 'v1.4.2', exploration: incomplete }]);
+    const checked = checkExpectations(s, ran, false);
+    expect(scenarioLine(ran, checked, 'r/x.html')).toBe(`ok  ${CONTROL.name}: 1 of 1 expectations met (v1.4.2: measured on an incomplete exhaustive search) · r/x.html`);
+    expect(stepSummary([{ summary: ran, expectations: checked }])).toContain('| ✅ 1 passed (incomplete exhaustive search) |');
+    // A complete search, or a sample, carries no such words.
+    const complete = summary([{ name: 'v1.4.2', exploration: { ...incomplete, complete: true } as StrategyResult['exploration'] }]);
+    expect(scenarioLine(complete, checkExpectations(s, complete, false), 'r/x.html')).toBe(`ok  ${CONTROL.name}: 1 of 1 expectations met · r/x.html`);
+  });
+
   it('expectationsJson: null for a value that was not measured, a message only when failed', () => {
     const s = scenarioWith({ strategy: 'typo', metric: 'quotaCorrect', min: 1 }, { strategy: 'v1.4.2', metric: 'quotaCorrect', min: 0 });
     const [typo, kept] = expectationsJson(checkExpectations(s, summary([{ name: 'v1.4.2' }]), false));

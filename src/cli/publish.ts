@@ -11,6 +11,7 @@ import { firstWriteInto, lockReports, type ReportsLock } from './reports-lock.js
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { indexReport, notCheckedNote, REPORT_MARKER, scenarioReport, type ExpectationOutcome, type FailureDetail, type NotChecked, type RunMeta } from '../report/html.js';
 import { formatTable } from '../report/table.js';
+import { safetyOf } from '../report/verdict.js';
 import type { Scenario } from '../scenario/model.js';
 import type { Strategy } from '../strategies/api.js';
 import { isStrategyPath, strategyRef } from '../strategies/loader.js';
@@ -193,7 +194,10 @@ export function scenarioLine(s: ScenarioSummary, expectations: readonly Expectat
   const failed = expectations.filter((e) => !e.passed).length;
   const errors = s.strategies.filter((x) => x.error).length;
   const skipped = notCheckedNote(notChecked);
-  const gate = expectations.length === 0 ? (skipped ? `no expectations checked, ${skipped}` : 'no expectations') : `${failed ? `${failed} of ${expectations.length} expectations NOT met` : `${expectations.length} of ${expectations.length} expectations met`}${skipped ? `, ${skipped}` : ''}`;
+  // An expectation met by an exhaustive search that stopped at --max-runs holds for what it reached only.
+  const partial = s.strategies.filter((st) => safetyOf(st) === 'incomplete' && expectations.some((e) => e.strategy === st.name && e.passed)).map((st) => st.name);
+  const caveat = partial.length ? ` (${partial.join(', ')}: measured on an incomplete exhaustive search)` : '';
+  const gate = expectations.length === 0 ? (skipped ? `no expectations checked, ${skipped}` : 'no expectations') : `${failed ? `${failed} of ${expectations.length} expectations NOT met` : `${expectations.length} of ${expectations.length} expectations met`}${caveat}${skipped ? `, ${skipped}` : ''}`;
   return `${failed || errors ? 'FAIL' : 'ok'}  ${s.name}: ${gate}${errors ? `, ${errors} strateg${errors === 1 ? 'y' : 'ies'} errored` : ''} · ${report}`;
 }
 

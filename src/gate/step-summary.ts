@@ -1,6 +1,7 @@
 import type { ScenarioSummary } from '../explore/campaign.js';
 import { notCheckedNote, type ExpectationOutcome, type NotChecked } from '../report/html.js';
 import { percent } from '../report/units.js';
+import { safetyOf } from '../report/verdict.js';
 
 const md = (s: string) => s.replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`);
 
@@ -23,7 +24,7 @@ export function stepSummary(results: ReadonlyArray<{ summary: ScenarioSummary; e
     for (const st of r.summary.strategies) {
       const exp = r.expectations.filter((e) => e.strategy === st.name);
       const bad = exp.filter((e) => !e.passed);
-      const verdictCell = st.error ? '⚠️ error' : exp.length === 0 ? '–' : bad.length ? `❌ ${bad.map((e) => md(e.name)).join('; ')}` : `✅ ${exp.length} passed`;
+      const verdictCell = st.error ? '⚠️ error' : exp.length === 0 ? '–' : bad.length ? `❌ ${bad.map((e) => md(e.name)).join('; ')}` : `✅ ${exp.length} passed${safetyOf(st) === 'incomplete' ? ' (incomplete exhaustive search)' : ''}`;
       lines.push(`| ${md(r.summary.name)} | ${md(st.name)} | ${st.runs} | ${percent(st.quotaCorrect)} | ${percent(st.migrationsSucceeded)} | ${percent(st.invariantViolations)} | ${verdictCell} |`);
     }
   }
