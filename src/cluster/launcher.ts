@@ -42,6 +42,17 @@ export function memoryOverheadBytes(vcpus: number, memoryRequestBytes: number, r
  * (pkg/controller/master/setting/additional_guest_memory_overhead.go), and KubeVirt renders
  * every virt-launcher pod with it (pkg/virt-controller/services/template.go, GetMemoryOverhead).
  */
+/**
+ * The VM a virt-launcher pod runs, from the pod's key or name: KubeVirt names it by generateName
+ * `virt-launcher-<vm>-` and a 5-character suffix (actors/kubevirt/templates.ts). Undefined for
+ * any other pod.
+ */
+export function launcherPodVm(pod: string): string | undefined {
+  const slash = pod.indexOf('/');
+  const m = /^virt-launcher-(.+)-[a-z0-9]{5}$/.exec(slash < 0 ? pod : pod.slice(slash + 1));
+  return m ? (slash < 0 ? m[1] : `${pod.slice(0, slash)}/${m[1]}`) : undefined;
+}
+
 export const DEFAULT_OVERHEAD_RATIO_TEXT = '1.5';
 export const DEFAULT_OVERHEAD_RATIO = 1.5;
 

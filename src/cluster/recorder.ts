@@ -26,6 +26,14 @@ export interface TraceSink {
   delivered?(t: number, cache: string, kind: Kind, key: string, rv: number | undefined, step?: number): void;
 }
 
+/**
+ * A migration target pod refused by ResourceQuota admission: a create by virt-controller (its
+ * only pod creation) refused as exceeding quota. What Counters.targetPodsRejectedByQuota counts.
+ */
+export function isTargetPodQuotaRefusal(actor: string, verb: Verb, err: ApiError): boolean {
+  return err.exceededQuota === true && verb === 'create' && actor === 'virt-controller';
+}
+
 /** Counts what the outcome needs and forwards to an optional trace. */
 export class Recorder implements ApiObserver {
   readonly counters: Counters = emptyCounters();
@@ -41,8 +49,7 @@ export class Recorder implements ApiObserver {
 
   refused(actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
     if (err.reason === 'Conflict') this.counters.conflicts++;
-    // A migration target pod (virt-controller's only pod creation) refused by ResourceQuota admission.
-    else if (err.exceededQuota && verb === 'create' && actor === 'virt-controller') this.counters.targetPodsRejectedByQuota++;
+    else if (isTargetPodQuotaRefusal(actor, verb, err)) this.counters.targetPodsRejectedByQuota++;
     this.trace?.refused(this.clock.now, actor, verb, kind, key, err, this.clock.steps);
   }
 

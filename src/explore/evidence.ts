@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Scenario } from '../scenario/model.js';
 import { TOOL } from './provenance.js';
 import { parseRunId } from './run-id.js';
+import { runLengthTokens } from './run-id-format.js';
 
 export const EVIDENCE_HEADER = '# quotarace evidence v2';
 const EVIDENCE_V1_HEADER = '# quotarace evidence v1';
@@ -87,15 +88,7 @@ export interface Evidence {
 }
 
 export function encodeChoices(values: readonly number[]): string[] {
-  const tokens: string[] = [];
-  for (let i = 0; i < values.length; ) {
-    let j = i;
-    while (j < values.length && values[j] === values[i]) j++;
-    const count = j - i;
-    tokens.push(count > 2 ? `${values[i]}*${count}` : Array(count).fill(String(values[i])).join(' '));
-    i = j;
-  }
-  const flat = tokens.join(' ').split(' ');
+  const flat = runLengthTokens(values, ' ').join(' ').split(' ');
   const lines: string[] = [];
   for (let i = 0; i < flat.length; i += 20) lines.push('  ' + flat.slice(i, i + 20).join(' '));
   return lines;

@@ -42,18 +42,25 @@ export function trimDefaults(xs: readonly number[]): number[] {
   return xs.slice(0, end);
 }
 
-function encodeBranches(xs: readonly number[]): string {
-  const v = trimDefaults(xs);
-  if (!v.length) return '-';
+/**
+ * Choice values run-length encoded, as run ids and evidence write them: a value repeated more
+ * than twice as `v*count`, else each value, joined by `sep`.
+ */
+export function runLengthTokens(values: readonly number[], sep: string): string[] {
   const tokens: string[] = [];
-  for (let i = 0; i < v.length; ) {
+  for (let i = 0; i < values.length; ) {
     let j = i;
-    while (j < v.length && v[j] === v[i]) j++;
+    while (j < values.length && values[j] === values[i]) j++;
     const count = j - i;
-    tokens.push(count > 2 ? `${v[i]}*${count}` : Array(count).fill(String(v[i])).join('.'));
+    tokens.push(count > 2 ? `${values[i]}*${count}` : Array(count).fill(String(values[i])).join(sep));
     i = j;
   }
-  return tokens.join('.');
+  return tokens;
+}
+
+function encodeBranches(xs: readonly number[]): string {
+  const v = trimDefaults(xs);
+  return v.length ? runLengthTokens(v, '.').join('.') : '-';
 }
 
 /** The canonical text of a run id. */

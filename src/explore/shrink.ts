@@ -1,10 +1,10 @@
 import { ReplaySelector, type ChoiceLog } from '../kernel/choice.js';
 import type { Scenario } from '../scenario/model.js';
 import { failed, failureKind, type RunOutcome } from '../sim/outcome.js';
-import type { Counters, TraceSink } from '../cluster/recorder.js';
+import { isTargetPodQuotaRefusal, type Counters, type TraceSink } from '../cluster/recorder.js';
+import { launcherPodVm } from '../cluster/launcher.js';
 import type { ApiError, Verb } from '../cluster/apiserver.js';
 import type { Kind } from '../cluster/objects.js';
-import { VIRT_CONTROLLER } from '../actors/kubevirt/names.js';
 import { runOnce } from '../sim/run.js';
 import { beatRun } from '../strategies/heartbeat.js';
 import type { Strategy } from '../strategies/api.js';
@@ -179,18 +179,17 @@ export interface Trouble {
 }
 
 /**
- * Records which VMs' migration target pods ResourceQuota admission refused: the refused create
- * of a virt-launcher pod by virt-controller (what Counters.targetPodsRejectedByQuota counts),
- * named by KubeVirt's generateName `virt-launcher-<vm>-` and a 5-character suffix.
+ * Records which VMs' migration target pods ResourceQuota admission refused (isTargetPodQuotaRefusal,
+ * what Counters.targetPodsRejectedByQuota counts), by the pod's name (launcherPodVm).
  */
 export class QuotaRefusals implements TraceSink {
   readonly vms = new Set<string>();
   write(): void {}
   event(): void {}
   refused(_t: number, actor: string, verb: Verb, kind: Kind, key: string, err: ApiError): void {
-    if (kind !== 'Pod' || verb !== 'create' || actor !== VIRT_CONTROLLER || !err.exceededQuota) return;
-    const m = /^([^/]+)\/virt-launcher-(.+)-[a-z0-9]{5}$/.exec(key);
-    if (m) this.vms.add(`${m[1]}/${m[2]}`);
+    if (kind !== 'Pod' || !isTargetPodQuotaRefusal(actor, verb, err)) return;
+    const vm = launcherPodVm(key);
+    if (vm) this.vms.add(vm);
   }
 }
 

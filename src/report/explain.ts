@@ -1,6 +1,7 @@
 import { isRancherActor } from '../actors/rancher-server.js';
 import { ANN_RANCHER_QUOTA } from '../actors/rancher-quota.js';
 import type { ResourceQuota } from '../cluster/objects.js';
+import { launcherPodVm } from '../cluster/launcher.js';
 import { human as formatQuantity } from './units.js';
 import type { ResourceList } from '../cluster/resources.js';
 import type { RunOutcome } from '../sim/outcome.js';
@@ -66,7 +67,8 @@ export function explain(entries: readonly TimelineEntry[], outcome: RunOutcome, 
     if (e.kind === 'refused') {
       const err = e.err!;
       if (err.message.includes('exceeded quota')) {
-        const vm = /virt-launcher-(.+)-[a-z0-9]{5}"/.exec(err.message)?.[1] ?? e.target!.key;
+        const key = e.target!.key;
+        const vm = launcherPodVm(key.slice(key.indexOf('/') + 1)) ?? key;
         const r = quotaRefusals.get(vm);
         if (r) r.count++;
         else {

@@ -1,6 +1,7 @@
 import { isRancherActor } from '../actors/rancher-server.js';
 import { limitToHard, parseRancherQuota } from '../actors/rancher-quota.js';
 import type { ResourceQuota } from '../cluster/objects.js';
+import { launcherPodVm } from '../cluster/launcher.js';
 import { formatQuantity, isByteResource } from '../cluster/quantity.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunOutcome } from '../sim/outcome.js';
@@ -200,7 +201,7 @@ export function raceData(scenario: Scenario, entries: readonly TimelineEntry[], 
     } else if (e.kind === 'refused') {
       const t = e.target;
       if (t?.kind === 'Pod' && e.err?.message.includes('exceeded quota')) {
-        const vm = /virt-launcher-(.+)-[a-z0-9]{5}"/.exec(e.err.message)?.[1] ?? t.key;
+        const vm = launcherPodVm(t.key.slice(t.key.indexOf('/') + 1)) ?? t.key;
         if (!refusedVm.has(vm)) {
           refusedVm.add(vm);
           tag = 'refused-pod';
